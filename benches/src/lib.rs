@@ -1,0 +1,1 @@
+//! Criterion benchmarks for the ppl-* workspace (`cargo bench -p benches`).

@@ -1,0 +1,1 @@
+//! `ppl-core`: not built yet (see its issue).

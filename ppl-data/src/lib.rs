@@ -1,0 +1,1 @@
+//! `ppl-data`: not built yet (see its issue).

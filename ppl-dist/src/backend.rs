@@ -1,0 +1,76 @@
+//! The one place where a Cargo feature picks the backend used by binaries, benches and tests.
+//!
+//! Library code is generic over `B: Backend`; leaf crates (examples, benches, tests) use
+//! [`DefaultBackend`] / [`DefaultAutodiffBackend`], which follow the enabled feature with the
+//! priority `cuda` > `tch` > `ndarray` (the default).
+
+use crate::DistError;
+
+/// The float backend chosen by the enabled feature.
+#[cfg(feature = "cuda")]
+pub type DefaultBackend = burn::backend::Cuda<f32, i32>;
+/// The float backend chosen by the enabled feature.
+#[cfg(all(feature = "tch", not(feature = "cuda")))]
+pub type DefaultBackend = burn::backend::LibTorch<f32>;
+/// The float backend chosen by the enabled feature.
+#[cfg(all(feature = "ndarray", not(any(feature = "tch", feature = "cuda"))))]
+pub type DefaultBackend = burn::backend::NdArray<f32>;
+
+/// [`DefaultBackend`] with automatic differentiation.
+#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda"))]
+pub type DefaultAutodiffBackend = burn::backend::Autodiff<DefaultBackend>;
+
+/// Name of the backend chosen by the enabled feature (`"ndarray"`, `"tch"` or `"cuda"`).
+pub const BACKEND_NAME: &str = if cfg!(feature = "cuda") {
+    "cuda"
+} else if cfg!(feature = "tch") {
+    "tch"
+} else if cfg!(feature = "ndarray") {
+    "ndarray"
+} else {
+    "none"
+};
+
+/// The device of [`DefaultBackend`], after checking that the backend can run here.
+///
+/// # Errors
+/// [`DistError::BackendUnavailable`] when the `cuda` feature is on but no NVIDIA driver is
+/// installed (burn would otherwise panic on a worker thread at the first operation).
+#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda"))]
+pub fn default_device() -> Result<burn::tensor::Device<DefaultBackend>, DistError> {
+    #[cfg(feature = "cuda")]
+    {
+        if !cuda_driver_present() {
+            return Err(DistError::BackendUnavailable {
+                backend: "cuda",
+                reason: "no NVIDIA driver found (libcuda.so.1 is not loadable); build with the \
+                         default `ndarray` feature or run on a machine with a CUDA GPU"
+                    .into(),
+            });
+        }
+    }
+    Ok(Default::default())
+}
+
+/// Whether the CUDA driver library can be found on this machine.
+#[cfg(feature = "cuda")]
+fn cuda_driver_present() -> bool {
+    if std::path::Path::new("/proc/driver/nvidia/version").exists() {
+        return true;
+    }
+    let dirs = [
+        "/usr/lib/x86_64-linux-gnu",
+        "/usr/lib64",
+        "/usr/lib",
+        "/usr/local/cuda/lib64",
+        "/usr/lib/wsl/lib",
+    ];
+    let mut candidates: Vec<std::path::PathBuf> = dirs
+        .iter()
+        .map(|d| std::path::Path::new(d).join("libcuda.so.1"))
+        .collect();
+    if let Ok(paths) = std::env::var("LD_LIBRARY_PATH") {
+        candidates.extend(paths.split(':').map(|d| std::path::Path::new(d).join("libcuda.so.1")));
+    }
+    candidates.iter().any(|p| p.exists())
+}

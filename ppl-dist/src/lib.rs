@@ -1,0 +1,72 @@
+//! # ppl-dist
+//!
+//! Probability distributions for probabilistic programming on [burn]: differentiable
+//! log-densities, seeded samplers with pathwise gradients, closed-form moments and KL
+//! divergences, and the stable special functions they need.
+//!
+//! Every distribution implements [`Distribution<B, D>`](Distribution) for any burn backend
+//! `B` and value rank `D`; see the [`distribution`] module for the shape convention.
+//!
+//! ```
+//! use burn::backend::NdArray;
+//! use burn::tensor::Tensor;
+//! use ppl_dist::{Distribution, Gamma, RngKey};
+//!
+//! let dev = Default::default();
+//! let alpha = Tensor::<NdArray<f64>, 1>::from_floats([2.0, 5.0], &dev);
+//! let g = Gamma::new(alpha, 1.5).unwrap();
+//! let x = g.sample(&mut RngKey::new(7));
+//! let lp = g.log_prob(x);                  // [2], finite
+//! assert_eq!(lp.dims(), [2]);
+//! ```
+#![warn(missing_docs)]
+
+pub mod backend;
+pub mod constraint;
+pub mod distribution;
+pub mod error;
+pub mod param;
+pub mod rng;
+pub mod special;
+
+mod macros;
+mod noise;
+
+mod beta;
+mod cauchy;
+mod dirichlet;
+mod exponential;
+mod gamma;
+mod gumbel;
+mod half_normal;
+mod inverse_gamma;
+mod laplace;
+mod log_normal;
+mod logistic;
+mod mvn;
+mod mvn_diag;
+mod normal;
+mod student_t;
+mod uniform;
+
+pub use beta::Beta;
+pub use cauchy::Cauchy;
+pub use constraint::Constraint;
+pub use dirichlet::Dirichlet;
+pub use distribution::Distribution;
+pub use error::DistError;
+pub use exponential::Exponential;
+pub use gamma::Gamma;
+pub use gumbel::Gumbel;
+pub use half_normal::HalfNormal;
+pub use inverse_gamma::InverseGamma;
+pub use laplace::Laplace;
+pub use log_normal::LogNormal;
+pub use logistic::Logistic;
+pub use mvn::MultivariateNormal;
+pub use mvn_diag::MultivariateNormalDiag;
+pub use normal::Normal;
+pub use param::ParamArg;
+pub use rng::{RngKey, RngState};
+pub use student_t::StudentT;
+pub use uniform::Uniform;

@@ -1,0 +1,95 @@
+//! The normal (Gaussian) distribution.
+
+use burn::tensor::{backend::Backend, Tensor};
+
+use crate::macros::{dist_common, sample_via_rsample};
+use crate::param::{broadcast_params, check_param, finite, positive, resolve2, ParamArg};
+use crate::{noise, Constraint, DistError, Distribution, RngKey};
+
+const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+
+/// Normal distribution `N(loc, scale²)`:
+/// `ln p(x) = −½((x − μ)/σ)² − ln σ − ½ ln 2π`
+/// ([Wikipedia](https://en.wikipedia.org/wiki/Normal_distribution)).
+///
+/// # Shapes
+/// `loc` and `scale` broadcast together to the value shape; no event dimensions.
+///
+/// # Example
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use ppl_dist::{Distribution, Normal, RngKey};
+/// let dev = Default::default();
+/// let loc = Tensor::<NdArray<f32>, 2>::full([1, 2], 0.1, &dev);
+/// let d = Normal::new(loc, 1.0).unwrap();
+/// let z = d.sample_n(5, &mut RngKey::new(0)).unwrap();   // [5, 2]
+/// assert_eq!(d.log_prob(z).dims(), [5, 2]);
+/// assert!(Normal::<NdArray<f32>, 1>::new(0.0, -1.0).is_err());
+/// ```
+#[derive(Debug, Clone)]
+pub struct Normal<B: Backend, const D: usize> {
+    loc: Tensor<B, D>,
+    scale: Tensor<B, D>,
+    shape: [usize; D],
+}
+
+impl<B: Backend, const D: usize> Normal<B, D> {
+    /// A normal distribution; `scale` must be finite and > 0, `loc` finite.
+    ///
+    /// # Errors
+    /// [`DistError::InvalidParameter`] naming `loc` or `scale`; [`DistError::ShapeMismatch`]
+    /// if the shapes do not broadcast.
+    pub fn new(loc: impl Into<ParamArg<B, D>>, scale: impl Into<ParamArg<B, D>>) -> Result<Self, DistError> {
+        let (loc, scale) = resolve2(loc.into(), scale.into());
+        check_param("Normal", "loc", &loc, "must be finite", finite)?;
+        check_param("Normal", "scale", &scale, "must be finite and > 0", positive)?;
+        Self::build(loc, scale)
+    }
+
+    /// A normal distribution without the (host-synchronising) parameter checks.
+    ///
+    /// # Panics
+    /// If the shapes of `loc` and `scale` do not broadcast.
+    pub fn new_unchecked(loc: impl Into<ParamArg<B, D>>, scale: impl Into<ParamArg<B, D>>) -> Self {
+        let (loc, scale) = resolve2(loc.into(), scale.into());
+        Self::build(loc, scale).expect("Normal::new_unchecked: shapes of loc and scale do not broadcast")
+    }
+
+    fn build(loc: Tensor<B, D>, scale: Tensor<B, D>) -> Result<Self, DistError> {
+        let shape = broadcast_params("Normal", "loc and scale", &[loc.dims(), scale.dims()])?;
+        Ok(Normal { loc, scale, shape })
+    }
+
+    /// The mean parameter.
+    pub fn loc(&self) -> &Tensor<B, D> {
+        &self.loc
+    }
+
+    /// The standard-deviation parameter.
+    pub fn scale(&self) -> &Tensor<B, D> {
+        &self.scale
+    }
+}
+
+impl<B: Backend, const D: usize> Distribution<B, D> for Normal<B, D> {
+    dist_common!("Normal", event_dims = 0, support = Constraint::Real, device = loc);
+    sample_via_rsample!();
+    fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
+        let z = (value - self.loc.clone()) / self.scale.clone();
+        z.powi_scalar(2) * -0.5 - self.scale.clone().log() - HALF_LN_2PI
+    }
+    fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
+        let eps = noise::normal::<B, D>(shape, rng, &self.device());
+        Ok(self.loc.clone() + self.scale.clone() * eps)
+    }
+    fn mean(&self) -> Option<Tensor<B, D>> {
+        Some(self.loc.clone().expand(self.shape))
+    }
+    fn variance(&self) -> Option<Tensor<B, D>> {
+        Some(self.scale.clone().powi_scalar(2).expand(self.shape))
+    }
+    fn entropy(&self) -> Option<Tensor<B, D>> {
+        Some((self.scale.clone().log() + 0.5 + HALF_LN_2PI).expand(self.shape))
+    }
+}

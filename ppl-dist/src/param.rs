@@ -1,0 +1,146 @@
+//! Parameter arguments: a tensor or a plain number, and the checks constructors run on them.
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+use crate::DistError;
+
+/// A distribution parameter given either as a tensor or as a scalar.
+///
+/// A scalar becomes a tensor of shape `[1; D]` on the device of the other parameters, so
+/// it broadcasts against any batch shape: `Normal::new(loc, 1.0)`.
+#[derive(Debug, Clone)]
+pub enum ParamArg<B: Backend, const D: usize> {
+    /// A tensor parameter.
+    Tensor(Tensor<B, D>),
+    /// A scalar parameter, broadcast to every element.
+    Scalar(f64),
+}
+
+impl<B: Backend, const D: usize> From<Tensor<B, D>> for ParamArg<B, D> {
+    fn from(t: Tensor<B, D>) -> Self {
+        ParamArg::Tensor(t)
+    }
+}
+
+impl<B: Backend, const D: usize> From<f64> for ParamArg<B, D> {
+    fn from(v: f64) -> Self {
+        ParamArg::Scalar(v)
+    }
+}
+
+impl<B: Backend, const D: usize> From<f32> for ParamArg<B, D> {
+    fn from(v: f32) -> Self {
+        ParamArg::Scalar(f64::from(v))
+    }
+}
+
+impl<B: Backend, const D: usize> ParamArg<B, D> {
+    fn device(&self) -> Option<B::Device> {
+        match self {
+            ParamArg::Tensor(t) => Some(t.device()),
+            ParamArg::Scalar(_) => None,
+        }
+    }
+
+    /// The parameter as a tensor on `device`.
+    pub fn into_tensor(self, device: &B::Device) -> Tensor<B, D> {
+        match self {
+            ParamArg::Tensor(t) => t,
+            ParamArg::Scalar(v) => Tensor::full([1; D], v, device),
+        }
+    }
+}
+
+/// The device of the first tensor among `args`, or the default device if all are scalars.
+pub fn common_device<B: Backend, const D: usize>(args: &[&ParamArg<B, D>]) -> B::Device {
+    args.iter().find_map(|a| a.device()).unwrap_or_default()
+}
+
+/// Resolve two parameters to tensors on a common device.
+pub fn resolve2<B: Backend, const D: usize>(a: ParamArg<B, D>, b: ParamArg<B, D>) -> (Tensor<B, D>, Tensor<B, D>) {
+    let dev = common_device(&[&a, &b]);
+    (a.into_tensor(&dev), b.into_tensor(&dev))
+}
+
+/// The broadcast of two shapes, or `None` if they do not broadcast.
+pub fn broadcast_shape<const D: usize>(a: [usize; D], b: [usize; D]) -> Option<[usize; D]> {
+    let mut out = [0; D];
+    for i in 0..D {
+        out[i] = match (a[i], b[i]) {
+            (x, y) if x == y => x,
+            (1, y) => y,
+            (x, 1) => x,
+            _ => return None,
+        };
+    }
+    Some(out)
+}
+
+/// Whether `from` broadcasts to exactly `to`.
+pub fn broadcasts_to<const D: usize>(from: [usize; D], to: [usize; D]) -> bool {
+    (0..D).all(|i| from[i] == to[i] || from[i] == 1)
+}
+
+/// The broadcast shape of several parameters, or a [`DistError::ShapeMismatch`] naming them.
+pub fn broadcast_params<const D: usize>(
+    dist: &'static str,
+    what: &'static str,
+    shapes: &[[usize; D]],
+) -> Result<[usize; D], DistError> {
+    let mut out = shapes[0];
+    for s in &shapes[1..] {
+        out = broadcast_shape(out, *s).ok_or_else(|| DistError::ShapeMismatch {
+            dist,
+            what,
+            expected: out.to_vec(),
+            actual: s.to_vec(),
+            hint: "; parameters must have equal sizes or size 1 in each dimension".into(),
+        })?;
+    }
+    Ok(out)
+}
+
+/// The values of a tensor on the host, as `f64` (a device → host copy).
+pub fn host_values<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
+    t.to_data().iter::<f64>().collect()
+}
+
+/// Upload host values as a float tensor of the given shape.
+pub fn upload<B: Backend, const D: usize>(values: Vec<f64>, shape: [usize; D], device: &B::Device) -> Tensor<B, D> {
+    Tensor::from_data(TensorData::new(values, shape), device)
+}
+
+/// Check every element of a parameter tensor with `ok`; the first failure becomes
+/// [`DistError::InvalidParameter`].
+pub fn check_param<B: Backend, const D: usize>(
+    dist: &'static str,
+    param: &'static str,
+    t: &Tensor<B, D>,
+    reason: &'static str,
+    ok: impl Fn(f64) -> bool,
+) -> Result<(), DistError> {
+    match t.to_data().iter::<f64>().find(|v| !ok(*v)) {
+        Some(v) => Err(DistError::invalid(dist, param, v, reason)),
+        None => Ok(()),
+    }
+}
+
+/// `v` is finite and strictly positive.
+pub fn positive(v: f64) -> bool {
+    v.is_finite() && v > 0.0
+}
+
+/// `v` is finite.
+pub fn finite(v: f64) -> bool {
+    v.is_finite()
+}
+
+/// `v` lies in the closed unit interval.
+pub fn unit_interval(v: f64) -> bool {
+    (0.0..=1.0).contains(&v)
+}
+
+/// `v` is not NaN (±∞ allowed, e.g. for logits).
+pub fn not_nan(v: f64) -> bool {
+    !v.is_nan()
+}

@@ -1,0 +1,21 @@
+//! Numerically stable special functions, written with differentiable tensor operations.
+//!
+//! burn 0.21 lacks `lgamma`/`digamma`, and its `softplus` overflows above ~88 (NaN gradients).
+//! Everything here is composed of elementary burn ops, so autodiff differentiates it on
+//! every backend. Host (`f64`) twins used by samplers live beside them.
+
+mod gamma_fn;
+mod incomplete_gamma;
+mod log1mexp;
+mod log_beta;
+mod log_sum_exp;
+mod softplus;
+mod xlogy;
+
+pub use gamma_fn::{digamma, digamma_f64, lgamma, lgamma_f64};
+pub use incomplete_gamma::{gamma_p, gamma_p_da};
+pub use log1mexp::{expm1, log1mexp};
+pub use log_beta::log_beta;
+pub use log_sum_exp::log_sum_exp;
+pub use softplus::{inverse_softplus, softplus};
+pub use xlogy::{xlog1py, xlogy};

@@ -1,0 +1,32 @@
+use burn::tensor::{backend::Backend, Tensor};
+
+/// `softplus(x) = ln(1 + eˣ)`, stable for every finite input.
+///
+/// # Numerics
+/// Two branches, each evaluated only on inputs where it is safe:
+/// `x + ln(1 + e⁻ˣ)` for `x > 0` and `ln(1 + eˣ)` for `x ≤ 0`. The value equals `x` for
+/// `x ≳ 17` (f32) and stays a positive tiny number for very negative `x`; the gradient is
+/// `sigmoid(x)` everywhere, including 0.
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// let x = Tensor::<NdArray<f32>, 1>::from_floats([-100.0, 0.0, 100.0], &Default::default());
+/// let y: Vec<f32> = ppl_dist::special::softplus(x).into_data().to_vec().unwrap();
+/// assert_eq!(y[2], 100.0);
+/// assert!((y[1] - 2f32.ln()).abs() < 1e-7);
+/// ```
+pub fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    let pos = x.clone().greater_elem(0.0);
+    // Inputs masked to 0 where their branch is not used: no inf/NaN in either branch.
+    let neg_in = x.clone().mask_fill(pos.clone(), 0.0);
+    let pos_in = x.mask_fill(pos.clone().bool_not(), 0.0);
+    let neg_branch = neg_in.exp().log1p();
+    let pos_branch = pos_in.clone() + pos_in.neg().exp().log1p();
+    neg_branch.mask_where(pos, pos_branch)
+}
+
+/// Inverse of [`softplus`]: `y + ln(1 − e⁻ʸ)` for `y > 0` (NaN for `y ≤ 0`).
+pub fn inverse_softplus<B: Backend, const D: usize>(y: Tensor<B, D>) -> Tensor<B, D> {
+    y.clone() + super::log1mexp(y.neg())
+}

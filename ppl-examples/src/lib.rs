@@ -1,0 +1,1 @@
+//! Runnable examples for the ppl-* workspace (the digit classifier lands with the examples issue).

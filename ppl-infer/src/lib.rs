@@ -1,0 +1,1 @@
+//! `ppl-infer`: not built yet (see its issue).

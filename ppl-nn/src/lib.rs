@@ -1,0 +1,1 @@
+//! `ppl-nn`: not built yet (see its issue).
