@@ -3,7 +3,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::macros::sample_via_rsample;
-use crate::param::{broadcast_shape, check_param, finite, host_values};
+use crate::param::{broadcast_shape, check_param, expand_value, finite, host_values};
 use crate::{noise, Constraint, DistError, Distribution, RngKey};
 
 const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
@@ -174,8 +174,7 @@ impl<B: Backend> Distribution<B, 2> for MultivariateNormal<B> {
         self.loc.device()
     }
     fn log_prob(&self, value: Tensor<B, 2>) -> Tensor<B, 2> {
-        let dims = broadcast_shape(value.dims(), self.shape).expect("MultivariateNormal::log_prob: shape mismatch");
-        let r = value.expand(dims) - self.loc.clone();
+        let r = expand_value("MultivariateNormal", value, self.shape) - self.loc.clone();
         let y = self.solve_tril(r);
         let k = self.shape[1] as f64;
         y.powi_scalar(2).sum_dim(1) * -0.5 - self.diagonal().log().sum_dim(1) - k * HALF_LN_2PI

@@ -76,6 +76,20 @@ pub fn broadcast_shape<const D: usize>(a: [usize; D], b: [usize; D]) -> Option<[
     Some(out)
 }
 
+/// `value` expanded to its broadcast with a distribution's value shape.
+///
+/// # Panics
+/// If the shapes do not broadcast (a broken caller invariant: sites check shapes first).
+pub fn expand_value<B: Backend, const D: usize>(dist: &str, value: Tensor<B, D>, shape: [usize; D]) -> Tensor<B, D> {
+    let dims = broadcast_shape(value.dims(), shape).unwrap_or_else(|| {
+        panic!(
+            "{dist}::log_prob: value shape {:?} does not broadcast with {shape:?}",
+            value.dims()
+        )
+    });
+    value.expand(dims)
+}
+
 /// Whether `from` broadcasts to exactly `to`.
 pub fn broadcasts_to<const D: usize>(from: [usize; D], to: [usize; D]) -> bool {
     (0..D).all(|i| from[i] == to[i] || from[i] == 1)

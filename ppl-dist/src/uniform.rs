@@ -4,7 +4,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::constraint::mask_outside;
 use crate::macros::{dist_common, sample_via_rsample};
-use crate::param::{broadcast_params, broadcast_shape, check_param, finite, host_values, resolve2, ParamArg};
+use crate::param::{broadcast_params, check_param, expand_value, finite, host_values, resolve2, ParamArg};
 use crate::{noise, Constraint, DistError, Distribution, RngKey};
 
 /// Uniform distribution on `[low, high]`: `ln p(x) = −ln(high − low)` inside
@@ -66,9 +66,8 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Uniform<B, D> {
     sample_via_rsample!();
 
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
-        let dims =
-            broadcast_shape(value.dims(), self.shape).expect("Uniform::log_prob: value shape does not broadcast");
-        let value = value.expand(dims);
+        let value = expand_value("Uniform", value, self.shape);
+        let dims = value.dims();
         let inside = value
             .clone()
             .greater_equal(self.low.clone().expand(dims))
