@@ -83,7 +83,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Bernoulli<B, D> {
     }
     fn sample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Tensor<B, D> {
         let u = noise::uniform::<B, D>(shape, rng, &self.device());
-        u.lower(self.probs().detach().expand(shape)).float()
+        crate::param::mask_to_float(u.lower(self.probs().detach().expand(shape)))
     }
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(self.probs())

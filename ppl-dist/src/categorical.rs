@@ -156,7 +156,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Categorical<B, D> {
         let mut full = shape;
         full[D - 1] = self.num_classes();
         let g = noise::gumbel::<B, D>(full, rng, &self.device());
-        (self.log_probs.clone().detach().expand(full) + g).argmax(D - 1).float()
+        crate::param::int_to_float((self.log_probs.clone().detach().expand(full) + g).argmax(D - 1))
     }
     fn entropy(&self) -> Option<Tensor<B, D>> {
         Some(neg_entropy(self.log_probs.clone()).neg())

@@ -69,7 +69,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Dirichlet<B, D> {
             .greater_equal_elem(0.0)
             .bool_and(value.clone().lower_equal_elem(1.0));
         let k = value.dims()[last] as f64;
-        let all_in = in_unit.float().sum_dim(last).equal_elem(k);
+        let all_in = crate::param::mask_to_float(in_unit).sum_dim(last).equal_elem(k);
         let sums_to_one = (value.clone().sum_dim(last) - 1.0).abs().lower_equal_elem(1e-4);
         let x = value.clamp(0.0, 1.0);
         let lp = xlogy(a.clone() - 1.0, x).sum_dim(last) + lgamma(a.clone().sum_dim(last)) - lgamma(a).sum_dim(last);

@@ -59,10 +59,10 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Exponential<B, D> {
         Ok(noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| -u.ln()) / self.rate.clone())
     }
     fn mean(&self) -> Option<Tensor<B, D>> {
-        Some(self.rate.clone().recip())
+        Some(crate::param::recip(self.rate.clone()))
     }
     fn variance(&self) -> Option<Tensor<B, D>> {
-        Some(self.rate.clone().powi_scalar(2).recip())
+        Some(crate::param::recip(self.rate.clone().powi_scalar(2)))
     }
     fn entropy(&self) -> Option<Tensor<B, D>> {
         Some(self.rate.clone().log().neg() + 1.0)

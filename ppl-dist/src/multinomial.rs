@@ -67,7 +67,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Multinomial<B, D> {
         let n = self.total_count as f64;
         let k = value.dims()[last] as f64;
         let counts = Constraint::MultinomialCounts.check(value.clone()).expect("count check");
-        let all_counts = counts.float().sum_dim(last).equal_elem(k);
+        let all_counts = crate::param::mask_to_float(counts).sum_dim(last).equal_elem(k);
         let inside = all_counts.bool_and(value.clone().sum_dim(last).equal_elem(n));
         let x = value.clamp_min(0.0);
         let zero = x.clone().equal_elem(0.0);

@@ -123,7 +123,9 @@ impl<B: Backend> MultivariateNormal<B> {
     /// The diagonal of `scale_tril`, `[n, k]`.
     fn diagonal(&self) -> Tensor<B, 2> {
         let [m, k, _] = self.scale_tril.dims();
-        let eye: Tensor<B, 3> = Tensor::<B, 2>::eye(k, &self.scale_tril.device()).unsqueeze();
+        let eye: Tensor<B, 3> = Tensor::<B, 2>::eye(k, &self.scale_tril.device())
+            .cast(crate::param::float_dtype::<B>())
+            .unsqueeze();
         (self.scale_tril.clone() * eye).sum_dim(2).reshape([m, k])
     }
 

@@ -61,7 +61,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for OneHotCategorical<B, D> 
         let last = D - 1;
         let k = value.dims()[last] as f64;
         let binary = Constraint::OneHot.check(value.clone()).expect("one-hot check");
-        let all_binary = binary.float().sum_dim(last).equal_elem(k);
+        let all_binary = crate::param::mask_to_float(binary).sum_dim(last).equal_elem(k);
         let one_hot = all_binary.bool_and(value.clone().sum_dim(last).equal_elem(1.0));
         let zero = value.clone().equal_elem(0.0);
         let lp = (value * self.log_probs.clone()).mask_fill(zero, 0.0).sum_dim(last);
@@ -71,7 +71,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for OneHotCategorical<B, D> 
         let g = noise::gumbel::<B, D>(shape, rng, &self.device());
         let scores = self.log_probs.clone().detach().expand(shape) + g;
         let best = scores.clone().max_dim(D - 1);
-        scores.greater_equal(best).float()
+        crate::param::mask_to_float(scores.greater_equal(best))
     }
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(self.probs())

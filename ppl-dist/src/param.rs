@@ -1,6 +1,6 @@
 //! Parameter arguments: a tensor or a plain number, and the checks constructors run on them.
 
-use burn::tensor::{backend::Backend, Tensor, TensorData};
+use burn::tensor::{backend::Backend, Bool, DType, Element, Int, Tensor, TensorCreationOptions, TensorData};
 
 use crate::DistError;
 
@@ -46,7 +46,7 @@ impl<B: Backend, const D: usize> ParamArg<B, D> {
     pub fn into_tensor(self, device: &B::Device) -> Tensor<B, D> {
         match self {
             ParamArg::Tensor(t) => t,
-            ParamArg::Scalar(v) => Tensor::full([1; D], v, device),
+            ParamArg::Scalar(v) => Tensor::full([1; D], v, float_options::<B>(device)),
         }
     }
 }
@@ -114,6 +114,37 @@ pub fn broadcast_params<const D: usize>(
     Ok(out)
 }
 
+/// The backend's own float dtype (`B::FloatElem`).
+///
+/// burn 0.21 keys its default dtype by device *type*, so `NdArray<f32>` and `NdArray<f64>`
+/// share one default in a process; every tensor this crate creates names its dtype.
+pub fn float_dtype<B: Backend>() -> DType {
+    <B::FloatElem as Element>::dtype()
+}
+
+/// Creation options for a float tensor of the backend's own dtype on `device`.
+pub fn float_options<B: Backend>(device: &B::Device) -> TensorCreationOptions<B> {
+    TensorCreationOptions::new(device.clone()).with_dtype(float_dtype::<B>())
+}
+
+/// A boolean mask as 0/1 floats of the backend's own dtype.
+pub fn mask_to_float<B: Backend, const D: usize>(mask: Tensor<B, D, Bool>) -> Tensor<B, D> {
+    mask.float().cast(float_dtype::<B>())
+}
+
+/// Integer values as floats of the backend's own dtype.
+pub fn int_to_float<B: Backend, const D: usize>(t: Tensor<B, D, Int>) -> Tensor<B, D> {
+    t.float().cast(float_dtype::<B>())
+}
+
+/// `1/x` by division.
+///
+/// burn-ndarray 0.21's SIMD f32 `recip` (and `powf_scalar(−1)`) is an approximate
+/// reciprocal (≈2.4e−5 relative error on long tensors); division is exact.
+pub fn recip<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    x.clone().ones_like() / x
+}
+
 /// The values of a tensor on the host, as `f64` (a device → host copy).
 pub fn host_values<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
     t.to_data().iter::<f64>().collect()
@@ -121,7 +152,7 @@ pub fn host_values<B: Backend, const D: usize>(t: &Tensor<B, D>) -> Vec<f64> {
 
 /// Upload host values as a float tensor of the given shape.
 pub fn upload<B: Backend, const D: usize>(values: Vec<f64>, shape: [usize; D], device: &B::Device) -> Tensor<B, D> {
-    Tensor::from_data(TensorData::new(values, shape), device)
+    Tensor::from_data(TensorData::new(values, shape), float_options::<B>(device))
 }
 
 /// Check every element of a parameter tensor with `ok`; the first failure becomes
