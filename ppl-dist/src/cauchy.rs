@@ -66,7 +66,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Cauchy<B, D> {
 
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
         let (loc, scale) = (self.loc.clone(), self.scale.clone());
-        ((value - loc) / scale.clone()).powi_scalar(2).log1p().neg() - scale.log() - std::f64::consts::PI.ln()
+        crate::special::log1p_square((value - loc) / scale.clone()).neg() - scale.log() - std::f64::consts::PI.ln()
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         let eps =

@@ -5,11 +5,12 @@ use burn::tensor::{backend::Backend, Tensor};
 use crate::constraint::mask_outside;
 use crate::macros::{dist_common, sample_via_rsample};
 use crate::param::{broadcast_params, check_param, positive, resolve2, ParamArg};
-use crate::special::{digamma, lgamma};
+use crate::special::{digamma, lgamma, xlogy};
 use crate::{noise, Constraint, DistError, Distribution, RngKey};
 
 /// Gamma distribution with shape `concentration` α and `rate` β:
-/// `ln p(x) = α ln β + (α − 1) ln x − βx − lnΓ(α)` for `x > 0`
+/// `ln p(x) = α ln β + (α − 1) ln x − βx − lnΓ(α)` for `x ≥ 0` (at `x = 0` the density is
+/// +∞ for α < 1, β for α = 1 and 0 for α > 1, as in torch and statrs)
 /// ([Wikipedia](https://en.wikipedia.org/wiki/Gamma_distribution)).
 ///
 /// # Gradients
@@ -68,14 +69,19 @@ impl<B: Backend, const D: usize> Gamma<B, D> {
 }
 
 impl<B: Backend, const D: usize> Distribution<B, D> for Gamma<B, D> {
-    dist_common!("Gamma", event_dims = 0, support = Constraint::Positive, device = rate);
+    dist_common!(
+        "Gamma",
+        event_dims = 0,
+        support = Constraint::NonNegative,
+        device = rate
+    );
     sample_via_rsample!();
 
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
         let (a, b) = (self.concentration.clone(), self.rate.clone());
-        let inside = value.clone().greater_elem(0.0);
+        let inside = value.clone().greater_equal_elem(0.0);
         let x = value.mask_fill(inside.clone().bool_not(), 1.0);
-        let lp = a.clone() * b.clone().log() + (a.clone() - 1.0) * x.clone().log() - b * x - lgamma(a);
+        let lp = a.clone() * b.clone().log() + xlogy(a.clone() - 1.0, x.clone()) - b * x - lgamma(a);
         mask_outside(lp, inside)
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {

@@ -74,7 +74,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for StudentT<B, D> {
             - lgamma(nu.clone() / 2.0)
             - (nu.clone() * std::f64::consts::PI).log() / 2.0
             - self.scale.clone().log()
-            - half_nu1 * (z.powi_scalar(2) / nu).log1p()
+            - half_nu1 * crate::special::log1p_square(z / nu.sqrt())
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         let dev = self.device();

@@ -7,6 +7,7 @@
 mod gamma_fn;
 mod incomplete_gamma;
 mod log1mexp;
+mod log1p_square;
 mod log_beta;
 mod log_sum_exp;
 mod softplus;
@@ -15,6 +16,7 @@ mod xlogy;
 pub use gamma_fn::{digamma, digamma_f64, lgamma, lgamma_f64};
 pub use incomplete_gamma::{gamma_p, gamma_p_da};
 pub use log1mexp::{expm1, log1mexp};
+pub use log1p_square::log1p_square;
 pub use log_beta::log_beta;
 pub use log_sum_exp::log_sum_exp;
 pub use softplus::{inverse_softplus, softplus};

@@ -105,6 +105,9 @@ pub fn lp_tolerance<B: Backend>(reference: f64, terms: f64, rel64: f64) -> f64 {
 
 /// Assert two log-densities agree; −∞ must match −∞ exactly.
 pub fn assert_lp(what: &str, i: usize, ours: f64, reference: f64, tol: f64, context: &str) {
+    if ours == reference {
+        return; // includes matching infinities
+    }
     if reference == f64::NEG_INFINITY || ours == f64::NEG_INFINITY {
         assert_eq!(ours, reference, "{what}[{i}]: −∞ mismatch ({context})");
         return;
