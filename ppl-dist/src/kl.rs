@@ -31,15 +31,20 @@ use crate::{
 
 type DynKl<B, const D: usize> = fn(&dyn Any, &dyn Any) -> Option<Tensor<B, D>>;
 
-static REGISTRY: LazyLock<RwLock<HashMap<(TypeId, TypeId), Box<dyn Any + Send + Sync>>>> =
-    LazyLock::new(|| RwLock::new(HashMap::new()));
+/// A registered KL function behind type erasure (downcast by the pair's types).
+type ErasedKl<B, const D: usize> = Box<dyn Fn(&dyn Any, &dyn Any) -> Option<Tensor<B, D>> + Send + Sync>;
+
+/// `(TypeId of P, TypeId of Q)` → a boxed [`ErasedKl`] for the backend and rank of the pair.
+type Registry = HashMap<(TypeId, TypeId), Box<dyn Any + Send + Sync>>;
+
+static REGISTRY: LazyLock<RwLock<Registry>> = LazyLock::new(|| RwLock::new(HashMap::new()));
 
 /// Register a closed-form `KL(P ‖ Q)` for a pair of distribution types; it takes precedence
 /// over nothing (built-in pairs are looked up first) and replaces an earlier registration of
 /// the same pair.
 pub fn register_kl<B: Backend, const D: usize, P: 'static, Q: 'static>(f: fn(&P, &Q) -> Tensor<B, D>) {
     // Store a type-erased trampoline; `fn` pointers are 'static, so a closure over `f` is too.
-    let boxed: Box<dyn Fn(&dyn Any, &dyn Any) -> Option<Tensor<B, D>> + Send + Sync> =
+    let boxed: ErasedKl<B, D> =
         Box::new(move |p: &dyn Any, q: &dyn Any| Some(f(p.downcast_ref::<P>()?, q.downcast_ref::<Q>()?)));
     REGISTRY
         .write()
@@ -50,7 +55,7 @@ pub fn register_kl<B: Backend, const D: usize, P: 'static, Q: 'static>(f: fn(&P,
 fn lookup_registered<B: Backend, const D: usize>(p: &dyn Any, q: &dyn Any) -> Option<Tensor<B, D>> {
     let reg = REGISTRY.read().expect("KL registry poisoned");
     let f = reg.get(&(p.type_id(), q.type_id()))?;
-    let f = f.downcast_ref::<Box<dyn Fn(&dyn Any, &dyn Any) -> Option<Tensor<B, D>> + Send + Sync>>()?;
+    let f = f.downcast_ref::<ErasedKl<B, D>>()?;
     f(p, q)
 }
 

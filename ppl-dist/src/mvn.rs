@@ -41,7 +41,7 @@ impl<B: Backend> MultivariateNormal<B> {
             finite,
         )?;
         let d = Self::build(loc, scale_tril)?;
-        if let Some(v) = host_values(&d.diagonal()).into_iter().find(|v| !(*v > 0.0)) {
+        if let Some(v) = host_values(&d.diagonal()).into_iter().find(|v| v.is_nan() || *v <= 0.0) {
             return Err(DistError::invalid(
                 "MultivariateNormal",
                 "scale_tril",
@@ -75,7 +75,7 @@ impl<B: Backend> MultivariateNormal<B> {
                 let s: f64 = (0..j).map(|m| l[i * k + m] * l[j * k + m]).sum();
                 if i == j {
                     let d = c[i * k + i] - s;
-                    if !(d > 0.0) {
+                    if d.is_nan() || d <= 0.0 {
                         return Err(DistError::invalid(
                             "MultivariateNormal",
                             "covariance",

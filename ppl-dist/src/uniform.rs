@@ -30,7 +30,7 @@ impl<B: Backend, const D: usize> Uniform<B, D> {
         check_param("Uniform", "high", &high, "must be finite", finite)?;
         let d = Self::build(low, high)?;
         let width = host_values(&(d.high.clone() - d.low.clone()));
-        if let Some(w) = width.into_iter().find(|w| !(*w > 0.0)) {
+        if let Some(w) = width.into_iter().find(|w| w.is_nan() || *w <= 0.0) {
             return Err(DistError::invalid("Uniform", "high", w, "high − low must be > 0"));
         }
         Ok(d)

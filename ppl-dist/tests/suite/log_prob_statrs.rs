@@ -336,10 +336,12 @@ fn discrete<B: Backend>(dev: &B::Device, r: &Ranges, seed: u64) {
         r.rel64,
         |i, x| {
             // −softplus(−l) for x = 1, −softplus(l) for x = 0 (exact in f64 even at ±50).
-            let rf = match x {
-                v if v == 1.0 => -softplus(-l[i]),
-                v if v == 0.0 => -softplus(l[i]),
-                _ => f64::NEG_INFINITY,
+            let rf = if x == 1.0 {
+                -softplus(-l[i])
+            } else if x == 0.0 {
+                -softplus(l[i])
+            } else {
+                f64::NEG_INFINITY
             };
             (rf, l[i].abs() + 1.0)
         },
