@@ -26,7 +26,9 @@ fn bench(c: &mut Criterion) {
     let loc = Tensor::<B, 1>::zeros([N], float_options::<B>(&dev));
     let normal = Normal::new(loc.clone(), 1.3).unwrap();
     let x = normal.sample(&mut RngKey::new(1));
-    group.bench_function(BenchmarkId::new("log_prob", "Normal"), |b| b.iter(|| sync(normal.log_prob(x.clone()))));
+    group.bench_function(BenchmarkId::new("log_prob", "Normal"), |b| {
+        b.iter(|| sync(normal.log_prob(x.clone())))
+    });
     group.bench_function(BenchmarkId::new("rsample", "Normal"), |b| {
         let mut key = RngKey::new(2);
         b.iter(|| sync(normal.rsample(&mut key).unwrap()))
@@ -35,7 +37,9 @@ fn bench(c: &mut Criterion) {
     let alpha = Tensor::<B, 1>::full([N], 2.5, float_options::<B>(&dev));
     let gamma = Gamma::new(alpha, 1.5).unwrap();
     let g = gamma.sample(&mut RngKey::new(3));
-    group.bench_function(BenchmarkId::new("log_prob", "Gamma"), |b| b.iter(|| sync(gamma.log_prob(g.clone()))));
+    group.bench_function(BenchmarkId::new("log_prob", "Gamma"), |b| {
+        b.iter(|| sync(gamma.log_prob(g.clone())))
+    });
     group.bench_function(BenchmarkId::new("rsample", "Gamma"), |b| {
         let mut key = RngKey::new(4);
         b.iter(|| sync(gamma.rsample(&mut key).unwrap()))
@@ -45,7 +49,9 @@ fn bench(c: &mut Criterion) {
     let logits = Tensor::<B, 2>::zeros([N / 10, 10], float_options::<B>(&dev));
     let cat = Categorical::from_logits(logits).unwrap();
     let y = cat.sample(&mut RngKey::new(5));
-    group.bench_function(BenchmarkId::new("log_prob", "Categorical"), |b| b.iter(|| sync(cat.log_prob(y.clone()))));
+    group.bench_function(BenchmarkId::new("log_prob", "Categorical"), |b| {
+        b.iter(|| sync(cat.log_prob(y.clone())))
+    });
     group.bench_function(BenchmarkId::new("sample", "Categorical"), |b| {
         let mut key = RngKey::new(6);
         b.iter(|| sync(cat.sample(&mut key)))
