@@ -3,6 +3,9 @@
 //!
 //! `cargo bench -p benches --bench dist_throughput`
 
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
+
 use burn::tensor::{backend::Backend, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ppl_dist::backend::{default_device, DefaultBackend};
