@@ -41,6 +41,21 @@ impl<B: Backend, const D: usize> Binomial<B, D> {
         Self::checked(total_count.into(), BinaryParam::Logits(logits))
     }
 
+    /// Without parameter checks.
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    pub fn new_unchecked(total_count: impl Into<ParamArg<B, D>>, param: BinaryParam<B, D>) -> Self {
+        let n = total_count.into().into_tensor(&param.device());
+        let shape = broadcast_params("Binomial", "total_count and probs", &[n.dims(), param.tensor().dims()])
+            .expect("Binomial::new_unchecked: shapes do not broadcast");
+        Binomial {
+            total_count: n,
+            param,
+            shape,
+        }
+    }
+
     fn checked(total_count: ParamArg<B, D>, param: BinaryParam<B, D>) -> Result<Self, DistError> {
         let n = total_count.into_tensor(&param.device());
         check_param("Binomial", "total_count", &n, "must be a non-negative integer", |v| {

@@ -38,6 +38,11 @@ impl<B: Backend, const D: usize> Geometric<B, D> {
         Ok(Self::build(param))
     }
 
+    /// Without parameter checks.
+    pub fn new_unchecked(param: BinaryParam<B, D>) -> Self {
+        Self::build(param)
+    }
+
     fn build(param: BinaryParam<B, D>) -> Self {
         let shape = param.tensor().dims();
         Geometric { param, shape }

@@ -39,6 +39,11 @@ impl<B: Backend, const D: usize> Multinomial<B, D> {
         Ok(Self::build(total_count, log_probs_from_logits("Multinomial", logits)?))
     }
 
+    /// From logits, without checks.
+    pub fn from_logits_unchecked(total_count: usize, logits: Tensor<B, D>) -> Self {
+        Self::build(total_count, crate::categorical::normalize_logits(logits))
+    }
+
     fn build(total_count: usize, log_probs: Tensor<B, D>) -> Self {
         let shape = log_probs.dims();
         Multinomial {

@@ -42,6 +42,25 @@ impl<B: Backend, const D: usize> NegativeBinomial<B, D> {
         Self::checked(total_count.into(), BinaryParam::Logits(logits))
     }
 
+    /// Without parameter checks.
+    ///
+    /// # Panics
+    /// If the shapes do not broadcast.
+    pub fn new_unchecked(total_count: impl Into<ParamArg<B, D>>, param: BinaryParam<B, D>) -> Self {
+        let r = total_count.into().into_tensor(&param.device());
+        let shape = broadcast_params(
+            "NegativeBinomial",
+            "total_count and probs",
+            &[r.dims(), param.tensor().dims()],
+        )
+        .expect("NegativeBinomial::new_unchecked: shapes do not broadcast");
+        NegativeBinomial {
+            total_count: r,
+            param,
+            shape,
+        }
+    }
+
     fn checked(total_count: ParamArg<B, D>, param: BinaryParam<B, D>) -> Result<Self, DistError> {
         let r = total_count.into_tensor(&param.device());
         check_param(

@@ -38,6 +38,11 @@ impl<B: Backend, const D: usize> OneHotCategorical<B, D> {
         )?))
     }
 
+    /// From logits, without checks.
+    pub fn from_logits_unchecked(logits: Tensor<B, D>) -> Self {
+        Self::from_log_probs(crate::categorical::normalize_logits(logits))
+    }
+
     fn from_log_probs(log_probs: Tensor<B, D>) -> Self {
         let shape = log_probs.dims();
         OneHotCategorical { log_probs, shape }

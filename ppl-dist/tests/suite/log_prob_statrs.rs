@@ -8,15 +8,17 @@
 use burn::tensor::{backend::AutodiffBackend, backend::Backend, Tensor};
 use ppl_dist::special::lgamma_f64;
 use ppl_dist::{
-    Bernoulli, Beta, Binomial, Categorical, Cauchy, Dirichlet, Distribution, Exponential, Gamma, Geometric, Gumbel,
-    HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, Multinomial, MultivariateNormal, MultivariateNormalDiag,
-    NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT, Uniform,
+    Bernoulli, Beta, Binomial, Categorical, Cauchy, Deterministic, Dirichlet, Distribution, Empirical, Exponential,
+    Gamma, Geometric, Gumbel, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, Multinomial,
+    MultivariateNormal, MultivariateNormalDiag, NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT,
+    Uniform,
 };
 use statrs::distribution::{Continuous, Discrete};
 
 use crate::common::{assert_lp, backend_suite, host, is_f64, log_uniform, lp_tolerance, round, t1, t2, uniform_in};
 
 backend_suite!(
+    point_mass_empirical_and_mixture_log_probs_match_closed_forms,
     continuous_log_probs_match_statrs_typical,
     continuous_log_probs_match_statrs_extreme,
     discrete_log_probs_match_statrs_typical,
@@ -461,9 +463,9 @@ fn discrete_log_probs_match_statrs_extreme<B: AutodiffBackend>(dev: &B::Device) 
 }
 
 fn multivariate_log_probs_match_statrs<B: AutodiffBackend>(dev: &B::Device) {
-    // Categorical, OneHotCategorical, Multinomial, Dirichlet, MVN, MVNDiag: 200 rows of K = 4.
+    // Categorical, OneHotCategorical, Multinomial, Dirichlet, MVN, MVNDiag: 1000 rows of K = 4.
     let key = &mut RngKey::new(15);
-    let (n, k) = (200, 4);
+    let (n, k) = (N, 4);
     let raw: Vec<f64> = log_uniform(key, n * k, 1e-3, 10.0)
         .into_iter()
         .map(round::<B>)
@@ -576,5 +578,44 @@ fn multivariate_log_probs_match_statrs<B: AutodiffBackend>(dev: &B::Device) {
             terms += ((x[i * 3 + j] - m) / s).powi(2) + s.ln().abs() + 1.0;
         }
         assert_lp("MultivariateNormalDiag", i, lp[i], r, tol(r, terms), "own sample");
+    }
+}
+
+fn point_mass_empirical_and_mixture_log_probs_match_closed_forms<B: AutodiffBackend>(dev: &B::Device) {
+    // Deterministic: 0 at the point, −∞ elsewhere (statrs's Dirac has no density).
+    let d = Deterministic::new(t1::<B>(&[1.5, -2.0], dev));
+    assert_eq!(
+        host(d.log_prob(t1::<B>(&[1.5, 0.0], dev))),
+        vec![0.0, f64::NEG_INFINITY]
+    );
+    // Empirical with weights (0.5, 0.2, 0.3) over rows (10, 20, 10): mass at 10 is 0.8.
+    let samples = t2::<B>(&[10.0, 20.0, 10.0], 3, 1, dev);
+    let e = Empirical::with_log_weights(samples, vec![0.5f64.ln(), 0.2f64.ln(), 0.3f64.ln()]).unwrap();
+    let lp = host(e.log_prob(t2::<B>(&[10.0, 20.0, 30.0], 3, 1, dev)));
+    assert!((lp[0] - 0.8f64.ln()).abs() < 1e-6 && (lp[1] - 0.2f64.ln()).abs() < 1e-6 && lp[2] == f64::NEG_INFINITY);
+    // Gaussian mixture: ln Σ wₖ N(x; μₖ, σₖ) with statrs's Normal, over 1000 random points.
+    let key = &mut RngKey::new(16);
+    let (w, mu, sg) = ([0.2, 0.5, 0.3], [-3.0, 0.0, 4.0], [0.5, 1.0, 2.0]);
+    let mix = MixtureGaussian::gaussian(
+        t2::<B>(&w.map(f64::ln), 1, 3, dev),
+        t2::<B>(&mu, 1, 3, dev),
+        t2::<B>(&sg, 1, 3, dev),
+    )
+    .unwrap();
+    let xs: Vec<f64> = uniform_in(key, N, -10.0, 12.0).into_iter().map(round::<B>).collect();
+    let lp = host(mix.log_prob(t2::<B>(&xs, N, 1, dev)));
+    for (i, x) in xs.iter().enumerate() {
+        let r = (0..3)
+            .map(|k| w[k] * statrs::distribution::Normal::new(mu[k], sg[k]).unwrap().pdf(*x))
+            .sum::<f64>()
+            .ln();
+        assert_lp(
+            "MixtureGaussian",
+            i,
+            lp[i],
+            r,
+            lp_tolerance::<B>(r, r.abs() + 30.0, 1e-10),
+            "uniform point",
+        );
     }
 }
