@@ -157,3 +157,46 @@ pub trait Distribution<B: Backend, const D: usize>: AsAny + std::fmt::Debug + Se
         Ok(self.sample_expanded(shape, rng))
     }
 }
+
+/// A distribution, or the `Result` of a checked constructor: what model statements such as
+/// `ctx.sample(name, Normal::new(loc, scale))` accept, so the model body needs no `?`.
+pub trait IntoDistribution<B: Backend, const D: usize> {
+    /// The distribution type.
+    type Dist: Distribution<B, D> + 'static;
+    /// The distribution, or its construction error.
+    ///
+    /// # Errors
+    /// The constructor's [`DistError`].
+    fn into_distribution(self) -> Result<Self::Dist, DistError>;
+}
+
+/// Implement [`IntoDistribution`] for a distribution type of your own (the crate's own types
+/// all have it): `ppl_dist::impl_into_distribution!(MyDist<B, D>);`.
+#[macro_export]
+macro_rules! impl_into_distribution {
+    // A type generic over the backend and the rank.
+    ($ty:ident<B, D>) => {
+        impl<B: burn::tensor::backend::Backend, const D: usize> $crate::IntoDistribution<B, D> for $ty<B, D> {
+            type Dist = Self;
+            fn into_distribution(self) -> Result<Self, $crate::DistError> {
+                Ok(self)
+            }
+        }
+    };
+    // A type generic over the backend only, with a fixed rank.
+    ($ty:ident<B>, $d:literal) => {
+        impl<B: burn::tensor::backend::Backend> $crate::IntoDistribution<B, $d> for $ty<B> {
+            type Dist = Self;
+            fn into_distribution(self) -> Result<Self, $crate::DistError> {
+                Ok(self)
+            }
+        }
+    };
+}
+
+impl<B: Backend, const D: usize, T: Distribution<B, D> + 'static> IntoDistribution<B, D> for Result<T, DistError> {
+    type Dist = T;
+    fn into_distribution(self) -> Result<T, DistError> {
+        self
+    }
+}

@@ -80,6 +80,12 @@ pub fn kl_divergence<B: Backend, const D: usize>(
         })
 }
 
+/// `KL(p ‖ q)` for two concrete distributions given as [`Any`] (the rank-erased path used by
+/// `ppl-core`'s traces); `None` when no closed form is known.
+pub fn kl_divergence_any<B: Backend, const D: usize>(p: &dyn Any, q: &dyn Any) -> Option<Tensor<B, D>> {
+    builtin::<B, D>(p, q).or_else(|| lookup_registered::<B, D>(p, q))
+}
+
 fn pair<'a, P: 'static, Q: 'static>(p: &'a dyn Any, q: &'a dyn Any) -> Option<(&'a P, &'a Q)> {
     Some((p.downcast_ref::<P>()?, q.downcast_ref::<Q>()?))
 }

@@ -72,7 +72,7 @@ pub use cauchy::Cauchy;
 pub use constraint::Constraint;
 pub use deterministic::Deterministic;
 pub use dirichlet::Dirichlet;
-pub use distribution::Distribution;
+pub use distribution::{Distribution, IntoDistribution};
 pub use empirical::Empirical;
 pub use error::DistError;
 pub use expanded::Expanded;
@@ -100,3 +100,57 @@ pub use probs::BinaryParam;
 pub use rng::{RngKey, RngState};
 pub use student_t::StudentT;
 pub use uniform::Uniform;
+
+impl_into_distribution!(Bernoulli<B, D>);
+impl_into_distribution!(Beta<B, D>);
+impl_into_distribution!(Binomial<B, D>);
+impl_into_distribution!(Categorical<B, D>);
+impl_into_distribution!(Cauchy<B, D>);
+impl_into_distribution!(Deterministic<B, D>);
+impl_into_distribution!(Dirichlet<B, D>);
+impl_into_distribution!(Empirical<B, D>);
+impl_into_distribution!(Exponential<B, D>);
+impl_into_distribution!(Gamma<B, D>);
+impl_into_distribution!(Geometric<B, D>);
+impl_into_distribution!(Gumbel<B, D>);
+impl_into_distribution!(HalfNormal<B, D>);
+impl_into_distribution!(InverseGamma<B, D>);
+impl_into_distribution!(Laplace<B, D>);
+impl_into_distribution!(LogNormal<B, D>);
+impl_into_distribution!(Logistic<B, D>);
+impl_into_distribution!(Multinomial<B, D>);
+impl_into_distribution!(MultivariateNormalDiag<B, D>);
+impl_into_distribution!(NegativeBinomial<B, D>);
+impl_into_distribution!(Normal<B, D>);
+impl_into_distribution!(OneHotCategorical<B, D>);
+impl_into_distribution!(Poisson<B, D>);
+impl_into_distribution!(StudentT<B, D>);
+impl_into_distribution!(Uniform<B, D>);
+impl_into_distribution!(MultivariateNormal<B>, 2);
+
+impl<B: burn::tensor::backend::Backend, const D: usize, T: Distribution<B, D> + 'static> IntoDistribution<B, D>
+    for Independent<T>
+{
+    type Dist = Self;
+    fn into_distribution(self) -> Result<Self, DistError> {
+        Ok(self)
+    }
+}
+
+impl<B: burn::tensor::backend::Backend, const D: usize, T: Distribution<B, D> + 'static> IntoDistribution<B, D>
+    for Expanded<T, D>
+{
+    type Dist = Self;
+    fn into_distribution(self) -> Result<Self, DistError> {
+        Ok(self)
+    }
+}
+
+impl<B: burn::tensor::backend::Backend, const D: usize, C: Distribution<B, D> + 'static> IntoDistribution<B, D>
+    for MixtureSameFamily<B, D, C>
+{
+    type Dist = Self;
+    fn into_distribution(self) -> Result<Self, DistError> {
+        Ok(self)
+    }
+}

@@ -1,0 +1,63 @@
+//! The error type of `ppl-core`.
+
+use ppl_dist::DistError;
+use thiserror::Error;
+
+/// What a model author can get wrong, with the site, shapes and plate that locate it.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum CoreError {
+    /// A model asked for data that was not bound (`ctx.data(name)`), or a plate has no data
+    /// to take its size from.
+    #[error("missing data `{site}`: {hint}")]
+    MissingData {
+        /// The data name (site) that was asked for.
+        site: String,
+        /// What to do about it.
+        hint: String,
+    },
+    /// Data (or a distribution) whose shape does not match the site.
+    #[error("at site `{site}`, invalid shape: expected {expected:?}, actual {actual:?}\n{hint}")]
+    ShapeMismatch {
+        /// Site name.
+        site: String,
+        /// The shape the site needs (plate dimensions first).
+        expected: Vec<usize>,
+        /// The shape it got.
+        actual: Vec<usize>,
+        /// A list of possible fixes.
+        hint: String,
+    },
+    /// Two sites with the same name in one run.
+    #[error("duplicate site `{0}`: every sample, param and deterministic site needs a unique name")]
+    DuplicateSite(String),
+    /// A plate with size 0 or a subsample larger than its size.
+    #[error("plate `{plate}`: invalid size {size} with subsample size {subsample}: {reason}")]
+    InvalidPlate {
+        /// Plate name.
+        plate: String,
+        /// Declared size.
+        size: usize,
+        /// Declared subsample size.
+        subsample: usize,
+        /// What is wrong.
+        reason: &'static str,
+    },
+    /// A distribution built inside the model had invalid parameters (or shapes).
+    #[error("at site `{site}`: {source}")]
+    Distribution {
+        /// Site name.
+        site: String,
+        /// The distribution's own error (names the distribution and parameter).
+        source: DistError,
+    },
+    /// The model body panicked (e.g. a shape error inside a network); `site` is the last
+    /// site that ran before the panic.
+    #[error("the model panicked after site {site:?}: {message}")]
+    ModelPanicked {
+        /// The last site recorded before the panic, if any.
+        site: Option<String>,
+        /// The panic message.
+        message: String,
+    },
+}

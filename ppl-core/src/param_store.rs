@@ -1,0 +1,108 @@
+//! Learnable parameters that are not part of a network (`ctx.param`).
+
+use burn::module::{Module, Param};
+use burn::tensor::{backend::Backend, Tensor};
+use ppl_dist::Constraint;
+
+use crate::transform::{to_constrained, to_unconstrained};
+use crate::Value;
+
+/// Named parameters in unconstrained space (Pyro's param store), as an ordinary burn
+/// [`Module`] so optimizers and records handle them like network weights.
+///
+/// A `param(name, init, constraint)` site reads `to_constrained(constraint, u)`; `u` is
+/// created from `init` on first use.
+#[derive(Module, Debug)]
+pub struct ParamStore<B: Backend> {
+    tensors: Vec<Param<Tensor<B, 1>>>,
+    #[module(skip)]
+    meta: Vec<ParamMeta>,
+}
+
+/// Name, shape and constraint of a stored parameter.
+#[derive(Debug, Clone)]
+pub struct ParamMeta {
+    /// Site name.
+    pub name: String,
+    /// Shape of the constrained value.
+    pub shape: Vec<usize>,
+    /// Its constraint.
+    pub constraint: Constraint,
+}
+
+impl<B: Backend> Default for ParamStore<B> {
+    fn default() -> Self {
+        ParamStore {
+            tensors: Vec::new(),
+            meta: Vec::new(),
+        }
+    }
+}
+
+impl<B: Backend> ParamStore<B> {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of parameters.
+    pub fn len(&self) -> usize {
+        self.tensors.len()
+    }
+
+    /// Whether the store is empty.
+    pub fn is_empty(&self) -> bool {
+        self.tensors.is_empty()
+    }
+
+    /// Names, shapes and constraints of the stored parameters.
+    pub fn meta(&self) -> &[ParamMeta] {
+        &self.meta
+    }
+
+    fn position(&self, name: &str) -> Option<usize> {
+        self.meta.iter().position(|m| m.name == name)
+    }
+
+    /// The constrained value of `name` (with gradients), creating it from `init` if absent.
+    pub fn get_or_init(&mut self, name: &str, init: Value<B>, constraint: Constraint) -> Value<B> {
+        let i = match self.position(name) {
+            Some(i) => i,
+            None => {
+                let shape = init.dims();
+                let flat: Tensor<B, 1> = match &init {
+                    Value::R1(t) => to_unconstrained(constraint, t.clone().detach()),
+                    Value::R2(t) => to_unconstrained(constraint, t.clone().detach()).flatten(0, 1),
+                    Value::R3(t) => to_unconstrained(constraint, t.clone().detach()).flatten(0, 2),
+                    Value::R4(t) => to_unconstrained(constraint, t.clone().detach()).flatten(0, 3),
+                };
+                self.tensors.push(Param::from_tensor(flat));
+                self.meta.push(ParamMeta {
+                    name: name.to_string(),
+                    shape,
+                    constraint,
+                });
+                self.tensors.len() - 1
+            }
+        };
+        self.value_at(i)
+    }
+
+    /// The constrained value of `name`, if stored.
+    pub fn get(&self, name: &str) -> Option<Value<B>> {
+        self.position(name).map(|i| self.value_at(i))
+    }
+
+    fn value_at(&self, i: usize) -> Value<B> {
+        let meta = &self.meta[i];
+        let u = self.tensors[i].val();
+        let s = &meta.shape;
+        let c = meta.constraint;
+        match s.len() {
+            1 => Value::R1(to_constrained(c, u)),
+            2 => Value::R2(to_constrained(c, u.reshape([s[0], s[1]]))),
+            3 => Value::R3(to_constrained(c, u.reshape([s[0], s[1], s[2]]))),
+            _ => Value::R4(to_constrained(c, u.reshape([s[0], s[1], s[2], s[3]]))),
+        }
+    }
+}

@@ -1,0 +1,143 @@
+//! Rank-erased tensors: a trace holds values of different ranks side by side.
+
+use burn::tensor::{backend::Backend, Int, Tensor};
+
+/// A float tensor of rank 1 to 4, with its rank erased (site values, data, log-densities).
+#[derive(Debug, Clone)]
+pub enum Value<B: Backend> {
+    /// Rank 1.
+    R1(Tensor<B, 1>),
+    /// Rank 2.
+    R2(Tensor<B, 2>),
+    /// Rank 3.
+    R3(Tensor<B, 3>),
+    /// Rank 4.
+    R4(Tensor<B, 4>),
+}
+
+/// Apply the same expression to whichever tensor a [`Value`] holds, re-wrapping the result.
+macro_rules! map_value {
+    ($v:expr, |$t:ident| $body:expr) => {
+        match $v {
+            Value::R1($t) => Value::R1($body),
+            Value::R2($t) => Value::R2($body),
+            Value::R3($t) => Value::R3($body),
+            Value::R4($t) => Value::R4($body),
+        }
+    };
+}
+
+impl<B: Backend> Value<B> {
+    /// Wrap a tensor of rank `D` (1 ≤ D ≤ 4).
+    ///
+    /// # Panics
+    /// For ranks above 4 (an internal limit of the modelling language).
+    pub fn from_tensor<const D: usize>(t: Tensor<B, D>) -> Self {
+        let d = t.dims().to_vec();
+        match D {
+            1 => Value::R1(t.reshape([d[0]])),
+            2 => Value::R2(t.reshape([d[0], d[1]])),
+            3 => Value::R3(t.reshape([d[0], d[1], d[2]])),
+            4 => Value::R4(t.reshape([d[0], d[1], d[2], d[3]])),
+            _ => panic!("ppl-core values have rank 1 to 4, got rank {D}"),
+        }
+    }
+
+    /// Wrap an integer tensor (labels, counts) as floats of the backend's dtype.
+    pub fn from_int<const D: usize>(t: Tensor<B, D, Int>) -> Self {
+        Self::from_tensor(ppl_dist::param::int_to_float(t))
+    }
+
+    /// The tensor as rank `D`, if that is its rank.
+    pub fn tensor<const D: usize>(&self) -> Option<Tensor<B, D>> {
+        if self.rank() != D {
+            return None;
+        }
+        let d = self.dims();
+        let mut dims = [0usize; D];
+        dims.copy_from_slice(&d);
+        Some(match self {
+            Value::R1(t) => t.clone().reshape(dims),
+            Value::R2(t) => t.clone().reshape(dims),
+            Value::R3(t) => t.clone().reshape(dims),
+            Value::R4(t) => t.clone().reshape(dims),
+        })
+    }
+
+    /// The rank.
+    pub fn rank(&self) -> usize {
+        match self {
+            Value::R1(_) => 1,
+            Value::R2(_) => 2,
+            Value::R3(_) => 3,
+            Value::R4(_) => 4,
+        }
+    }
+
+    /// The shape.
+    pub fn dims(&self) -> Vec<usize> {
+        match self {
+            Value::R1(t) => t.dims().to_vec(),
+            Value::R2(t) => t.dims().to_vec(),
+            Value::R3(t) => t.dims().to_vec(),
+            Value::R4(t) => t.dims().to_vec(),
+        }
+    }
+
+    /// The sum of all elements, as a `[1]` tensor (keeps gradients).
+    pub fn sum(&self) -> Tensor<B, 1> {
+        match self {
+            Value::R1(t) => t.clone().sum(),
+            Value::R2(t) => t.clone().sum(),
+            Value::R3(t) => t.clone().sum(),
+            Value::R4(t) => t.clone().sum(),
+        }
+    }
+
+    /// The tensor without gradient history.
+    pub fn detach(&self) -> Self {
+        map_value!(self, |t| t.clone().detach())
+    }
+
+    /// Rows `indices` along dimension `dim`.
+    pub fn select(&self, dim: usize, indices: Tensor<B, 1, Int>) -> Self {
+        map_value!(self, |t| t.clone().select(dim, indices.clone()))
+    }
+
+    /// Rows `start..start + len` along dimension 0.
+    pub fn narrow_rows(&self, start: usize, len: usize) -> Self {
+        map_value!(self, |t| t.clone().narrow(0, start, len))
+    }
+
+    /// Host copy of the values, row-major, as `f64`.
+    pub fn to_vec(&self) -> Vec<f64> {
+        match self {
+            Value::R1(t) => ppl_dist::param::host_values(t),
+            Value::R2(t) => ppl_dist::param::host_values(t),
+            Value::R3(t) => ppl_dist::param::host_values(t),
+            Value::R4(t) => ppl_dist::param::host_values(t),
+        }
+    }
+
+    /// The device the tensor lives on.
+    pub fn device(&self) -> B::Device {
+        match self {
+            Value::R1(t) => t.device(),
+            Value::R2(t) => t.device(),
+            Value::R3(t) => t.device(),
+            Value::R4(t) => t.device(),
+        }
+    }
+}
+
+impl<B: Backend, const D: usize> From<Tensor<B, D>> for Value<B> {
+    fn from(t: Tensor<B, D>) -> Self {
+        Value::from_tensor(t)
+    }
+}
+
+impl<B: Backend, const D: usize> From<Tensor<B, D, Int>> for Value<B> {
+    fn from(t: Tensor<B, D, Int>) -> Self {
+        Value::from_int(t)
+    }
+}
