@@ -184,7 +184,7 @@ impl<B: Backend> Ctx<B> {
             Ok(d) => d,
             Err(source) => self.fail(CoreError::Distribution {
                 site: name.to_string(),
-                source,
+                source: Box::new(source),
             }),
         };
         self.claim_name(name);

@@ -49,7 +49,7 @@ pub enum CoreError {
         /// Site name.
         site: String,
         /// The distribution's own error (names the distribution and parameter).
-        source: DistError,
+        source: Box<DistError>,
     },
     /// The model body panicked (e.g. a shape error inside a network); `site` is the last
     /// site that ran before the panic.

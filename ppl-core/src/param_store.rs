@@ -88,6 +88,12 @@ impl<B: Backend> ParamStore<B> {
         self.value_at(i)
     }
 
+    /// The stored unconstrained leaf of `name` (flattened): the tensor gradients are taken
+    /// with respect to.
+    pub fn unconstrained(&self, name: &str) -> Option<Tensor<B, 1>> {
+        self.position(name).map(|i| self.tensors[i].val())
+    }
+
     /// The constrained value of `name`, if stored.
     pub fn get(&self, name: &str) -> Option<Value<B>> {
         self.position(name).map(|i| self.value_at(i))

@@ -28,6 +28,7 @@ pub mod error;
 pub mod param;
 pub mod rng;
 pub mod special;
+pub mod testkit;
 
 mod bernoulli;
 mod binomial;

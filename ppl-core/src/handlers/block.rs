@@ -30,7 +30,7 @@ impl Block {
 
 impl<B: Backend> Handler<B> for Block {
     fn process(&mut self, msg: &mut Message<B>) {
-        let listed = self.names.iter().any(|n| *n == msg.name);
+        let listed = self.names.contains(&msg.name);
         if listed != self.expose {
             msg.hidden = true;
         }

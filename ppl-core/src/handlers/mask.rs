@@ -24,7 +24,7 @@ impl<B: Backend> Mask<B> {
 
 impl<B: Backend> Handler<B> for Mask<B> {
     fn process(&mut self, msg: &mut Message<B>) {
-        if self.names.is_empty() || self.names.iter().any(|n| *n == msg.name) {
+        if self.names.is_empty() || self.names.contains(&msg.name) {
             msg.mask = Some(self.mask.clone());
         }
     }

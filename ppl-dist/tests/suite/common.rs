@@ -2,78 +2,11 @@
 
 #![allow(dead_code)]
 
-use burn::tensor::{backend::Backend, Tensor, TensorData};
 use ppl_dist::RngKey;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
-/// Instantiate generic checks `fn check<B: AutodiffBackend>(dev: &B::Device)` once per
-/// backend: NdArray f32 and f64 always, LibTorch and CUDA when their features are on.
-macro_rules! backend_suite {
-    ($($check:ident),* $(,)?) => {
-        mod ndarray_f32 {
-            type TB = burn::backend::Autodiff<burn::backend::NdArray<f32>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        mod ndarray_f64 {
-            type TB = burn::backend::Autodiff<burn::backend::NdArray<f64>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        #[cfg(feature = "tch")]
-        mod tch {
-            type TB = burn::backend::Autodiff<burn::backend::LibTorch<f32>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        #[cfg(feature = "cuda")]
-        mod cuda {
-            type TB = burn::backend::Autodiff<burn::backend::Cuda<f32, i32>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-    };
-}
-pub(crate) use backend_suite;
-
-/// Whether the backend computes in f64.
-pub fn is_f64<B: Backend>() -> bool {
-    std::mem::size_of::<B::FloatElem>() == 8
-}
-
-/// Round to the backend's float precision (reference values are computed at the rounded
-/// inputs, as TFP does).
-pub fn round<B: Backend>(v: f64) -> f64 {
-    if is_f64::<B>() {
-        v
-    } else {
-        v as f32 as f64
-    }
-}
-
-/// A rank-1 tensor from host values.
-pub fn t1<B: Backend>(v: &[f64], dev: &B::Device) -> Tensor<B, 1> {
-    Tensor::from_data(
-        TensorData::new(v.to_vec(), [v.len()]),
-        ppl_dist::param::float_options::<B>(dev),
-    )
-}
-
-/// A rank-2 tensor from host values.
-pub fn t2<B: Backend>(v: &[f64], rows: usize, cols: usize, dev: &B::Device) -> Tensor<B, 2> {
-    Tensor::from_data(
-        TensorData::new(v.to_vec(), [rows, cols]),
-        ppl_dist::param::float_options::<B>(dev),
-    )
-}
-
-/// Host values of any tensor.
-pub fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
-    t.into_data().iter::<f64>().collect()
-}
-
-/// The single value of a tensor.
-pub fn scalar<B: Backend, const D: usize>(t: Tensor<B, D>) -> f64 {
-    let v = host(t);
-    assert_eq!(v.len(), 1, "expected one element");
-    v[0]
-}
+pub(crate) use ppl_dist::backend_suite;
+pub use ppl_dist::testkit::{host, is_f64, round, t1, t2, tol32};
 
 /// `n` log-uniform draws in `[lo, hi]`.
 pub fn log_uniform(key: &mut RngKey, n: usize, lo: f64, hi: f64) -> Vec<f64> {
@@ -88,20 +21,9 @@ pub fn uniform_in(key: &mut RngKey, n: usize, lo: f64, hi: f64) -> Vec<f64> {
     key.uniform(n).into_iter().map(|u| lo + u * (hi - lo)).collect()
 }
 
-/// testing.md's f32 tolerance: `16·ε₃₂·Σ|terms| + 1e−6`.
-pub fn tol32(terms: f64) -> f64 {
-    16.0 * f32::EPSILON as f64 * terms + 1e-6
-}
-
 /// Tolerance for a log-density: f64 `rel·max(|ref|, 1)` (plus the f64 analogue of tol32 for
 /// cancellation), f32 `max(1e−5·max(|ref|, 1), tol32(terms))`.
-pub fn lp_tolerance<B: Backend>(reference: f64, terms: f64, rel64: f64) -> f64 {
-    if is_f64::<B>() {
-        (rel64 * reference.abs().max(1.0)).max(16.0 * f64::EPSILON * terms)
-    } else {
-        (1e-5 * reference.abs().max(1.0)).max(tol32(terms))
-    }
-}
+pub use ppl_dist::testkit::tolerance as lp_tolerance;
 
 /// Assert two log-densities agree; −∞ must match −∞ exactly.
 pub fn assert_lp(what: &str, i: usize, ours: f64, reference: f64, tol: f64, context: &str) {

@@ -1,0 +1,184 @@
+//! Plate scaling (testing.md G2), nested plates and the datamodel's minibatch scaling.
+
+use burn::tensor::{backend::AutodiffBackend, backend::Backend, Tensor};
+use ppl_core::{run, Ctx, Data, Model};
+use ppl_dist::testkit::{host, scalar, t1, t2, tolerance};
+use ppl_dist::{backend_suite, Normal, RngKey};
+use statrs::distribution::{Continuous, Normal as SNormal};
+
+backend_suite!(
+    subsampled_log_joint_averaged_over_a_partition_equals_the_full_data_log_joint,
+    nested_plates_have_the_right_shapes_and_scaling,
+    datamodel_minibatches_are_scaled_by_n_over_m,
+    subsample_indices_pick_the_bound_data_rows,
+);
+
+/// mu ~ N(0, 1) (global, learnable loc), x_i ~ N(mu, 1) in a plate of n with subsample m.
+struct Global {
+    n: usize,
+    m: usize,
+}
+
+impl<B: Backend> Model<B> for Global {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        let loc = ctx.param("loc", ctx.full([1], 0.3), ppl_dist::Constraint::Real);
+        let mu = ctx.sample("mu", Normal::new(loc, 1.0));
+        ctx.plate_subsampled("obs", self.n, self.m, |ctx| {
+            ctx.sample("x", Normal::new(mu, 1.0));
+        });
+    }
+}
+
+fn subsampled_log_joint_averaged_over_a_partition_equals_the_full_data_log_joint<B: AutodiffBackend>(dev: &B::Device) {
+    // G2: f64 relative 1e−10 (deterministic partition, same global draw through a fixed key).
+    let (n, m) = (12, 4);
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 * 1.3).cos() * 2.0).collect();
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    let run_with = |indices: Option<Vec<usize>>, m: usize| {
+        let mut ctx = Ctx::new(data.clone(), RngKey::new(9), dev);
+        if let Some(idx) = indices {
+            ctx = ctx.with_plate_indices("obs", idx);
+        }
+        let res = run(&Global { n, m }, ctx).unwrap();
+        let lj = res.trace.log_joint().unwrap();
+        let loc = res.params.unconstrained("loc").unwrap();
+        (lj, loc)
+    };
+    let (full, loc_full) = run_with(None, n);
+    let full_grad = host(full.clone().backward().pipe_grad(&loc_full));
+    let mut sum = 0.0;
+    let mut grad_sum = 0.0;
+    for part in 0..n / m {
+        let idx: Vec<usize> = (part * m..(part + 1) * m).collect();
+        let (lj, loc) = run_with(Some(idx), m);
+        grad_sum += host(lj.clone().backward().pipe_grad(&loc))[0];
+        sum += scalar(lj);
+    }
+    let avg = sum / (n / m) as f64;
+    let f = scalar(full);
+    let tol = tolerance::<B>(f, f.abs() * 4.0, 1e-10);
+    assert!((avg - f).abs() <= tol, "subsampled average {avg} vs full {f}");
+    let g_avg = grad_sum / (n / m) as f64;
+    assert!(
+        (g_avg - full_grad[0]).abs() <= tolerance::<B>(full_grad[0], 50.0, 1e-10),
+        "gradients {g_avg} vs {}",
+        full_grad[0]
+    );
+}
+
+/// Gradient of a backward pass w.r.t. a tensor, as a host vector-producing tensor.
+trait PipeGrad<B: AutodiffBackend> {
+    fn pipe_grad(self, t: &Tensor<B, 1>) -> Tensor<B::InnerBackend, 1>;
+}
+
+impl<B: AutodiffBackend> PipeGrad<B> for B::Gradients {
+    fn pipe_grad(self, t: &Tensor<B, 1>) -> Tensor<B::InnerBackend, 1> {
+        t.grad(&self).expect("gradient")
+    }
+}
+
+/// groups × members: mu_g ~ N(0, 1) per group; x_gj ~ N(mu_g, 1) per member (subsampled).
+struct Nested {
+    groups: usize,
+    members: usize,
+    sub: usize,
+}
+
+impl<B: Backend> Model<B> for Nested {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        ctx.plate("groups", self.groups, |ctx| {
+            let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 1]), 1.0)); // [G, 1]
+            ctx.plate_subsampled("members", self.members, self.sub, |ctx| {
+                ctx.sample("x", Normal::new(mu, 1.0)); // [G, sub]
+            });
+        });
+    }
+}
+
+fn nested_plates_have_the_right_shapes_and_scaling<B: AutodiffBackend>(dev: &B::Device) {
+    let (g, members, sub) = (3, 8, 4);
+    let x: Vec<f64> = (0..g * members).map(|i| (i as f64 * 0.7).sin()).collect();
+    let data = Data::new().with("x", t2::<B>(&x, g, members, dev));
+    let ctx = Ctx::new(data, RngKey::new(4), dev).with_plate_indices("members", vec![1, 3, 5, 7]);
+    let tr = run(
+        &Nested {
+            groups: g,
+            members,
+            sub,
+        },
+        ctx,
+    )
+    .unwrap()
+    .trace;
+    let mu = tr.site("mu").unwrap();
+    assert_eq!((mu.value.dims(), mu.plates.len(), mu.scale), (vec![3, 1], 1, 1.0));
+    let xs = tr.site("x").unwrap();
+    assert_eq!((xs.value.dims(), xs.plates.len(), xs.scale), (vec![3, 4], 2, 2.0));
+    assert_eq!((xs.plates[0].dim, xs.plates[1].dim), (0, 1));
+    // Observed values are the subsampled columns; log-joint = Σ N(mu) + 2·Σ N(x | mu).
+    let muv = mu.value.to_vec();
+    let xv = xs.value.to_vec();
+    let mut want: f64 = muv.iter().map(|v| SNormal::new(0.0, 1.0).unwrap().ln_pdf(*v)).sum();
+    for gi in 0..g {
+        for (j, col) in [1, 3, 5, 7].iter().enumerate() {
+            assert_eq!(xv[gi * sub + j], ppl_dist::testkit::round::<B>(x[gi * members + col]));
+            want += 2.0 * SNormal::new(muv[gi], 1.0).unwrap().ln_pdf(xv[gi * sub + j]);
+        }
+    }
+    let got = scalar(tr.log_joint().unwrap());
+    assert!(
+        (got - want).abs() <= tolerance::<B>(want, want.abs() * 2.0, 1e-10),
+        "{got} vs {want}"
+    );
+}
+
+struct Mean;
+
+impl<B: Backend> Model<B> for Mean {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 1.0));
+        });
+    }
+}
+
+fn datamodel_minibatches_are_scaled_by_n_over_m<B: AutodiffBackend>(dev: &B::Device) {
+    let x: Vec<f64> = (0..10).map(|i| i as f64 / 3.0).collect();
+    let full = Data::new().with("x", t1::<B>(&x, dev));
+    let run_on = |d: Data<B>, n: Option<usize>| {
+        let mut ctx = Ctx::new(d, RngKey::new(2), dev);
+        if let Some(n) = n {
+            ctx = ctx.with_plate_size("data", n);
+        }
+        run(&Mean, ctx).unwrap().trace
+    };
+    let whole = run_on(full.clone(), None);
+    assert_eq!(whole.site("x").unwrap().scale, 1.0);
+    let mut avg = 0.0;
+    for b in 0..5 {
+        let tr = run_on(full.narrow_rows(b * 2, 2), Some(10));
+        assert_eq!(tr.site("x").unwrap().scale, 5.0);
+        avg += scalar(tr.log_joint().unwrap()) / 5.0;
+    }
+    let f = scalar(whole.log_joint().unwrap());
+    assert!(
+        (avg - f).abs() <= tolerance::<B>(f, f.abs() * 4.0, 1e-10),
+        "{avg} vs {f}"
+    );
+}
+
+fn subsample_indices_pick_the_bound_data_rows<B: AutodiffBackend>(dev: &B::Device) {
+    // Drawn indices (no fixed ones): distinct, in range, and the observed rows follow them.
+    let x: Vec<f64> = (0..20).map(f64::from).collect();
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    let tr = run(&Global { n: 20, m: 5 }, Ctx::new(data, RngKey::new(77), dev))
+        .unwrap()
+        .trace;
+    let vals = tr.site("x").unwrap().value.to_vec();
+    let mut seen = vals.clone();
+    seen.sort_by(f64::total_cmp);
+    seen.dedup();
+    assert_eq!(seen.len(), 5);
+    assert!(vals.iter().all(|v| (0.0..20.0).contains(v) && v.fract() == 0.0));
+}

@@ -1,0 +1,90 @@
+//! Helpers for writing backend-generic tests of code built on `ppl-dist` (used by this
+//! workspace's test suites; small and dependency-free).
+//!
+//! [`backend_suite!`](crate::backend_suite) turns generic checks
+//! `fn check<B: AutodiffBackend>(dev: &B::Device)` into one `#[test]` per backend: NdArray
+//! f32 and f64 always, LibTorch and CUDA when the *calling* crate's `tch`/`cuda` features are
+//! on. The calling crate needs `burn` as a dependency.
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+
+use crate::param::float_options;
+
+/// Instantiate generic checks once per backend (see the [module docs](self)).
+#[macro_export]
+macro_rules! backend_suite {
+    ($($check:ident),* $(,)?) => {
+        mod ndarray_f32 {
+            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f32>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        mod ndarray_f64 {
+            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f64>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(feature = "tch")]
+        mod tch {
+            type TB = ::burn::backend::Autodiff<::burn::backend::LibTorch<f32>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(feature = "cuda")]
+        mod cuda {
+            type TB = ::burn::backend::Autodiff<::burn::backend::Cuda<f32, i32>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+    };
+}
+
+/// Whether the backend computes in f64.
+pub fn is_f64<B: Backend>() -> bool {
+    std::mem::size_of::<B::FloatElem>() == 8
+}
+
+/// Round to the backend's float precision.
+pub fn round<B: Backend>(v: f64) -> f64 {
+    if is_f64::<B>() {
+        v
+    } else {
+        v as f32 as f64
+    }
+}
+
+/// A rank-1 tensor from host values (in the backend's own dtype).
+pub fn t1<B: Backend>(v: &[f64], dev: &B::Device) -> Tensor<B, 1> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), float_options::<B>(dev))
+}
+
+/// A rank-2 tensor from host values.
+pub fn t2<B: Backend>(v: &[f64], rows: usize, cols: usize, dev: &B::Device) -> Tensor<B, 2> {
+    Tensor::from_data(TensorData::new(v.to_vec(), [rows, cols]), float_options::<B>(dev))
+}
+
+/// Host values of any tensor.
+pub fn host<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<f64> {
+    t.into_data().iter::<f64>().collect()
+}
+
+/// The single value of a one-element tensor.
+///
+/// # Panics
+/// If the tensor has more than one element.
+pub fn scalar<B: Backend, const D: usize>(t: Tensor<B, D>) -> f64 {
+    let v = host(t);
+    assert_eq!(v.len(), 1, "expected one element");
+    v[0]
+}
+
+/// testing.md's f32 tolerance: `16·ε₃₂·Σ|terms| + 1e−6`.
+pub fn tol32(terms: f64) -> f64 {
+    16.0 * f32::EPSILON as f64 * terms + 1e-6
+}
+
+/// A tolerance for a sum of terms: f64 `rel64·max(|reference|, 1)` plus `16·ε₆₄·terms`; f32
+/// `max(1e−5·max(|reference|, 1), tol32(terms))`.
+pub fn tolerance<B: Backend>(reference: f64, terms: f64, rel64: f64) -> f64 {
+    if is_f64::<B>() {
+        (rel64 * reference.abs().max(1.0)).max(16.0 * f64::EPSILON * terms)
+    } else {
+        (1e-5 * reference.abs().max(1.0)).max(tol32(terms))
+    }
+}
