@@ -109,6 +109,38 @@ impl<B: Backend> Value<B> {
         map_value!(self, |t| t.clone().narrow(0, start, len))
     }
 
+    /// Concatenate values of the same rank along dimension 0 (`None` if empty or ranks
+    /// differ).
+    pub fn cat(values: Vec<Value<B>>) -> Option<Value<B>> {
+        let rank = values.first()?.rank();
+        if values.iter().any(|v| v.rank() != rank) {
+            return None;
+        }
+        Some(match rank {
+            1 => Value::R1(Tensor::cat(
+                values.iter().map(|v| v.tensor::<1>().expect("rank")).collect(),
+                0,
+            )),
+            2 => Value::R2(Tensor::cat(
+                values.iter().map(|v| v.tensor::<2>().expect("rank")).collect(),
+                0,
+            )),
+            3 => Value::R3(Tensor::cat(
+                values.iter().map(|v| v.tensor::<3>().expect("rank")).collect(),
+                0,
+            )),
+            _ => Value::R4(Tensor::cat(
+                values.iter().map(|v| v.tensor::<4>().expect("rank")).collect(),
+                0,
+            )),
+        })
+    }
+
+    /// Whether every element is finite (reads a host copy).
+    pub fn all_finite(&self) -> bool {
+        self.to_vec().iter().all(|v| v.is_finite())
+    }
+
     /// Host copy of the values, row-major, as `f64`.
     pub fn to_vec(&self) -> Vec<f64> {
         match self {

@@ -1,1 +1,25 @@
-//! `ppl-infer`: not built yet (see its issue).
+//! # ppl-infer
+//!
+//! Fit a P-model with a Q-model by stochastic variational inference and query the result:
+//! InferPy's `p.fit(data, SVI)`, `posterior`, `posterior_predictive`.
+//!
+//! * [`Svi`]: the optimizer loop (`fit` over shuffled minibatches, or `step`), with a loss
+//!   history, a progress bar and a non-finite-loss policy.
+//! * [`Elbo`]: the Monte-Carlo ELBO (pathwise and score-function gradients), the mean-field
+//!   ELBO with analytic KL terms, and the Rényi/IWAE bound.
+//! * Queries: [`Svi::posterior`], [`Svi::posterior_predictive`], [`Svi::prior`], for any
+//!   number of rows.
+#![warn(missing_docs)]
+
+pub mod elbo;
+mod error;
+mod optim;
+mod progress;
+mod query;
+mod svi;
+
+pub use elbo::Elbo;
+pub use error::InferError;
+pub use optim::{LrSchedule, OptimizerKind};
+pub use query::Query;
+pub use svi::{FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules};

@@ -1,0 +1,141 @@
+//! ELBO estimators.
+//!
+//! Every estimator runs the guide (Q-model), replays its latent values into the model
+//! (P-model), and combines the two traces (Pyro's three-line ELBO). It returns a surrogate
+//! whose gradient is the estimator's gradient, and the ELBO's value.
+
+mod renyi;
+mod trace_elbo;
+
+pub use renyi::renyi_bound;
+pub use trace_elbo::{mean_field_elbo, trace_elbo};
+
+use burn::tensor::{backend::Backend, Tensor};
+use ppl_core::handlers::Replay;
+use ppl_core::{run, Ctx, Data, Model, ParamStore, Trace, DATA_PLATE};
+use ppl_dist::RngKey;
+
+use crate::InferError;
+
+/// Which objective to maximise.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Elbo {
+    /// The Monte-Carlo ELBO `E_q[ln p(x, z) − ln q(z)]` over `particles` draws: pathwise
+    /// gradients through reparameterized sites, score-function (REINFORCE) gradients with a
+    /// moving-average baseline for the others (discrete latents).
+    Trace {
+        /// Number of draws averaged per step.
+        particles: usize,
+    },
+    /// As [`Elbo::Trace`], but each latent site whose (guide, model) pair has a closed-form
+    /// KL in `ppl-dist`'s registry contributes `−KL(q ‖ p)` instead of its Monte-Carlo term.
+    MeanField {
+        /// Number of draws averaged per step.
+        particles: usize,
+    },
+    /// The Rényi-α bound `1/(1−α) · ln mean_k exp((1−α) w_k)` over `particles` importance
+    /// weights `w_k = ln p(x, z_k) − ln q(z_k)` (α = 0 is the IWAE bound; α → 1 the ELBO).
+    /// Pathwise gradients only.
+    Renyi {
+        /// α ≠ 1.
+        alpha: f64,
+        /// Number of importance samples.
+        particles: usize,
+    },
+}
+
+impl Default for Elbo {
+    fn default() -> Self {
+        Elbo::Trace { particles: 1 }
+    }
+}
+
+/// One evaluation of an objective.
+#[derive(Debug)]
+pub struct ElboEstimate<B: Backend> {
+    /// Minimise this: its gradient is the (negated) estimator's gradient.
+    pub surrogate_loss: Tensor<B, 1>,
+    /// The objective's value (the ELBO or the bound), averaged over particles.
+    pub elbo: f64,
+    /// The guide and model traces of the last particle.
+    pub traces: (Trace<B>, Trace<B>),
+    /// The parameter store after the runs (new `param` sites added).
+    pub params: ParamStore<B>,
+}
+
+/// What one particle needs: the data, the full size of the data plate, and its key.
+#[derive(Debug, Clone)]
+pub struct Batch<'a, B: Backend> {
+    /// The (mini)batch bound by name.
+    pub data: &'a Data<B>,
+    /// N, the full number of instances of the `datamodel` plate (scales by N/M).
+    pub full_size: usize,
+}
+
+/// Run the guide, then the model with the guide's values replayed: `(guide, model, params)`.
+pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
+    p: &P,
+    q: &Q,
+    batch: &Batch<'_, B>,
+    params: ParamStore<B>,
+    key: &RngKey,
+    device: &B::Device,
+) -> Result<(Trace<B>, Trace<B>, ParamStore<B>), InferError> {
+    let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
+        .with_params(params)
+        .with_plate_size(DATA_PLATE, batch.full_size);
+    let guide = run(q, ctx)?;
+    let ctx = Ctx::new(batch.data.clone(), key.fold_in("model"), device)
+        .with_params(guide.params)
+        .with_plate_size(DATA_PLATE, batch.full_size)
+        .with_handler(Replay::new(&guide.trace));
+    let model = run(p, ctx)?;
+    check_matching(&guide.trace, &model.trace)?;
+    Ok((guide.trace, model.trace, model.params))
+}
+
+/// R5: every guide sample site is a model latent, and every model latent is in the guide.
+fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), InferError> {
+    for s in guide.sites().iter().filter(|s| s.kind == ppl_core::SiteKind::Sample) {
+        match model.site(&s.name) {
+            None => {
+                return Err(InferError::UnmatchedSite {
+                    site: s.name.clone(),
+                    detail: "the guide samples it but the model has no such site".into(),
+                })
+            }
+            Some(m) if m.observed => {
+                return Err(InferError::UnmatchedSite {
+                    site: s.name.clone(),
+                    detail: "the guide samples it but it is observed in the model".into(),
+                })
+            }
+            _ => {}
+        }
+    }
+    for m in model.latent_sites() {
+        if !guide.contains(&m.name) {
+            return Err(InferError::UnmatchedSite {
+                site: m.name.clone(),
+                detail: "the model has this latent but the guide does not sample it (bind data to observe it, or \
+                         add it to the guide)"
+                    .into(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// The first site (guide first, then model) whose scaled log-density is not finite.
+pub fn first_non_finite_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Option<String> {
+    guide
+        .sites()
+        .iter()
+        .chain(model.sites())
+        .find(|s| {
+            s.log_prob_sum
+                .as_ref()
+                .is_some_and(|t| !ppl_dist::param::host_values(t)[0].is_finite())
+        })
+        .map(|s| s.name.clone())
+}

@@ -1,0 +1,164 @@
+//! Queries on a fitted model: posterior, posterior predictive, prior.
+
+use std::collections::BTreeMap;
+
+use burn::module::{AutodiffModule, ModuleDisplay};
+use burn::tensor::backend::AutodiffBackend;
+use ppl_core::handlers::Replay;
+use ppl_core::{run, Ctx, Data, Model, Trace, Value, DATA_PLATE};
+use ppl_dist::RngKey;
+
+use crate::{InferError, Svi};
+
+/// The result of a query: for each target, its draw for every row, and (posterior of a
+/// guide) its variational parameters.
+#[derive(Debug, Clone)]
+pub struct Query<B: burn::tensor::backend::Backend> {
+    draws: BTreeMap<String, Value<B>>,
+    means: BTreeMap<String, Value<B>>,
+    log_probs: BTreeMap<String, Value<B>>,
+}
+
+impl<B: burn::tensor::backend::Backend> Query<B> {
+    /// One draw of `name` per row (rows of all chunks, in order).
+    pub fn sample(&self, name: &str) -> Option<&Value<B>> {
+        self.draws.get(name)
+    }
+
+    /// The draw of `name` as a rank-`D` tensor.
+    pub fn tensor<const D: usize>(&self, name: &str) -> Option<burn::tensor::Tensor<B, D>> {
+        self.draws.get(name)?.tensor::<D>()
+    }
+
+    /// All draws, as a [`Data`] map (to feed a posterior predictive query).
+    pub fn to_data(&self) -> Data<B> {
+        let mut d = Data::new();
+        for (k, v) in &self.draws {
+            d.insert(k, v.clone());
+        }
+        d
+    }
+
+    /// The variational parameters of `name`: its distribution's mean per row (e.g. the
+    /// Normal's loc), where the distribution has one.
+    pub fn mean(&self, name: &str) -> Option<&Value<B>> {
+        self.means.get(name)
+    }
+
+    /// The log-density of each draw of `name` under its distribution.
+    pub fn log_prob(&self, name: &str) -> Option<&Value<B>> {
+        self.log_probs.get(name)
+    }
+}
+
+fn collect<B: burn::tensor::backend::Backend>(traces: Vec<Trace<B>>, targets: &[&str]) -> Result<Query<B>, InferError> {
+    let mut q = Query {
+        draws: BTreeMap::new(),
+        means: BTreeMap::new(),
+        log_probs: BTreeMap::new(),
+    };
+    for t in targets {
+        let sites: Vec<_> = traces.iter().filter_map(|tr| tr.site(t)).collect();
+        if sites.len() != traces.len() {
+            let names: Vec<String> = traces
+                .first()
+                .map(|tr| tr.sites().iter().map(|s| s.name.clone()).collect())
+                .unwrap_or_default();
+            return Err(InferError::UnmatchedSite {
+                site: t.to_string(),
+                detail: format!("not a site of this query's runs {names:?}"),
+            });
+        }
+        let cat = |vals: Vec<Value<B>>| Value::cat(vals.into_iter().map(|v| v.detach()).collect());
+        if let Some(v) = cat(sites.iter().map(|s| s.value.clone()).collect()) {
+            q.draws.insert(t.to_string(), v);
+        }
+        let means: Option<Vec<Value<B>>> = sites.iter().map(|s| s.dist.as_ref().and_then(|d| d.mean())).collect();
+        if let Some(v) = means.and_then(cat) {
+            q.means.insert(t.to_string(), v);
+        }
+        let lps: Option<Vec<Value<B>>> = sites.iter().map(|s| s.log_prob.clone()).collect();
+        if let Some(v) = lps.and_then(cat) {
+            q.log_probs.insert(t.to_string(), v);
+        }
+    }
+    Ok(q)
+}
+
+fn chunks<B: burn::tensor::backend::Backend>(data: &Data<B>, chunk: usize) -> Result<Vec<Data<B>>, InferError> {
+    Ok(match data.rows()? {
+        None => vec![data.clone()],
+        Some(n) => (0..n.div_ceil(chunk))
+            .map(|c| data.narrow_rows(c * chunk, chunk.min(n - c * chunk)))
+            .collect(),
+    })
+}
+
+impl<B, P, Q> Svi<B, P, Q>
+where
+    B: AutodiffBackend,
+    P: AutodiffModule<B> + Model<B> + ModuleDisplay,
+    Q: AutodiffModule<B> + Model<B> + ModuleDisplay,
+    P::InnerModule: ModuleDisplay,
+    Q::InnerModule: ModuleDisplay,
+{
+    /// The posterior of `targets` given `data`, from the guide: for an amortized guide, each
+    /// row's latent is drawn from the inference network's output for that row. Works for any
+    /// number of rows, evaluated in chunks of `query_chunk` rows.
+    ///
+    /// # Errors
+    /// Guide errors (e.g. missing inputs), or a target the guide does not sample.
+    pub fn posterior(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
+        let key = self.key().fold_in("posterior");
+        let mut traces = Vec::new();
+        for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
+            let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device()).with_params(self.params().clone());
+            traces.push(run(self.guide(), ctx)?.trace);
+        }
+        collect(traces, targets)
+    }
+
+    /// The posterior predictive of `targets` given `data`: latents not bound in `data` are
+    /// drawn from the guide (when its inputs are bound), then the model draws the targets.
+    ///
+    /// # Errors
+    /// Model errors, or a target the model does not have.
+    pub fn posterior_predictive(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
+        let key = self.key().fold_in("posterior_predictive");
+        let mut traces = Vec::new();
+        for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
+            let ckey = key.fold_in_u64(c as u64);
+            let rows = chunk.rows()?;
+            // The guide runs if it can (its inputs are bound); otherwise only the model.
+            let guide = run(
+                self.guide(),
+                Ctx::new(chunk.clone(), ckey.fold_in("guide"), self.device()).with_params(self.params().clone()),
+            )
+            .ok();
+            let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), self.device()).with_params(self.params().clone());
+            if let Some(n) = rows {
+                ctx = ctx.with_instances(n).with_plate_size(DATA_PLATE, n);
+            }
+            if let Some(g) = guide {
+                ctx = ctx.with_handler(Replay::new(&g.trace));
+            }
+            traces.push(run(self.model(), ctx)?.trace);
+        }
+        collect(traces, targets)
+    }
+
+    /// The prior predictive of `targets` for `instances` instances (optional `data` clamped).
+    ///
+    /// # Errors
+    /// Model errors, or a target the model does not have.
+    pub fn prior(&self, targets: &[&str], data: &Data<B>, instances: usize) -> Result<Query<B>, InferError> {
+        let ctx = Ctx::new(
+            data.clone(),
+            RngKey::new(self.config().seed).fold_in("prior"),
+            self.device(),
+        )
+        .with_params(self.params().clone())
+        .with_instances(instances);
+        collect(vec![run(self.model(), ctx)?.trace], targets)
+    }
+}
