@@ -1,0 +1,161 @@
+//! R1, R2, R4, R5 and C2/C3: non-finite losses leave parameters untouched, mismatched or
+//! duplicate sites are errors, and a seed fixes the trajectory whatever runs beside it.
+
+use burn::tensor::backend::AutodiffBackend;
+use ppl_core::{Ctx, Data};
+use ppl_dist::testkit::t1;
+use ppl_dist::{backend_suite, Constraint, Exponential, Normal};
+use ppl_infer::{InferError, NonFinitePolicy, Svi, SviConfig};
+
+backend_suite!(
+    nan_data_stops_at_step_zero_with_parameters_unchanged,
+    skip_policy_keeps_parameters_finite,
+    unmatched_and_duplicate_sites_are_errors,
+    same_seed_same_trajectory_different_seed_different,
+);
+
+fn config(steps: usize) -> SviConfig {
+    SviConfig {
+        epochs: steps,
+        batch_size: 8,
+        lr: 0.01,
+        progress: false,
+        ..Default::default()
+    }
+}
+
+fn nan_data_stops_at_step_zero_with_parameters_unchanged<B: AutodiffBackend>(dev: &B::Device) {
+    // R1
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 1.0));
+        });
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+        ctx.sample("mu", Normal::new(loc, 0.5));
+    };
+    let mut svi = Svi::from_fns(p, q, config(5), dev);
+    // One finite step creates the parameter; then NaN data.
+    svi.step(&Data::new().with("x", t1::<B>(&[1.0, 2.0], dev)), 2).unwrap();
+    let before = svi.param("loc").unwrap().to_vec();
+    let bad = Data::new().with("x", t1::<B>(&[1.0, f64::NAN], dev));
+    let e = svi.step(&bad, 2).unwrap_err();
+    assert!(
+        matches!(&e, InferError::NonFinite { step: 1, what: "loss", site: Some(s) } if s == "x"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("step 1") && e.to_string().contains("`x`"), "{e}");
+    assert_eq!(
+        svi.param("loc").unwrap().to_vec(),
+        before,
+        "parameters bitwise unchanged"
+    );
+    // A fresh run fails at step 0.
+    let mut svi = Svi::from_fns(p, q, config(5), dev);
+    assert!(matches!(
+        svi.fit(&bad).unwrap_err(),
+        InferError::NonFinite { step: 0, .. }
+    ));
+}
+
+fn skip_policy_keeps_parameters_finite<B: AutodiffBackend>(dev: &B::Device) {
+    // R2 (NumPyro test_stable_run): var ~ Exp(1), obs ~ N(0, √var), guide N(loc, 10) proposes
+    // var < 0, where the model's log-density is −∞ (NaN gradients if applied).
+    let p = |ctx: &mut Ctx<B>| {
+        let var = ctx.sample("var", Exponential::new(ctx.ones([1])));
+        ctx.datamodel(|ctx| {
+            ctx.sample("obs", Normal::new_unchecked(ctx.zeros([1]), var.sqrt()));
+        });
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
+        ctx.sample("var", Normal::new(loc, 10.0));
+    };
+    let data = Data::new().with("obs", t1::<B>(&[0.3], dev));
+    let mut svi = Svi::from_fns(
+        p,
+        q,
+        SviConfig {
+            non_finite: NonFinitePolicy::Skip,
+            ..config(200)
+        },
+        dev,
+    );
+    let report = svi.fit(&data).unwrap();
+    assert!(report.skipped > 0, "some steps propose var < 0");
+    assert!(svi.param("loc").unwrap().to_vec()[0].is_finite());
+    // Under the default policy the run stops at the first non-finite step, naming it.
+    let mut svi = Svi::from_fns(p, q, config(200), dev);
+    match svi.fit(&data) {
+        Err(InferError::NonFinite { step, .. }) => assert_eq!(step, svi.steps()),
+        other => panic!("expected NonFinite, got {other:?}"),
+    }
+}
+
+fn unmatched_and_duplicate_sites_are_errors<B: AutodiffBackend>(dev: &B::Device) {
+    // R5: the guide samples a site the model lacks.
+    let p = |ctx: &mut Ctx<B>| {
+        ctx.sample("a", Normal::new(ctx.zeros([1]), 1.0));
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        ctx.sample("a", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.sample("extra", Normal::new(ctx.zeros([1]), 1.0));
+    };
+    let mut svi = Svi::from_fns(p, q, config(1), dev);
+    let e = svi.step(&Data::new(), 1).unwrap_err();
+    assert!(
+        matches!(&e, InferError::UnmatchedSite { site, .. } if site == "extra"),
+        "{e}"
+    );
+    // R5: the model has a latent the guide lacks.
+    let q2 = |ctx: &mut Ctx<B>| {
+        let _ = ctx;
+    };
+    let mut svi = Svi::from_fns(p, q2, config(1), dev);
+    assert!(matches!(svi.step(&Data::new(), 1).unwrap_err(), InferError::UnmatchedSite { site, .. } if site == "a"));
+    // R4: a duplicate site.
+    let q3 = |ctx: &mut Ctx<B>| {
+        ctx.sample("a", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.sample("a", Normal::new(ctx.zeros([1]), 1.0));
+    };
+    let mut svi = Svi::from_fns(p, q3, config(1), dev);
+    let e = svi.step(&Data::new(), 1).unwrap_err();
+    assert_eq!(e, InferError::Core(ppl_core::CoreError::DuplicateSite("a".into())));
+}
+
+fn same_seed_same_trajectory_different_seed_different<B: AutodiffBackend>(dev: &B::Device) {
+    // C2 (bitwise on NdArray), and C3: the suite runs this on parallel test threads beside
+    // the other tests, so equality also shows independence from thread scheduling.
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 1.0));
+        });
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
+        let s = ctx.param("s", ctx.ones([1]), Constraint::Positive);
+        ctx.sample("mu", Normal::new(loc, s));
+    };
+    let data = Data::new().with("x", t1::<B>(&[0.5, 1.5, -0.3, 2.2, 0.9, 1.1, 0.0, 0.4, 1.7, 0.8], dev));
+    let traj = |seed: u64| {
+        let mut svi = Svi::from_fns(
+            p,
+            q,
+            SviConfig {
+                seed,
+                batch_size: 4,
+                ..config(60)
+            },
+            dev,
+        );
+        svi.fit(&data).unwrap();
+        (svi.losses().to_vec(), svi.param("loc").unwrap().to_vec())
+    };
+    let (a, b, c) = (traj(1), traj(1), traj(2));
+    assert_eq!(a, b, "same seed, same loss trajectory and parameters");
+    assert_ne!(a.0, c.0, "different seeds differ");
+    assert_eq!(a.0.len(), 60 * 3);
+}
