@@ -72,7 +72,22 @@ pub struct Batch<'a, B: Backend> {
     pub full_size: usize,
 }
 
-/// Run the guide, then the model with the guide's values replayed: `(guide, model, params)`.
+/// One particle: the guide's trace, the model's trace with the guide's values replayed, and
+/// the parameter store after both runs.
+#[derive(Debug)]
+pub struct Particle<B: Backend> {
+    /// The guide (Q-model) trace.
+    pub guide: Trace<B>,
+    /// The model (P-model) trace.
+    pub model: Trace<B>,
+    /// The parameter store after both runs.
+    pub params: ParamStore<B>,
+}
+
+/// Run the guide, then the model with the guide's values replayed.
+///
+/// # Errors
+/// Model or guide errors, and [`InferError::UnmatchedSite`].
 pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     p: &P,
     q: &Q,
@@ -80,7 +95,7 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     params: ParamStore<B>,
     key: &RngKey,
     device: &B::Device,
-) -> Result<(Trace<B>, Trace<B>, ParamStore<B>), InferError> {
+) -> Result<Particle<B>, InferError> {
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
         .with_params(params)
         .with_plate_size(DATA_PLATE, batch.full_size);
@@ -91,7 +106,11 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
         .with_handler(Replay::new(&guide.trace));
     let model = run(p, ctx)?;
     check_matching(&guide.trace, &model.trace)?;
-    Ok((guide.trace, model.trace, model.params))
+    Ok(Particle {
+        guide: guide.trace,
+        model: model.trace,
+        params: model.params,
+    })
 }
 
 /// R5: every guide sample site is a model latent, and every model latent is in the guide.

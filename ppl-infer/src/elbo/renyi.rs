@@ -30,7 +30,11 @@ pub fn renyi_bound<B: Backend, P: Model<B>, Q: Model<B>>(
     let mut weights = Vec::with_capacity(particles);
     let mut last = None;
     for k in 0..particles {
-        let (guide, model, ps) = run_particle(p, q, batch, params, &key.fold_in_u64(k as u64), device)?;
+        let super::Particle {
+            guide,
+            model,
+            params: ps,
+        } = run_particle(p, q, batch, params, &key.fold_in_u64(k as u64), device)?;
         params = ps;
         if let Some(s) = guide.latent_sites().find(|s| !s.reparameterized) {
             return Err(InferError::Config(format!(

@@ -23,6 +23,7 @@ fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tenso
 }
 
 /// Shared particle loop: `elbo_k` from `per_particle`, plus score-function terms.
+#[allow(clippy::too_many_arguments)]
 fn particle_average<B: Backend, P: Model<B>, Q: Model<B>>(
     p: &P,
     q: &Q,
@@ -42,7 +43,11 @@ fn particle_average<B: Backend, P: Model<B>, Q: Model<B>>(
     let mut total = 0.0;
     let mut last = None;
     for k in 0..particles {
-        let (guide, model, ps) = run_particle(p, q, batch, params, &key.fold_in_u64(k as u64), device)?;
+        let super::Particle {
+            guide,
+            model,
+            params: ps,
+        } = run_particle(p, q, batch, params, &key.fold_in_u64(k as u64), device)?;
         params = ps;
         let elbo_k = per_particle(&guide, &model);
         let value = ppl_dist::param::host_values(&elbo_k)[0];
