@@ -11,6 +11,7 @@
 //!   number of rows.
 #![warn(missing_docs)]
 
+pub mod autoguide;
 pub mod elbo;
 mod error;
 mod optim;
@@ -18,8 +19,9 @@ mod progress;
 mod query;
 mod svi;
 
+pub use autoguide::{AutoDelta, AutoNormal};
 pub use elbo::Elbo;
 pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use query::Query;
-pub use svi::{FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules};
+pub use svi::{model_fn, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules};

@@ -396,6 +396,11 @@ pub struct FnModel<F: Clone + Send + Sync + std::fmt::Debug + 'static> {
     f: F,
 }
 
+/// Wrap a closure model as a (parameter-free) module, for [`Svi::new`] with an autoguide.
+pub fn model_fn<F: Clone + Send + Sync + 'static>(f: F) -> FnModel<ModelFn<F>> {
+    FnModel { f: ModelFn(f) }
+}
+
 /// A closure wrapped as a module-less model.
 #[derive(Clone)]
 pub struct ModelFn<F>(pub F);

@@ -1,5 +1,6 @@
 //! The ppl-infer test suite (testing.md sections G, S, R, C), generic over the backend.
 
+mod autoguides;
 mod conjugate;
 mod gradients;
 mod robustness;

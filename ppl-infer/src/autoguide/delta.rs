@@ -1,0 +1,46 @@
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use ppl_core::transform::{to_constrained, to_unconstrained};
+use ppl_core::{Ctx, Data, Model};
+use ppl_dist::{Constraint, Deterministic};
+
+use super::{discover, host_tensor, with_rank, LatentSpec};
+use crate::InferError;
+
+/// MAP autoguide: a point mass at a learnable value per latent (`{site}.value`, stored
+/// unconstrained): maximising the ELBO maximises `ln p(x, z)`.
+#[derive(Module, Debug, Clone)]
+pub struct AutoDelta {
+    #[module(skip)]
+    sites: Vec<LatentSpec>,
+}
+
+impl AutoDelta {
+    /// Build the guide for `model`'s latents (one model run with `data`).
+    ///
+    /// # Errors
+    /// As [`discover`].
+    pub fn new<B: Backend, M: Model<B>>(model: &M, data: &Data<B>, device: &B::Device) -> Result<Self, InferError> {
+        Ok(AutoDelta {
+            sites: discover(model, data, device)?,
+        })
+    }
+
+    fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec) {
+        let init = host_tensor::<B, D>(&s.init, &s.shape, ctx.device());
+        let u = ctx.param(
+            &format!("{}.value", s.name),
+            to_unconstrained(s.support, init),
+            Constraint::Real,
+        );
+        ctx.sample(&s.name, Deterministic::new(to_constrained(s.support, u)));
+    }
+}
+
+impl<B: Backend> Model<B> for AutoDelta {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        for s in &self.sites {
+            with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));
+        }
+    }
+}

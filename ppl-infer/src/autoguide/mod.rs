@@ -1,0 +1,122 @@
+//! Autoguides: variational families built from the model itself, for models without a
+//! hand-written Q-model (NumPyro's `AutoNormal`, `AutoDelta`).
+//!
+//! An autoguide runs the model once ([`discover`]) to find its latent sites, their shapes and
+//! supports, and learns per-site parameters in unconstrained space. Latents local to a
+//! subsampled plate need an amortized guide (an inference network) instead.
+
+mod delta;
+mod normal;
+
+pub use delta::AutoDelta;
+pub use normal::AutoNormal;
+
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+use ppl_core::{run, Ctx, Data, Model};
+use ppl_dist::param::float_options;
+use ppl_dist::{Constraint, RngKey};
+
+use crate::InferError;
+
+/// A latent site of the model, as an autoguide sees it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LatentSpec {
+    /// Site name.
+    pub name: String,
+    /// Value shape.
+    pub shape: Vec<usize>,
+    /// The support its guide must respect.
+    pub support: Constraint,
+    /// Initial constrained value (the prior mean where it is finite, else a prior draw).
+    pub init: Vec<f64>,
+}
+
+/// Run `model` once with `data` and list its latent sites.
+///
+/// # Errors
+/// Model errors; [`InferError::Config`] for a latent in a subsampled plate (use an amortized
+/// guide) or a support no autoguide covers.
+pub fn discover<B: Backend, M: Model<B>>(
+    model: &M,
+    data: &Data<B>,
+    device: &B::Device,
+) -> Result<Vec<LatentSpec>, InferError> {
+    let trace = run(
+        model,
+        Ctx::new(data.clone(), RngKey::new(0).fold_in("autoguide"), device),
+    )?
+    .trace;
+    let mut specs = Vec::new();
+    for s in trace.latent_sites() {
+        if let Some(p) = s.plates.iter().find(|p| p.subsample_size < p.size) {
+            return Err(InferError::Config(format!(
+                "autoguide: latent `{}` is local to the subsampled plate `{}`; use an amortized guide",
+                s.name, p.name
+            )));
+        }
+        let dist = s.dist.as_ref().expect("sample sites carry their distribution");
+        let support = dist.support();
+        if !matches!(
+            support,
+            Constraint::Real
+                | Constraint::RealVector
+                | Constraint::Positive
+                | Constraint::NonNegative
+                | Constraint::UnitInterval
+        ) {
+            return Err(InferError::Config(format!(
+                "autoguide: latent `{}` has support {support:?}; autoguides cover real, positive and unit-interval \
+                 latents (discrete latents need a hand-written guide)",
+                s.name
+            )));
+        }
+        let value = s.value.to_vec();
+        let init = match dist.mean().map(|m| m.to_vec()) {
+            Some(m) if m.len() == value.len() && m.iter().all(|v| v.is_finite()) => m,
+            _ => value,
+        };
+        specs.push(LatentSpec {
+            name: s.name.clone(),
+            shape: s.value.dims(),
+            support,
+            init,
+        });
+    }
+    Ok(specs)
+}
+
+/// A tensor of rank `D` from a spec's host values.
+pub(crate) fn host_tensor<B: Backend, const D: usize>(
+    values: &[f64],
+    shape: &[usize],
+    device: &B::Device,
+) -> Tensor<B, D> {
+    let mut s = [0; D];
+    s.copy_from_slice(shape);
+    Tensor::from_data(TensorData::new(values.to_vec(), s), float_options::<B>(device))
+}
+
+/// Call `$body` with a const rank `$d` matching `$rank` (1–4).
+macro_rules! with_rank {
+    ($rank:expr, $d:ident => $body:expr) => {
+        match $rank {
+            1 => {
+                const $d: usize = 1;
+                $body
+            }
+            2 => {
+                const $d: usize = 2;
+                $body
+            }
+            3 => {
+                const $d: usize = 3;
+                $body
+            }
+            _ => {
+                const $d: usize = 4;
+                $body
+            }
+        }
+    };
+}
+pub(crate) use with_rank;

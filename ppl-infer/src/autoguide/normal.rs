@@ -1,0 +1,77 @@
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use ppl_core::transform::to_unconstrained;
+use ppl_core::{Ctx, Data, Model};
+use ppl_dist::{Constraint, LogNormal, LogitNormal, Normal};
+
+use super::{discover, host_tensor, with_rank, LatentSpec};
+use crate::InferError;
+
+/// Mean-field autoguide: one independent normal per latent element, in unconstrained space
+/// (Normal for real latents, LogNormal for positive ones, LogitNormal for the unit interval),
+/// with learnable `{site}.loc` and softplus-positive `{site}.scale` (initial scale 0.1, as in
+/// NumPyro).
+#[derive(Module, Debug, Clone)]
+pub struct AutoNormal {
+    #[module(skip)]
+    sites: Vec<LatentSpec>,
+    #[module(skip)]
+    init_scale: f64,
+}
+
+impl AutoNormal {
+    /// Build the guide for `model`'s latents (one model run with `data`).
+    ///
+    /// # Errors
+    /// As [`discover`].
+    pub fn new<B: Backend, M: Model<B>>(model: &M, data: &Data<B>, device: &B::Device) -> Result<Self, InferError> {
+        Ok(AutoNormal {
+            sites: discover(model, data, device)?,
+            init_scale: 0.1,
+        })
+    }
+
+    /// The latent sites it covers.
+    pub fn sites(&self) -> &[LatentSpec] {
+        &self.sites
+    }
+
+    /// Use a different initial scale.
+    pub fn with_init_scale(mut self, scale: f64) -> Self {
+        self.init_scale = scale;
+        self
+    }
+
+    fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec) {
+        let init = host_tensor::<B, D>(&s.init, &s.shape, ctx.device());
+        let loc = ctx.param(
+            &format!("{}.loc", s.name),
+            to_unconstrained(s.support, init.clone()),
+            Constraint::Real,
+        );
+        let scale = ctx.param(
+            &format!("{}.scale", s.name),
+            init.ones_like() * self.init_scale,
+            Constraint::Positive,
+        );
+        match s.support {
+            Constraint::Positive | Constraint::NonNegative => {
+                ctx.sample(&s.name, LogNormal::new_unchecked(loc, scale));
+            }
+            Constraint::UnitInterval => {
+                ctx.sample(&s.name, LogitNormal::new_unchecked(loc, scale));
+            }
+            _ => {
+                ctx.sample(&s.name, Normal::new_unchecked(loc, scale));
+            }
+        }
+    }
+}
+
+impl<B: Backend> Model<B> for AutoNormal {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        for s in &self.sites {
+            with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));
+        }
+    }
+}
