@@ -2,5 +2,6 @@
 
 mod autoguides;
 mod conjugate;
+mod discrete;
 mod gradients;
 mod robustness;

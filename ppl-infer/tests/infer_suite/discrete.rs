@@ -1,0 +1,62 @@
+//! A model with a discrete latent per point (a two-component mixture with a Bernoulli
+//! assignment) fits with the score-function estimator and recovers the component means.
+
+use burn::tensor::{activation::sigmoid, backend::AutodiffBackend};
+use ppl_core::{Ctx, Data};
+use ppl_dist::testkit::t1;
+use ppl_dist::{backend_suite, Bernoulli, BinaryParam, Constraint, Normal};
+use ppl_infer::{Elbo, LrSchedule, Svi, SviConfig};
+
+backend_suite!(score_function_mixture_recovers_component_means);
+
+fn score_function_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
+    // 20 points at −2 and +2 (σ = 0.5), offsets of mean zero: the component means are ±2.
+    let n = 20;
+    let x: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { -2.0 } else { 2.0 } + 0.3 * ((i / 2) as f64 - 4.5) / 4.5)
+        .collect();
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([2]), 10.0));
+        let (mu0, mu1) = (mu.clone().narrow(0, 0, 1), mu.narrow(0, 1, 1));
+        ctx.datamodel(|ctx| {
+            let c = ctx.sample("c", Bernoulli::new(ctx.full([1], 0.5)));
+            let loc = mu0.clone() * (c.clone().neg() + 1.0) + mu1.clone() * c;
+            ctx.sample("x", Normal::new(loc, 0.5));
+        });
+    };
+    let q = move |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
+        let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
+        ctx.sample("mu", Normal::new(loc, s));
+        let logits = ctx.param("c.logits", ctx.zeros([n]), Constraint::Real);
+        ctx.datamodel(|ctx| {
+            ctx.sample("c", Bernoulli::new_unchecked(BinaryParam::Probs(sigmoid(logits))));
+        });
+    };
+    let steps = 2000;
+    let config = SviConfig {
+        epochs: steps,
+        batch_size: n,
+        shuffle: false,
+        lr: 0.05,
+        schedule: LrSchedule::Exponential {
+            gamma: 0.1f64.powf(1.0 / steps as f64),
+        },
+        elbo: Elbo::Trace { particles: 4 },
+        progress: false,
+        seed: 1,
+        ..Default::default()
+    };
+    let mut svi = Svi::from_fns(p, q, config, dev);
+    svi.fit(&Data::new().with("x", t1::<B>(&x, dev))).unwrap();
+    let means = svi.param("mu.loc").unwrap().to_vec();
+    assert!(
+        (means[0] + 2.0).abs() < 0.1 && (means[1] - 2.0).abs() < 0.1,
+        "component means {means:?}"
+    );
+    // The assignments are learned too: each point's probability of component 1 matches its side.
+    let probs = ppl_dist::testkit::host(sigmoid(svi.params().unconstrained("c.logits").unwrap()));
+    for (i, p1) in probs.iter().enumerate() {
+        assert_eq!(*p1 > 0.5, i % 2 == 1, "point {i}: P(c = 1) = {p1}");
+    }
+}
