@@ -88,6 +88,19 @@ impl<B: Backend> ParamStore<B> {
         self.value_at(i)
     }
 
+    /// A store with the given parameters, each a zero placeholder of the right size, ready for
+    /// `load_record` (how checkpoints restore a store).
+    pub fn with_placeholders(meta: Vec<ParamMeta>, device: &B::Device) -> Self {
+        let tensors = meta
+            .iter()
+            .map(|m| {
+                let n: usize = m.shape.iter().product();
+                Param::from_tensor(Tensor::zeros([n], ppl_dist::param::float_options::<B>(device)))
+            })
+            .collect();
+        ParamStore { tensors, meta }
+    }
+
     /// The stored unconstrained leaf of `name` (flattened): the tensor gradients are taken
     /// with respect to.
     pub fn unconstrained(&self, name: &str) -> Option<Tensor<B, 1>> {

@@ -12,6 +12,7 @@
 #![warn(missing_docs)]
 
 pub mod autoguide;
+mod checkpoint;
 pub mod elbo;
 mod error;
 mod optim;

@@ -372,6 +372,41 @@ where
         })
     }
 
+    pub(crate) fn modules_ref(&self) -> &SviModules<B, P, Q> {
+        self.modules()
+    }
+
+    pub(crate) fn take_modules(&mut self) -> SviModules<B, P, Q> {
+        self.modules.take().expect("modules present")
+    }
+
+    pub(crate) fn put_modules(&mut self, m: SviModules<B, P, Q>) {
+        self.modules = Some(m);
+    }
+
+    pub(crate) fn optimizer(&self) -> &AnyOptimizer<SviModules<B, P, Q>, B> {
+        &self.optim
+    }
+
+    pub(crate) fn baseline(&self) -> Option<f64> {
+        self.baseline
+    }
+
+    pub(crate) fn restore(
+        &mut self,
+        modules: SviModules<B, P, Q>,
+        optim: AnyOptimizer<SviModules<B, P, Q>, B>,
+        step: usize,
+        losses: Vec<f64>,
+        baseline: Option<f64>,
+    ) {
+        self.modules = Some(modules);
+        self.optim = optim;
+        self.step = step;
+        self.losses = losses;
+        self.baseline = baseline;
+    }
+
     /// Rows per query chunk.
     pub(crate) fn chunk(&self) -> usize {
         self.config.query_chunk.max(1)

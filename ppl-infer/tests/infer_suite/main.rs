@@ -1,6 +1,7 @@
 //! The ppl-infer test suite (testing.md sections G, S, R, C), generic over the backend.
 
 mod autoguides;
+mod checkpoint;
 mod conjugate;
 mod discrete;
 mod gradients;
