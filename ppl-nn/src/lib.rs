@@ -1,5 +1,13 @@
-//! `ppl-nn`: networks for models and Q-models (the Mlp builder, inference-network heads and
-//! Bayesian layers land with their issue). Re-exports `ppl-core` so that the dependency chain
-//! `ppl-infer → ppl-nn → ppl-core` of the design card holds today.
+//! # ppl-nn
+//!
+//! Networks for models and Q-models: an [`Mlp`] builder with seeded initialisation, used as
+//! InferPy's NN1, NN2 and encoder in one line each. (Inference-network heads and Bayesian
+//! layers land with their issue.) Any burn `Module` also works inside a model unchanged.
+#![warn(missing_docs)]
 
+mod activation;
+mod mlp;
+
+pub use activation::Activation;
+pub use mlp::{Mlp, MlpConfig};
 pub use ppl_core;

@@ -1,0 +1,156 @@
+//! A multi-layer perceptron built from a list of layer sizes.
+
+use burn::module::{Module, Param};
+use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
+use burn::tensor::{backend::Backend, Tensor, TensorData};
+use ppl_dist::param::float_options;
+use ppl_dist::RngKey;
+
+use crate::Activation;
+
+/// The configuration of an [`Mlp`] (burn's Config → init → Module pattern).
+///
+/// ```
+/// use burn::backend::NdArray;
+/// use burn::tensor::Tensor;
+/// use burn::module::Module;
+/// use ppl_nn::{Activation, MlpConfig};
+/// let dev = Default::default();
+/// // InferPy's NN1: Dense(100, relu) → Dense(784).
+/// let nn1 = MlpConfig::new(&[2, 100, 784]).with_hidden(Activation::Relu).with_seed(1).init::<NdArray<f32>>(&dev);
+/// let x = nn1.forward(Tensor::<NdArray<f32>, 2>::zeros([5, 2], &dev));
+/// assert_eq!(x.dims(), [5, 784]);
+/// assert_eq!(nn1.num_params(), 2 * 100 + 100 + 100 * 784 + 784);
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct MlpConfig {
+    /// Layer widths, input first: `[d_in, h₁, …, d_out]` (at least two).
+    pub sizes: Vec<usize>,
+    /// Activation after every hidden layer.
+    pub hidden: Activation,
+    /// Activation after the output layer.
+    pub output: Activation,
+    /// Dropout probability after every hidden activation (0: none).
+    pub dropout: f64,
+    /// Seed of the weight initialisation (U(−1/√fan_in, 1/√fan_in), as torch's default).
+    pub seed: u64,
+}
+
+impl MlpConfig {
+    /// An MLP with the given widths, ReLU hidden layers, identity output, no dropout.
+    ///
+    /// # Panics
+    /// With fewer than two sizes or a zero width (a programming error).
+    pub fn new(sizes: &[usize]) -> Self {
+        assert!(
+            sizes.len() >= 2 && sizes.iter().all(|&s| s > 0),
+            "an Mlp needs at least two non-zero widths, got {sizes:?}"
+        );
+        MlpConfig {
+            sizes: sizes.to_vec(),
+            hidden: Activation::Relu,
+            output: Activation::Identity,
+            dropout: 0.0,
+            seed: 0,
+        }
+    }
+
+    /// Set the hidden activation.
+    pub fn with_hidden(mut self, a: Activation) -> Self {
+        self.hidden = a;
+        self
+    }
+
+    /// Set the output activation.
+    pub fn with_output(mut self, a: Activation) -> Self {
+        self.output = a;
+        self
+    }
+
+    /// Set the dropout probability of hidden layers.
+    pub fn with_dropout(mut self, p: f64) -> Self {
+        self.dropout = p;
+        self
+    }
+
+    /// Set the initialisation seed.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Build the network on `device` with seeded weights (the same seed gives the same
+    /// weights on every backend, up to its float precision).
+    pub fn init<B: Backend>(&self, device: &B::Device) -> Mlp<B> {
+        let mut key = RngKey::new(self.seed).fold_in("mlp");
+        let layers = self
+            .sizes
+            .windows(2)
+            .map(|w| {
+                let (d_in, d_out) = (w[0], w[1]);
+                let bound = 1.0 / (d_in as f64).sqrt();
+                let mut u = |n: usize| {
+                    key.uniform(n)
+                        .into_iter()
+                        .map(|v| (2.0 * v - 1.0) * bound)
+                        .collect::<Vec<_>>()
+                };
+                let weight = Tensor::from_data(
+                    TensorData::new(u(d_in * d_out), [d_in, d_out]),
+                    float_options::<B>(device),
+                );
+                let bias = Tensor::from_data(TensorData::new(u(d_out), [d_out]), float_options::<B>(device));
+                let mut layer = LinearConfig::new(d_in, d_out).init(device);
+                layer.weight = Param::from_tensor(weight);
+                layer.bias = Some(Param::from_tensor(bias));
+                layer
+            })
+            .collect();
+        let dropout = (self.dropout > 0.0).then(|| DropoutConfig::new(self.dropout).init());
+        Mlp {
+            layers,
+            hidden: self.hidden,
+            output: self.output,
+            dropout,
+        }
+    }
+}
+
+/// A stack of dense layers with an activation after each (see [`MlpConfig`]).
+///
+/// # Shapes
+/// `forward`: `[..., d_in]` → `[..., d_out]` (any leading dimensions).
+#[derive(Module, Debug)]
+pub struct Mlp<B: Backend> {
+    layers: Vec<Linear<B>>,
+    #[module(skip)]
+    hidden: Activation,
+    #[module(skip)]
+    output: Activation,
+    dropout: Option<Dropout>,
+}
+
+impl<B: Backend> Mlp<B> {
+    /// Apply the network.
+    pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
+        let last = self.layers.len() - 1;
+        let mut h = x;
+        for (i, layer) in self.layers.iter().enumerate() {
+            h = layer.forward(h);
+            if i < last {
+                h = self.hidden.forward(h);
+                if let Some(d) = &self.dropout {
+                    h = d.forward(h);
+                }
+            } else {
+                h = self.output.forward(h);
+            }
+        }
+        h
+    }
+
+    /// The dense layers.
+    pub fn layers(&self) -> &[Linear<B>] {
+        &self.layers
+    }
+}
