@@ -330,7 +330,10 @@ where
         let start = Instant::now();
         let (mut steps, skipped0) = (0, self.skipped);
         let mut epoch_losses = Vec::new();
-        'epochs: for epoch in 0..self.config.epochs {
+        for epoch in 0..self.config.epochs {
+            if steps >= total {
+                break;
+            }
             let mut order: Vec<usize> = (0..n).collect();
             if self.config.shuffle {
                 let mut key = self.key.fold_in(&format!("epoch:{epoch}"));
@@ -342,7 +345,7 @@ where
             let mut count = 0;
             for b in 0..per_epoch {
                 if steps >= total {
-                    break 'epochs;
+                    break; // `max_steps` reached: record this partial epoch, then stop
                 }
                 let rows = &order[b * m..((b + 1) * m).min(n)];
                 let batch = if rows.len() == n && !self.config.shuffle {
