@@ -104,9 +104,12 @@ fn bounds(points: &[(f64, f64)]) -> (f64, f64, f64, f64) {
     (x0 - mx, x1 + mx, y0 - my, y1 + my)
 }
 
+/// One scatter panel: 2-D points and their classes.
+pub type Panel<'a> = (&'a [(f64, f64)], &'a [usize]);
+
 /// Scatter panels side by side (one per `(points, classes)` set, sharing axes), points
 /// coloured by class, with a colour key (one square per class, in class order) at the top.
-pub fn scatter_panels(panels: &[(&[(f64, f64)], &[usize])], size: usize) -> Canvas {
+pub fn scatter_panels(panels: &[Panel<'_>], size: usize) -> Canvas {
     let all: Vec<(f64, f64)> = panels.iter().flat_map(|(p, _)| p.iter().copied()).collect();
     let (x0, x1, y0, y1) = bounds(&all);
     let top = 24;
