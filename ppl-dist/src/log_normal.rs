@@ -26,17 +26,7 @@ impl<B: Backend, const D: usize> LogNormal<B, D> {
     /// [`DistError::InvalidParameter`] naming `loc` or `scale` (reported as `Normal`'s
     /// parameters under the name `LogNormal`); [`DistError::ShapeMismatch`].
     pub fn new(loc: impl Into<ParamArg<B, D>>, scale: impl Into<ParamArg<B, D>>) -> Result<Self, DistError> {
-        let base = Normal::new(loc, scale).map_err(|e| match e {
-            DistError::InvalidParameter {
-                param, value, reason, ..
-            } => DistError::InvalidParameter {
-                dist: "LogNormal",
-                param,
-                value,
-                reason,
-            },
-            other => other,
-        })?;
+        let base = Normal::new_as("LogNormal", loc, scale)?;
         Ok(Self::from_base(base))
     }
 

@@ -25,17 +25,7 @@ impl<B: Backend, const D: usize> MultivariateNormalDiag<B, D> {
     /// # Errors
     /// [`DistError::InvalidParameter`] naming `loc` or `scale`; [`DistError::ShapeMismatch`].
     pub fn new(loc: impl Into<ParamArg<B, D>>, scale: impl Into<ParamArg<B, D>>) -> Result<Self, DistError> {
-        let base = Normal::new(loc, scale).map_err(|e| match e {
-            DistError::InvalidParameter {
-                param, value, reason, ..
-            } => DistError::InvalidParameter {
-                dist: "MultivariateNormalDiag",
-                param,
-                value,
-                reason,
-            },
-            other => other,
-        })?;
+        let base = Normal::new_as("MultivariateNormalDiag", loc, scale)?;
         Ok(Self::from_base(base))
     }
 

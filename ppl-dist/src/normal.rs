@@ -41,9 +41,19 @@ impl<B: Backend, const D: usize> Normal<B, D> {
     /// [`DistError::InvalidParameter`] naming `loc` or `scale`; [`DistError::ShapeMismatch`]
     /// if the shapes do not broadcast.
     pub fn new(loc: impl Into<ParamArg<B, D>>, scale: impl Into<ParamArg<B, D>>) -> Result<Self, DistError> {
+        Self::new_as("Normal", loc, scale)
+    }
+
+    /// [`Normal::new`] with errors reported under `dist`, for distributions built on a normal
+    /// (LogNormal, LogitNormal, MultivariateNormalDiag).
+    pub(crate) fn new_as(
+        dist: &'static str,
+        loc: impl Into<ParamArg<B, D>>,
+        scale: impl Into<ParamArg<B, D>>,
+    ) -> Result<Self, DistError> {
         let (loc, scale) = resolve2(loc.into(), scale.into());
-        check_param("Normal", "loc", &loc, "must be finite", finite)?;
-        check_param("Normal", "scale", &scale, "must be finite and > 0", positive)?;
+        check_param(dist, "loc", &loc, "must be finite", finite)?;
+        check_param(dist, "scale", &scale, "must be finite and > 0", positive)?;
         Self::build(loc, scale)
     }
 
