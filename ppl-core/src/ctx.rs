@@ -48,6 +48,7 @@ pub struct Ctx<B: Backend> {
     instances: Option<usize>,
     error: Option<CoreError>,
     last_site: Option<String>,
+    next_auxiliary: bool,
 }
 
 impl<B: Backend> std::fmt::Debug for Ctx<B> {
@@ -79,6 +80,7 @@ impl<B: Backend> Ctx<B> {
             instances: None,
             error: None,
             last_site: None,
+            next_auxiliary: false,
         }
     }
 
@@ -223,6 +225,13 @@ impl<B: Backend> Ctx<B> {
         self.postprocess(&mut msg);
         self.record(msg, Some(erased), value_v, Some(lp), Some(lp_sum), reparameterized);
         value
+    }
+
+    /// An auxiliary sample site of a guide (Pyro's `is_auxiliary`): it contributes to the
+    /// guide's density but has no counterpart in the model. Otherwise as [`Ctx::sample`].
+    pub fn sample_auxiliary<const D: usize, T: IntoDistribution<B, D>>(&mut self, name: &str, dist: T) -> Tensor<B, D> {
+        self.next_auxiliary = true;
+        self.sample(name, dist)
     }
 
     /// A learnable parameter outside any network (Pyro's `pyro.param`): created from `init`
@@ -441,6 +450,7 @@ impl<B: Backend> Ctx<B> {
         reparameterized: bool,
     ) {
         self.last_site = Some(msg.name.clone());
+        let auxiliary = std::mem::take(&mut self.next_auxiliary);
         if msg.hidden {
             return;
         }
@@ -455,6 +465,7 @@ impl<B: Backend> Ctx<B> {
             log_prob,
             log_prob_sum,
             reparameterized,
+            auxiliary,
         });
     }
 

@@ -53,6 +53,9 @@ pub struct Site<B: Backend> {
     pub log_prob_sum: Option<Tensor<B, 1>>,
     /// Whether the value is a pathwise (reparameterized) draw.
     pub reparameterized: bool,
+    /// An auxiliary guide site (Pyro's `is_auxiliary`): part of the guide's density, with no
+    /// counterpart in the model (e.g. the joint latent of a full-rank autoguide).
+    pub auxiliary: bool,
 }
 
 impl<B: Backend> Site<B> {

@@ -20,7 +20,7 @@ mod progress;
 mod query;
 mod svi;
 
-pub use autoguide::{AutoDelta, AutoNormal};
+pub use autoguide::{AutoDelta, AutoMultivariateNormal, AutoNormal};
 pub use elbo::Elbo;
 pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};

@@ -1,14 +1,16 @@
 //! Autoguides: variational families built from the model itself, for models without a
-//! hand-written Q-model (NumPyro's `AutoNormal`, `AutoDelta`).
+//! hand-written Q-model (NumPyro's `AutoNormal`, `AutoMultivariateNormal`, `AutoDelta`).
 //!
 //! An autoguide runs the model once ([`discover`]) to find its latent sites, their shapes and
 //! supports, and learns per-site parameters in unconstrained space. Latents local to a
 //! subsampled plate need an amortized guide (an inference network) instead.
 
 mod delta;
+mod mvn;
 mod normal;
 
 pub use delta::AutoDelta;
+pub use mvn::{AutoMultivariateNormal, AUTO_LATENT};
 pub use normal::AutoNormal;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};

@@ -115,7 +115,11 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
 
 /// R5: every guide sample site is a model latent, and every model latent is in the guide.
 fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), InferError> {
-    for s in guide.sites().iter().filter(|s| s.kind == ppl_core::SiteKind::Sample) {
+    for s in guide
+        .sites()
+        .iter()
+        .filter(|s| s.kind == ppl_core::SiteKind::Sample && !s.auxiliary)
+    {
         match model.site(&s.name) {
             None => {
                 return Err(InferError::UnmatchedSite {
