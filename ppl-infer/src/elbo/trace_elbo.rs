@@ -53,9 +53,10 @@ fn particle_average<B: Backend, P: Model<B>, Q: Model<B>>(
         let value = ppl_dist::param::host_values(&elbo_k)[0];
         let mut s = elbo_k;
         if let Some(log_q) = score_terms(&guide, device) {
-            // REINFORCE: ∇ E_q[f] = E_q[f ∇ ln q] (+ pathwise parts), with a baseline b:
+            // REINFORCE: ∇ E_q[f] = E_q[f ∇ ln q] (+ pathwise parts), with a baseline b that
+            // does not depend on this draw (a moving average of earlier ELBOs; 0 before any):
             // surrogate = elbo + ln q · stop_grad(elbo − b).
-            let b = baseline.unwrap_or(value);
+            let b = baseline.unwrap_or(0.0);
             s = s + log_q * (value - b);
         }
         surrogate = surrogate + s;
