@@ -3,7 +3,8 @@
 //!
 //! Continuous: one-sample KS against statrs's CDF (reject if D ≥ 1.95/√n). Discrete: Pearson
 //! χ² over cells with expected count ≥ 5 (reject if p ≤ 0.001). Dirichlet: KS of every
-//! Beta(αᵢ, α₀ − αᵢ) marginal. MVN: KS of the squared Mahalanobis distance against χ²ₖ (a
+//! Beta(αᵢ, α₀ − αᵢ) marginal, and a density-based two-sample KS of log p(x) against an
+//! independent reference sampler. MVN: KS of the squared Mahalanobis distance against χ²ₖ (a
 //! function of the density) and of a projection against its normal law.
 
 use burn::tensor::{backend::AutodiffBackend, backend::Backend, Tensor};
@@ -219,6 +220,49 @@ fn dirichlet_and_mvn_samplers_pass_density_based_checks<B: AutodiffBackend>(dev:
                 );
             }
         }
+    }
+    // Density-based (D4): the log-densities of our draws must be distributed like those of an
+    // independent reference sampler (rand_distr Gammas normalised on the host, ChaCha8 seeded
+    // apart from ours): two-sample KS, reject if D ≥ 1.95·√(2/n) (α = 0.001).
+    for alpha in [[0.3, 0.5, 2.0], [20.0, 5.0, 0.8]] {
+        use rand::SeedableRng;
+        use rand_distr::Distribution as _;
+        let d = Dirichlet::new(t2::<B>(&alpha, 1, 3, dev)).unwrap();
+        let ours = host(d.log_prob(d.sample_n(N, &mut RngKey::new(77)).unwrap()));
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(4242);
+        let gammas: Vec<rand_distr::Gamma<f64>> =
+            alpha.iter().map(|&a| rand_distr::Gamma::new(a, 1.0).unwrap()).collect();
+        let reference: Vec<f64> = (0..N)
+            .flat_map(|_| {
+                let g: Vec<f64> = gammas.iter().map(|gd| gd.sample(&mut rng)).collect();
+                let s: f64 = g.iter().sum();
+                g.into_iter().map(move |v| v / s)
+            })
+            .collect();
+        let theirs = host(d.log_prob(t2::<B>(&reference, N, 3, dev)));
+        let keep = |v: Vec<f64>| v.into_iter().filter(|x| x.is_finite()).collect::<Vec<_>>();
+        let (mut a_, mut b_) = (keep(ours), keep(theirs));
+        a_.sort_by(f64::total_cmp);
+        b_.sort_by(f64::total_cmp);
+        let (n, m) = (a_.len() as f64, b_.len() as f64);
+        let (mut i, mut j, mut stat) = (0, 0, 0.0f64);
+        while i < a_.len() && j < b_.len() {
+            if a_[i] <= b_[j] {
+                i += 1;
+            } else {
+                j += 1;
+            }
+            stat = stat.max((i as f64 / n - j as f64 / m).abs());
+        }
+        let crit = 1.95 * ((n + m) / (n * m)).sqrt();
+        assert!(
+            n > 0.99 * N as f64 && m > 0.99 * N as f64,
+            "Dirichlet {alpha:?}: too many non-finite densities"
+        );
+        assert!(
+            stat < crit,
+            "Dirichlet {alpha:?}: log-density two-sample KS D = {stat:.5} ≥ {crit:.5}"
+        );
     }
     let l = [1.0, 0.0, 0.0, 0.5, 0.8, 0.0, -0.3, 0.2, 1.5];
     let loc = [1.0, -2.0, 0.5];
