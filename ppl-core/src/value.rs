@@ -136,11 +136,6 @@ impl<B: Backend> Value<B> {
         })
     }
 
-    /// Whether every element is finite (reads a host copy).
-    pub fn all_finite(&self) -> bool {
-        self.to_vec().iter().all(|v| v.is_finite())
-    }
-
     /// Host copy of the values, row-major, as `f64`.
     pub fn to_vec(&self) -> Vec<f64> {
         match self {

@@ -113,6 +113,11 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     })
 }
 
+/// A `[1]` zero in the backend's dtype (the empty sum of log-densities).
+pub(crate) fn zero<B: Backend>(device: &B::Device) -> Tensor<B, 1> {
+    Tensor::zeros([1], ppl_dist::param::float_options::<B>(device))
+}
+
 /// R5: every guide sample site is a model latent, and every model latent is in the guide.
 fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), InferError> {
     for s in guide

@@ -2,7 +2,7 @@ use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::{Model, ParamStore};
 use ppl_dist::RngKey;
 
-use super::{run_particle, Batch, ElboEstimate};
+use super::{run_particle, zero, Batch, ElboEstimate};
 use crate::InferError;
 
 /// The Rényi-α bound over `particles` importance weights (see [`crate::Elbo::Renyi`]).
@@ -42,8 +42,9 @@ pub fn renyi_bound<B: Backend, P: Model<B>, Q: Model<B>>(
                 s.name
             )));
         }
-        let zero: Tensor<B, 1> = Tensor::zeros([1], ppl_dist::param::float_options::<B>(device));
-        weights.push(model.log_joint().unwrap_or(zero.clone()) - guide.log_joint().unwrap_or(zero));
+        weights.push(
+            model.log_joint().unwrap_or_else(|| zero(device)) - guide.log_joint().unwrap_or_else(|| zero(device)),
+        );
         last = Some((guide, model));
     }
     // (1/(1−α)) · (logsumexp((1−α) w) − ln K)

@@ -2,12 +2,8 @@ use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::{Model, ParamStore, Trace};
 use ppl_dist::RngKey;
 
-use super::{run_particle, Batch, ElboEstimate};
+use super::{run_particle, zero, Batch, ElboEstimate};
 use crate::InferError;
-
-fn zero<B: Backend>(device: &B::Device) -> Tensor<B, 1> {
-    Tensor::zeros([1], ppl_dist::param::float_options::<B>(device))
-}
 
 /// `Σ` of the scaled log-densities of the guide's non-reparameterized sample sites.
 fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tensor<B, 1>> {
