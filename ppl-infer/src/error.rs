@@ -20,6 +20,17 @@ pub enum InferError {
         /// The first site whose log-density was non-finite, if one was.
         site: Option<String>,
     },
+    /// A distribution built during SVI step `step` had invalid parameters (e.g. a scale that
+    /// an update drove to zero or below); the parameters were not updated by that step.
+    #[error("at step {step}, site `{site}`: invalid distribution parameters: {source}")]
+    InvalidParameter {
+        /// The step (0-based) that failed.
+        step: usize,
+        /// The site whose distribution could not be built.
+        site: String,
+        /// The distribution's own error (names the distribution and parameter).
+        source: Box<ppl_dist::DistError>,
+    },
     /// The guide samples a site the model does not have, or the model has a latent the guide
     /// does not cover.
     #[error("site `{site}`: {detail}")]

@@ -5,7 +5,7 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use ppl_core::{Data, Model, ParamStore};
+use ppl_core::{CoreError, Data, Model, ParamStore};
 use ppl_dist::RngKey;
 
 use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, trace_elbo, Batch, ElboEstimate};
@@ -268,13 +268,23 @@ where
     /// objective, back-propagate, update. Returns the loss (−ELBO).
     ///
     /// # Errors
-    /// Model or guide errors; [`InferError::NonFinite`] under [`NonFinitePolicy::Error`].
+    /// Model or guide errors; [`InferError::InvalidParameter`] (with the step) when a
+    /// distribution's parameters are invalid; [`InferError::NonFinite`] under
+    /// [`NonFinitePolicy::Error`].
     /// On any error the parameters are left untouched.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         let key = self.key.fold_in_u64(self.step as u64);
         let mut m = self.modules.take().expect("modules present");
         let est = match self.objective(&m, batch, full_size, &key) {
             Ok(e) => e,
+            Err(InferError::Core(CoreError::Distribution { site, source })) => {
+                self.modules = Some(m);
+                return Err(InferError::InvalidParameter {
+                    step: self.step,
+                    site,
+                    source,
+                });
+            }
             Err(e) => {
                 self.modules = Some(m);
                 return Err(e);

@@ -1,17 +1,21 @@
-//! R1, R2, R4, R5 and C2/C3: non-finite losses leave parameters untouched, mismatched or
-//! duplicate sites are errors, and a seed fixes the trajectory whatever runs beside it.
+//! R1, R2, R4, R5, R6, R8 and C2/C3: non-finite losses leave parameters untouched, mismatched
+//! or duplicate sites are errors, invalid parameters reached during training name the site and
+//! the step, an absurd learning rate never panics, and a seed fixes the trajectory whatever
+//! runs beside it.
 
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{backend_suite, Constraint, Exponential, Normal};
-use ppl_infer::{InferError, NonFinitePolicy, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig};
 
 backend_suite!(
     nan_data_stops_at_step_zero_with_parameters_unchanged,
     skip_policy_keeps_parameters_finite,
     unmatched_and_duplicate_sites_are_errors,
     same_seed_same_trajectory_different_seed_different,
+    invalid_parameters_inside_training_name_site_and_step,
+    extreme_learning_rate_never_panics,
 );
 
 fn config(steps: usize) -> SviConfig {
@@ -158,4 +162,66 @@ fn same_seed_same_trajectory_different_seed_different<B: AutodiffBackend>(dev: &
     assert_eq!(a, b, "same seed, same loss trajectory and parameters");
     assert_ne!(a.0, c.0, "different seeds differ");
     assert_eq!(a.0.len(), 60 * 3);
+}
+
+fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev: &B::Device) {
+    // R6: the guide's scale is an unconstrained parameter fed to the checked constructor.
+    // Plain SGD with lr 1 overshoots: −∂ELBO/∂s = −1/s + 2s sends s from 0.1 to ≈ 9.9, then
+    // below zero, so the second or a later step builds an invalid Normal.
+    let p = |ctx: &mut Ctx<B>| {
+        let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.sample("x", Normal::new(z, 1.0));
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
+        let s = ctx.param("s", ctx.full([1], 0.1), Constraint::Real);
+        ctx.sample("z", Normal::new(loc, s));
+    };
+    let config = SviConfig {
+        batch_size: 1,
+        lr: 1.0,
+        optimizer: OptimizerKind::Sgd { momentum: None },
+        ..config(20)
+    };
+    let mut svi = Svi::from_fns(p, q, config, dev);
+    let data = Data::new().with("x", t1::<B>(&[0.5], dev));
+    let err = svi.fit(&data).unwrap_err();
+    let InferError::InvalidParameter { step, site, .. } = &err else {
+        panic!("expected InvalidParameter, got {err:?}");
+    };
+    assert_eq!(site, "z");
+    assert!(*step >= 1, "step {step}");
+    assert_eq!(*step, svi.steps(), "the failing step made no update");
+    let msg = err.to_string();
+    assert!(msg.contains(&format!("step {step}")) && msg.contains("`z`") && msg.contains("scale"), "{msg}");
+}
+
+fn extreme_learning_rate_never_panics<B: AutodiffBackend>(dev: &B::Device) {
+    // R8: S1's model with AutoNormal and Adam at lr = 1e3. Either it converges (finite
+    // parameters) or it stops with a NonFinite/InvalidParameter error; it never panics.
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 2]), 10f64.sqrt()));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 0.5));
+        });
+    };
+    let data = Data::new().with("x", ppl_dist::testkit::t2::<B>(&[-0.1, 0.3, 0.0, 0.4, 0.2, 0.5, 0.1, 0.7], 4, 2, dev));
+    let guide = AutoNormal::new(&p, &data, dev).unwrap();
+    let config = SviConfig {
+        batch_size: 4,
+        lr: 1e3,
+        elbo: Elbo::Trace { particles: 8 },
+        ..config(300)
+    };
+    let mut svi = Svi::new(model_fn(p), guide, config, dev);
+    match svi.fit(&data) {
+        Ok(_) => {
+            for name in ["mu.loc", "mu.scale"] {
+                let v = svi.param(name).unwrap().to_vec();
+                assert!(v.iter().all(|x| x.is_finite()), "{name} = {v:?}");
+            }
+        }
+        Err(InferError::NonFinite { .. } | InferError::InvalidParameter { .. }) => {}
+        Err(e) => panic!("unexpected error {e:?}"),
+    }
 }
