@@ -65,7 +65,10 @@ fn fit_normal_normal<B: AutodiffBackend>(shift: f64, auto: bool, dev: &B::Device
         assert_eq!(guide.sites().len(), 1);
         let mut svi = Svi::new(model_fn(p), guide, config, dev);
         svi.fit(&data).unwrap();
-        (svi.param("mu.loc").unwrap().to_vec(), svi.param("mu.scale").unwrap().to_vec())
+        (
+            svi.param("mu.loc").unwrap().to_vec(),
+            svi.param("mu.scale").unwrap().to_vec(),
+        )
     } else {
         // Initialised off target as in Pyro (+0.134, −0.14 from the S1 posterior).
         let q = move |ctx: &mut Ctx<B>| {
@@ -83,7 +86,11 @@ fn fit_normal_normal<B: AutodiffBackend>(shift: f64, auto: bool, dev: &B::Device
 /// S1: |Δμ| ≤ 0.05 σₙ and σ/σₙ ∈ [0.95, 1.05] per dimension.
 fn assert_s1((loc, scale): (Vec<f64>, Vec<f64>)) {
     for (d, (mu_n, sd_n)) in exact_posterior(0.0).into_iter().enumerate() {
-        assert!((loc[d] - mu_n).abs() <= 0.05 * sd_n, "dim {d}: loc {} vs {mu_n} (σn {sd_n})", loc[d]);
+        assert!(
+            (loc[d] - mu_n).abs() <= 0.05 * sd_n,
+            "dim {d}: loc {} vs {mu_n} (σn {sd_n})",
+            loc[d]
+        );
         let ratio = scale[d] / sd_n;
         assert!((0.95..=1.05).contains(&ratio), "dim {d}: scale ratio {ratio}");
     }

@@ -240,7 +240,10 @@ fn iwae_bound_tightens_towards_the_evidence<B: AutodiffBackend>(dev: &B::Device)
     };
     // With the exact posterior as proposal every weight equals ln p(x): the bound is exact.
     let exact = bound(0.6, 0.5f64.sqrt(), 5, 1);
-    assert!((exact - log_evidence).abs() < 1e-5 * log_evidence.abs(), "{exact} vs {log_evidence}");
+    assert!(
+        (exact - log_evidence).abs() < 1e-5 * log_evidence.abs(),
+        "{exact} vs {log_evidence}"
+    );
     // With the prior as proposal, E[bound_K] rises with K towards ln p(x) (Burda et al. 2016,
     // Thm. 1); K = 1 is the ELBO, −½ln 2π − ½(1.2² + 1). 400 repetitions per K; 4 SE.
     let reps = 400;
@@ -257,5 +260,8 @@ fn iwae_bound_tightens_towards_the_evidence<B: AutodiffBackend>(dev: &B::Device)
     let (m100, se100) = stats(100);
     assert!(m1 < m10 && m10 < m100, "not increasing: {m1}, {m10}, {m100}");
     assert!(m10 < log_evidence + 4.0 * se10, "K = 10 above ln p(x): {m10} ± {se10}");
-    assert!((m100 - log_evidence).abs() < 0.02 + 4.0 * se100, "K = 100: {m100} ± {se100} vs {log_evidence}");
+    assert!(
+        (m100 - log_evidence).abs() < 0.02 + 4.0 * se100,
+        "K = 100: {m100} ± {se100} vs {log_evidence}"
+    );
 }

@@ -193,7 +193,10 @@ fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev
     assert!(*step >= 1, "step {step}");
     assert_eq!(*step, svi.steps(), "the failing step made no update");
     let msg = err.to_string();
-    assert!(msg.contains(&format!("step {step}")) && msg.contains("`z`") && msg.contains("scale"), "{msg}");
+    assert!(
+        msg.contains(&format!("step {step}")) && msg.contains("`z`") && msg.contains("scale"),
+        "{msg}"
+    );
 }
 
 fn extreme_learning_rate_never_panics<B: AutodiffBackend>(dev: &B::Device) {
@@ -205,7 +208,10 @@ fn extreme_learning_rate_never_panics<B: AutodiffBackend>(dev: &B::Device) {
             ctx.sample("x", Normal::new(mu, 0.5));
         });
     };
-    let data = Data::new().with("x", ppl_dist::testkit::t2::<B>(&[-0.1, 0.3, 0.0, 0.4, 0.2, 0.5, 0.1, 0.7], 4, 2, dev));
+    let data = Data::new().with(
+        "x",
+        ppl_dist::testkit::t2::<B>(&[-0.1, 0.3, 0.0, 0.4, 0.2, 0.5, 0.1, 0.7], 4, 2, dev),
+    );
     let guide = AutoNormal::new(&p, &data, dev).unwrap();
     let config = SviConfig {
         batch_size: 4,
