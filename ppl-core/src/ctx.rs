@@ -46,6 +46,7 @@ pub struct Ctx<B: Backend> {
     full_sizes: HashMap<String, usize>,
     fixed_indices: HashMap<String, Vec<usize>>,
     instances: Option<usize>,
+    data_replicas: usize,
     error: Option<CoreError>,
     last_site: Option<String>,
     next_auxiliary: bool,
@@ -78,6 +79,7 @@ impl<B: Backend> Ctx<B> {
             full_sizes: HashMap::new(),
             fixed_indices: HashMap::new(),
             instances: None,
+            data_replicas: 1,
             error: None,
             last_site: None,
             next_auxiliary: false,
@@ -111,6 +113,14 @@ impl<B: Backend> Ctx<B> {
     /// Use these subsample indices for a subsampled plate instead of drawing them.
     pub fn with_plate_indices(mut self, plate: &str, indices: Vec<usize>) -> Self {
         self.fixed_indices.insert(plate.to_string(), indices);
+        self
+    }
+
+    /// The bound rows of the `datamodel` plate are `k` stacked copies of a minibatch
+    /// (vectorized particles): up to `k·N` rows are accepted, and each row is still scaled by
+    /// N/rows, so the copies average rather than add up.
+    pub fn with_data_replicas(mut self, k: usize) -> Self {
+        self.data_replicas = k.max(1);
         self
     }
 
@@ -285,12 +295,12 @@ impl<B: Backend> Ctx<B> {
             Err(e) => self.fail(e),
         };
         let n = self.full_sizes.get(DATA_PLATE).copied().unwrap_or(m);
-        if m == 0 || m > n {
+        if m == 0 || m > n * self.data_replicas {
             self.fail(CoreError::InvalidPlate {
                 plate: DATA_PLATE.into(),
                 size: n,
                 subsample: m,
-                reason: "the data plate needs 1 ≤ rows ≤ full size",
+                reason: "the data plate needs 1 ≤ rows ≤ full size (times the replicas of vectorized particles)",
             });
         }
         self.enter(DATA_PLATE, n, m, None, body)

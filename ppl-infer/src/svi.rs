@@ -5,7 +5,7 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use ppl_core::{CoreError, Data, Model, ParamStore};
+use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
 use ppl_dist::RngKey;
 
 use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, trace_elbo, Batch, ElboEstimate};
@@ -53,6 +53,11 @@ pub struct SviConfig {
     pub max_steps: Option<usize>,
     /// Rows per chunk when querying posteriors (bounds memory for any number of rows).
     pub query_chunk: usize,
+    /// Evaluate the particles of [`Elbo::Trace`]/[`Elbo::MeanField`] in one batched pass
+    /// (K copies of the minibatch along the data plate, each scaled by 1/K) instead of a loop
+    /// of K runs. Exact when every latent is local to the data plate (amortized models,
+    /// VAEs); a model with a global latent is an [`InferError::Config`] error.
+    pub vectorize_particles: bool,
 }
 
 impl Default for SviConfig {
@@ -72,6 +77,7 @@ impl Default for SviConfig {
             progress: true,
             max_steps: None,
             query_chunk: 4096,
+            vectorize_particles: false,
         }
     }
 }
@@ -235,9 +241,34 @@ where
         full_size: usize,
         key: &RngKey,
     ) -> Result<ElboEstimate<B>, InferError> {
-        let batch = Batch { data, full_size };
+        // Vectorized particles: K copies of the minibatch in one pass, each row's terms scaled
+        // by N/(K·M), i.e. the average of K particles (valid when every latent is local).
+        let tiled;
+        let (data, elbo, replicas) = match (&self.config.elbo, self.config.vectorize_particles) {
+            (Elbo::Trace { particles: k } | Elbo::MeanField { particles: k }, true) if *k > 1 => {
+                let rows = data.rows()?.unwrap_or(1);
+                let idx: Vec<usize> = (0..*k).flat_map(|_| 0..rows).collect();
+                tiled = data.select_rows(&idx);
+                let single = match self.config.elbo {
+                    Elbo::Trace { .. } => Elbo::Trace { particles: 1 },
+                    _ => Elbo::MeanField { particles: 1 },
+                };
+                (&tiled, single, *k)
+            }
+            (Elbo::Renyi { .. }, true) => {
+                return Err(InferError::Config(
+                    "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound".into(),
+                ))
+            }
+            (elbo, _) => (data, elbo.clone(), 1),
+        };
+        let batch = Batch {
+            data,
+            full_size,
+            replicas,
+        };
         let params = m.params.clone();
-        match self.config.elbo {
+        let est = match elbo {
             Elbo::Trace { particles } => trace_elbo(
                 &m.p,
                 &m.q,
@@ -261,7 +292,22 @@ where
             Elbo::Renyi { alpha, particles } => {
                 renyi_bound(&m.p, &m.q, &batch, params, key, alpha, particles, &self.device)
             }
+        }?;
+        if self.config.vectorize_particles {
+            if let Some(s) = est
+                .traces
+                .0
+                .latent_sites()
+                .find(|s| !s.plates.iter().any(|p| p.name == DATA_PLATE))
+            {
+                return Err(InferError::Config(format!(
+                    "vectorize_particles needs every latent inside the data plate (copies of the minibatch \
+                     share anything global); site `{}` is global: use the particle loop (vectorize_particles: false)",
+                    s.name
+                )));
+            }
         }
+        Ok(est)
     }
 
     /// One SVI step on a minibatch `batch` of a data set of `full_size` rows: evaluate the

@@ -70,6 +70,20 @@ pub struct Batch<'a, B: Backend> {
     pub data: &'a Data<B>,
     /// N, the full number of instances of the `datamodel` plate (scales by N/M).
     pub full_size: usize,
+    /// How many stacked copies of the minibatch `data` holds (vectorized particles; 1
+    /// otherwise). Rows are scaled by N/rows either way.
+    pub replicas: usize,
+}
+
+impl<'a, B: Backend> Batch<'a, B> {
+    /// A minibatch of a data set of `full_size` rows (one copy).
+    pub fn new(data: &'a Data<B>, full_size: usize) -> Self {
+        Batch {
+            data,
+            full_size,
+            replicas: 1,
+        }
+    }
 }
 
 /// One particle: the guide's trace, the model's trace with the guide's values replayed, and
@@ -98,11 +112,13 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
 ) -> Result<Particle<B>, InferError> {
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
         .with_params(params)
-        .with_plate_size(DATA_PLATE, batch.full_size);
+        .with_plate_size(DATA_PLATE, batch.full_size)
+        .with_data_replicas(batch.replicas);
     let guide = run(q, ctx)?;
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("model"), device)
         .with_params(guide.params)
         .with_plate_size(DATA_PLATE, batch.full_size)
+        .with_data_replicas(batch.replicas)
         .with_handler(Replay::new(&guide.trace));
     let model = run(p, ctx)?;
     check_matching(&guide.trace, &model.trace)?;

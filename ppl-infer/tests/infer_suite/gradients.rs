@@ -44,10 +44,7 @@ fn single_particle_gradient_matches_closed_form<B: AutodiffBackend>(dev: &B::Dev
     // G1 (Pyro test_particle_gradient): f64 1e−10, f32 1e−4.
     let x = [-0.5, 2.0];
     let data = Data::new().with("x", t1::<B>(&x, dev));
-    let batch = Batch {
-        data: &data,
-        full_size: 2,
-    };
+    let batch = Batch::new(&data, 2);
     let est = trace_elbo(
         &Model2,
         &Guide2,
@@ -85,10 +82,7 @@ fn analytic_kl_and_monte_carlo_elbos_agree<B: AutodiffBackend>(dev: &B::Device) 
     // G3: over 2000 independent single-particle evaluations, the means agree within 4
     // standard errors and the analytic-KL estimator has the smaller variance.
     let data = Data::new().with("x", t1::<B>(&[-0.5, 2.0], dev));
-    let batch = Batch {
-        data: &data,
-        full_size: 2,
-    };
+    let batch = Batch::new(&data, 2);
     let n = 2000;
     let mut mc = Vec::with_capacity(n);
     let mut mf = Vec::with_capacity(n);
@@ -178,10 +172,7 @@ fn score_function_gradient_is_unbiased_against_pathwise<B: AutodiffBackend>(dev:
     // The score-function estimate over 20 000 particles (baseline: the ELBO's known mean region
     // taken from a pilot run) must agree within Pyro's precision 0.06.
     let data = Data::new().with("x", t1::<B>(&[1.2], dev));
-    let batch = Batch {
-        data: &data,
-        full_size: 1,
-    };
+    let batch = Batch::new(&data, 1);
     let grad_of = |score: bool, particles: usize, baseline: &mut Option<f64>| {
         let est = if score {
             trace_elbo(
@@ -226,10 +217,7 @@ fn iwae_bound_tightens_towards_the_evidence<B: AutodiffBackend>(dev: &B::Device)
     // z ~ N(0, 1), x ~ N(z, 1), x = 1.2: ln p(x) = ln N(1.2; 0, √2); posterior N(0.6, ½).
     let log_evidence = -0.5 * (4.0 * std::f64::consts::PI).ln() - 1.2f64.powi(2) / 4.0;
     let data = Data::new().with("x", t1::<B>(&[1.2], dev));
-    let batch = Batch {
-        data: &data,
-        full_size: 1,
-    };
+    let batch = Batch::new(&data, 1);
     let bound = |loc: f64, scale: f64, k: usize, seed: u64| {
         let q = move |ctx: &mut Ctx<B>| {
             ctx.sample("z", Normal::new(ctx.full([1], loc), scale));

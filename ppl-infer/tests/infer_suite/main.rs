@@ -6,4 +6,5 @@ mod checkpoint;
 mod conjugate;
 mod discrete;
 mod gradients;
+mod particles;
 mod robustness;
