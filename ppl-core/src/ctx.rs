@@ -278,6 +278,59 @@ impl<B: Backend> Ctx<B> {
         v.tensor::<D>().unwrap_or(value)
     }
 
+    /// Add `log_factor` (summed over all its elements) to this run's log-density under
+    /// `name` (Pyro's `factor`): a site with no distribution and no value to infer, scaled like
+    /// a sample site (N/M inside subsampled plates, `scale` handlers), hidden by `block`.
+    /// Bayesian layers use it to add `−KL(q(w) ‖ p(w))` to the ELBO.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use ppl_core::{trace, Ctx, Data};
+    /// let model = |ctx: &mut Ctx<NdArray>| ctx.factor("penalty", ctx.full([2], -0.5));
+    /// let t = trace(&model, &Data::new(), 0, &Default::default()).unwrap();
+    /// assert_eq!(t.log_joint().unwrap().into_scalar(), -1.0);
+    /// ```
+    pub fn factor<const D: usize>(&mut self, name: &str, log_factor: Tensor<B, D>) {
+        self.record_factor(name, log_factor, false);
+    }
+
+    /// As [`Ctx::factor`], but a global term: no plate scaling even when called inside plates
+    /// (`scale` handlers still apply), and recorded outside them. A Bayesian layer called on
+    /// a minibatch inside `datamodel` adds its weights' `−KL` once per step this way, while
+    /// the likelihood of the rows is scaled by N/M.
+    pub fn global_factor<const D: usize>(&mut self, name: &str, log_factor: Tensor<B, D>) {
+        self.record_factor(name, log_factor, true);
+    }
+
+    fn record_factor<const D: usize>(&mut self, name: &str, log_factor: Tensor<B, D>, global: bool) {
+        self.claim_name(name);
+        let mut msg = self.message(name, SiteKind::Factor);
+        if global {
+            msg.scale = 1.0;
+        }
+        msg.value = Some(Value::from_tensor(log_factor.clone()));
+        self.process(&mut msg);
+        self.postprocess(&mut msg);
+        let sum = log_factor.clone().sum().reshape([1]) * msg.scale;
+        let v = Value::from_tensor(log_factor);
+        let plates = if global {
+            std::mem::take(&mut self.plates)
+        } else {
+            Vec::new()
+        };
+        self.record(msg, None, v.clone(), Some(v), Some(sum), false);
+        if global {
+            self.plates = plates;
+        }
+    }
+
+    /// A random key for user code that draws its own noise inside the model (e.g. the weight
+    /// noise of a Bayesian layer), derived from this run's key and `name`: same seed, same
+    /// draws.
+    pub fn rng(&self, name: &str) -> RngKey {
+        self.key.fold_in(&format!("rng:{name}"))
+    }
+
     /// InferPy's `datamodel`: one plate named `"data"` whose size is the number of rows of the
     /// bound data (or [`Ctx::with_instances`] when nothing is bound). Under SVI the data are a
     /// minibatch of M rows and the sites are scaled by N/M ([`Ctx::with_plate_size`]).

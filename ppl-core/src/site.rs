@@ -13,6 +13,9 @@ pub enum SiteKind {
     Param,
     /// A deterministic function of other sites (`ctx.deterministic`).
     Deterministic,
+    /// A term added to the trace's log-density (`ctx.factor`, Pyro's `factor`): e.g. the
+    /// `−KL` of a Bayesian layer's weights.
+    Factor,
 }
 
 /// A plate a site lives in, as seen by that site.

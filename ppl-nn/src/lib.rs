@@ -6,8 +6,12 @@
 #![warn(missing_docs)]
 
 mod activation;
+pub mod bayesian;
+pub mod heads;
 mod mlp;
 
 pub use activation::Activation;
+pub use bayesian::{BayesianDenseConfig, DenseFlipout, DenseReparameterization};
+pub use heads::{ConcentrationHead, LogitsHead, NormalHead};
 pub use mlp::{Mlp, MlpConfig};
 pub use ppl_core;

@@ -30,6 +30,8 @@ pub struct MlpConfig {
     pub hidden: Activation,
     /// Activation after the output layer.
     pub output: Activation,
+    /// Per-layer activations (one per dense layer, overriding `hidden` and `output`).
+    pub activations: Option<Vec<Activation>>,
     /// Dropout probability after every hidden activation (0: none).
     pub dropout: f64,
     /// Seed of the weight initialisation (U(−1/√fan_in, 1/√fan_in), as torch's default).
@@ -50,6 +52,7 @@ impl MlpConfig {
             sizes: sizes.to_vec(),
             hidden: Activation::Relu,
             output: Activation::Identity,
+            activations: None,
             dropout: 0.0,
             seed: 0,
         }
@@ -64,6 +67,24 @@ impl MlpConfig {
     /// Set the output activation.
     pub fn with_output(mut self, a: Activation) -> Self {
         self.output = a;
+        self
+    }
+
+    /// Set the activation of each dense layer (`sizes.len() − 1` of them), e.g.
+    /// `[Relu, Tanh, Identity]`.
+    ///
+    /// # Panics
+    /// When the number of activations is not the number of layers (a programming error).
+    pub fn with_activations(mut self, per_layer: &[Activation]) -> Self {
+        assert_eq!(
+            per_layer.len(),
+            self.sizes.len() - 1,
+            "an Mlp with widths {:?} has {} layers, got {} activations",
+            self.sizes,
+            self.sizes.len() - 1,
+            per_layer.len()
+        );
+        self.activations = Some(per_layer.to_vec());
         self
     }
 
@@ -107,10 +128,15 @@ impl MlpConfig {
             })
             .collect();
         let dropout = (self.dropout > 0.0).then(|| DropoutConfig::new(self.dropout).init());
+        let n = self.sizes.len() - 1;
+        let activations = self.activations.clone().unwrap_or_else(|| {
+            (0..n)
+                .map(|i| if i + 1 < n { self.hidden } else { self.output })
+                .collect()
+        });
         Mlp {
             layers,
-            hidden: self.hidden,
-            output: self.output,
+            activations,
             dropout,
         }
     }
@@ -124,9 +150,7 @@ impl MlpConfig {
 pub struct Mlp<B: Backend> {
     layers: Vec<Linear<B>>,
     #[module(skip)]
-    hidden: Activation,
-    #[module(skip)]
-    output: Activation,
+    activations: Vec<Activation>,
     dropout: Option<Dropout>,
 }
 
@@ -135,18 +159,20 @@ impl<B: Backend> Mlp<B> {
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         let last = self.layers.len() - 1;
         let mut h = x;
-        for (i, layer) in self.layers.iter().enumerate() {
-            h = layer.forward(h);
+        for (i, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate() {
+            h = act.forward(layer.forward(h));
             if i < last {
-                h = self.hidden.forward(h);
                 if let Some(d) = &self.dropout {
                     h = d.forward(h);
                 }
-            } else {
-                h = self.output.forward(h);
             }
         }
         h
+    }
+
+    /// The activation after each dense layer.
+    pub fn activations(&self) -> &[Activation] {
+        &self.activations
     }
 
     /// The dense layers.
