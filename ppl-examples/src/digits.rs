@@ -16,10 +16,9 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::{load_data, MnistOptions};
-use ppl_dist::special::softplus;
 use ppl_dist::{Categorical, Normal, RngKey};
 use ppl_infer::{Elbo, Svi, SviConfig};
-use ppl_nn::{Activation, Mlp, MlpConfig};
+use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
 use crate::plot;
 
@@ -45,24 +44,23 @@ impl<B: Backend> Model<B> for DigitModel<B> {
 #[derive(Module, Debug)]
 pub struct DigitQ<B: Backend> {
     encoder: Mlp<B>,
-    k: usize,
+    head: NormalHead,
 }
 
 impl<B: Backend> DigitQ<B> {
     /// The posterior parameters of z for images `x` `[n, 784]`: `(loc, scale)`, each `[n, k]`.
     pub fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
-        let out = self.encoder.forward(x);
-        let loc = out.clone().narrow(1, 0, self.k);
-        let scale = softplus(out.narrow(1, self.k, self.k)) + 0.01;
-        (loc, scale)
+        self.head
+            .params(self.encoder.forward(x))
+            .expect("the encoder's last layer has the head's width 2k")
     }
 }
 
 impl<B: Backend> Model<B> for DigitQ<B> {
     fn model(&self, ctx: &mut Ctx<B>) {
         ctx.datamodel(|ctx| {
-            let (loc, scale) = self.encode(ctx.data::<2>("x"));
-            ctx.sample("z", Normal::new(loc, scale));
+            let out = self.encoder.forward(ctx.data::<2>("x"));
+            ctx.sample("z", self.head.normal(out));
         });
     }
 }
@@ -79,7 +77,8 @@ pub fn build<B: Backend>(seed: u64, device: &B::Device) -> (DigitModel<B>, Digit
         .with_hidden(Activation::Relu)
         .with_seed(seed + 2)
         .init(device);
-    (DigitModel { nn1, nn2, k }, DigitQ { encoder, k })
+    let head = NormalHead::new(k).with_floor(0.01);
+    (DigitModel { nn1, nn2, k }, DigitQ { encoder, head })
 }
 
 /// Command-line settings.
