@@ -2,6 +2,7 @@
 
 mod autoguide_mvn;
 mod autoguides;
+mod bayesian_layers;
 mod checkpoint;
 mod conjugate;
 mod discrete;
