@@ -6,8 +6,6 @@
 //! softplus(rest) + 0.01. Fit by SVI on minibatches (scaled by N/M); then the posterior of z
 //! given x alone and the posterior predictive of y given z classify the test images.
 
-use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::time::Instant;
 
 use burn::module::Module;
@@ -20,7 +18,10 @@ use ppl_dist::{Categorical, Normal, RngKey};
 use ppl_infer::{Elbo, Svi, SviConfig};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
+use crate::cli::ExampleArgs;
+use crate::metrics::ClassifierMetrics;
 use crate::plot;
+use crate::summary::Summary;
 
 /// The P-model.
 #[derive(Module, Debug)]
@@ -81,47 +82,9 @@ pub fn build<B: Backend>(seed: u64, device: &B::Device) -> (DigitModel<B>, Digit
     (DigitModel { nn1, nn2, k }, DigitQ { encoder, head })
 }
 
-/// Command-line settings.
-#[derive(Debug, Clone)]
-pub struct DigitsArgs {
-    /// Epochs of SVI.
-    pub epochs: usize,
-    /// Minibatch size M.
-    pub batch_size: usize,
-    /// Seed of everything random.
-    pub seed: u64,
-    /// Adam's learning rate.
-    pub lr: f64,
-    /// MNIST directory.
-    pub data_dir: PathBuf,
-    /// Where figures and the summary go.
-    pub out_dir: PathBuf,
-    /// Stop after this many steps (smoke runs).
-    pub steps: Option<usize>,
-    /// Training images (default: all 18 623 of digits 0–2).
-    pub num_instances: Option<usize>,
-    /// Test images (default: all 3 147).
-    pub num_instances_test: Option<usize>,
-    /// Show the progress bar.
-    pub progress: bool,
-}
-
-impl Default for DigitsArgs {
-    fn default() -> Self {
-        DigitsArgs {
-            epochs: 15,
-            batch_size: 128,
-            seed: 0,
-            lr: 0.01,
-            data_dir: PathBuf::from("data/mnist"),
-            out_dir: PathBuf::from("out/digits"),
-            steps: None,
-            num_instances: None,
-            num_instances_test: None,
-            progress: true,
-        }
-    }
-}
+/// The digit classifier's settings: [`ExampleArgs`] with its defaults (15 epochs, batch 128,
+/// lr 0.01, `out/digits`).
+pub type DigitsArgs = ExampleArgs;
 
 /// What a run measured.
 #[derive(Debug, Clone)]
@@ -131,7 +94,7 @@ pub struct DigitsReport {
     /// Accuracy of single posterior-predictive draws of y (the InferPy recipe, literally).
     pub accuracy_sampled: f64,
     /// Confusion matrix, `[true][predicted]`.
-    pub confusion: [[usize; 3]; 3],
+    pub confusion: Vec<Vec<usize>>,
     /// Mean predictive entropy (nats) of correctly classified test images.
     pub entropy_correct: f64,
     /// Mean predictive entropy (nats) of misclassified test images.
@@ -206,26 +169,13 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
         probs = probs + softmax(svi.model().nn2.forward(z), 1);
     }
     let probs = ppl_dist::param::host_values(&(probs / draws as f64).detach());
-    let mut confusion = [[0usize; 3]; 3];
-    let (mut ent_ok, mut n_ok, mut ent_bad, mut n_bad, mut sampled_ok) = (0.0, 0, 0.0, 0, 0);
-    for i in 0..n {
-        let row = &probs[i * 3..i * 3 + 3];
-        let pred = (0..3).max_by(|&a, &b| row[a].total_cmp(&row[b])).expect("3 classes");
-        let truth = test.label_values[i] as usize;
-        confusion[truth][pred] += 1;
-        let h: f64 = row.iter().filter(|p| **p > 0.0).map(|p| -p * p.ln()).sum();
-        if pred == truth {
-            ent_ok += h;
-            n_ok += 1;
-        } else {
-            ent_bad += h;
-            n_bad += 1;
-        }
-        if y_sampled[i] as usize == truth {
-            sampled_ok += 1;
-        }
-    }
-    let accuracy = n_ok as f64 / n as f64;
+    let labels: Vec<usize> = test.label_values.iter().map(|&l| l as usize).collect();
+    let metrics = ClassifierMetrics::from_probs(&probs, 3, &labels);
+    let sampled_ok = y_sampled
+        .iter()
+        .zip(&labels)
+        .filter(|(y, l)| **y as usize == **l)
+        .count();
 
     // Figures.
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
@@ -233,9 +183,11 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     let zt = points(&post_train.mean("z").expect("Normal mean").to_vec());
     let zs = points(&post_test.mean("z").expect("Normal mean").to_vec());
     let ct: Vec<usize> = train.label_values.iter().map(|&l| l as usize).collect();
-    let cs: Vec<usize> = test.label_values.iter().map(|&l| l as usize).collect();
     let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    save(plot::scatter_panels(&[(&zt, &ct), (&zs, &cs)], 480), "latent_space.png")?;
+    save(
+        plot::scatter_panels(&[(&zt, &ct), (&zs, &labels)], 480),
+        "latent_space.png",
+    )?;
     save(plot::line_plot(svi.losses(), 720, 360, 25), "loss_curve.png")?;
     // Images decoded from a 15 × 15 lattice over the range of the posterior means.
     let (lo0, hi0, lo1, hi1) = zt.iter().fold(
@@ -263,11 +215,11 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
 
     let total = start.elapsed().as_secs_f64();
     let out = DigitsReport {
-        accuracy,
+        accuracy: metrics.accuracy,
         accuracy_sampled: sampled_ok as f64 / n as f64,
-        confusion,
-        entropy_correct: ent_ok / n_ok.max(1) as f64,
-        entropy_wrong: if n_bad > 0 { ent_bad / n_bad as f64 } else { f64::NAN },
+        confusion: metrics.confusion,
+        entropy_correct: metrics.entropy_correct,
+        entropy_wrong: metrics.entropy_wrong,
         final_loss: report.epoch_losses.last().copied().unwrap_or(f64::NAN),
         steps: report.steps,
         steps_per_second: report.steps_per_second,
@@ -280,41 +232,20 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     Ok(out)
 }
 
-fn num(v: f64) -> String {
-    if v.is_finite() {
-        format!("{v:.6}")
-    } else {
-        "null".into()
-    }
-}
-
 /// The machine-readable summary: results, settings, and what produced them.
 pub fn summary_json<D: std::fmt::Debug>(r: &DigitsReport, a: &DigitsArgs, device: &D) -> String {
-    let mut s = String::from("{\n");
-    let _ = writeln!(s, "  \"accuracy\": {},", num(r.accuracy));
-    let _ = writeln!(s, "  \"accuracy_sampled_y\": {},", num(r.accuracy_sampled));
-    let _ = writeln!(s, "  \"confusion\": {:?},", r.confusion);
-    let _ = writeln!(s, "  \"entropy_correct\": {},", num(r.entropy_correct));
-    let _ = writeln!(s, "  \"entropy_wrong\": {},", num(r.entropy_wrong));
-    let _ = writeln!(s, "  \"final_elbo\": {},", num(-r.final_loss));
-    let _ = writeln!(s, "  \"steps\": {},", r.steps);
-    let _ = writeln!(s, "  \"steps_per_second\": {},", num(r.steps_per_second));
-    let _ = writeln!(s, "  \"fit_seconds\": {},", num(r.fit_seconds));
-    let _ = writeln!(s, "  \"elapsed_seconds\": {},", num(r.total_seconds));
-    let _ = writeln!(s, "  \"train_images\": {},", r.sizes.0);
-    let _ = writeln!(s, "  \"test_images\": {},", r.sizes.1);
-    let _ = writeln!(s, "  \"epochs\": {},", a.epochs);
-    let _ = writeln!(s, "  \"batch_size\": {},", a.batch_size);
-    let _ = writeln!(s, "  \"learning_rate\": {},", a.lr);
-    let _ = writeln!(s, "  \"seed\": {},", a.seed);
-    let _ = writeln!(s, "  \"backend\": \"{}\",", ppl_dist::backend::BACKEND_NAME);
-    let _ = writeln!(s, "  \"device\": \"{}\",", format!("{device:?}").replace('"', "'"));
-    let _ = writeln!(
-        s,
-        "  \"versions\": {{\"ppl-examples\": \"{}\", \"burn\": \"0.21.0\"}}",
-        env!("CARGO_PKG_VERSION")
-    );
-    s.push('}');
-    s.push('\n');
-    s
+    Summary::new()
+        .num("accuracy", r.accuracy)
+        .num("accuracy_sampled_y", r.accuracy_sampled)
+        .raw("confusion", &format!("{:?}", r.confusion))
+        .num("entropy_correct", r.entropy_correct)
+        .num("entropy_wrong", r.entropy_wrong)
+        .num("final_elbo", -r.final_loss)
+        .int("steps", r.steps)
+        .num("steps_per_second", r.steps_per_second)
+        .num("fit_seconds", r.fit_seconds)
+        .num("elapsed_seconds", r.total_seconds)
+        .int("train_images", r.sizes.0)
+        .int("test_images", r.sizes.1)
+        .finish(a, device)
 }

@@ -2,7 +2,13 @@
 //!
 //! * [`digits`]: the InferPy digit classifier on real MNIST (the README's main job:
 //!   `bash scripts/run-digits.sh`).
+//! * [`bnn`]: a Bayesian neural network classifier (Flipout layers) with predictive
+//!   uncertainty.
 #![warn(missing_docs)]
 
+pub mod bnn;
+pub mod cli;
 pub mod digits;
+pub mod metrics;
 pub mod plot;
+pub mod summary;

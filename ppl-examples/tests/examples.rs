@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 
 use burn::backend::{Autodiff, NdArray};
+use ppl_examples::cli::ExampleArgs;
 use ppl_examples::digits::{run, DigitsArgs};
 
 type B = Autodiff<NdArray<f32>>;
@@ -84,6 +85,63 @@ fn digits_classifier_learns_on_a_reduced_real_run() {
     assert!(
         r.entropy_wrong > r.entropy_correct,
         "misclassified images are less certain"
+    );
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}
+
+/// Each of `files` was written into `dir` (and is not empty).
+fn assert_written(dir: &std::path::Path, files: &[&str]) {
+    for f in files {
+        let p = dir.join(f);
+        assert!(
+            std::fs::metadata(&p).map(|m| m.len() > 100).unwrap_or(false),
+            "{} written",
+            p.display()
+        );
+    }
+}
+
+#[test]
+fn bnn_smoke_run_with_two_steps_writes_figures_and_summary() {
+    let (dir, _) = data_dir();
+    let args = ExampleArgs {
+        data_dir: dir,
+        out_dir: out("bnn-smoke"),
+        steps: Some(2),
+        progress: false,
+        ..ppl_examples::bnn::defaults()
+    };
+    let r = ppl_examples::bnn::run::<B>(&args, &Default::default()).unwrap();
+    assert_eq!(r.steps, 2);
+    assert!(r.final_loss.is_finite());
+    assert_written(&args.out_dir, &["loss_curve.png", "most_uncertain.png", "summary.json"]);
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}
+
+#[test]
+fn bnn_learns_and_is_less_certain_where_it_errs_on_a_reduced_real_run() {
+    let (dir, full) = data_dir();
+    if !full {
+        eprintln!("full MNIST not fetched: the reduced real run needs it (bash scripts/fetch-mnist.sh)");
+        return;
+    }
+    let args = ExampleArgs {
+        data_dir: dir,
+        out_dir: out("bnn-reduced"),
+        num_instances: Some(2000),
+        num_instances_test: Some(1000),
+        epochs: 3,
+        progress: false,
+        ..ppl_examples::bnn::defaults()
+    };
+    let r = ppl_examples::bnn::run::<B>(&args, &Default::default()).unwrap();
+    let m = &r.metrics;
+    assert!(m.accuracy > 0.9, "accuracy {}", m.accuracy);
+    assert!(
+        m.entropy_wrong > m.entropy_correct,
+        "predictive entropy wrong {} vs correct {}",
+        m.entropy_wrong,
+        m.entropy_correct
     );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }

@@ -1,0 +1,119 @@
+//! Command-line settings shared by every example binary, and the `main` they share.
+
+use std::path::PathBuf;
+
+use ppl_dist::backend::{default_device, DefaultAutodiffBackend};
+
+/// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
+/// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
+/// `--quiet`). `Default` holds the digit classifier's defaults; each example starts from its
+/// own.
+#[derive(Debug, Clone)]
+pub struct ExampleArgs {
+    /// Epochs of SVI.
+    pub epochs: usize,
+    /// Minibatch size M.
+    pub batch_size: usize,
+    /// Seed of everything random.
+    pub seed: u64,
+    /// Adam's learning rate.
+    pub lr: f64,
+    /// MNIST directory.
+    pub data_dir: PathBuf,
+    /// Where figures and the summary go.
+    pub out_dir: PathBuf,
+    /// Stop after this many steps (smoke runs).
+    pub steps: Option<usize>,
+    /// Training rows (default: the example's own).
+    pub num_instances: Option<usize>,
+    /// Test rows (default: the example's own).
+    pub num_instances_test: Option<usize>,
+    /// Show the progress bar.
+    pub progress: bool,
+}
+
+impl Default for ExampleArgs {
+    fn default() -> Self {
+        ExampleArgs {
+            epochs: 15,
+            batch_size: 128,
+            seed: 0,
+            lr: 0.01,
+            data_dir: PathBuf::from("data/mnist"),
+            out_dir: PathBuf::from("out/digits"),
+            steps: None,
+            num_instances: None,
+            num_instances_test: None,
+            progress: true,
+        }
+    }
+}
+
+impl ExampleArgs {
+    /// Parse `args` (without the program name) over `defaults`.
+    ///
+    /// # Errors
+    /// An unknown flag, a missing or unparsable value; `Ok(None)` for `--help`.
+    pub fn parse(defaults: ExampleArgs, args: impl IntoIterator<Item = String>) -> Result<Option<Self>, String> {
+        let mut a = defaults;
+        let mut it = args.into_iter();
+        while let Some(flag) = it.next() {
+            let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
+            let num = |v: String| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
+            match flag.as_str() {
+                "--epochs" => a.epochs = num(value()?)?,
+                "--batch-size" => a.batch_size = num(value()?)?,
+                "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
+                "--lr" => a.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
+                "--data-dir" => a.data_dir = value()?.into(),
+                "--out-dir" => a.out_dir = value()?.into(),
+                "--steps" => a.steps = Some(num(value()?)?),
+                "--num-instances" => a.num_instances = Some(num(value()?)?),
+                "--num-instances-test" => a.num_instances_test = Some(num(value()?)?),
+                "--quiet" => a.progress = false,
+                "-h" | "--help" => return Ok(None),
+                other => return Err(format!("unknown flag {other} (see --help)")),
+            }
+        }
+        Ok(Some(a))
+    }
+}
+
+/// The device type of the default backend (chosen by the Cargo feature).
+pub type Device = burn::tensor::Device<DefaultAutodiffBackend>;
+
+/// The `main` of an example binary: parse the flags over `defaults` (printing `usage` for
+/// `--help`), get the default device (a clear error when, e.g., no CUDA device is present),
+/// run `body`, and print its report or the error (exit status 1; 2 for bad flags).
+pub fn example_main(
+    name: &str,
+    usage: &str,
+    defaults: ExampleArgs,
+    body: impl FnOnce(&ExampleArgs, &Device) -> Result<String, String>,
+) {
+    let args = match ExampleArgs::parse(defaults, std::env::args().skip(1)) {
+        Ok(Some(a)) => a,
+        Ok(None) => {
+            println!("{usage}");
+            return;
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(2);
+        }
+    };
+    let device = match default_device() {
+        Ok(d) => d,
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(1);
+        }
+    };
+    match body(&args, &device) {
+        Ok(report) => println!("{report}"),
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            std::process::exit(1);
+        }
+    }
+}
