@@ -4,6 +4,9 @@
 //!   `bash scripts/run-digits.sh`).
 //! * [`bnn`]: a Bayesian neural network classifier (Flipout layers) with predictive
 //!   uncertainty.
+//! * [`vae`]: Edward's inference-network VAE on binarized MNIST.
+//! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
+//!   AutoMultivariateNormal, with posterior predictive intervals.
 #![warn(missing_docs)]
 
 pub mod bnn;
@@ -11,4 +14,6 @@ pub mod cli;
 pub mod digits;
 pub mod metrics;
 pub mod plot;
+pub mod regression;
 pub mod summary;
+pub mod vae;

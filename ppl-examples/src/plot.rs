@@ -180,6 +180,55 @@ pub fn line_plot(values: &[f64], width: usize, height: usize, window: usize) -> 
     c
 }
 
+/// A 1-D regression figure: observed `points`, and over the sorted grid `xs` a shaded band
+/// from `lo` to `hi` (e.g. a 90 % predictive interval) with the line `mid` (the predictive
+/// mean). Axes span everything shown.
+pub fn band_plot(
+    points: &[(f64, f64)],
+    xs: &[f64],
+    lo: &[f64],
+    mid: &[f64],
+    hi: &[f64],
+    size: (usize, usize),
+) -> Canvas {
+    let (w, h) = size;
+    let all: Vec<(f64, f64)> = points
+        .iter()
+        .copied()
+        .chain(xs.iter().zip(lo).map(|(&x, &y)| (x, y)))
+        .chain(xs.iter().zip(hi).map(|(&x, &y)| (x, y)))
+        .collect();
+    let (x0, x1, y0, y1) = bounds(&all);
+    let map = |x: f64, y: f64| {
+        (
+            6.0 + (x - x0) / (x1 - x0) * (w as f64 - 12.0),
+            6.0 + (y1 - y) / (y1 - y0) * (h as f64 - 12.0),
+        )
+    };
+    let mut c = Canvas::new(w, h);
+    for i in 0..xs.len() {
+        let (px, top) = map(xs[i], hi[i]);
+        let (_, bottom) = map(xs[i], lo[i]);
+        c.line((px, top), (px, bottom), [200, 220, 240]);
+        let step = if i + 1 < xs.len() {
+            map(xs[i + 1], hi[i]).0 - px
+        } else {
+            0.0
+        };
+        for k in 1..step.ceil() as i64 {
+            c.line((px + k as f64, top), (px + k as f64, bottom), [200, 220, 240]);
+        }
+    }
+    for i in 1..xs.len() {
+        c.line(map(xs[i - 1], mid[i - 1]), map(xs[i], mid[i]), PALETTE[0]);
+    }
+    for &(x, y) in points {
+        let (px, py) = map(x, y);
+        c.disc(px, py, 2.0, PALETTE[1]);
+    }
+    c
+}
+
 /// A grid of grey images (`rows × cols` images of `h × w` pixels in [0, 1]).
 pub fn image_grid(images: &[Vec<f64>], rows: usize, cols: usize, h: usize, w: usize) -> Canvas {
     let mut c = Canvas::new(cols * (w + 1) + 1, rows * (h + 1) + 1);

@@ -145,3 +145,47 @@ fn bnn_learns_and_is_less_certain_where_it_errs_on_a_reduced_real_run() {
     );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
+
+#[test]
+fn vae_smoke_run_with_two_steps_writes_figures_and_summary() {
+    let (dir, _) = data_dir();
+    let args = ExampleArgs {
+        data_dir: dir,
+        out_dir: out("vae-smoke"),
+        steps: Some(2),
+        num_instances: Some(100),
+        num_instances_test: Some(100),
+        progress: false,
+        ..ppl_examples::vae::defaults()
+    };
+    let r = ppl_examples::vae::run::<B>(&args, &Default::default()).unwrap();
+    assert_eq!(r.steps, 2);
+    // A Bernoulli ELBO per 784-pixel image is negative and, untrained, far below −100.
+    assert!(
+        r.test_elbo.is_finite() && r.test_elbo < 0.0,
+        "test ELBO {}",
+        r.test_elbo
+    );
+    assert_written(
+        &args.out_dir,
+        &["loss_curve.png", "reconstructions.png", "samples.png", "summary.json"],
+    );
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}
+
+#[test]
+fn regression_smoke_run_with_two_steps_writes_figures_and_summary() {
+    let args = ExampleArgs {
+        out_dir: out("regression-smoke"),
+        steps: Some(2),
+        progress: false,
+        ..ppl_examples::regression::defaults()
+    };
+    let r = ppl_examples::regression::run::<B>(&args, &Default::default()).unwrap();
+    assert!(r.linear.iter().all(|f| f.w.0.is_finite() && f.w.1 > 0.0));
+    assert_written(
+        &args.out_dir,
+        &["linear_predictive.png", "logistic_predictive.png", "summary.json"],
+    );
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}

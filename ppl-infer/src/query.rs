@@ -110,10 +110,11 @@ where
     /// Guide errors (e.g. missing inputs), or a target the guide does not sample.
     pub fn posterior(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
         let key = self.key().fold_in("posterior");
+        let m = self.frozen();
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
-            let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device()).with_params(self.params().clone());
-            traces.push(run(self.guide(), ctx)?.trace);
+            let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device()).with_params(m.params.clone());
+            traces.push(run(&m.q, ctx)?.trace);
         }
         collect(traces, targets)
     }
@@ -124,25 +125,54 @@ where
     /// # Errors
     /// Model errors, or a target the model does not have.
     pub fn posterior_predictive(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
-        let key = self.key().fold_in("posterior_predictive");
+        self.predictive_with_key(targets, data, self.key().fold_in("posterior_predictive"))
+    }
+
+    /// `num_samples` independent posterior predictive draws (Pyro's `Predictive(num_samples)`):
+    /// each re-draws the global latents from the guide, so their spread gives predictive
+    /// intervals. Draw `s` is reproducible on its own (its key is folded from `s`).
+    ///
+    /// # Errors
+    /// As [`Svi::posterior_predictive`].
+    pub fn posterior_predictive_samples(
+        &self,
+        targets: &[&str],
+        data: &Data<B>,
+        num_samples: usize,
+    ) -> Result<Vec<Query<B>>, InferError> {
+        let key = self.key().fold_in("posterior_predictive_samples");
+        (0..num_samples)
+            .map(|s| self.predictive_with_key(targets, data, key.fold_in_u64(s as u64)))
+            .collect()
+    }
+
+    /// The modules with gradient tracking off: queries record no autodiff graph (a graph
+    /// that is never back-propagated would otherwise stay registered and slow every later
+    /// backward pass).
+    fn frozen(&self) -> crate::svi::SviModules<B, P, Q> {
+        burn::module::Module::no_grad(self.modules_ref().clone())
+    }
+
+    fn predictive_with_key(&self, targets: &[&str], data: &Data<B>, key: RngKey) -> Result<Query<B>, InferError> {
+        let m = self.frozen();
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
             let ckey = key.fold_in_u64(c as u64);
             let rows = chunk.rows()?;
             // The guide runs if it can (its inputs are bound); otherwise only the model.
             let guide = run(
-                self.guide(),
-                Ctx::new(chunk.clone(), ckey.fold_in("guide"), self.device()).with_params(self.params().clone()),
+                &m.q,
+                Ctx::new(chunk.clone(), ckey.fold_in("guide"), self.device()).with_params(m.params.clone()),
             )
             .ok();
-            let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), self.device()).with_params(self.params().clone());
+            let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), self.device()).with_params(m.params.clone());
             if let Some(n) = rows {
                 ctx = ctx.with_instances(n).with_plate_size(DATA_PLATE, n);
             }
             if let Some(g) = guide {
                 ctx = ctx.with_handler(Replay::new(&g.trace));
             }
-            traces.push(run(self.model(), ctx)?.trace);
+            traces.push(run(&m.p, ctx)?.trace);
         }
         collect(traces, targets)
     }
@@ -157,8 +187,8 @@ where
             RngKey::new(self.config().seed).fold_in("prior"),
             self.device(),
         )
-        .with_params(self.params().clone())
+        .with_params(self.frozen().params)
         .with_instances(instances);
-        collect(vec![run(self.model(), ctx)?.trace], targets)
+        collect(vec![run(&self.frozen().p, ctx)?.trace], targets)
     }
 }
