@@ -14,9 +14,9 @@ use burn::tensor::activation::{relu, softmax};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
-use ppl_data::{load_data, MnistOptions};
+use ppl_data::load_data;
 use ppl_dist::{Categorical, RngKey};
-use ppl_infer::{model_fn, Elbo, Svi, SviConfig};
+use ppl_infer::{model_fn, Elbo, Svi};
 use ppl_nn::{BayesianDenseConfig, DenseFlipout};
 
 use crate::cli::ExampleArgs;
@@ -110,25 +110,10 @@ pub struct BnnReport {
 /// # Errors
 /// Missing data, fitting errors, unwritable output.
 pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<BnnReport, String> {
-    let opts = MnistOptions {
-        dir: Some(args.data_dir.clone()),
-        digits: vec![0, 1, 2],
-        num_instances: args.num_instances,
-        num_instances_test: args.num_instances_test,
-        ..Default::default()
-    };
+    let opts = args.mnist_options(&[0, 1, 2]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let start = Instant::now();
-    let config = SviConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-        lr: args.lr,
-        elbo: Elbo::Trace { particles: 1 },
-        progress: args.progress,
-        max_steps: args.steps,
-        ..Default::default()
-    };
+    let config = args.svi_config(Elbo::Trace { particles: 1 });
     let mut svi = Svi::new(
         build::<B>(args.seed, device),
         model_fn(|_: &mut Ctx<B>| {}),

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
+use ppl_data::MnistOptions;
 use ppl_dist::backend::{default_device, DefaultAutodiffBackend};
+use ppl_infer::{Elbo, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
@@ -50,6 +52,33 @@ impl Default for ExampleArgs {
 }
 
 impl ExampleArgs {
+    /// MNIST loading options from `--data-dir` and `--num-instances[-test]`, restricted to
+    /// `digits` (empty: all ten).
+    pub fn mnist_options(&self, digits: &[u8]) -> MnistOptions {
+        MnistOptions {
+            dir: Some(self.data_dir.clone()),
+            digits: digits.to_vec(),
+            num_instances: self.num_instances,
+            num_instances_test: self.num_instances_test,
+            ..Default::default()
+        }
+    }
+
+    /// The SVI settings these flags give (epochs, batch size, seed, lr, progress, `--steps`)
+    /// with objective `elbo`.
+    pub fn svi_config(&self, elbo: Elbo) -> SviConfig {
+        SviConfig {
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            seed: self.seed,
+            lr: self.lr,
+            elbo,
+            progress: self.progress,
+            max_steps: self.steps,
+            ..Default::default()
+        }
+    }
+
     /// Parse `args` (without the program name) over `defaults`.
     ///
     /// # Errors

@@ -13,9 +13,9 @@ use burn::tensor::activation::softmax;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
-use ppl_data::{load_data, MnistOptions};
+use ppl_data::load_data;
 use ppl_dist::{Categorical, Normal, RngKey};
-use ppl_infer::{Elbo, Svi, SviConfig};
+use ppl_infer::{Elbo, Svi};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
 use crate::cli::ExampleArgs;
@@ -119,26 +119,11 @@ pub struct DigitsReport {
 /// # Errors
 /// Data loading, inference and I/O errors (as text).
 pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<DigitsReport, String> {
-    let opts = MnistOptions {
-        dir: Some(args.data_dir.clone()),
-        digits: vec![0, 1, 2],
-        num_instances: args.num_instances,
-        num_instances_test: args.num_instances_test,
-        ..Default::default()
-    };
+    let opts = args.mnist_options(&[0, 1, 2]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let (p, q) = build::<B>(args.seed, device);
-    let config = SviConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-        lr: args.lr,
-        elbo: Elbo::MeanField { particles: 1 },
-        progress: args.progress,
-        max_steps: args.steps,
-        ..Default::default()
-    };
+    let config = args.svi_config(Elbo::MeanField { particles: 1 });
     let mut svi = Svi::new(p, q, config, device);
     let report = svi.fit(&train.to_data()).map_err(|e| e.to_string())?;
 

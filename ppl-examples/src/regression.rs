@@ -99,18 +99,12 @@ fn fit<B: AutodiffBackend>(
     device: &B::Device,
 ) -> Result<(Fitted, Predictor<B>), String> {
     let config = SviConfig {
-        epochs: args.epochs,
         batch_size: usize::MAX,
         shuffle: false,
-        seed: args.seed,
-        lr: args.lr,
         schedule: LrSchedule::Exponential {
             gamma: 0.1f64.powf(1.0 / args.epochs.max(1) as f64),
         },
-        elbo: Elbo::Trace { particles: 4 },
-        progress: args.progress,
-        max_steps: args.steps,
-        ..Default::default()
+        ..args.svi_config(Elbo::Trace { particles: 4 })
     };
     macro_rules! finish {
         ($guide:expr) => {{

@@ -13,10 +13,10 @@ use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
-use ppl_data::{load_data, MnistOptions};
+use ppl_data::load_data;
 use ppl_dist::param::{host_values, mask_to_float, upload};
 use ppl_dist::{Bernoulli, Normal, RngKey};
-use ppl_infer::{Elbo, Svi, SviConfig};
+use ppl_infer::{Elbo, Svi};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
 use crate::cli::ExampleArgs;
@@ -132,28 +132,14 @@ pub struct VaeReport {
 /// # Errors
 /// Missing data, fitting errors, unwritable output.
 pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<VaeReport, String> {
-    let opts = MnistOptions {
-        dir: Some(args.data_dir.clone()),
-        num_instances: args.num_instances,
-        num_instances_test: args.num_instances_test,
-        ..Default::default()
-    };
+    let opts = args.mnist_options(&[]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let key = RngKey::new(args.seed).fold_in("binarize");
     let x_train = binarize(train.images_flat(), &key.fold_in("train"));
     let x_test = binarize(test.images_flat(), &key.fold_in("test"));
     let start = Instant::now();
     let (p, q) = build::<B>(args.seed, device);
-    let config = SviConfig {
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        seed: args.seed,
-        lr: args.lr,
-        elbo: Elbo::MeanField { particles: 1 },
-        progress: args.progress,
-        max_steps: args.steps,
-        ..Default::default()
-    };
+    let config = args.svi_config(Elbo::MeanField { particles: 1 });
     let mut svi = Svi::new(p, q, config, device);
     let n = train.len();
     let fit = svi.fit(&Data::new().with("x", x_train)).map_err(|e| e.to_string())?;
