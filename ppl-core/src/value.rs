@@ -99,6 +99,11 @@ impl<B: Backend> Value<B> {
         map_value!(self, |t| t.clone().detach())
     }
 
+    /// The element-wise square root.
+    pub fn sqrt(&self) -> Self {
+        map_value!(self, |t| t.clone().sqrt())
+    }
+
     /// Rows `indices` along dimension `dim`.
     pub fn select(&self, dim: usize, indices: Tensor<B, 1, Int>) -> Self {
         map_value!(self, |t| t.clone().select(dim, indices.clone()))

@@ -16,6 +16,7 @@ use crate::{InferError, Svi};
 pub struct Query<B: burn::tensor::backend::Backend> {
     draws: BTreeMap<String, Value<B>>,
     means: BTreeMap<String, Value<B>>,
+    stddevs: BTreeMap<String, Value<B>>,
     log_probs: BTreeMap<String, Value<B>>,
 }
 
@@ -45,6 +46,13 @@ impl<B: burn::tensor::backend::Backend> Query<B> {
         self.means.get(name)
     }
 
+    /// The standard deviation of `name`'s distribution per row (e.g. the Normal's scale),
+    /// where the distribution has a variance. With [`Query::mean`], the variational
+    /// parameters of a location–scale guide (per row for an amortized one).
+    pub fn stddev(&self, name: &str) -> Option<&Value<B>> {
+        self.stddevs.get(name)
+    }
+
     /// The log-density of each draw of `name` under its distribution.
     pub fn log_prob(&self, name: &str) -> Option<&Value<B>> {
         self.log_probs.get(name)
@@ -55,6 +63,7 @@ fn collect<B: burn::tensor::backend::Backend>(traces: Vec<Trace<B>>, targets: &[
     let mut q = Query {
         draws: BTreeMap::new(),
         means: BTreeMap::new(),
+        stddevs: BTreeMap::new(),
         log_probs: BTreeMap::new(),
     };
     for t in targets {
@@ -76,6 +85,13 @@ fn collect<B: burn::tensor::backend::Backend>(traces: Vec<Trace<B>>, targets: &[
         let means: Option<Vec<Value<B>>> = sites.iter().map(|s| s.dist.as_ref().and_then(|d| d.mean())).collect();
         if let Some(v) = means.and_then(cat) {
             q.means.insert(t.to_string(), v);
+        }
+        let vars: Option<Vec<Value<B>>> = sites
+            .iter()
+            .map(|s| s.dist.as_ref().and_then(|d| d.variance()).map(|v| v.sqrt()))
+            .collect();
+        if let Some(v) = vars.and_then(cat) {
+            q.stddevs.insert(t.to_string(), v);
         }
         let lps: Option<Vec<Value<B>>> = sites.iter().map(|s| s.log_prob.clone()).collect();
         if let Some(v) = lps.and_then(cat) {
