@@ -5,6 +5,7 @@
 //! * [`bnn`]: a Bayesian neural network classifier (Flipout layers) with predictive
 //!   uncertainty.
 //! * [`vae`]: Edward's inference-network VAE on binarized MNIST.
+//! * [`hierarchical`]: a hierarchical model with nested plates (partial pooling).
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
 //!   AutoMultivariateNormal, with posterior predictive intervals.
 #![warn(missing_docs)]
@@ -12,6 +13,7 @@
 pub mod bnn;
 pub mod cli;
 pub mod digits;
+pub mod hierarchical;
 pub mod metrics;
 pub mod plot;
 pub mod regression;

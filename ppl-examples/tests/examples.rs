@@ -189,3 +189,18 @@ fn regression_smoke_run_with_two_steps_writes_figures_and_summary() {
     );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
+
+#[test]
+fn hierarchical_smoke_run_with_two_steps_writes_summary() {
+    let args = ExampleArgs {
+        out_dir: out("hierarchical-smoke"),
+        steps: Some(2),
+        progress: false,
+        ..ppl_examples::hierarchical::defaults()
+    };
+    let r = ppl_examples::hierarchical::run::<B>(&args, &Default::default()).unwrap();
+    assert_eq!(r.theta.len(), ppl_examples::hierarchical::J);
+    assert!(r.mu_tau.1 > 0.0 && r.theta.iter().all(|t| t.is_finite()));
+    assert_written(&args.out_dir, &["summary.json"]);
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}
