@@ -6,6 +6,7 @@
 //!   uncertainty.
 //! * [`vae`]: Edward's inference-network VAE on binarized MNIST.
 //! * [`hierarchical`]: a hierarchical model with nested plates (partial pooling).
+//! * [`ppca`]: probabilistic PCA (InferPy's probzoo) on MNIST.
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
 //!   AutoMultivariateNormal, with posterior predictive intervals.
 #![warn(missing_docs)]
@@ -16,6 +17,7 @@ pub mod digits;
 pub mod hierarchical;
 pub mod metrics;
 pub mod plot;
+pub mod ppca;
 pub mod regression;
 pub mod summary;
 pub mod vae;

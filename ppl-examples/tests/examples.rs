@@ -204,3 +204,20 @@ fn hierarchical_smoke_run_with_two_steps_writes_summary() {
     assert_written(&args.out_dir, &["summary.json"]);
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
+
+#[test]
+fn ppca_smoke_run_with_two_steps_writes_figures_and_summary() {
+    let (dir, _) = data_dir();
+    let args = ExampleArgs {
+        data_dir: dir,
+        out_dir: out("ppca-smoke"),
+        steps: Some(2),
+        num_instances: Some(60),
+        progress: false,
+        ..ppl_examples::ppca::defaults()
+    };
+    let r = ppl_examples::ppca::run::<B>(&args, &Default::default()).unwrap();
+    assert!(r.loss_per_image.is_finite() && r.images > 0);
+    assert_written(&args.out_dir, &["latent_space.png", "loss_curve.png", "summary.json"]);
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}

@@ -1,0 +1,24 @@
+//! Probabilistic PCA (InferPy's probzoo) on MNIST digits 0, 1, 2 with AutoNormal; plots the
+//! 2-d latent space coloured by digit.
+//!
+//! `cargo run --release -p ppl-examples --bin ppca -- [--epochs STEPS] [--seed S] [--lr LR]
+//! [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N] [--quiet]`
+
+use ppl_dist::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::cli::example_main;
+use ppl_examples::ppca::{defaults, run};
+
+fn main() {
+    let usage = include_str!("ppca.rs").lines().take(5).collect::<Vec<_>>().join("\n");
+    example_main("ppca", &usage, defaults(), |args, device| {
+        let r = run::<DefaultAutodiffBackend>(args, device)?;
+        Ok(format!(
+            "PPCA ({} images of digits 0-2, k = 2, backend {BACKEND_NAME}): ELBO {:.1} per image; \
+             nearest-centroid accuracy in the latent space {:.1} %\nfigures and summary.json in {}",
+            r.images,
+            -r.loss_per_image,
+            100.0 * r.centroid_accuracy,
+            args.out_dir.display()
+        ))
+    });
+}
