@@ -5,6 +5,7 @@
 //! * [`bnn`]: a Bayesian neural network classifier (Flipout layers) with predictive
 //!   uncertainty.
 //! * [`vae`]: Edward's inference-network VAE on binarized MNIST.
+//! * [`gmm`]: a Gaussian mixture with discrete assignments (score-function ELBO).
 //! * [`hierarchical`]: a hierarchical model with nested plates (partial pooling).
 //! * [`ppca`]: probabilistic PCA (InferPy's probzoo) on MNIST.
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
@@ -14,6 +15,7 @@
 pub mod bnn;
 pub mod cli;
 pub mod digits;
+pub mod gmm;
 pub mod hierarchical;
 pub mod metrics;
 pub mod plot;

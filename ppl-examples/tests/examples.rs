@@ -221,3 +221,19 @@ fn ppca_smoke_run_with_two_steps_writes_figures_and_summary() {
     assert_written(&args.out_dir, &["latent_space.png", "loss_curve.png", "summary.json"]);
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
+
+#[test]
+fn gmm_smoke_run_with_two_steps_writes_figure_and_summary() {
+    let args = ExampleArgs {
+        out_dir: out("gmm-smoke"),
+        steps: Some(2),
+        num_instances: Some(30),
+        progress: false,
+        ..ppl_examples::gmm::defaults()
+    };
+    let r = ppl_examples::gmm::run::<B>(&args, &Default::default()).unwrap();
+    assert_eq!(r.means.len(), ppl_examples::gmm::K);
+    assert!(r.means.iter().all(|m| m.is_finite()));
+    assert_written(&args.out_dir, &["assignments.png", "summary.json"]);
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}
