@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use ppl_data::MnistOptions;
 use ppl_dist::backend::{default_device, DefaultAutodiffBackend};
-use ppl_infer::{Elbo, SviConfig};
+use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
@@ -76,6 +76,20 @@ impl ExampleArgs {
             progress: self.progress,
             max_steps: self.steps,
             ..Default::default()
+        }
+    }
+
+    /// [`Self::svi_config`] for a small data set fitted full-batch: every step sees all rows in
+    /// order, `--epochs` counts steps, and the learning rate decays exponentially to a tenth of
+    /// `--lr` over the run (so the last steps settle instead of jittering around the optimum).
+    pub fn full_batch_config(&self, elbo: Elbo) -> SviConfig {
+        SviConfig {
+            batch_size: usize::MAX,
+            shuffle: false,
+            schedule: LrSchedule::Exponential {
+                gamma: 0.1f64.powf(1.0 / self.epochs.max(1) as f64),
+            },
+            ..self.svi_config(elbo)
         }
     }
 

@@ -12,7 +12,7 @@ use ppl_core::{Ctx, Data};
 use ppl_dist::param::mask_to_float;
 use ppl_dist::testkit::t2;
 use ppl_dist::{Categorical, Constraint, Normal, RngKey};
-use ppl_infer::{Elbo, LrSchedule, Svi, SviConfig};
+use ppl_infer::{Elbo, Svi};
 
 use crate::cli::ExampleArgs;
 use crate::plot;
@@ -82,14 +82,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
             ctx.sample("c", Categorical::from_logits(logits));
         });
     };
-    let config = SviConfig {
-        batch_size: usize::MAX,
-        shuffle: false,
-        schedule: LrSchedule::Exponential {
-            gamma: 0.1f64.powf(1.0 / args.epochs.max(1) as f64),
-        },
-        ..args.svi_config(Elbo::Trace { particles: 4 })
-    };
+    let config = args.full_batch_config(Elbo::Trace { particles: 4 });
     let mut svi = Svi::from_fns(p, q, config, device);
     svi.fit(&Data::new().with("x", t2::<B>(&x, n, 1, device)))
         .map_err(|e| e.to_string())?;

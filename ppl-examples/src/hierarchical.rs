@@ -10,7 +10,7 @@ use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t2;
 use ppl_dist::{HalfNormal, Normal, RngKey};
-use ppl_infer::{model_fn, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoNormal, Elbo, Svi};
 
 use crate::cli::ExampleArgs;
 use crate::summary::Summary;
@@ -67,14 +67,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let y: Vec<f64> = (0..J * N).map(|i| truth[i / N] + noise[i]).collect();
     let data = Data::new().with("y", t2::<B>(&y, J, N, device));
     let guide = AutoNormal::new(&model::<B>, &data, device).map_err(|e| e.to_string())?;
-    let config = SviConfig {
-        batch_size: usize::MAX,
-        shuffle: false,
-        schedule: LrSchedule::Exponential {
-            gamma: 0.1f64.powf(1.0 / args.epochs.max(1) as f64),
-        },
-        ..args.svi_config(Elbo::Trace { particles: 8 })
-    };
+    let config = args.full_batch_config(Elbo::Trace { particles: 8 });
     let mut svi = Svi::new(model_fn(model::<B>), guide, config, device);
     // The data have no `datamodel` plate: one "row" is the whole [J, N] table.
     svi.fit(&data).map_err(|e| e.to_string())?;

@@ -13,7 +13,7 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t2;
 use ppl_dist::{Bernoulli, Normal, RngKey};
-use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, Svi};
 
 use crate::cli::ExampleArgs;
 use crate::plot;
@@ -98,14 +98,7 @@ fn fit<B: AutodiffBackend>(
     args: &ExampleArgs,
     device: &B::Device,
 ) -> Result<(Fitted, Predictor<B>), String> {
-    let config = SviConfig {
-        batch_size: usize::MAX,
-        shuffle: false,
-        schedule: LrSchedule::Exponential {
-            gamma: 0.1f64.powf(1.0 / args.epochs.max(1) as f64),
-        },
-        ..args.svi_config(Elbo::Trace { particles: 4 })
-    };
+    let config = args.full_batch_config(Elbo::Trace { particles: 4 });
     macro_rules! finish {
         ($guide:expr) => {{
             let mut svi = Svi::new(model_fn(model), $guide, config, device);
