@@ -22,6 +22,8 @@
 #![warn(missing_docs)]
 
 pub mod backend;
+#[cfg(feature = "ndarray")]
+pub mod conformance;
 pub mod constraint;
 pub mod distribution;
 pub mod error;

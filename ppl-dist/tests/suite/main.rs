@@ -12,6 +12,7 @@ mod kl;
 mod log_prob_statrs;
 mod moments;
 mod no_nan;
+mod parity;
 mod shapes;
 mod special;
 mod support_and_errors;
