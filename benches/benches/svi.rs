@@ -1,0 +1,56 @@
+//! One SVI step (forward, ELBO, backward, Adam) of the digit classifier and of Edward's VAE at
+//! batch 128, and posterior sampling of 10 000 rows through the digit classifier's encoder, on the
+//! backend chosen by the Cargo feature (`ndarray` by default).
+//!
+//! `cargo bench -p benches --bench svi` (add `--features tch` after `source .venv/torch/env.sh`).
+
+// `criterion_group!` generates an undocumented `pub fn`.
+#![allow(missing_docs)]
+
+use benches::workloads::{bench_config, synthetic_mnist, StepRunner, Workload, DX};
+use burn::tensor::{Tensor, TensorData};
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use ppl_core::Data;
+use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B};
+use ppl_examples::digits;
+use ppl_infer::Svi;
+
+fn svi_step(c: &mut Criterion) {
+    let dev = default_device().expect("backend available");
+    let mut group = c.benchmark_group("svi_step_batch128");
+    group.sample_size(30);
+    for workload in Workload::ALL {
+        let mut runner = StepRunner::<B>::new(workload, 0, &dev);
+        for _ in 0..5 {
+            runner.step().expect("warm-up step");
+        }
+        group.bench_function(BenchmarkId::from_parameter(workload.name()), |b| {
+            b.iter(|| runner.step().expect("SVI step"))
+        });
+    }
+    group.finish();
+}
+
+fn posterior_sampling(c: &mut Criterion) {
+    const ROWS: usize = 10_000;
+    let dev = default_device().expect("backend available");
+    let (pixels, _) = synthetic_mnist(Workload::Digits, ROWS, 1);
+    let x = Tensor::<B, 2>::from_data(TensorData::new(pixels, [ROWS, DX]), &dev);
+    let data = Data::new().with("x", x);
+    let (p, q) = digits::build::<B>(0, &dev);
+    let svi = Svi::new(p, q, bench_config(0), &dev);
+    let mut group = c.benchmark_group("posterior");
+    group.sample_size(20);
+    group.throughput(Throughput::Elements(ROWS as u64));
+    group.bench_function("encoder_z_10k_rows", |b| {
+        b.iter(|| {
+            let query = svi.posterior(&["z"], &data).expect("posterior query");
+            // Bring the draws to the host so the measurement includes finishing the work.
+            query.tensor::<2>("z").expect("z drawn").into_data()
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, svi_step, posterior_sampling);
+criterion_main!(benches);

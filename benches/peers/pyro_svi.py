@@ -1,0 +1,64 @@
+"""Pyro peer: one SVI step of the digit classifier or the VAE (see common.py)."""
+
+import pyro
+import pyro.distributions as dist
+import torch
+import torch.nn.functional as F
+from pyro import poutine
+from torch import nn
+
+import common
+
+
+def networks(model):
+    if model == "digits":
+        p = nn.ModuleDict({
+            "nn1": nn.Sequential(nn.Linear(2, 100), nn.ReLU(), nn.Linear(100, common.DX)),
+            "nn2": nn.Linear(2, 3),
+        })
+        q = nn.Sequential(nn.Linear(common.DX, 100), nn.ReLU(), nn.Linear(100, 4))
+    else:
+        p = nn.ModuleDict({"dec": nn.Sequential(nn.Linear(10, 256), nn.ReLU(), nn.Linear(256, common.DX))})
+        q = nn.Sequential(nn.Linear(common.DX, 256), nn.ReLU(), nn.Linear(256, 20))
+    return p, q
+
+
+def main():
+    args = common.parse_args(__doc__)
+    torch.set_num_threads(common.THREADS)
+    torch.manual_seed(args.seed)
+    pyro.set_rng_seed(args.seed)
+    p, q = networks(args.model)
+    k = 2 if args.model == "digits" else 10
+    floor = common.SCALE_FLOOR[args.model]
+    scale = common.FULL_SIZE[args.model] / common.BATCH
+
+    def model(x, y):
+        pyro.module("p", p)
+        with poutine.scale(scale=scale), pyro.plate("data", x.shape[0]):
+            if args.model == "digits":
+                z = pyro.sample("z", dist.Normal(x.new_full((x.shape[0], k), 0.1), 1.0).to_event(1))
+                pyro.sample("x", dist.Normal(p["nn1"](z), 1.0).to_event(1), obs=x)
+                pyro.sample("y", dist.Categorical(logits=p["nn2"](z)), obs=y)
+            else:
+                z = pyro.sample("z", dist.Normal(x.new_zeros((x.shape[0], k)), 1.0).to_event(1))
+                pyro.sample("x", dist.Bernoulli(logits=p["dec"](z)).to_event(1), obs=x)
+
+    def guide(x, y):
+        pyro.module("q", q)
+        with poutine.scale(scale=scale), pyro.plate("data", x.shape[0]):
+            out = q(x)
+            pyro.sample("z", dist.Normal(out[:, :k], F.softplus(out[:, k:]) + floor).to_event(1))
+
+    batches = [(torch.from_numpy(x), torch.from_numpy(y)) for x, y in common.synthetic_batches(args.model, args.seed)]
+    svi = pyro.infer.SVI(model, guide, pyro.optim.Adam({"lr": 1e-3}), pyro.infer.TraceMeanField_ELBO())
+
+    def step(i):
+        x, y = batches[i % len(batches)]
+        return svi.step(x, y)
+
+    common.measure("pyro", args, step)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,95 @@
+//! Steps per second of one SVI workload, measured the way the Python peers in `benches/peers/`
+//! measure theirs, printed as one JSON line for `benches/peers/compare.py`.
+//!
+//! ```text
+//! cargo run --release -p benches --bin svi_steps -- --model vae [--steps 300 --reps 3 --warmup 30 --seed 0]
+//! ```
+//!
+//! After `--warmup` steps, `--reps` timed repetitions of `--steps` steps each; reports the median
+//! steps/s, every repetition, the peak resident set size of the process (`VmHWM`) and the mean
+//! loss (−ELBO per row) of the last 50 steps.
+
+use std::process::ExitCode;
+use std::time::Instant;
+
+use benches::workloads::{proc_status_kb, StepRunner, Workload};
+use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
+
+struct Args {
+    workload: Workload,
+    steps: usize,
+    reps: usize,
+    warmup: usize,
+    seed: u64,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut a = Args {
+        workload: Workload::Digits,
+        steps: 300,
+        reps: 3,
+        warmup: 30,
+        seed: 0,
+    };
+    let mut it = std::env::args().skip(1);
+    while let Some(flag) = it.next() {
+        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
+        let num = |v: &str| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
+        match flag.as_str() {
+            "--model" => {
+                a.workload = Workload::parse(&value).ok_or_else(|| format!("--model: unknown workload `{value}`"))?
+            }
+            "--steps" => a.steps = num(&value)?.max(1),
+            "--reps" => a.reps = num(&value)?.max(1),
+            "--warmup" => a.warmup = num(&value)?,
+            "--seed" => a.seed = num(&value)? as u64,
+            _ => {
+                return Err(format!(
+                    "unknown flag {flag} (--model digits|vae --steps --reps --warmup --seed)"
+                ))
+            }
+        }
+    }
+    Ok(a)
+}
+
+fn run(a: &Args) -> Result<(), String> {
+    let device = default_device().map_err(|e| e.to_string())?;
+    let mut runner = StepRunner::<B>::new(a.workload, a.seed, &device);
+    let mut losses = Vec::with_capacity(a.warmup + a.reps * a.steps);
+    for _ in 0..a.warmup {
+        losses.push(runner.step().map_err(|e| e.to_string())?);
+    }
+    let mut rates = Vec::with_capacity(a.reps);
+    for _ in 0..a.reps {
+        let start = Instant::now();
+        for _ in 0..a.steps {
+            losses.push(runner.step().map_err(|e| e.to_string())?);
+        }
+        rates.push(a.steps as f64 / start.elapsed().as_secs_f64());
+    }
+    let mut sorted = rates.clone();
+    sorted.sort_by(f64::total_cmp);
+    let median = sorted[sorted.len() / 2];
+    let tail = &losses[losses.len().saturating_sub(50)..];
+    let final_loss = tail.iter().sum::<f64>() / tail.len() as f64 / a.workload.full_size() as f64;
+    let peak_mib = proc_status_kb("VmHWM:").unwrap_or(0) as f64 / 1024.0;
+    let reps: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
+    println!(
+        "{{\"impl\": \"ppl-rs-{BACKEND_NAME}\", \"model\": \"{}\", \"steps_per_s\": {median:.3}, \"reps\": [{}], \
+         \"peak_rss_mib\": {peak_mib:.1}, \"final_loss_per_row\": {final_loss:.4}}}",
+        a.workload.name(),
+        reps.join(", ")
+    );
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match parse().and_then(|a| run(&a)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("svi_steps: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
