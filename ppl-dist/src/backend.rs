@@ -31,6 +31,27 @@ pub const BACKEND_NAME: &str = if cfg!(feature = "cuda") {
     "none"
 };
 
+/// Short name of the backend `B` a computation actually ran on: `"ndarray"`, `"tch"`, `"cuda"`,
+/// or burn's own name for any other (`Backend::name`, without the `autodiff<…>` wrapper). Unlike
+/// [`BACKEND_NAME`] it follows the type, not the Cargo feature, so a test that runs NdArray in a
+/// `--features tch` build reports `"ndarray"`.
+pub fn backend_label<B: burn::tensor::backend::Backend>(device: &B::Device) -> String {
+    let full = B::name(device);
+    let inner = full
+        .strip_prefix("autodiff<")
+        .and_then(|s| s.strip_suffix('>'))
+        .unwrap_or(&full);
+    if inner.contains("ndarray") {
+        "ndarray".into()
+    } else if inner.contains("libtorch") {
+        "tch".into()
+    } else if inner.contains("cuda") {
+        "cuda".into()
+    } else {
+        inner.to_string()
+    }
+}
+
 /// The device of [`DefaultBackend`], after checking that the backend can run here.
 ///
 /// # Errors

@@ -212,13 +212,13 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
         total_seconds: total,
         sizes: (train.len(), test.len()),
     };
-    std::fs::write(args.out_dir.join("summary.json"), summary_json(&out, args, device))
+    std::fs::write(args.out_dir.join("summary.json"), summary_json::<B>(&out, args, device))
         .map_err(|e| format!("summary.json: {e}"))?;
     Ok(out)
 }
 
 /// The machine-readable summary: results, settings, and what produced them.
-pub fn summary_json<D: std::fmt::Debug>(r: &DigitsReport, a: &DigitsArgs, device: &D) -> String {
+pub fn summary_json<B: Backend>(r: &DigitsReport, a: &DigitsArgs, device: &B::Device) -> String {
     Summary::new()
         .num("accuracy", r.accuracy)
         .num("accuracy_sampled_y", r.accuracy_sampled)
@@ -232,5 +232,5 @@ pub fn summary_json<D: std::fmt::Debug>(r: &DigitsReport, a: &DigitsArgs, device
         .num("elapsed_seconds", r.total_seconds)
         .int("train_images", r.sizes.0)
         .int("test_images", r.sizes.1)
-        .finish(a, device)
+        .finish::<B>(a, device)
 }

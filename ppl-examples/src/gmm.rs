@@ -113,6 +113,6 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     Summary::new()
         .raw("component_means", &format!("{:?}", report.means))
         .num("assignment_accuracy", report.assignment_accuracy)
-        .write(&args.out_dir, args, device)?;
+        .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

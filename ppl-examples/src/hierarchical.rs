@@ -102,6 +102,6 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         .num("tau", tau)
         .raw("theta", &format!("{:?}", report.theta))
         .raw("group_means", &format!("{:?}", report.group_means))
-        .write(&args.out_dir, args, device)?;
+        .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

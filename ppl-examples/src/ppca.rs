@@ -101,6 +101,6 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         .num("elbo_per_image", -report.loss_per_image)
         .num("latent_centroid_accuracy", report.centroid_accuracy)
         .int("images", n)
-        .write(&args.out_dir, args, device)?;
+        .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

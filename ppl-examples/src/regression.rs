@@ -234,6 +234,6 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         .raw("logistic_auto_normal", &f(&report.logistic[0]))
         .raw("logistic_auto_mvn", &f(&report.logistic[1]))
         .num("linear_90pct_coverage", report.coverage)
-        .write(&args.out_dir, args, device)?;
+        .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

@@ -4,6 +4,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use burn::tensor::backend::Backend;
+
 use crate::cli::ExampleArgs;
 
 /// A flat JSON object built key by key (results first, then settings and provenance).
@@ -50,13 +52,15 @@ impl Summary {
 
     /// Add the settings of `args` and the provenance (seed, backend, device, versions), and
     /// render.
-    pub fn finish<D: std::fmt::Debug>(self, args: &ExampleArgs, device: &D) -> String {
+    pub fn finish<B: Backend>(self, args: &ExampleArgs, device: &B::Device) -> String {
         let s = self
             .int("epochs", args.epochs)
             .int("batch_size", args.batch_size)
             .num("learning_rate", args.lr)
             .int("seed", args.seed as usize)
-            .text("backend", ppl_dist::backend::BACKEND_NAME)
+            .text("backend", &ppl_dist::backend::backend_label::<B>(device))
+            .text("backend_name", &B::name(device))
+            .text("float", if size_of::<B::FloatElem>() == 8 { "f64" } else { "f32" })
             .text("device", &format!("{device:?}"))
             .raw(
                 "versions",
@@ -78,8 +82,8 @@ impl Summary {
     ///
     /// # Errors
     /// The file cannot be written.
-    pub fn write<D: std::fmt::Debug>(self, dir: &Path, args: &ExampleArgs, device: &D) -> Result<(), String> {
+    pub fn write<B: Backend>(self, dir: &Path, args: &ExampleArgs, device: &B::Device) -> Result<(), String> {
         let p = dir.join("summary.json");
-        std::fs::write(&p, self.finish(args, device)).map_err(|e| format!("{}: {e}", p.display()))
+        std::fs::write(&p, self.finish::<B>(args, device)).map_err(|e| format!("{}: {e}", p.display()))
     }
 }

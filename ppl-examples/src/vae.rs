@@ -205,6 +205,6 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         .num("elapsed_seconds", report.seconds)
         .int("train_images", report.sizes.0)
         .int("test_images", report.sizes.1)
-        .write(&args.out_dir, args, device)?;
+        .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

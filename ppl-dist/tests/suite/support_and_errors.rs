@@ -26,6 +26,10 @@ fn check_support<B: AutodiffBackend>(d: &dyn Distribution<B, 1>, outside: &[f64]
     }
     let lp = host(d.log_prob(x));
     assert!(lp.iter().all(|v| !v.is_nan()), "{}: NaN log_prob at a sample", d.name());
+    if outside.is_empty() {
+        // (An empty value tensor is not scored: burn-tch 0.21 panics broadcasting [1] into [0].)
+        return;
+    }
     let out = host(d.log_prob(t1::<B>(outside, &d.device())));
     for (v, x) in out.iter().zip(outside) {
         assert_eq!(
