@@ -15,6 +15,7 @@
 
 use std::process::{Command, ExitCode};
 
+use benches::workloads::proc_status_kb;
 use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::Data;
 use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B};
@@ -24,13 +25,6 @@ use ppl_infer::{Elbo, Svi, SviConfig};
 const DX: usize = 784;
 const STEPS: usize = 200;
 const BATCH: usize = 128;
-
-/// A `/proc/self/status` field in kB.
-fn status_kb(field: &str) -> Option<u64> {
-    let s = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = s.lines().find(|l| l.starts_with(field))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
 
 /// One fit on `rows` rows; prints `rows data_bytes peak_fit_kb rss_before_kb`.
 fn measure(rows: usize) -> Result<(), String> {
@@ -44,7 +38,7 @@ fn measure(rows: usize) -> Result<(), String> {
     let data_bytes = rows * DX * 4 + rows * 8;
     // Forget the peak of building the data (host vectors and their upload).
     std::fs::write("/proc/self/clear_refs", "5").map_err(|e| format!("cannot reset VmHWM: {e}"))?;
-    let before = status_kb("VmRSS:").unwrap_or(0);
+    let before = proc_status_kb("VmRSS:").unwrap_or(0);
     let (p, q) = ppl_examples::digits::build::<B>(1, &device);
     let config = SviConfig {
         epochs: usize::MAX,
@@ -56,7 +50,7 @@ fn measure(rows: usize) -> Result<(), String> {
     };
     let mut svi = Svi::new(p, q, config, &device);
     svi.fit(&data).map_err(|e| e.to_string())?;
-    let peak = status_kb("VmHWM:").ok_or("no VmHWM in /proc/self/status")?;
+    let peak = proc_status_kb("VmHWM:").ok_or("no VmHWM in /proc/self/status")?;
     println!("{rows} {data_bytes} {peak} {before}");
     Ok(())
 }
