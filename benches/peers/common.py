@@ -29,6 +29,8 @@ BATCH = 128
 DISTINCT_BATCHES = 16
 FULL_SIZE = {"digits": 18_000, "vae": 60_000}
 SCALE_FLOOR = {"digits": 0.01, "vae": 0.001}
+LATENT = {"digits": 2, "vae": 10}
+HIDDEN = {"digits": 100, "vae": 256}
 THREADS = int(os.environ.get("PEER_THREADS", "2"))
 
 
@@ -40,6 +42,11 @@ def parse_args(description):
     p.add_argument("--warmup", type=int, default=30)
     p.add_argument("--seed", type=int, default=0)
     return p.parse_args()
+
+
+def workload(model):
+    """(latent size k, hidden width, guide scale floor, likelihood scale N/128) of a workload."""
+    return LATENT[model], HIDDEN[model], SCALE_FLOOR[model], FULL_SIZE[model] / BATCH
 
 
 def synthetic_batches(model, seed):

@@ -41,10 +41,7 @@ def mlp(name, sizes):
 
 def main():
     args = common.parse_args(__doc__)
-    k = 2 if args.model == "digits" else 10
-    floor = common.SCALE_FLOOR[args.model]
-    scale = common.FULL_SIZE[args.model] / common.BATCH
-    hidden = 100 if args.model == "digits" else 256
+    k, hidden, floor, scale = common.workload(args.model)
 
     def model(x, y):
         n = x.shape[0]

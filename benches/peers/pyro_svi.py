@@ -11,15 +11,15 @@ import common
 
 
 def networks(model):
+    k, h, _, _ = common.workload(model)
     if model == "digits":
         p = nn.ModuleDict({
-            "nn1": nn.Sequential(nn.Linear(2, 100), nn.ReLU(), nn.Linear(100, common.DX)),
-            "nn2": nn.Linear(2, 3),
+            "nn1": nn.Sequential(nn.Linear(k, h), nn.ReLU(), nn.Linear(h, common.DX)),
+            "nn2": nn.Linear(k, 3),
         })
-        q = nn.Sequential(nn.Linear(common.DX, 100), nn.ReLU(), nn.Linear(100, 4))
     else:
-        p = nn.ModuleDict({"dec": nn.Sequential(nn.Linear(10, 256), nn.ReLU(), nn.Linear(256, common.DX))})
-        q = nn.Sequential(nn.Linear(common.DX, 256), nn.ReLU(), nn.Linear(256, 20))
+        p = nn.ModuleDict({"dec": nn.Sequential(nn.Linear(k, h), nn.ReLU(), nn.Linear(h, common.DX))})
+    q = nn.Sequential(nn.Linear(common.DX, h), nn.ReLU(), nn.Linear(h, 2 * k))
     return p, q
 
 
@@ -29,9 +29,7 @@ def main():
     torch.manual_seed(args.seed)
     pyro.set_rng_seed(args.seed)
     p, q = networks(args.model)
-    k = 2 if args.model == "digits" else 10
-    floor = common.SCALE_FLOOR[args.model]
-    scale = common.FULL_SIZE[args.model] / common.BATCH
+    k, _, floor, scale = common.workload(args.model)
 
     def model(x, y):
         pyro.module("p", p)

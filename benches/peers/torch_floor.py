@@ -15,9 +15,7 @@ def main():
     torch.set_num_threads(common.THREADS)
     torch.manual_seed(args.seed)
     p, q = networks(args.model)
-    k = 2 if args.model == "digits" else 10
-    floor = common.SCALE_FLOOR[args.model]
-    scale = common.FULL_SIZE[args.model] / common.BATCH
+    k, _, floor, scale = common.workload(args.model)
     prior_loc = 0.1 if args.model == "digits" else 0.0
     half_log_2pi = 0.5 * math.log(2 * math.pi)
     opt = torch.optim.Adam(list(p.parameters()) + list(q.parameters()), lr=1e-3)
