@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use burn::backend::{Autodiff, NdArray};
 use ppl_examples::cli::ExampleArgs;
-use ppl_examples::digits::{run, DigitsArgs};
+use ppl_examples::digits::{build, run, DigitsArgs};
+use ppl_infer::{Elbo, Svi};
 
 type B = Autodiff<NdArray<f32>>;
 
@@ -90,6 +91,34 @@ fn digits_classifier_learns_on_a_reduced_real_run() {
 }
 
 /// Each of `files` was written into `dir` (and is not empty).
+#[test]
+fn digits_fit_is_bitwise_reproducible_within_a_process() {
+    // C2 on the real model: two fits with the same seed in one process give the same loss at
+    // every step, bit for bit. Before burn-ndarray's approximate `recip` was switched off
+    // (ppl-dist/src/backend.rs) the losses parted at step 9 on full MNIST, because which
+    // elements took the approximate path depended on buffer alignment.
+    let (dir, full) = data_dir();
+    let args = DigitsArgs {
+        data_dir: dir,
+        num_instances: full.then_some(1000),
+        steps: Some(60),
+        progress: false,
+        ..Default::default()
+    };
+    let device = Default::default();
+    let (train, _) = ppl_data::load_data::<B>(&args.mnist_options(&[0, 1, 2]), &device).unwrap();
+    let fit = || {
+        let (p, q) = build::<B>(args.seed, &device);
+        let mut svi = Svi::new(p, q, args.svi_config(Elbo::MeanField { particles: 1 }), &device);
+        svi.fit(&train.to_data()).unwrap();
+        svi.losses().to_vec()
+    };
+    let (a, b) = (fit(), fit());
+    assert_eq!(a.len(), 60);
+    let first = a.iter().zip(&b).position(|(x, y)| x.to_bits() != y.to_bits());
+    assert_eq!(first, None, "the two fits part at step {first:?}");
+}
+
 fn assert_written(dir: &std::path::Path, files: &[&str]) {
     for f in files {
         let p = dir.join(f);

@@ -6,6 +6,7 @@
 
 mod common;
 
+mod backend_kernels;
 mod gof;
 mod gradients;
 mod kl;
