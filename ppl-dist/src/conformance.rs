@@ -130,6 +130,19 @@ impl Filler {
         m.values.iter_mut().for_each(|v| *v = v.floor().min(max as f64));
         m
     }
+    /// Per row, the class counts of `draws` uniform draws over `k` classes (`[ROWS, k]`):
+    /// one-hot rows when `draws` is 1.
+    fn counts(&mut self, draws: usize, k: usize) -> Matrix {
+        let classes = self.int(draws, k - 1);
+        let mut x = Matrix {
+            values: vec![0.0; ROWS * k],
+            shape: [ROWS, k],
+        };
+        for (i, &c) in classes.values.iter().enumerate() {
+            x.values[(i / draws) * k + c as usize] += 1.0;
+        }
+        x
+    }
 }
 
 fn inputs(case: &str) -> Inputs {
@@ -201,28 +214,12 @@ fn inputs(case: &str) -> Inputs {
         "Poisson" => disc(vec![f.u(c, 0.1, 30.0)], f.int(c, 40)),
         "Categorical" => disc(vec![f.u(5, -3.0, 3.0)], f.int(1, 4)),
         "OneHotCategorical" => {
-            let idx = f.int(1, 4);
-            let mut x = Matrix {
-                values: vec![0.0; ROWS * 5],
-                shape: [ROWS, 5],
-            };
-            for r in 0..ROWS {
-                x.values[r * 5 + idx.values[r] as usize] = 1.0;
-            }
+            let x = f.counts(1, 5);
             disc(vec![f.u(5, -3.0, 3.0)], x)
         }
+        // Ten draws spread over five classes per row.
         "Multinomial" => {
-            // Ten draws spread over five classes per row.
-            let draws = f.int(10, 4);
-            let mut x = Matrix {
-                values: vec![0.0; ROWS * 5],
-                shape: [ROWS, 5],
-            };
-            for r in 0..ROWS {
-                for d in 0..10 {
-                    x.values[r * 5 + draws.values[r * 10 + d] as usize] += 1.0;
-                }
-            }
+            let x = f.counts(10, 5);
             disc(vec![f.u(5, -3.0, 3.0)], x)
         }
         other => panic!("conformance: unknown case `{other}` (see CASES)"),

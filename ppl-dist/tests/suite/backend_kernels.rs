@@ -1,16 +1,16 @@
 //! The backend's elementary kernels behind every log-density gradient are correctly rounded.
 //!
 //! burn-autodiff differentiates `div`, `log` and `log1p` through the backend's `recip`. With
-//! burn-ndarray's `simd` feature, `recip` on f32 is the approximate `rcp` instruction (relative
-//! error up to 1.5·2⁻¹², Intel's documented bound) on the aligned middle of a buffer and an
-//! exact division elsewhere, so every such gradient was slightly wrong and, depending on where
+//! burn-ndarray's `simd` feature, `recip` on f32 is an approximate instruction (`rcp14` with
+//! AVX-512, relative error up to 2⁻¹⁴; `rcp` with AVX2, 1.5·2⁻¹²: Intel's documented bounds) on
+//! the aligned middle of a buffer and an exact division elsewhere, so every such gradient was slightly wrong and, depending on where
 //! the allocator put the buffer, differed from run to run (the digit classifier's loss curve
 //! diverged from step 9 between two runs with the same seed). The workspace builds burn-ndarray
 //! without `simd`; these checks keep it that way on every backend.
 //!
 //! Inputs: 1 024 log-uniform values in [0.01, 100] (long enough for a vectorised middle of any
 //! alignment), rounded to the backend's float type. Tolerance: 2 ε of that type, relative
-//! (one rounding of `1 + x` and one of the reciprocal); `rcp` is off by ~30 ε₃₂.
+//! (one rounding of `1 + x` and one of the reciprocal); the approximate path was off by up to ~400 ε₃₂ here.
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
