@@ -15,6 +15,11 @@
 //! bitwise reproducible; the price is about 5–15 % of SVI throughput on NdArray (elementwise
 //! arithmetic falls back to ndarray's own loops). `ppl-dist/tests/suite/backend_kernels.rs`
 //! checks every backend's `recip` and those gradients to 2 ε.
+//!
+//! Upstream, macerator's pull request #47 refines the estimate with a Newton–Raphson step;
+//! burn-ndarray 0.21 requires macerator 0.3, and its newest release (0.3.4) still returns the raw
+//! estimate. Turn `simd` back on when burn moves to a fixed macerator: the kernel checks will
+//! say whether it is.
 
 use crate::DistError;
 
