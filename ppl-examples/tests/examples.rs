@@ -90,7 +90,6 @@ fn digits_classifier_learns_on_a_reduced_real_run() {
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 
-/// Each of `files` was written into `dir` (and is not empty).
 #[test]
 fn digits_fit_is_bitwise_reproducible_within_a_process() {
     // C2 on the real model: two fits with the same seed in one process give the same loss at
@@ -119,6 +118,7 @@ fn digits_fit_is_bitwise_reproducible_within_a_process() {
     assert_eq!(first, None, "the two fits part at step {first:?}");
 }
 
+/// Each of `files` was written into `dir` (and is not empty).
 fn assert_written(dir: &std::path::Path, files: &[&str]) {
     for f in files {
         let p = dir.join(f);
