@@ -13,10 +13,9 @@
 //! (one rounding of `1 + x` and one of the reciprocal); the approximate path was off by up to ~400 ε₃₂ here.
 
 use burn::tensor::backend::AutodiffBackend;
-use burn::tensor::Tensor;
 use ppl_dist::RngKey;
 
-use crate::common::{backend_suite, host, is_f64, log_uniform, round, t1};
+use crate::common::{backend_suite, grad, host, is_f64, log_uniform, round, t1};
 
 backend_suite!(
     reciprocal_is_correctly_rounded,
@@ -64,13 +63,13 @@ fn reciprocal_is_correctly_rounded<B: AutodiffBackend>(dev: &B::Device) {
 
 fn gradients_of_log_log1p_and_div_are_correctly_rounded<B: AutodiffBackend>(dev: &B::Device) {
     let x = inputs::<B>();
-    let grad = |f: &dyn Fn(Tensor<B, 1>) -> Tensor<B, 1>| {
-        let t = t1::<B>(&x, dev).require_grad();
-        host(t.grad(&f(t.clone()).sum().backward()).expect("gradient"))
-    };
-    assert_close::<B>("∂ log(x)/∂x", &grad(&|t| t.log()), |i| 1.0 / x[i]);
-    assert_close::<B>("∂ log1p(x)/∂x", &grad(&|t| t.log1p()), |i| 1.0 / (1.0 + x[i]));
+    assert_close::<B>("∂ log(x)/∂x", &grad::<B>(&x, dev, |t| t.log()), |i| 1.0 / x[i]);
+    assert_close::<B>("∂ log1p(x)/∂x", &grad::<B>(&x, dev, |t| t.log1p()), |i| {
+        1.0 / (1.0 + x[i])
+    });
     // ∂(x / c)/∂x = 1/c: the backward of `div` takes the reciprocal of the divisor.
     let c = t1::<B>(&x, dev);
-    assert_close::<B>("∂ (x / c)/∂x", &grad(&|t| t / c.clone()), |i| 1.0 / x[i]);
+    assert_close::<B>("∂ (x / c)/∂x", &grad::<B>(&x, dev, |t| t / c.clone()), |i| {
+        1.0 / x[i]
+    });
 }

@@ -2,11 +2,19 @@
 
 #![allow(dead_code)]
 
+use burn::tensor::{backend::AutodiffBackend, Tensor};
 use ppl_dist::RngKey;
 use statrs::distribution::{ChiSquared, ContinuousCDF};
 
 pub(crate) use ppl_dist::backend_suite;
 pub use ppl_dist::testkit::{host, is_f64, round, t1, t2, tol32};
+
+/// Gradient of `f(θ).sum()` w.r.t. θ (a [n] tensor), on the host.
+pub fn grad<B: AutodiffBackend>(theta: &[f64], dev: &B::Device, f: impl Fn(Tensor<B, 1>) -> Tensor<B, 1>) -> Vec<f64> {
+    let t = t1::<B>(theta, dev).require_grad();
+    let y = f(t.clone());
+    host(t.grad(&y.sum().backward()).expect("gradient"))
+}
 
 /// `n` log-uniform draws in `[lo, hi]`.
 pub fn log_uniform(key: &mut RngKey, n: usize, lo: f64, hi: f64) -> Vec<f64> {

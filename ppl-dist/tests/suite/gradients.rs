@@ -8,7 +8,7 @@ use ppl_dist::{
     LogNormal, Logistic, Normal, RngKey, StudentT, Uniform,
 };
 
-use crate::common::{backend_suite, host, is_f64, t1, t2};
+use crate::common::{backend_suite, grad, host, is_f64, t1, t2};
 
 backend_suite!(
     normal_rsample_gradient_is_exact,
@@ -18,13 +18,6 @@ backend_suite!(
     log_prob_gradients_match_finite_differences,
     values_and_gradients_are_finite_at_difficult_points,
 );
-
-/// Gradient of `f(θ).sum()` w.r.t. θ (a [n] tensor).
-fn grad<B: AutodiffBackend>(theta: &[f64], dev: &B::Device, f: impl Fn(Tensor<B, 1>) -> Tensor<B, 1>) -> Vec<f64> {
-    let t = t1::<B>(theta, dev).require_grad();
-    let y = f(t.clone());
-    host(t.grad(&y.sum().backward()).expect("gradient"))
-}
 
 fn normal_rsample_gradient_is_exact<B: AutodiffBackend>(dev: &B::Device) {
     // D13 closed form: d z/d loc = 1, d z/d scale = ε, with ε from the same key.
