@@ -9,8 +9,8 @@
 //! dependencies (`burn-core`, `burn-cuda` with their defaults; `burn-ndarray` with `std` and
 //! `multi-threads`), leaving out one: burn-ndarray's `simd`. With it, NdArray's f32 `recip` is
 //! an approximate reciprocal instruction on the aligned middle of a buffer (`rcp14`, relative
-//! error up to 2⁻¹⁴, with AVX-512; `rcp`, 1.5·2⁻¹², with AVX2; 4.8e-5 observed), and burn-autodiff differentiates `div`, `log` and `log1p`
-//! through `recip`: every log-density gradient was slightly off and, since alignment depends on
+//! error up to 2⁻¹⁴, with AVX-512; `rcp`, 1.5·2⁻¹², with AVX2; 4.8e-5 observed), and
+//! burn-autodiff differentiates `div`, `log` and `log1p` through `recip`: every log-density gradient was slightly off and, since alignment depends on
 //! the allocator, two runs with the same seed gave different numbers. Without `simd` NdArray is
 //! bitwise reproducible; the price is about 5–15 % of SVI throughput on NdArray (elementwise
 //! arithmetic falls back to ndarray's own loops). `ppl-dist/tests/suite/backend_kernels.rs`

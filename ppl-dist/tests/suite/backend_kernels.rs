@@ -3,8 +3,8 @@
 //! burn-autodiff differentiates `div`, `log` and `log1p` through the backend's `recip`. With
 //! burn-ndarray's `simd` feature, `recip` on f32 is an approximate instruction (`rcp14` with
 //! AVX-512, relative error up to 2⁻¹⁴; `rcp` with AVX2, 1.5·2⁻¹²: Intel's documented bounds) on
-//! the aligned middle of a buffer and an exact division elsewhere, so every such gradient was slightly wrong and, depending on where
-//! the allocator put the buffer, differed from run to run (the digit classifier's loss curve
+//! the aligned middle of a buffer and an exact division elsewhere, so every such gradient was
+//! slightly wrong and, depending on where the allocator put the buffer, differed from run to run (the digit classifier's loss curve
 //! diverged from step 9 between two runs with the same seed). The workspace builds burn-ndarray
 //! without `simd`; these checks keep it that way on every backend.
 //!
