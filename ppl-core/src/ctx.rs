@@ -50,6 +50,7 @@ pub struct Ctx<B: Backend> {
     error: Option<CoreError>,
     last_site: Option<String>,
     next_auxiliary: bool,
+    program: &'static str,
 }
 
 impl<B: Backend> std::fmt::Debug for Ctx<B> {
@@ -83,7 +84,15 @@ impl<B: Backend> Ctx<B> {
             error: None,
             last_site: None,
             next_auxiliary: false,
+            program: "model",
         }
+    }
+
+    /// Name the program this context runs (`"model"` by default; inference sets `"guide"`
+    /// for the Q-model), so errors say which one failed.
+    pub fn with_program(mut self, program: &'static str) -> Self {
+        self.program = program;
+        self
     }
 
     /// Push an effect handler (handlers see sites in the order they were pushed).
@@ -532,9 +541,12 @@ impl<B: Backend> Ctx<B> {
         });
     }
 
-    /// Bound data for `name`, subsampled along each subsampled plate's dimension.
-    fn bound_data(&self, name: &str) -> Option<Value<B>> {
+    /// Bound data for `name`, subsampled along each subsampled plate's dimension; the read
+    /// is noted in the trace (inside or outside the data plate).
+    fn bound_data(&mut self, name: &str) -> Option<Value<B>> {
         let mut v = self.data.get(name)?.clone();
+        let in_data_plate = self.plates.iter().any(|f| f.info.name == DATA_PLATE);
+        self.trace.note_read(name, in_data_plate);
         for f in &self.plates {
             if let Some((_, idx)) = &f.indices {
                 let dims = v.dims();
@@ -637,7 +649,19 @@ fn apply_mask<B: Backend>(lp: &Value<B>, mask: &Value<B>) -> Value<B> {
 
 impl<B: Backend> Ctx<B> {
     /// Take the recorded error and the results of a finished run.
-    pub(crate) fn into_parts(self) -> (Trace<B>, ParamStore<B>, Option<CoreError>, Option<String>) {
-        (self.trace, self.params, self.error, self.last_site)
+    pub(crate) fn into_parts(self) -> (Trace<B>, ParamStore<B>, Option<CoreError>, RunContext) {
+        let context = RunContext {
+            program: self.program,
+            last_site: self.last_site,
+            data: self.data.describe(),
+        };
+        (self.trace, self.params, self.error, context)
     }
+}
+
+/// What a failed run reports about itself: which program, the last site, the bound data.
+pub(crate) struct RunContext {
+    pub(crate) program: &'static str,
+    pub(crate) last_site: Option<String>,
+    pub(crate) data: String,
 }

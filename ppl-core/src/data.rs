@@ -1,6 +1,6 @@
 //! Data bound to sites by name.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use burn::tensor::{backend::Backend, Int, Tensor, TensorData};
 
@@ -9,6 +9,15 @@ use crate::{CoreError, Value};
 /// Observed data, by site name (InferPy's `data={...}`): a site whose name is bound here is
 /// observed, every other site is latent. Float and integer tensors are accepted (integers
 /// become floats). Dimension 0 of every entry is the instance (plate) dimension.
+///
+/// # Rows and whole entries
+/// Entries bound with [`Data::with`] are *rows* of the `datamodel` plate: they share
+/// dimension 0, [`Data::rows`] counts them, and minibatching ([`Data::select_rows`],
+/// [`Data::narrow_rows`]) slices them. Entries bound with [`Data::with_whole`] (data of a
+/// named plate, covariates of a global site, lookup tables) are passed whole every time and
+/// never sliced. `Svi::fit` finds out by itself which entries the model reads outside the
+/// `datamodel` plate and passes those whole too; `with_whole` is needed only when an entry's
+/// dimension 0 differs from the rows.
 ///
 /// ```
 /// use burn::backend::NdArray;
@@ -23,12 +32,14 @@ use crate::{CoreError, Value};
 #[derive(Debug, Clone)]
 pub struct Data<B: Backend> {
     values: BTreeMap<String, Value<B>>,
+    whole: BTreeSet<String>,
 }
 
 impl<B: Backend> Default for Data<B> {
     fn default() -> Self {
         Data {
             values: BTreeMap::new(),
+            whole: BTreeSet::new(),
         }
     }
 }
@@ -41,13 +52,61 @@ impl<B: Backend> Data<B> {
 
     /// Bind `value` (a float or integer tensor of rank 1–4) to `name`.
     pub fn with(mut self, name: &str, value: impl Into<Value<B>>) -> Self {
-        self.values.insert(name.to_string(), value.into());
+        self.insert(name, value);
         self
     }
 
-    /// Bind a value in place.
+    /// Bind `value` to `name` as a *whole* entry: not rows of the `datamodel` plate, never
+    /// minibatched or chunked (data of a named plate, a global covariate, a lookup table).
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use burn::tensor::Tensor;
+    /// use ppl_core::Data;
+    /// let dev = Default::default();
+    /// let data = Data::new()
+    ///     .with("x", Tensor::<NdArray<f32>, 2>::zeros([100, 3], &dev))
+    ///     .with_whole("centres", Tensor::<NdArray<f32>, 2>::zeros([4, 3], &dev));
+    /// assert_eq!(data.rows().unwrap(), Some(100));
+    /// assert_eq!(data.select_rows(&[0, 1]).get("centres").unwrap().dims(), [4, 3]);
+    /// ```
+    pub fn with_whole(mut self, name: &str, value: impl Into<Value<B>>) -> Self {
+        self.values.insert(name.to_string(), value.into());
+        self.whole.insert(name.to_string());
+        self
+    }
+
+    /// Bind a value in place (as rows of the `datamodel` plate).
     pub fn insert(&mut self, name: &str, value: impl Into<Value<B>>) {
         self.values.insert(name.to_string(), value.into());
+        self.whole.remove(name);
+    }
+
+    /// Mark the bound entry `name` as whole (see [`Data::with_whole`]); no effect if unbound.
+    pub fn mark_whole(&mut self, name: &str) {
+        if self.values.contains_key(name) {
+            self.whole.insert(name.to_string());
+        }
+    }
+
+    /// Whether `name` is bound as a whole entry.
+    pub fn is_whole(&self, name: &str) -> bool {
+        self.whole.contains(name)
+    }
+
+    /// The names and shapes of every entry, for error messages: `x [128, 784], y [128]`.
+    pub fn describe(&self) -> String {
+        if self.values.is_empty() {
+            return "no data bound".into();
+        }
+        self.values
+            .iter()
+            .map(|(k, v)| {
+                let whole = if self.whole.contains(k) { " (whole)" } else { "" };
+                format!("{k} {:?}{whole}", v.dims())
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// The value bound to `name`.
@@ -70,13 +129,14 @@ impl<B: Backend> Data<B> {
         self.values.is_empty()
     }
 
-    /// The common number of rows (dimension 0) of all entries; `None` if empty.
+    /// The common number of rows (dimension 0) of the row entries (all but the whole ones);
+    /// `None` if there are none.
     ///
     /// # Errors
-    /// [`CoreError::ShapeMismatch`] if two entries disagree.
+    /// [`CoreError::ShapeMismatch`] if two row entries disagree.
     pub fn rows(&self) -> Result<Option<usize>, CoreError> {
         let mut rows: Option<(usize, &str)> = None;
-        for (name, v) in &self.values {
+        for (name, v) in self.values.iter().filter(|(k, _)| !self.whole.contains(*k)) {
             let n = v.dims()[0];
             match rows {
                 None => rows = Some((n, name)),
@@ -85,7 +145,11 @@ impl<B: Backend> Data<B> {
                         site: name.clone(),
                         expected: vec![m],
                         actual: vec![n],
-                        hint: format!("all data entries share dimension 0 (the instances); `{first}` has {m} rows"),
+                        hint: format!(
+                            "all data entries share dimension 0 (the instances); `{first}` has {m} rows. If \
+                             `{name}` is not rows of the `datamodel` plate (data of a named plate, a global \
+                             covariate), bind it with `Data::with_whole(\"{name}\", …)`"
+                        ),
                     })
                 }
                 _ => {}
@@ -94,35 +158,60 @@ impl<B: Backend> Data<B> {
         Ok(rows.map(|r| r.0))
     }
 
-    /// The rows `indices` of every entry (a minibatch).
+    /// The rows `indices` of every row entry (a minibatch); whole entries are kept whole.
     pub fn select_rows(&self, indices: &[usize]) -> Self {
+        let mut idx_tensor = None;
         let values = self
             .values
             .iter()
             .map(|(k, v)| {
-                let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
-                let idx = Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [indices.len()]), &v.device());
+                if self.whole.contains(k) {
+                    return (k.clone(), v.clone());
+                }
+                let idx = idx_tensor
+                    .get_or_insert_with(|| {
+                        let idx: Vec<i64> = indices.iter().map(|&i| i as i64).collect();
+                        Tensor::<B, 1, Int>::from_data(TensorData::new(idx, [indices.len()]), &v.device())
+                    })
+                    .clone();
                 (k.clone(), v.select(0, idx))
             })
             .collect();
-        Data { values }
+        Data {
+            values,
+            whole: self.whole.clone(),
+        }
     }
 
-    /// The rows `start..start + len` of every entry.
+    /// The rows `start..start + len` of every row entry; whole entries are kept whole.
     pub fn narrow_rows(&self, start: usize, len: usize) -> Self {
         Data {
             values: self
                 .values
                 .iter()
-                .map(|(k, v)| (k.clone(), v.narrow_rows(start, len)))
+                .map(|(k, v)| {
+                    if self.whole.contains(k) {
+                        (k.clone(), v.clone())
+                    } else {
+                        (k.clone(), v.narrow_rows(start, len))
+                    }
+                })
                 .collect(),
+            whole: self.whole.clone(),
         }
     }
 
-    /// This map plus the entries of `other` (which win on conflicts).
+    /// This map plus the entries of `other` (which win on conflicts, whole or not).
     pub fn merged(&self, other: &Data<B>) -> Self {
-        let mut values = self.values.clone();
-        values.extend(other.values.iter().map(|(k, v)| (k.clone(), v.clone())));
-        Data { values }
+        let mut out = self.clone();
+        for (k, v) in &other.values {
+            out.values.insert(k.clone(), v.clone());
+            if other.whole.contains(k) {
+                out.whole.insert(k.clone());
+            } else {
+                out.whole.remove(k);
+            }
+        }
+        out
     }
 }

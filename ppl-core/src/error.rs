@@ -52,12 +52,19 @@ pub enum CoreError {
         source: Box<DistError>,
     },
     /// The model body panicked (e.g. a shape error inside a network); `site` is the last
-    /// site that ran before the panic.
-    #[error("the model panicked after site {site:?}: {message}")]
+    /// site that ran before the panic, `data` the names and shapes of the bound data.
+    #[error(
+        "the {program} panicked {}, with data {data}: {message}",
+        site.as_ref().map_or("before its first site".to_string(), |s| format!("after site `{s}`"))
+    )]
     ModelPanicked {
+        /// Which program failed (`"model"` or `"guide"`).
+        program: &'static str,
         /// The last site recorded before the panic, if any.
         site: Option<String>,
-        /// The panic message.
+        /// The bound data, as `name [shape]` pairs.
+        data: String,
+        /// The panic message (burn's own, for a shape error inside a network).
         message: String,
     },
 }

@@ -69,6 +69,7 @@ mod error;
 pub mod handlers;
 mod model;
 mod param_store;
+mod quiet_panic;
 mod site;
 mod trace;
 pub mod transform;
@@ -81,7 +82,7 @@ pub use error::CoreError;
 pub use model::{prior, run, trace, Model, RunResult};
 pub use param_store::{ParamMeta, ParamStore};
 pub use site::{PlateInfo, Site, SiteKind};
-pub use trace::Trace;
+pub use trace::{DataUse, Trace};
 pub use value::Value;
 
 /// Re-export of the pinned burn version, so user crates see the same types.

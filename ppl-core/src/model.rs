@@ -4,6 +4,7 @@ use burn::tensor::backend::Backend;
 use ppl_dist::RngKey;
 
 use crate::ctx::Abort;
+use crate::quiet_panic::catch_quietly;
 use crate::{CoreError, Ctx, Data, ParamStore, Trace, Value};
 
 /// A probabilistic model (a P-model; a Q-model is written the same way): one method that
@@ -11,6 +12,13 @@ use crate::{CoreError, Ctx, Data, ParamStore, Trace, Value};
 pub trait Model<B: Backend> {
     /// Run the model: declare its sites on `ctx`.
     fn model(&self, ctx: &mut Ctx<B>);
+
+    /// A line a user should read before this program is fitted (autoguides list the
+    /// latents they fit, so that a misspelt observed site is not fitted silently); `None`
+    /// for hand-written programs.
+    fn notice(&self) -> Option<String> {
+        None
+    }
 }
 
 /// Closures are models too: `run(&|ctx: &mut Ctx<B>| { … }, ctx)`.
@@ -33,22 +41,29 @@ pub struct RunResult<B: Backend> {
 ///
 /// # Errors
 /// The first error recorded by the context ([`CoreError`]), or
-/// [`CoreError::ModelPanicked`] naming the last site if the model body panicked.
+/// [`CoreError::ModelPanicked`] naming the program, the last site and the bound data if the
+/// model body panicked (e.g. burn's shape error inside a network). The panic is not printed:
+/// its message (and where it was raised) is kept in the error.
 pub fn run<B: Backend, M: Model<B> + ?Sized>(model: &M, ctx: Ctx<B>) -> Result<RunResult<B>, CoreError> {
     let mut ctx = ctx;
-    let outcome = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.model(&mut ctx)));
-    let (trace, params, error, last_site) = ctx.into_parts();
+    let outcome = catch_quietly(|| model.model(&mut ctx));
+    let (trace, params, error, context) = ctx.into_parts();
     match outcome {
         Ok(()) => Ok(RunResult { trace, params }),
-        Err(payload) if payload.is::<Abort>() => Err(error.expect("an abort records its error")),
-        Err(payload) => {
-            let message = payload
+        Err((payload, _)) if payload.is::<Abort>() => Err(error.expect("an abort records its error")),
+        Err((payload, location)) => {
+            let mut message = payload
                 .downcast_ref::<String>()
                 .cloned()
                 .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "non-string panic payload".into());
+            if let Some(at) = location {
+                message = format!("{} (raised at {at})", message.trim_end());
+            }
             Err(CoreError::ModelPanicked {
-                site: last_site,
+                program: context.program,
+                site: context.last_site,
+                data: context.data,
                 message,
             })
         }

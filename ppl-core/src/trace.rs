@@ -1,16 +1,29 @@
 //! A record of one run of a model.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use burn::tensor::{backend::Backend, Tensor};
 
 use crate::{Site, SiteKind, Value};
 
-/// Every site of one run, in execution order, with the total log-joint.
+/// Where one run read a bound data entry (through `ctx.data` or an observed `ctx.sample`):
+/// inside the `datamodel` plate (rows that minibatching may slice) or outside it (an entry
+/// that must be passed whole).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DataUse {
+    /// Read at least once inside the `datamodel` plate.
+    pub in_data_plate: bool,
+    /// Read at least once outside the `datamodel` plate (at top level or in another plate).
+    pub outside_data_plate: bool,
+}
+
+/// Every site of one run, in execution order, with the total log-joint, and the data
+/// entries the run read.
 #[derive(Debug, Clone)]
 pub struct Trace<B: Backend> {
     sites: Vec<Site<B>>,
     index: HashMap<String, usize>,
+    reads: BTreeMap<String, DataUse>,
 }
 
 impl<B: Backend> Default for Trace<B> {
@@ -18,11 +31,27 @@ impl<B: Backend> Default for Trace<B> {
         Trace {
             sites: Vec::new(),
             index: HashMap::new(),
+            reads: BTreeMap::new(),
         }
     }
 }
 
 impl<B: Backend> Trace<B> {
+    /// Note that the run read the data entry `name`.
+    pub(crate) fn note_read(&mut self, name: &str, in_data_plate: bool) {
+        let u = self.reads.entry(name.to_string()).or_default();
+        if in_data_plate {
+            u.in_data_plate = true;
+        } else {
+            u.outside_data_plate = true;
+        }
+    }
+
+    /// The bound data entries this run read, and where (see [`DataUse`]).
+    pub fn data_reads(&self) -> &BTreeMap<String, DataUse> {
+        &self.reads
+    }
+
     /// Append a site (names are unique; checked by the context).
     pub(crate) fn push(&mut self, site: Site<B>) {
         self.index.insert(site.name.clone(), self.sites.len());

@@ -10,19 +10,32 @@ pub enum InferError {
     /// An error from running the model or the guide (missing data, shapes, …).
     #[error("{0}")]
     Core(#[from] CoreError),
-    /// The loss (or a site's log-density) was NaN or ±∞; the parameters were not updated.
-    #[error("non-finite {what} at step {step}{}", site.as_ref().map(|s| format!(" (first non-finite site: `{s}`)")).unwrap_or_default())]
+    /// The loss (or a site's log-density) was NaN or ±∞, or the update made a parameter
+    /// NaN or ±∞; the step's update was not applied.
+    #[error(
+        "non-finite {what} at step {step}{}{}",
+        site.as_ref().map(|s| format!(" (first non-finite site: `{s}`{})", detail.as_ref().map(|d| format!(", {d}")).unwrap_or_default())).unwrap_or_default(),
+        restored_to_step.map(|k| format!("; the parameters are those before step {k}'s update (the update that led here was undone)")).unwrap_or_default()
+    )]
     NonFinite {
         /// The step (0-based) that failed.
         step: usize,
-        /// What was non-finite (`"loss"`).
+        /// What was non-finite (`"loss"`, `"parameters after the update"`).
         what: &'static str,
         /// The first site whose log-density was non-finite, if one was.
         site: Option<String>,
+        /// The first offending row of that site and its value, when one could be found.
+        detail: Option<String>,
+        /// When the previous update was undone as well: the step whose update was undone
+        /// (the `Svi` is back to the state it had before that step).
+        restored_to_step: Option<usize>,
     },
     /// A distribution built during SVI step `step` had invalid parameters (e.g. a scale that
-    /// an update drove to zero or below); the parameters were not updated by that step.
-    #[error("at step {step}, site `{site}`: invalid distribution parameters: {source}")]
+    /// the previous update drove to zero or below). That previous update is undone.
+    #[error(
+        "at step {step}, site `{site}`: invalid distribution parameters: {source}{}",
+        restored_to_step.map(|k| format!("; the parameters are those before step {k}'s update (the update that produced them was undone)")).unwrap_or_default()
+    )]
     InvalidParameter {
         /// The step (0-based) that failed.
         step: usize,
@@ -30,6 +43,38 @@ pub enum InferError {
         site: String,
         /// The distribution's own error (names the distribution and parameter).
         source: Box<ppl_dist::DistError>,
+        /// The step whose update was undone (the `Svi` is back to its state before it).
+        restored_to_step: Option<usize>,
+    },
+    /// Bound data that neither the model nor the guide reads (usually a typo: the site it
+    /// was meant for is then latent).
+    #[error(
+        "data bound as {names:?} is read by neither the model nor the guide; their sample sites are {sites:?}{}. \
+         Fix the name, remove the entry, or set `SviConfig::allow_unused_data`",
+        if hint.is_empty() { String::new() } else { format!(" ({hint})") }
+    )]
+    UnusedData {
+        /// The unused names.
+        names: Vec<String>,
+        /// The sample sites of the model and guide.
+        sites: Vec<String>,
+        /// Likely intended sites, when a name is close to one.
+        hint: String,
+    },
+    /// More steps were skipped (non-finite or invalid) than `SviConfig::max_skipped_fraction`
+    /// allows: the fit cannot be trusted.
+    #[error(
+        "{skipped} of {steps} steps were skipped (non-finite loss or parameters, or invalid distribution \
+         parameters), more than the allowed fraction {max_fraction}; lower the learning rate, or raise \
+         `SviConfig::max_skipped_fraction`"
+    )]
+    TooManySkipped {
+        /// Skipped steps in this fit.
+        skipped: usize,
+        /// Steps run in this fit.
+        steps: usize,
+        /// The allowed fraction.
+        max_fraction: f64,
     },
     /// The guide samples a site the model does not have, or the model has a latent the guide
     /// does not cover.

@@ -13,6 +13,7 @@
 
 pub mod autoguide;
 mod checkpoint;
+mod data_plan;
 pub mod elbo;
 mod error;
 mod optim;
@@ -25,4 +26,4 @@ pub use elbo::Elbo;
 pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use query::Query;
-pub use svi::{model_fn, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules};
+pub use svi::{model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules};

@@ -129,7 +129,9 @@ where
         let m = self.frozen();
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
-            let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device()).with_params(m.params.clone());
+            let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device())
+                .with_program("guide")
+                .with_params(m.params.clone());
             traces.push(run(&m.q, ctx)?.trace);
         }
         collect(traces, targets)
@@ -178,7 +180,9 @@ where
             // The guide runs if it can (its inputs are bound); otherwise only the model.
             let guide = run(
                 &m.q,
-                Ctx::new(chunk.clone(), ckey.fold_in("guide"), self.device()).with_params(m.params.clone()),
+                Ctx::new(chunk.clone(), ckey.fold_in("guide"), self.device())
+                    .with_program("guide")
+                    .with_params(m.params.clone()),
             )
             .ok();
             let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), self.device()).with_params(m.params.clone());

@@ -8,17 +8,24 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
 use ppl_dist::RngKey;
 
-use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, trace_elbo, Batch, ElboEstimate};
+use crate::data_plan;
+use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, run_particle, trace_elbo, Batch, ElboEstimate};
 use crate::optim::AnyOptimizer;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
 
-/// What to do when a step's loss is NaN or ±∞. Either way the parameters are not updated.
+/// What to do with a bad step: a NaN or ±∞ loss, an update that makes a parameter NaN or
+/// ±∞ (a non-finite gradient), or distribution parameters made invalid by the previous
+/// update (a scale driven to 0). All three are treated alike: the update that led there is
+/// undone, so the parameters are always those of the last good step.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum NonFinitePolicy {
-    /// Stop with [`InferError::NonFinite`] naming the step and the first non-finite site.
+    /// Stop with [`InferError::NonFinite`] or [`InferError::InvalidParameter`] naming the step
+    /// and the site; the `Svi` is left at its last good state.
     #[default]
     Error,
-    /// Skip the update, count the step, and go on (NumPyro's `stable_update`).
+    /// Undo the update, count the step as skipped, and go on (NumPyro's `stable_update`);
+    /// [`Svi::fit`] fails with [`InferError::TooManySkipped`] when more than
+    /// [`SviConfig::max_skipped_fraction`] of its steps were skipped.
     Skip,
 }
 
@@ -29,7 +36,9 @@ pub struct SviConfig {
     pub epochs: usize,
     /// Minibatch size M (the `datamodel` plate is scaled by N/M).
     pub batch_size: usize,
-    /// Shuffle rows each epoch (with the seed).
+    /// Shuffle the rows of the `datamodel` plate each epoch (with the seed). Only data read
+    /// inside the `datamodel` plate are shuffled and minibatched; everything else is passed
+    /// whole (see [`Svi::fit`]).
     pub shuffle: bool,
     /// Drop the last, smaller minibatch of an epoch.
     pub drop_last: bool,
@@ -58,6 +67,12 @@ pub struct SviConfig {
     /// of K runs. Exact when every latent is local to the data plate (amortized models,
     /// VAEs); a model with a global latent is an [`InferError::Config`] error.
     pub vectorize_particles: bool,
+    /// Accept bound data that neither the model nor the guide reads (by default an
+    /// [`InferError::UnusedData`] error: such an entry is usually a misspelt site name).
+    pub allow_unused_data: bool,
+    /// The largest fraction of a fit's steps that [`NonFinitePolicy::Skip`] may skip before
+    /// [`Svi::fit`] returns [`InferError::TooManySkipped`].
+    pub max_skipped_fraction: f64,
 }
 
 impl Default for SviConfig {
@@ -78,6 +93,8 @@ impl Default for SviConfig {
             max_steps: None,
             query_chunk: 4096,
             vectorize_particles: false,
+            allow_unused_data: false,
+            max_skipped_fraction: 0.25,
         }
     }
 }
@@ -153,6 +170,24 @@ where
     losses: Vec<f64>,
     baseline: Option<f64>,
     skipped: usize,
+    /// The state before the last applied update (modules, optimizer, baseline), kept so
+    /// that an update found bad at the next step can be undone.
+    previous: Option<Previous<B, P, Q>>,
+    /// Whether the guide's notice (e.g. an autoguide's latents) was shown.
+    notice_shown: bool,
+}
+
+type Previous<B, P, Q> = (SviModules<B, P, Q>, AnyOptimizer<SviModules<B, P, Q>, B>, Option<f64>);
+
+/// An ELBO estimate from many draws ([`Svi::estimate_elbo`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ElboSummary {
+    /// The mean of the draws' ELBOs.
+    pub mean: f64,
+    /// Its Monte-Carlo standard error (sample standard deviation / √draws).
+    pub std_err: f64,
+    /// Number of draws.
+    pub draws: usize,
 }
 
 impl<B, P, Q> Svi<B, P, Q>
@@ -180,6 +215,8 @@ where
             losses: Vec::new(),
             baseline: None,
             skipped: 0,
+            previous: None,
+            notice_shown: false,
         }
     }
 
@@ -223,28 +260,102 @@ where
     }
 
     /// Evaluate the objective on `data` (a batch of a data set of `full_size` rows) with a
-    /// given key, without updating anything.
+    /// given key, without updating anything (no parameter, optimizer or baseline state
+    /// changes, and no autodiff graph is recorded, so later steps do not slow down).
     ///
     /// # Errors
     /// Model or guide errors.
-    pub fn evaluate(&mut self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
-        let m = self.modules.take().expect("modules present");
-        let out = self.objective(&m, data, full_size, key);
-        self.modules = Some(m);
-        out
+    pub fn evaluate(&self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
+        let m = self.frozen_modules();
+        let mut baseline = self.baseline;
+        self.objective(&m, data, full_size, key, &mut baseline)
+    }
+
+    /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
+    /// `draws` independent draws of the guide, in one call and without gradients: the
+    /// number to compare fits by. Each draw is reproducible (its key is folded from the
+    /// draw's index).
+    ///
+    /// # Errors
+    /// [`InferError::Config`] for zero draws; model or guide errors.
+    pub fn estimate_elbo(&self, data: &Data<B>, draws: usize) -> Result<ElboSummary, InferError> {
+        if draws == 0 {
+            return Err(InferError::Config("estimate_elbo needs at least one draw".into()));
+        }
+        let m = self.frozen_modules();
+        let data = self.plan_data(&m, data)?;
+        let n = data.rows()?.unwrap_or(1);
+        let key = self.key.fold_in("estimate_elbo");
+        let mut values = Vec::with_capacity(draws);
+        for d in 0..draws {
+            let mut baseline = None;
+            let est = trace_elbo(
+                &m.p,
+                &m.q,
+                &Batch::new(&data, n),
+                m.params.clone(),
+                &key.fold_in_u64(d as u64),
+                1,
+                &mut baseline,
+                &self.device,
+            )?;
+            values.push(est.elbo);
+        }
+        let mean = values.iter().sum::<f64>() / draws as f64;
+        let var = if draws > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (draws - 1) as f64
+        } else {
+            0.0
+        };
+        Ok(ElboSummary {
+            mean,
+            std_err: (var / draws as f64).sqrt(),
+            draws,
+        })
+    }
+
+    /// The modules with gradient tracking off (for passes that never back-propagate).
+    pub(crate) fn frozen_modules(&self) -> SviModules<B, P, Q> {
+        Module::no_grad(self.modules().clone())
+    }
+
+    /// `data` with the entries the programs read outside the `datamodel` plate marked whole
+    /// (see [`crate::data_plan`]), found by one run of the guide and the model without
+    /// gradients on a slice of the rows (on all of them if the slice does not fit).
+    pub(crate) fn plan_data(&self, m: &SviModules<B, P, Q>, data: &Data<B>) -> Result<Data<B>, InferError> {
+        let n = data.rows()?;
+        let key = self.key.fold_in("data plan");
+        let probe = |d: &Data<B>| -> Result<Data<B>, InferError> {
+            let rows = d.rows()?.unwrap_or(1);
+            let batch = Batch::new(d, n.unwrap_or(rows).max(rows));
+            let particle = run_particle(&m.p, &m.q, &batch, m.params.clone(), &key, &self.device)?;
+            let traces = [&particle.guide, &particle.model];
+            data_plan::plan(
+                data,
+                &data_plan::merged_reads(&traces),
+                data_plan::sample_sites(&traces),
+                self.config.allow_unused_data,
+            )
+        };
+        let slice = self.config.batch_size.clamp(1, 64);
+        match n {
+            Some(n) if n > slice => probe(&data.narrow_rows(0, slice)).or_else(|_| probe(data)),
+            _ => probe(data),
+        }
     }
 
     fn objective(
-        &mut self,
+        &self,
         m: &SviModules<B, P, Q>,
         data: &Data<B>,
         full_size: usize,
         key: &RngKey,
+        baseline: &mut Option<f64>,
     ) -> Result<ElboEstimate<B>, InferError> {
         // Vectorized particles: K copies of the minibatch in one pass, each row's terms scaled
         // by N/(K·M), i.e. the average of K particles (valid when every latent is local).
         let tiled;
-        let (data, elbo, replicas) = match (&self.config.elbo, self.config.vectorize_particles) {
+        let (batch_data, elbo, replicas) = match (&self.config.elbo, self.config.vectorize_particles) {
             (Elbo::Trace { particles: k } | Elbo::MeanField { particles: k }, true) if *k > 1 => {
                 let rows = data.rows()?.unwrap_or(1);
                 let idx: Vec<usize> = (0..*k).flat_map(|_| 0..rows).collect();
@@ -263,36 +374,27 @@ where
             (elbo, _) => (data, elbo.clone(), 1),
         };
         let batch = Batch {
-            data,
+            data: batch_data,
             full_size,
             replicas,
         };
         let params = m.params.clone();
         let est = match elbo {
-            Elbo::Trace { particles } => trace_elbo(
-                &m.p,
-                &m.q,
-                &batch,
-                params,
-                key,
-                particles,
-                &mut self.baseline,
-                &self.device,
-            ),
-            Elbo::MeanField { particles } => mean_field_elbo(
-                &m.p,
-                &m.q,
-                &batch,
-                params,
-                key,
-                particles,
-                &mut self.baseline,
-                &self.device,
-            ),
+            Elbo::Trace { particles } => trace_elbo(&m.p, &m.q, &batch, params, key, particles, baseline, &self.device),
+            Elbo::MeanField { particles } => {
+                mean_field_elbo(&m.p, &m.q, &batch, params, key, particles, baseline, &self.device)
+            }
             Elbo::Renyi { alpha, particles } => {
                 renyi_bound(&m.p, &m.q, &batch, params, key, alpha, particles, &self.device)
             }
         }?;
+        if !self.config.allow_unused_data {
+            let traces = [&est.traces.0, &est.traces.1];
+            let unused = data_plan::unused(data, &data_plan::merged_reads(&traces));
+            if !unused.is_empty() {
+                return Err(data_plan::unused_error(unused, data_plan::sample_sites(&traces)));
+            }
+        }
         if self.config.vectorize_particles {
             if let Some(s) = est
                 .traces
@@ -311,75 +413,154 @@ where
     }
 
     /// One SVI step on a minibatch `batch` of a data set of `full_size` rows: evaluate the
-    /// objective, back-propagate, update. Returns the loss (−ELBO).
+    /// objective, back-propagate, update. Returns the loss (−ELBO), NaN for a skipped step.
+    ///
+    /// A bad step — a non-finite loss, an update that makes a parameter non-finite (a
+    /// non-finite gradient), or distribution parameters made invalid by the previous update
+    /// — never leaves bad parameters behind: the update that led to it is undone. Under
+    /// [`NonFinitePolicy::Error`] the step returns the error and the `Svi` is at its last
+    /// good state (when the previous update is undone, the step counter and loss history go
+    /// back one step with it, so the state equals the one an uninterrupted run had then);
+    /// under [`NonFinitePolicy::Skip`] the step is counted as skipped and the run goes on.
     ///
     /// # Errors
     /// Model or guide errors; [`InferError::InvalidParameter`] (with the step) when a
     /// distribution's parameters are invalid; [`InferError::NonFinite`] under
-    /// [`NonFinitePolicy::Error`].
-    /// On any error the parameters are left untouched.
+    /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         let key = self.key.fold_in_u64(self.step as u64);
-        let mut m = self.modules.take().expect("modules present");
-        let est = match self.objective(&m, batch, full_size, &key) {
+        let mut baseline = self.baseline;
+        let est = match self.objective(self.modules(), batch, full_size, &key, &mut baseline) {
             Ok(e) => e,
             Err(InferError::Core(CoreError::Distribution { site, source })) => {
-                self.modules = Some(m);
-                return Err(InferError::InvalidParameter {
-                    step: self.step,
+                // Invalid parameters come from the previous update: undo it.
+                let restored = self.undo_previous();
+                return self.bad_step(InferError::InvalidParameter {
+                    step: self.step_before(restored),
                     site,
                     source,
+                    restored_to_step: restored,
                 });
             }
-            Err(e) => {
-                self.modules = Some(m);
-                return Err(e);
-            }
+            Err(e) => return Err(e),
         };
         let loss = -est.elbo;
         if !loss.is_finite() {
-            let site = first_non_finite_site(&est.traces.0, &est.traces.1);
-            self.modules = Some(m);
-            return match self.config.non_finite {
-                NonFinitePolicy::Error => Err(InferError::NonFinite {
-                    step: self.step,
-                    what: "loss",
-                    site,
-                }),
-                NonFinitePolicy::Skip => {
-                    self.skipped += 1;
-                    self.step += 1;
-                    self.losses.push(loss);
-                    Ok(loss)
-                }
-            };
+            let (site, detail) = first_non_finite_site(&est.traces.0, &est.traces.1);
+            // The previous update may have produced the parameters that overflow: undo it.
+            let restored = self.undo_previous();
+            return self.bad_step(InferError::NonFinite {
+                step: self.step_before(restored),
+                what: "loss",
+                site,
+                detail,
+                restored_to_step: restored,
+            });
         }
+        let mut m = self.take_modules();
         m.params = est.params;
         let grads = GradientsParams::from_grads(est.surrogate_loss.backward(), &m);
         let lr = self.config.schedule.at(self.config.lr, self.step);
-        self.modules = Some(self.optim.step(lr, m, grads));
+        let before = (m.clone(), self.optim.clone(), self.baseline);
+        let updated = self.optim.step(lr, m, grads);
+        if !all_finite(&updated) {
+            // A non-finite gradient (or an overflowing update): not applied.
+            self.modules = Some(before.0);
+            self.optim = before.1;
+            return self.bad_step(InferError::NonFinite {
+                step: self.step,
+                what: "parameters after the update (a non-finite gradient)",
+                site: None,
+                detail: None,
+                restored_to_step: None,
+            });
+        }
+        self.modules = Some(updated);
+        self.previous = Some(before);
+        self.baseline = baseline;
         self.step += 1;
         self.losses.push(loss);
         Ok(loss)
     }
 
-    /// Fit on `data` for the configured epochs: shuffled minibatches of `batch_size` rows,
-    /// each scaled to the full data set. Shows a progress bar with the loss and steps/s.
+    /// Undo the last applied update (modules, optimizer, baseline); returns its step.
+    /// Under `Error` the step counter and loss history go back with it.
+    fn undo_previous(&mut self) -> Option<usize> {
+        let (m, o, b) = self.previous.take()?;
+        self.modules = Some(m);
+        self.optim = o;
+        self.baseline = b;
+        let undone = self.step.checked_sub(1)?;
+        if self.config.non_finite == NonFinitePolicy::Error {
+            self.step = undone;
+            self.losses.truncate(undone);
+        }
+        Some(undone)
+    }
+
+    /// The index of the failing step, given what `undo_previous` did to the counter.
+    fn step_before(&self, restored: Option<usize>) -> usize {
+        match (restored, self.config.non_finite) {
+            (Some(k), NonFinitePolicy::Error) => k + 1,
+            _ => self.step,
+        }
+    }
+
+    /// Finish a bad step by the policy: return the error, or count it and go on.
+    fn bad_step(&mut self, error: InferError) -> Result<f64, InferError> {
+        match self.config.non_finite {
+            NonFinitePolicy::Error => Err(error),
+            NonFinitePolicy::Skip => {
+                self.skipped += 1;
+                self.step += 1;
+                self.losses.push(f64::NAN);
+                Ok(f64::NAN)
+            }
+        }
+    }
+
+    /// Fit on `data` for the configured epochs: shuffled minibatches of `batch_size` rows of
+    /// the `datamodel` plate, each scaled to the full data set. Shows a progress bar with
+    /// the loss and steps/s.
+    ///
+    /// # What is shuffled and minibatched
+    /// Only the data read inside the `datamodel` plate. Before the first step the guide and
+    /// the model run once without gradients to find where each entry is read; entries read
+    /// outside the `datamodel` plate (in a named plate, at top level) and entries bound with
+    /// [`Data::with_whole`] are passed whole, in their order, at every step. A model without
+    /// `datamodel` rows is fitted on all the data at every step (one step per epoch).
     ///
     /// # Errors
-    /// [`InferError::Config`] for empty data or a zero batch size; step errors.
+    /// [`InferError::Config`] for a zero batch size or an entry read both inside and outside
+    /// the `datamodel` plate; [`InferError::UnusedData`] for bound data nothing reads;
+    /// [`InferError::TooManySkipped`]; step errors.
     pub fn fit(&mut self, data: &Data<B>) -> Result<FitReport, InferError> {
-        let n = data
-            .rows()?
-            .ok_or_else(|| InferError::Config("fit needs data: the Data map is empty".into()))?;
-        let m = self.config.batch_size.min(n);
-        if m == 0 || n == 0 {
-            return Err(InferError::Config(format!(
-                "batch size {} with {n} rows",
-                self.config.batch_size
-            )));
+        if self.config.batch_size == 0 {
+            return Err(InferError::Config(
+                "batch size 0: a minibatch needs at least one row".into(),
+            ));
         }
-        let per_epoch = if self.config.drop_last { n / m } else { n.div_ceil(m) };
+        let data = self.plan_data(self.modules(), data)?;
+        if !self.notice_shown {
+            self.notice_shown = true;
+            if self.config.progress {
+                if let Some(notice) = self.guide().notice() {
+                    eprintln!("{notice}");
+                }
+            }
+        }
+        // `None`: nothing is rows of the data plate; every step sees all the data.
+        let n = data.rows()?;
+        let (n_rows, m) = match n {
+            Some(0) => return Err(InferError::Config("the data have 0 rows".into())),
+            Some(n) => (n, self.config.batch_size.min(n)),
+            None => (1, 1),
+        };
+        let per_epoch = if self.config.drop_last {
+            n_rows / m
+        } else {
+            n_rows.div_ceil(m)
+        };
         let total = per_epoch * self.config.epochs;
         let total = self.config.max_steps.map_or(total, |s| s.min(total));
         let bar = crate::progress::bar(total as u64, self.config.progress);
@@ -390,10 +571,10 @@ where
             if steps >= total {
                 break;
             }
-            let mut order: Vec<usize> = (0..n).collect();
-            if self.config.shuffle {
+            let mut order: Vec<usize> = (0..n_rows).collect();
+            if self.config.shuffle && n.is_some() {
                 let mut key = self.key.fold_in(&format!("epoch:{epoch}"));
-                for i in (1..n).rev() {
+                for i in (1..n_rows).rev() {
                     order.swap(i, key.index(i + 1));
                 }
             }
@@ -403,13 +584,13 @@ where
                 if steps >= total {
                     break; // `max_steps` reached: record this partial epoch, then stop
                 }
-                let rows = &order[b * m..((b + 1) * m).min(n)];
-                let batch = if rows.len() == n && !self.config.shuffle {
+                let rows = &order[b * m..((b + 1) * m).min(n_rows)];
+                let batch = if n.is_none() || (rows.len() == n_rows && !self.config.shuffle) {
                     data.clone()
                 } else {
                     data.select_rows(rows)
                 };
-                let loss = self.step(&batch, n)?;
+                let loss = self.step(&batch, n_rows)?;
                 if loss.is_finite() {
                     sum += loss;
                     count += 1;
@@ -421,11 +602,19 @@ where
             epoch_losses.push(if count > 0 { sum / count as f64 } else { f64::NAN });
         }
         bar.finish_and_clear();
+        let skipped = self.skipped - skipped0;
+        if skipped > 0 && skipped as f64 > self.config.max_skipped_fraction * steps as f64 {
+            return Err(InferError::TooManySkipped {
+                skipped,
+                steps,
+                max_fraction: self.config.max_skipped_fraction,
+            });
+        }
         let seconds = start.elapsed().as_secs_f64();
         Ok(FitReport {
             steps,
             epoch_losses,
-            skipped: self.skipped - skipped0,
+            skipped,
             seconds,
             steps_per_second: steps as f64 / seconds.max(1e-9),
         })
@@ -459,6 +648,7 @@ where
         losses: Vec<f64>,
         baseline: Option<f64>,
     ) {
+        self.previous = None;
         self.modules = Some(modules);
         self.optim = optim;
         self.step = step;
@@ -524,4 +714,23 @@ where
     pub fn from_fns(p: FP, q: FQ, config: SviConfig, device: &B::Device) -> Self {
         Svi::new(FnModel { f: ModelFn(p) }, FnModel { f: ModelFn(q) }, config, device)
     }
+}
+
+/// Whether every float parameter of `m` is finite: one reduction per tensor (`t − t` is 0
+/// for finite values and NaN otherwise, so the sum cannot overflow) and one read-back.
+fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
+    struct Finite<B: Backend>(Option<burn::tensor::Tensor<B, 1>>);
+    impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for Finite<B::InnerBackend> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
+            let t = param.val().inner();
+            let zero_or_nan = (t.clone() - t).sum();
+            self.0 = Some(match self.0.take() {
+                Some(acc) => acc + zero_or_nan,
+                None => zero_or_nan,
+            });
+        }
+    }
+    let mut v = Finite::<B::InnerBackend>(None);
+    m.visit(&mut v);
+    v.0.is_none_or(|t| ppl_dist::param::host_values(&t)[0].is_finite())
 }

@@ -111,6 +111,7 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     device: &B::Device,
 ) -> Result<Particle<B>, InferError> {
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
+        .with_program("guide")
         .with_params(params)
         .with_plate_size(DATA_PLATE, batch.full_size)
         .with_data_replicas(batch.replicas);
@@ -170,16 +171,38 @@ fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), 
     Ok(())
 }
 
-/// The first site (guide first, then model) whose scaled log-density is not finite.
-pub fn first_non_finite_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Option<String> {
-    guide
-        .sites()
-        .iter()
-        .chain(model.sites())
-        .find(|s| {
-            s.log_prob_sum
-                .as_ref()
-                .is_some_and(|t| !ppl_dist::param::host_values(t)[0].is_finite())
-        })
-        .map(|s| s.name.clone())
+/// The first site (guide first, then model) whose scaled log-density is not finite, with
+/// its first offending row and that row's value (an observed label outside the support, a
+/// NaN in the data) when the site's log-density has rows.
+pub fn first_non_finite_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> (Option<String>, Option<String>) {
+    let Some(site) = guide.sites().iter().chain(model.sites()).find(|s| {
+        s.log_prob_sum
+            .as_ref()
+            .is_some_and(|t| !ppl_dist::param::host_values(t)[0].is_finite())
+    }) else {
+        return (None, None);
+    };
+    let detail = site.log_prob.as_ref().and_then(|lp| {
+        let dims = lp.dims();
+        let values = lp.to_vec();
+        let bad = values.iter().position(|v| !v.is_finite())?;
+        let per_row = values.len() / dims[0].max(1);
+        let row = bad / per_row.max(1);
+        let value = site.value.to_vec();
+        let vrow = value.len() / site.value.dims()[0].max(1);
+        let shown: Vec<String> = value
+            .iter()
+            .skip(row * vrow)
+            .take(vrow.min(8))
+            .map(|v| format!("{v}"))
+            .collect();
+        let more = if vrow > 8 { ", …" } else { "" };
+        let kind = if site.observed { "observed value" } else { "value" };
+        Some(format!(
+            "row {row}: {kind} [{}{more}] has log-density {} under the site's distribution",
+            shown.join(", "),
+            values[bad]
+        ))
+    });
+    (Some(site.name.clone()), detail)
 }

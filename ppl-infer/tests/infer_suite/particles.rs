@@ -43,7 +43,7 @@ fn config(particles: usize, vectorize: bool) -> SviConfig {
 
 /// Mean and standard error of `reps` ELBO evaluations with independent keys.
 fn elbo_stats<B: AutodiffBackend>(config: SviConfig, data: &Data<B>, reps: u64, dev: &B::Device) -> (f64, f64, f64) {
-    let mut svi = Svi::from_fns(local::<B>, encoder::<B>, config, dev);
+    let svi = Svi::from_fns(local::<B>, encoder::<B>, config, dev);
     let v: Vec<f64> = (0..reps)
         .map(|r| svi.evaluate(data, 16, &RngKey::new(500 + r)).unwrap().elbo)
         .collect();

@@ -41,16 +41,40 @@ fn nan_data_stops_at_step_zero_with_parameters_unchanged<B: AutodiffBackend>(dev
         ctx.sample("mu", Normal::new(loc, 0.5));
     };
     let mut svi = Svi::from_fns(p, q, config(5), dev);
-    // One finite step creates the parameter; then NaN data.
+    // One finite step creates the parameter; then NaN data. A non-finite loss undoes the
+    // update that led to it too (it may have produced the parameters that overflow), so the
+    // state is the one before step 0's update: the initial loc, bitwise, and step 0.
     svi.step(&Data::new().with("x", t1::<B>(&[1.0, 2.0], dev)), 2).unwrap();
-    let before = svi.param("loc").unwrap().to_vec();
     let bad = Data::new().with("x", t1::<B>(&[1.0, f64::NAN], dev));
     let e = svi.step(&bad, 2).unwrap_err();
     assert!(
-        matches!(&e, InferError::NonFinite { step: 1, what: "loss", site: Some(s) } if s == "x"),
+        matches!(&e, InferError::NonFinite { step: 1, what: "loss", site: Some(s), restored_to_step: Some(0), .. } if s == "x"),
         "{e}"
     );
-    assert!(e.to_string().contains("step 1") && e.to_string().contains("`x`"), "{e}");
+    let msg = e.to_string();
+    assert!(
+        msg.contains("step 1") && msg.contains("`x`") && msg.contains("row 1"),
+        "{msg}"
+    );
+    assert_eq!(
+        svi.param("loc").unwrap().to_vec(),
+        t1::<B>(&[0.2], dev).into_data().iter::<f64>().collect::<Vec<_>>()
+    );
+    assert_eq!((svi.steps(), svi.losses().len()), (0, 0));
+    // At step 0 there is nothing to undo: the parameters stay bitwise unchanged.
+    let before = svi.param("loc").unwrap().to_vec();
+    let e = svi.step(&bad, 2).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            InferError::NonFinite {
+                step: 0,
+                restored_to_step: None,
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert_eq!(
         svi.param("loc").unwrap().to_vec(),
         before,
@@ -83,6 +107,8 @@ fn skip_policy_keeps_parameters_finite<B: AutodiffBackend>(dev: &B::Device) {
         q,
         SviConfig {
             non_finite: NonFinitePolicy::Skip,
+            // Half the guide's draws are negative by design: skipping is the point here.
+            max_skipped_fraction: 1.0,
             ..config(200)
         },
         dev,
@@ -191,7 +217,20 @@ fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev
     };
     assert_eq!(site, "z");
     assert!(*step >= 1, "step {step}");
-    assert_eq!(*step, svi.steps(), "the failing step made no update");
+    assert!(
+        matches!(&err, InferError::InvalidParameter { restored_to_step: Some(k), .. } if *k + 1 == *step),
+        "{err:?}"
+    );
+    assert_eq!(
+        svi.steps(),
+        step - 1,
+        "the update that produced the invalid scale was undone"
+    );
+    let s = svi.param("s").unwrap().to_vec()[0];
+    assert!(
+        s > 0.0 && s.is_finite(),
+        "the parameters are the last good ones: s = {s}"
+    );
     let msg = err.to_string();
     assert!(
         msg.contains(&format!("step {step}")) && msg.contains("`z`") && msg.contains("scale"),
