@@ -94,8 +94,18 @@ pub fn parse(path: &Path, bytes: &[u8]) -> Result<IdxArray, DataError> {
     let dims: Vec<usize> = (0..ndims)
         .map(|i| u32::from_be_bytes(bytes[4 + 4 * i..8 + 4 * i].try_into().expect("4 bytes")) as usize)
         .collect();
-    let count: usize = dims.iter().product();
+    // Checked: a crafted header's sizes can multiply past usize (and a wrapped product
+    // that happened to match the file would let later code allocate the true size).
     let body = &bytes[header..];
+    let Some(count) = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d)) else {
+        return Err(format(
+            path,
+            format!(
+                "header {dims:?} describes more elements than fit in memory; the file has {} data bytes",
+                body.len()
+            ),
+        ));
+    };
     if body.len() != count {
         let what = if body.len() < count {
             "truncated"

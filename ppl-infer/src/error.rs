@@ -14,7 +14,7 @@ pub enum InferError {
     /// NaN or ±∞; the step's update was not applied.
     #[error(
         "non-finite {what} at step {step}{}{}",
-        site.as_ref().map(|s| format!(" (first non-finite site: `{s}`{})", detail.as_ref().map(|d| format!(", {d}")).unwrap_or_default())).unwrap_or_default(),
+        site.as_ref().map(|s| format!(" (first non-finite site: `{s}`{}{})", row.map(|r| format!(", data row {r}")).unwrap_or_default(), detail.as_ref().map(|d| format!(": {d}")).unwrap_or_default())).unwrap_or_default(),
         restored_to_step.map(|k| format!("; the parameters are those before step {k}'s update (the update that led here was undone)")).unwrap_or_default()
     )]
     NonFinite {
@@ -24,7 +24,10 @@ pub enum InferError {
         what: &'static str,
         /// The first site whose log-density was non-finite, if one was.
         site: Option<String>,
-        /// The first offending row of that site and its value, when one could be found.
+        /// The first offending row of that site: the row of the bound data under
+        /// [`crate::Svi::fit`] (of the minibatch passed to [`crate::Svi::step`]).
+        row: Option<usize>,
+        /// That row's value and log-density, when one could be found.
         detail: Option<String>,
         /// When the previous update was undone as well: the step whose update was undone
         /// (the `Svi` is back to the state it had before that step).

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use burn::module::{AutodiffModule, ModuleDisplay};
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::handlers::Replay;
-use ppl_core::{run, Ctx, Data, Model, Trace, Value, DATA_PLATE};
+use ppl_core::{run, CoreError, Ctx, Data, DataUse, Model, Trace, Value, DATA_PLATE};
 use ppl_dist::RngKey;
 
 use crate::{InferError, Svi};
@@ -101,6 +101,53 @@ fn collect<B: burn::tensor::backend::Backend>(traces: Vec<Trace<B>>, targets: &[
     Ok(q)
 }
 
+/// Mark the entries read only outside the `datamodel` plate as whole, so that chunking
+/// leaves them intact (found by running the guide and the model on the first chunk).
+fn plan_chunks<B: AutodiffBackend, P: Model<B>, Q: Model<B>>(
+    p: &P,
+    q: &Q,
+    params: &ppl_core::ParamStore<B>,
+    data: &Data<B>,
+    chunk: usize,
+    key: &RngKey,
+    device: &B::Device,
+) -> Result<Data<B>, InferError> {
+    let Some(n) = data.rows()? else {
+        return Ok(data.clone());
+    };
+    if n <= chunk {
+        return Ok(data.clone());
+    }
+    let first = data.narrow_rows(0, chunk);
+    let mut reads: BTreeMap<String, DataUse> = BTreeMap::new();
+    let mut note = |t: &Trace<B>| {
+        for (k, u) in t.data_reads() {
+            let e = reads.entry(k.clone()).or_default();
+            e.in_data_plate |= u.in_data_plate;
+            e.outside_data_plate |= u.outside_data_plate;
+        }
+    };
+    let ctx = |k: &str| Ctx::new(first.clone(), key.fold_in(k), device).with_params(params.clone());
+    if let Ok(g) = run(q, ctx("plan guide")) {
+        note(&g.trace);
+    }
+    if let Ok(m) = run(
+        p,
+        ctx("plan model")
+            .with_instances(chunk)
+            .with_plate_size(DATA_PLATE, chunk),
+    ) {
+        note(&m.trace);
+    }
+    let mut out = data.clone();
+    for (k, u) in &reads {
+        if u.outside_data_plate && !u.in_data_plate {
+            out.mark_whole(k);
+        }
+    }
+    Ok(out)
+}
+
 fn chunks<B: burn::tensor::backend::Backend>(data: &Data<B>, chunk: usize) -> Result<Vec<Data<B>>, InferError> {
     Ok(match data.rows()? {
         None => vec![data.clone()],
@@ -127,6 +174,7 @@ where
     pub fn posterior(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
         let key = self.key().fold_in("posterior");
         let m = self.frozen();
+        let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
             let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device())
@@ -173,18 +221,23 @@ where
 
     fn predictive_with_key(&self, targets: &[&str], data: &Data<B>, key: RngKey) -> Result<Query<B>, InferError> {
         let m = self.frozen();
+        let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
             let ckey = key.fold_in_u64(c as u64);
             let rows = chunk.rows()?;
-            // The guide runs if it can (its inputs are bound); otherwise only the model.
-            let guide = run(
+            // The guide runs if its inputs are bound; otherwise only the model (e.g. a
+            // predictive given the latents themselves). Any other guide error is returned.
+            let (guide, missing) = match run(
                 &m.q,
                 Ctx::new(chunk.clone(), ckey.fold_in("guide"), self.device())
                     .with_program("guide")
                     .with_params(m.params.clone()),
-            )
-            .ok();
+            ) {
+                Ok(g) => (Some(g), None),
+                Err(CoreError::MissingData { site, .. }) => (None, Some(site)),
+                Err(e) => return Err(e.into()),
+            };
             let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), self.device()).with_params(m.params.clone());
             if let Some(n) = rows {
                 ctx = ctx.with_instances(n).with_plate_size(DATA_PLATE, n);
@@ -192,7 +245,21 @@ where
             if let Some(g) = guide {
                 ctx = ctx.with_handler(Replay::new(&g.trace));
             }
-            traces.push(run(&m.p, ctx)?.trace);
+            let model = run(&m.p, ctx)?.trace;
+            if let Some(missing) = missing {
+                // Without the guide, its latents would silently come from the prior.
+                if let Some(s) = model.latent_sites().find(|s| self.guide_latents().contains(&s.name)) {
+                    return Err(InferError::UnmatchedSite {
+                        site: s.name.clone(),
+                        detail: format!(
+                            "the guide could not run (missing data `{missing}`), so this latent would be drawn \
+                             from the prior instead of the posterior: bind the guide's inputs, or bind `{}` itself",
+                            s.name
+                        ),
+                    });
+                }
+            }
+            traces.push(model);
         }
         collect(traces, targets)
     }

@@ -5,11 +5,12 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
+use ppl_core::handlers::Replay;
+use ppl_core::{run, CoreError, Ctx, Data, Model, ParamStore, DATA_PLATE};
 use ppl_dist::RngKey;
 
 use crate::data_plan;
-use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, run_particle, trace_elbo, Batch, ElboEstimate};
+use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, trace_elbo, Batch, ElboEstimate};
 use crate::optim::AnyOptimizer;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
 
@@ -175,6 +176,8 @@ where
     previous: Option<Previous<B, P, Q>>,
     /// Whether the guide's notice (e.g. an autoguide's latents) was shown.
     notice_shown: bool,
+    /// The guide's latent sites, learnt at the first successful step.
+    guide_latents: Vec<String>,
 }
 
 type Previous<B, P, Q> = (SviModules<B, P, Q>, AnyOptimizer<SviModules<B, P, Q>, B>, Option<f64>);
@@ -217,6 +220,7 @@ where
             skipped: 0,
             previous: None,
             notice_shown: false,
+            guide_latents: Vec::new(),
         }
     }
 
@@ -327,9 +331,20 @@ where
         let key = self.key.fold_in("data plan");
         let probe = |d: &Data<B>| -> Result<Data<B>, InferError> {
             let rows = d.rows()?.unwrap_or(1);
-            let batch = Batch::new(d, n.unwrap_or(rows).max(rows));
-            let particle = run_particle(&m.p, &m.q, &batch, m.params.clone(), &key, &self.device)?;
-            let traces = [&particle.guide, &particle.model];
+            let full = n.unwrap_or(rows).max(rows);
+            // The guide, then the model with its values replayed (as a particle, but without
+            // the site-matching check: a misspelt data name must be reported as such).
+            let ctx = Ctx::new(d.clone(), key.fold_in("guide"), &self.device)
+                .with_program("guide")
+                .with_params(m.params.clone())
+                .with_plate_size(DATA_PLATE, full);
+            let guide = run(&m.q, ctx)?;
+            let ctx = Ctx::new(d.clone(), key.fold_in("model"), &self.device)
+                .with_params(guide.params)
+                .with_plate_size(DATA_PLATE, full)
+                .with_handler(Replay::new(&guide.trace));
+            let model = run(&m.p, ctx)?;
+            let traces = [&guide.trace, &model.trace];
             data_plan::plan(
                 data,
                 &data_plan::merged_reads(&traces),
@@ -428,6 +443,13 @@ where
     /// distribution's parameters are invalid; [`InferError::NonFinite`] under
     /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
+        if self.guide_latents.is_empty() && !self.config.allow_unused_data {
+            // Before the first successful step: a misspelt data name is reported as such
+            // (rather than as the latent it leaves behind).
+            if let Err(e @ InferError::UnusedData { .. }) = self.plan_data(self.modules(), batch) {
+                return Err(e);
+            }
+        }
         let key = self.key.fold_in_u64(self.step as u64);
         let mut baseline = self.baseline;
         let est = match self.objective(self.modules(), batch, full_size, &key, &mut baseline) {
@@ -446,13 +468,14 @@ where
         };
         let loss = -est.elbo;
         if !loss.is_finite() {
-            let (site, detail) = first_non_finite_site(&est.traces.0, &est.traces.1);
+            let (site, row, detail) = first_non_finite_site(&est.traces.0, &est.traces.1);
             // The previous update may have produced the parameters that overflow: undo it.
             let restored = self.undo_previous();
             return self.bad_step(InferError::NonFinite {
                 step: self.step_before(restored),
                 what: "loss",
                 site,
+                row,
                 detail,
                 restored_to_step: restored,
             });
@@ -471,9 +494,13 @@ where
                 step: self.step,
                 what: "parameters after the update (a non-finite gradient)",
                 site: None,
+                row: None,
                 detail: None,
                 restored_to_step: None,
             });
+        }
+        if self.guide_latents.is_empty() {
+            self.guide_latents = est.traces.0.latent_sites().map(|s| s.name.clone()).collect();
         }
         self.modules = Some(updated);
         self.previous = Some(before);
@@ -590,7 +617,28 @@ where
                 } else {
                     data.select_rows(rows)
                 };
-                let loss = self.step(&batch, n_rows)?;
+                let loss = match self.step(&batch, n_rows) {
+                    Ok(l) => l,
+                    // Name the row of the bound data, not of the minibatch.
+                    Err(InferError::NonFinite {
+                        step,
+                        what,
+                        site,
+                        row: Some(r),
+                        detail,
+                        restored_to_step,
+                    }) if n.is_some() => {
+                        return Err(InferError::NonFinite {
+                            step,
+                            what,
+                            site,
+                            row: Some(rows[r % rows.len()]),
+                            detail,
+                            restored_to_step,
+                        })
+                    }
+                    Err(e) => return Err(e),
+                };
                 if loss.is_finite() {
                     sum += loss;
                     count += 1;
@@ -618,6 +666,11 @@ where
             seconds,
             steps_per_second: steps as f64 / seconds.max(1e-9),
         })
+    }
+
+    /// The guide's latent sites (known after the first step; empty before).
+    pub(crate) fn guide_latents(&self) -> &[String] {
+        &self.guide_latents
     }
 
     pub(crate) fn modules_ref(&self) -> &SviModules<B, P, Q> {

@@ -8,10 +8,12 @@
 mod activation;
 pub mod bayesian;
 pub mod heads;
+mod linear;
 mod mlp;
 
 pub use activation::Activation;
 pub use bayesian::{BayesianDenseConfig, DenseFlipout, DenseReparameterization};
 pub use heads::{ConcentrationHead, LogitsHead, NormalHead};
+pub use linear::linear;
 pub use mlp::{Mlp, MlpConfig};
 pub use ppl_core;

@@ -1,9 +1,8 @@
 //! A multi-layer perceptron built from a list of layer sizes.
 
-use burn::module::{Module, Param};
-use burn::nn::{Dropout, DropoutConfig, Linear, LinearConfig};
-use burn::tensor::{backend::Backend, Tensor, TensorData};
-use ppl_dist::param::float_options;
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Linear};
+use burn::tensor::{backend::Backend, Tensor};
 use ppl_dist::RngKey;
 
 use crate::Activation;
@@ -107,25 +106,7 @@ impl MlpConfig {
         let layers = self
             .sizes
             .windows(2)
-            .map(|w| {
-                let (d_in, d_out) = (w[0], w[1]);
-                let bound = 1.0 / (d_in as f64).sqrt();
-                let mut u = |n: usize| {
-                    key.uniform(n)
-                        .into_iter()
-                        .map(|v| (2.0 * v - 1.0) * bound)
-                        .collect::<Vec<_>>()
-                };
-                let weight = Tensor::from_data(
-                    TensorData::new(u(d_in * d_out), [d_in, d_out]),
-                    float_options::<B>(device),
-                );
-                let bias = Tensor::from_data(TensorData::new(u(d_out), [d_out]), float_options::<B>(device));
-                let mut layer = LinearConfig::new(d_in, d_out).init(device);
-                layer.weight = Param::from_tensor(weight);
-                layer.bias = Some(Param::from_tensor(bias));
-                layer
-            })
+            .map(|w| crate::linear::linear_from_key(w[0], w[1], &mut key, device))
             .collect();
         let dropout = (self.dropout > 0.0).then(|| DropoutConfig::new(self.dropout).init());
         let n = self.sizes.len() - 1;

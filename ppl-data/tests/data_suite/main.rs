@@ -126,6 +126,15 @@ fn damaged_inputs_are_errors_naming_file_and_problem() {
     check("empty", &[], "empty file");
     check("magic", &[1, 2, 3, 4, 0, 0, 0, 1, 9], "wrong magic");
     check("truncated", &good[..good.len() - 10], "truncated");
+    // A crafted header whose sizes multiply past usize: an error, never an abort.
+    let mut huge = vec![0, 0, 8, 3];
+    huge.extend([0xff; 12]);
+    huge.extend([0u8; 16]);
+    check("huge", &huge, "more elements than fit in memory");
+    // Sizes that fit usize but not the file.
+    let mut big = vec![0, 0, 8, 2, 0x10, 0, 0, 0, 0x10, 0, 0, 0];
+    big.extend([0u8; 16]);
+    check("big", &big, "truncated");
     // A truncated gzip stream.
     let gz = std::fs::read(fixture().join("train-images-idx3-ubyte.gz")).unwrap();
     check("cut.gz", &gz[..gz.len() / 2], "gzip");

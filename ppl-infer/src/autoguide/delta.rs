@@ -16,6 +16,12 @@ pub struct AutoDelta {
 }
 
 impl AutoDelta {
+    /// The names of the latent sites it fits, in the model's order (everything else the
+    /// model samples is observed).
+    pub fn latents(&self) -> Vec<&str> {
+        self.sites.iter().map(|s| s.name.as_str()).collect()
+    }
+
     /// Build the guide for `model`'s latents (one model run with `data`).
     ///
     /// # Errors
@@ -38,6 +44,10 @@ impl AutoDelta {
 }
 
 impl<B: Backend> Model<B> for AutoDelta {
+    fn notice(&self) -> Option<String> {
+        Some(super::notice("AutoDelta", &self.sites))
+    }
+
     fn model(&self, ctx: &mut Ctx<B>) {
         for s in &self.sites {
             with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));

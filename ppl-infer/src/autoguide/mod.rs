@@ -35,9 +35,13 @@ pub struct LatentSpec {
 
 /// Run `model` once with `data` and list its latent sites.
 ///
+/// Every site without data becomes a latent, so a misspelt observed name would be fitted
+/// silently: bound data that the model does not read is an error here.
+///
 /// # Errors
-/// Model errors; [`InferError::Config`] for a latent in a subsampled plate (use an amortized
-/// guide) or a support no autoguide covers.
+/// Model errors; [`InferError::UnusedData`] for bound data the model does not read (naming
+/// the site it most likely meant); [`InferError::Config`] for a latent in a subsampled plate
+/// (use an amortized guide) or a support no autoguide covers (discrete latents among them).
 pub fn discover<B: Backend, M: Model<B>>(
     model: &M,
     data: &Data<B>,
@@ -48,6 +52,13 @@ pub fn discover<B: Backend, M: Model<B>>(
         Ctx::new(data.clone(), RngKey::new(0).fold_in("autoguide"), device),
     )?
     .trace;
+    let unused = crate::data_plan::unused(data, trace.data_reads());
+    if !unused.is_empty() {
+        return Err(crate::data_plan::unused_error(
+            unused,
+            crate::data_plan::sample_sites(&[&trace]),
+        ));
+    }
     let mut specs = Vec::new();
     for s in trace.latent_sites() {
         if let Some(p) = s.plates.iter().find(|p| p.subsample_size < p.size) {
@@ -122,3 +133,13 @@ macro_rules! with_rank {
     };
 }
 pub(crate) use with_rank;
+
+/// The one-line notice an autoguide prints before its first fit.
+pub(crate) fn notice(kind: &str, sites: &[LatentSpec]) -> String {
+    let names: Vec<&str> = sites.iter().map(|s| s.name.as_str()).collect();
+    format!(
+        "{kind} fits {} latent site(s) {names:?}; every other sample site is observed (a site missing here \
+         and from the data would be fitted as a latent)",
+        names.len()
+    )
+}

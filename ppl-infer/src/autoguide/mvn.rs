@@ -24,6 +24,12 @@ pub struct AutoMultivariateNormal {
 pub const AUTO_LATENT: &str = "_auto_latent";
 
 impl AutoMultivariateNormal {
+    /// The names of the latent sites it fits, in the model's order (everything else the
+    /// model samples is observed).
+    pub fn latents(&self) -> Vec<&str> {
+        self.sites.iter().map(|s| s.name.as_str()).collect()
+    }
+
     /// Build the guide for `model`'s latents (one model run with `data`).
     ///
     /// # Errors
@@ -56,6 +62,10 @@ impl AutoMultivariateNormal {
 }
 
 impl<B: Backend> Model<B> for AutoMultivariateNormal {
+    fn notice(&self) -> Option<String> {
+        Some(super::notice("AutoMultivariateNormal", &self.sites))
+    }
+
     fn model(&self, ctx: &mut Ctx<B>) {
         let d = self.dim();
         let init: Vec<f64> = self.sites.iter().flat_map(|s| s.init.iter().copied()).collect();

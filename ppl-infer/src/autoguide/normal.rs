@@ -20,6 +20,12 @@ pub struct AutoNormal {
 }
 
 impl AutoNormal {
+    /// The names of the latent sites it fits, in the model's order (everything else the
+    /// model samples is observed).
+    pub fn latents(&self) -> Vec<&str> {
+        self.sites.iter().map(|s| s.name.as_str()).collect()
+    }
+
     /// Build the guide for `model`'s latents (one model run with `data`).
     ///
     /// # Errors
@@ -69,6 +75,10 @@ impl AutoNormal {
 }
 
 impl<B: Backend> Model<B> for AutoNormal {
+    fn notice(&self) -> Option<String> {
+        Some(super::notice("AutoNormal", &self.sites))
+    }
+
     fn model(&self, ctx: &mut Ctx<B>) {
         for s in &self.sites {
             with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));

@@ -174,13 +174,18 @@ fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), 
 /// The first site (guide first, then model) whose scaled log-density is not finite, with
 /// its first offending row and that row's value (an observed label outside the support, a
 /// NaN in the data) when the site's log-density has rows.
-pub fn first_non_finite_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> (Option<String>, Option<String>) {
+///
+/// Returns (site, row, what that row holds).
+pub fn first_non_finite_site<B: Backend>(
+    guide: &Trace<B>,
+    model: &Trace<B>,
+) -> (Option<String>, Option<usize>, Option<String>) {
     let Some(site) = guide.sites().iter().chain(model.sites()).find(|s| {
         s.log_prob_sum
             .as_ref()
             .is_some_and(|t| !ppl_dist::param::host_values(t)[0].is_finite())
     }) else {
-        return (None, None);
+        return (None, None, None);
     };
     let detail = site.log_prob.as_ref().and_then(|lp| {
         let dims = lp.dims();
@@ -198,11 +203,15 @@ pub fn first_non_finite_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> 
             .collect();
         let more = if vrow > 8 { ", …" } else { "" };
         let kind = if site.observed { "observed value" } else { "value" };
-        Some(format!(
-            "row {row}: {kind} [{}{more}] has log-density {} under the site's distribution",
-            shown.join(", "),
-            values[bad]
+        Some((
+            row,
+            format!(
+                "{kind} [{}{more}] has log-density {} under the site's distribution",
+                shown.join(", "),
+                values[bad]
+            ),
         ))
     });
-    (Some(site.name.clone()), detail)
+    let (row, detail) = detail.unzip();
+    (Some(site.name.clone()), row, detail)
 }

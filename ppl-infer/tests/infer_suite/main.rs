@@ -8,4 +8,5 @@ mod conjugate;
 mod discrete;
 mod gradients;
 mod particles;
+mod reliability;
 mod robustness;
