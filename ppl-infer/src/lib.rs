@@ -22,6 +22,8 @@ mod query;
 mod svi;
 
 pub use autoguide::{AutoDelta, AutoMultivariateNormal, AutoNormal};
+#[doc(hidden)]
+pub use checkpoint::SaveStage;
 pub use elbo::Elbo;
 pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};

@@ -681,10 +681,6 @@ where
         self.modules.take().expect("modules present")
     }
 
-    pub(crate) fn put_modules(&mut self, m: SviModules<B, P, Q>) {
-        self.modules = Some(m);
-    }
-
     pub(crate) fn optimizer(&self) -> &AnyOptimizer<SviModules<B, P, Q>, B> {
         &self.optim
     }

@@ -1,6 +1,7 @@
 //! C1: checkpoint after 5 steps, drop everything, load, 10 more steps = 15 uninterrupted steps,
 //! bitwise, for Adam, Adam with an exponential LR schedule, and SGD with momentum and a step
-//! schedule.
+//! schedule. Checkpoints are all or nothing: damaged, swapped or foreign files are errors that
+//! leave the `Svi` bit-identical, and a save killed at any point leaves a loadable checkpoint.
 //!
 //! Its own test binary on purpose: burn 0.21 keys the default float dtype by device *type*, so
 //! in a process that also runs NdArray<f64> the first backend to touch the device decides the
@@ -9,8 +10,8 @@
 use burn::backend::{Autodiff, NdArray};
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
-use ppl_dist::{Constraint, Normal};
-use ppl_infer::{LrSchedule, OptimizerKind, Svi, SviConfig};
+use ppl_dist::{Constraint, Normal, RngKey};
+use ppl_infer::{InferError, LrSchedule, OptimizerKind, SaveStage, Svi, SviConfig};
 
 type B = Autodiff<NdArray<f32>>;
 
@@ -94,4 +95,205 @@ fn sgd_with_momentum_and_step_schedule_resumes_exactly() {
         LrSchedule::Step { every: 4, factor: 0.5 },
         "sgd",
     );
+}
+
+fn model(ctx: &mut Ctx<B>) {
+    let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+    ctx.datamodel(|ctx| {
+        ctx.sample("x", Normal::new(mu, 1.0));
+    });
+}
+
+fn guide(ctx: &mut Ctx<B>) {
+    let loc = ctx.param("loc", ctx.full([1], 0.1), Constraint::Real);
+    let s = ctx.param("s", ctx.full([1], 0.5), Constraint::Positive);
+    ctx.sample("mu", Normal::new(loc, s));
+}
+
+fn other_guide(ctx: &mut Ctx<B>) {
+    let loc = ctx.param("loc2", ctx.full([1], 0.1), Constraint::Real);
+    ctx.sample("mu", Normal::new(loc, 0.3));
+}
+
+fn config() -> SviConfig {
+    SviConfig {
+        seed: 8,
+        lr: 0.05,
+        progress: false,
+        ..Default::default()
+    }
+}
+
+/// A fresh `Svi` of `model` and `guide` (a macro: the closure types cannot be named).
+macro_rules! fresh {
+    () => {
+        Svi::from_fns(model, guide, config(), &Default::default())
+    };
+}
+
+fn batch(i: usize) -> Data<B> {
+    let data = Data::new().with("x", t1::<B>(&[0.3, 1.2, -0.4, 2.0, 0.7, 0.9], &Default::default()));
+    data.select_rows(&[i % 6, (i + 2) % 6, (i + 5) % 6])
+}
+
+/// Everything an `Svi` holds that a failed load must not touch.
+fn state<PP, QQ>(svi: &Svi<B, PP, QQ>) -> (Vec<u32>, usize, Vec<u64>)
+where
+    PP: burn::module::AutodiffModule<B> + ppl_core::Model<B> + burn::module::ModuleDisplay,
+    QQ: burn::module::AutodiffModule<B> + ppl_core::Model<B> + burn::module::ModuleDisplay,
+    PP::InnerModule: burn::module::ModuleDisplay,
+    QQ::InnerModule: burn::module::ModuleDisplay,
+{
+    let bits = |n: &str| {
+        svi.param(n)
+            .map(|v| v.to_vec().iter().map(|x| (*x as f32).to_bits()).collect::<Vec<_>>())
+            .unwrap_or_default()
+    };
+    let mut p = bits("loc");
+    p.extend(bits("s"));
+    (p, svi.steps(), svi.losses().iter().map(|l| l.to_bits()).collect())
+}
+
+fn tmp(tag: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("ppl-ckpt-{tag}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    d
+}
+
+fn copy_dir(from: &std::path::Path, to: &std::path::Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
+    }
+}
+
+#[test]
+fn damaged_or_foreign_checkpoints_are_errors_that_change_nothing() {
+    // Checkpoint A after 5 steps, B after 7; the victim has taken 3 steps of its own.
+    let (a, b, c) = (tmp("a"), tmp("b"), tmp("c"));
+    let mut sa = fresh!();
+    (0..5).for_each(|i| drop(sa.step(&batch(i), 6).unwrap()));
+    sa.save_checkpoint(&a).unwrap();
+    let mut sb = fresh!();
+    (0..7).for_each(|i| drop(sb.step(&batch(i + 1), 6).unwrap()));
+    sb.save_checkpoint(&b).unwrap();
+    let mut victim = fresh!();
+    let mut twin = fresh!();
+    for i in 0..3 {
+        victim.step(&batch(i), 6).unwrap();
+        twin.step(&batch(i), 6).unwrap();
+    }
+    let before = state(&victim);
+    let mut cases = 0;
+    let mut expect_error = |victim: &mut Svi<_, _, _>, what: &str| {
+        let e = victim.load_checkpoint(&c).expect_err(what);
+        assert!(matches!(e, InferError::Checkpoint { .. }), "{what}: {e:?}");
+        assert_eq!(state(victim), before, "{what}: the failed load changed the Svi");
+        cases += 1;
+    };
+    let mut key = RngKey::new(21);
+    for f in ["state.txt", "modules.bin", "optimizer.bin"] {
+        let len = std::fs::metadata(a.join(f)).unwrap().len() as usize;
+        // Every truncation of a small file, a seeded sample of 120 for a larger one.
+        let offsets: Vec<usize> = if len <= 800 {
+            (0..len).collect()
+        } else {
+            (0..120).map(|_| key.index(len)).chain([0, len - 1]).collect()
+        };
+        for off in offsets {
+            copy_dir(&a, &c);
+            let bytes = std::fs::read(a.join(f)).unwrap();
+            std::fs::write(c.join(f), &bytes[..off]).unwrap();
+            expect_error(&mut victim, &format!("{f} truncated at {off}"));
+        }
+        // 60 random bit flips per file.
+        for _ in 0..60 {
+            copy_dir(&a, &c);
+            let mut bytes = std::fs::read(a.join(f)).unwrap();
+            let (i, bit) = (key.index(len), key.index(8));
+            bytes[i] ^= 1 << bit;
+            std::fs::write(c.join(f), &bytes).unwrap();
+            expect_error(&mut victim, &format!("{f} byte {i} bit {bit} flipped"));
+        }
+        // The same file from another checkpoint.
+        copy_dir(&a, &c);
+        std::fs::copy(b.join(f), c.join(f)).unwrap();
+        expect_error(&mut victim, &format!("{f} swapped in from checkpoint B"));
+        // The file missing.
+        copy_dir(&a, &c);
+        std::fs::remove_file(c.join(f)).unwrap();
+        expect_error(&mut victim, &format!("{f} missing"));
+    }
+    assert!(cases > 300, "{cases} cases");
+    // A checkpoint of another model: a fresh Svi of that model refuses it, naming the types.
+    let mut foreign = Svi::from_fns(
+        model,
+        other_guide,
+        SviConfig {
+            seed: 8,
+            progress: false,
+            ..Default::default()
+        },
+        &Default::default(),
+    );
+    let e = foreign.load_checkpoint(&a).unwrap_err();
+    assert!(e.to_string().contains("other_guide"), "{e}");
+    // Nothing was lost: the victim continues exactly as its twin.
+    let (l1, l2) = (victim.step(&batch(3), 6).unwrap(), twin.step(&batch(3), 6).unwrap());
+    assert_eq!(l1.to_bits(), l2.to_bits());
+    assert_eq!(state(&victim), state(&twin));
+    // And the undamaged checkpoint loads.
+    victim.load_checkpoint(&a).unwrap();
+    assert_eq!(state(&victim), state(&sa));
+    for d in [a, b, c] {
+        let _ = std::fs::remove_dir_all(d);
+    }
+}
+
+#[test]
+fn a_save_killed_at_any_point_leaves_a_loadable_checkpoint() {
+    let mut old = fresh!();
+    (0..4).for_each(|i| drop(old.step(&batch(i), 6).unwrap()));
+    let mut new = fresh!();
+    (0..6).for_each(|i| drop(new.step(&batch(i), 6).unwrap()));
+    for (k, stage) in [
+        SaveStage::ModulesWritten,
+        SaveStage::TemporaryComplete,
+        SaveStage::OldMovedAside,
+        SaveStage::NewInPlace,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let dir = tmp(&format!("kill{k}"));
+        old.save_checkpoint(&dir).unwrap();
+        new.save_checkpoint_until(&dir, stage).unwrap(); // "killed" after this stage
+        let mut resumed = fresh!();
+        resumed
+            .load_checkpoint(&dir)
+            .unwrap_or_else(|e| panic!("killed after {stage:?}: {e}"));
+        let want = if matches!(stage, SaveStage::ModulesWritten | SaveStage::TemporaryComplete) {
+            state(&old)
+        } else {
+            state(&new)
+        };
+        assert_eq!(
+            state(&resumed),
+            want,
+            "killed after {stage:?}: the last complete checkpoint"
+        );
+        // The next save cleans the leftovers.
+        new.save_checkpoint(&dir).unwrap();
+        let parent = dir.parent().unwrap();
+        let name = dir.file_name().unwrap().to_str().unwrap().to_string();
+        let leftovers: Vec<_> = std::fs::read_dir(parent)
+            .unwrap()
+            .filter_map(|e| e.ok()?.file_name().into_string().ok())
+            .filter(|n| n.starts_with(&format!("{name}.")))
+            .collect();
+        assert!(leftovers.is_empty(), "after {stage:?}: {leftovers:?}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
 }
