@@ -10,7 +10,7 @@
 //! ```
 //! use burn::backend::NdArray;
 //! use burn::module::Module;
-//! use burn::nn::{Linear, LinearConfig};
+//! use burn::nn::Linear;
 //! use burn::tensor::{activation::relu, backend::Backend, Tensor};
 //! use ppl_core::{trace, Ctx, Data, Model};
 //! use ppl_dist::{special::softplus, Categorical, Normal};
@@ -46,9 +46,10 @@
 //! type B = NdArray<f32>;
 //! let dev = Default::default();
 //! let (k, d0, dx) = (2, 100, 784);
-//! let p = DigitModel::<B> { h: LinearConfig::new(k, d0).init(&dev), x: LinearConfig::new(d0, dx).init(&dev),
-//!                           y: LinearConfig::new(k, 3).init(&dev), k };
-//! let q = DigitQ::<B> { h: LinearConfig::new(dx, d0).init(&dev), out: LinearConfig::new(d0, 2 * k).init(&dev), k };
+//! // Seeded layers (burn's `LinearConfig::init` is unseeded): the same numbers every run.
+//! let linear = |d_in, d_out, seed| ppl_nn::linear::<B>(d_in, d_out, seed, &dev);
+//! let p = DigitModel::<B> { h: linear(k, d0, 1), x: linear(d0, dx, 2), y: linear(k, 3, 3), k };
+//! let q = DigitQ::<B> { h: linear(dx, d0, 4), out: linear(d0, 2 * k, 5), k };
 //! let data = Data::new().with("x", Tensor::<B, 2>::zeros([8, dx], &dev))
 //!                       .with("y", Tensor::<B, 1, burn::tensor::Int>::zeros([8], &dev));
 //! // The guide's z, replayed into the model: the ELBO's two traces.

@@ -174,10 +174,14 @@ fn damaged_or_foreign_checkpoints_are_errors_that_change_nothing() {
     // Checkpoint A after 5 steps, B after 7; the victim has taken 3 steps of its own.
     let (a, b, c) = (tmp("a"), tmp("b"), tmp("c"));
     let mut sa = fresh!();
-    (0..5).for_each(|i| drop(sa.step(&batch(i), 6).unwrap()));
+    (0..5).for_each(|i| {
+        sa.step(&batch(i), 6).unwrap();
+    });
     sa.save_checkpoint(&a).unwrap();
     let mut sb = fresh!();
-    (0..7).for_each(|i| drop(sb.step(&batch(i + 1), 6).unwrap()));
+    (0..7).for_each(|i| {
+        sb.step(&batch(i + 1), 6).unwrap();
+    });
     sb.save_checkpoint(&b).unwrap();
     let mut victim = fresh!();
     let mut twin = fresh!();
@@ -255,9 +259,13 @@ fn damaged_or_foreign_checkpoints_are_errors_that_change_nothing() {
 #[test]
 fn a_save_killed_at_any_point_leaves_a_loadable_checkpoint() {
     let mut old = fresh!();
-    (0..4).for_each(|i| drop(old.step(&batch(i), 6).unwrap()));
+    (0..4).for_each(|i| {
+        old.step(&batch(i), 6).unwrap();
+    });
     let mut new = fresh!();
-    (0..6).for_each(|i| drop(new.step(&batch(i), 6).unwrap()));
+    (0..6).for_each(|i| {
+        new.step(&batch(i), 6).unwrap();
+    });
     for (k, stage) in [
         SaveStage::ModulesWritten,
         SaveStage::TemporaryComplete,
