@@ -31,6 +31,27 @@ fn svi_step(c: &mut Criterion) {
     group.finish();
 }
 
+/// A step after 100 `Svi::evaluate` calls, beside a plain step: an evaluation that recorded an
+/// autodiff graph made every later backward pass walk it (28–48× a step before issue 15).
+fn step_after_evaluates(c: &mut Criterion) {
+    let dev = default_device().expect("backend available");
+    let mut group = c.benchmark_group("step_after_100_evaluates");
+    group.sample_size(30);
+    for evaluates in [0, 100] {
+        let mut runner = StepRunner::<B>::new(Workload::Digits, 0, &dev);
+        for _ in 0..5 {
+            runner.step().expect("warm-up step");
+        }
+        for _ in 0..evaluates {
+            runner.evaluate().expect("evaluate");
+        }
+        group.bench_function(BenchmarkId::new("digits", evaluates), |b| {
+            b.iter(|| runner.step().expect("SVI step"))
+        });
+    }
+    group.finish();
+}
+
 fn posterior_sampling(c: &mut Criterion) {
     const ROWS: usize = 10_000;
     let dev = default_device().expect("backend available");
@@ -52,5 +73,5 @@ fn posterior_sampling(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, svi_step, posterior_sampling);
+criterion_group!(benches, svi_step, step_after_evaluates, posterior_sampling);
 criterion_main!(benches);

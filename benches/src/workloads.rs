@@ -165,6 +165,20 @@ impl<B: AutodiffBackend> StepRunner<B> {
     }
 }
 
+impl<B: AutodiffBackend> StepRunner<B> {
+    /// Evaluate the objective on the next minibatch without updating (`Svi::evaluate`).
+    ///
+    /// # Errors
+    /// As [`Svi::evaluate`].
+    pub fn evaluate(&mut self) -> Result<f64, InferError> {
+        let key = ppl_dist::RngKey::new(7);
+        match self {
+            StepRunner::Digits(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Digits.full_size(), &key)?.elbo),
+            StepRunner::Vae(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Vae.full_size(), &key)?.elbo),
+        }
+    }
+}
+
 /// A field of `/proc/self/status` in kB (Linux), e.g. `"VmHWM:"` for the peak resident set.
 pub fn proc_status_kb(field: &str) -> Option<u64> {
     let s = std::fs::read_to_string("/proc/self/status").ok()?;

@@ -303,13 +303,6 @@ where
                 ));
             }
         }
-        let (this_model, this_guide) = (std::any::type_name::<P>(), std::any::type_name::<Q>());
-        if model != this_model || guide != this_guide {
-            return Err(err(
-                dir,
-                format!("saved for model `{model}` with guide `{guide}`; this run has model `{this_model}` with guide `{this_guide}`"),
-            ));
-        }
         if seed != self.config().seed {
             return Err(err(
                 dir,
@@ -341,6 +334,14 @@ where
             return Err(err(
                 dir,
                 format!("the checkpoint's param sites do not fit this model: saved {saved:?}, model {this:?}"),
+            ));
+        }
+        // Closures and modules of another type (a fresh `Svi` has no `param` sites to compare).
+        let (this_model, this_guide) = (std::any::type_name::<P>(), std::any::type_name::<Q>());
+        if model != this_model || guide != this_guide {
+            return Err(err(
+                dir,
+                format!("saved for model `{model}` with guide `{guide}`; this run has model `{this_model}` with guide `{this_guide}`"),
             ));
         }
         let device = self.device().clone();
