@@ -4,7 +4,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use crate::constraint::mask_outside;
 use crate::macros::dist_common;
-use crate::param::{broadcast_params, check_param, expand_value, host_values, upload, ParamArg};
+use crate::param::{broadcast_params, check_param_each, expand_value, host_values, upload, ParamArg};
 use crate::probs::BinaryParam;
 use crate::special::lgamma;
 use crate::{Constraint, DistError, Distribution, RngKey};
@@ -58,7 +58,7 @@ impl<B: Backend, const D: usize> Binomial<B, D> {
 
     fn checked(total_count: ParamArg<B, D>, param: BinaryParam<B, D>) -> Result<Self, DistError> {
         let n = total_count.into_tensor(&param.device());
-        check_param("Binomial", "total_count", &n, "must be a non-negative integer", |v| {
+        check_param_each("Binomial", "total_count", &n, "must be a non-negative integer", |v| {
             v.is_finite() && v >= 0.0 && v.fract() == 0.0
         })?;
         param.validate("Binomial")?;

@@ -155,9 +155,43 @@ pub fn upload<B: Backend, const D: usize>(values: Vec<f64>, shape: [usize; D], d
     Tensor::from_data(TensorData::new(values, shape), float_options::<B>(device))
 }
 
-/// Check every element of a parameter tensor with `ok`; the first failure becomes
+/// Check every element of a parameter tensor with `ok`, an *interval-shaped* condition (the
+/// values it accepts form one interval, possibly with ±∞: [`positive`], [`finite`],
+/// [`unit_interval`], [`not_nan`], `v ≥ 0` …); the first failure becomes
 /// [`DistError::InvalidParameter`].
+///
+/// Checked on the device: the minimum, the maximum and `Σ (t − t)` (0 when every element is
+/// finite, NaN otherwise) are reduced there and only those three numbers are read back, so a
+/// large parameter (a decoder's `[128, 784]` output) is not copied to the host. For an
+/// interval, every element passes when both extremes pass and none is NaN or ±∞. Otherwise
+/// the tensor is read back to name the first offending value. Conditions that are not an
+/// interval (e.g. "an integer") use [`check_param_each`].
 pub fn check_param<B: Backend, const D: usize>(
+    dist: &'static str,
+    param: &'static str,
+    t: &Tensor<B, D>,
+    reason: &'static str,
+    ok: impl Fn(f64) -> bool,
+) -> Result<(), DistError> {
+    let n = t.shape().num_elements();
+    if n == 0 {
+        return Ok(());
+    }
+    // Detached: reductions on a tracked tensor would leave orphan nodes in the autodiff graph.
+    let flat = t.clone().detach().reshape([n]);
+    let stats = Tensor::cat(
+        vec![flat.clone().min(), flat.clone().max(), (flat.clone() - flat).sum()],
+        0,
+    );
+    let v: Vec<f64> = stats.to_data().iter::<f64>().collect();
+    if v[2] == 0.0 && ok(v[0]) && ok(v[1]) {
+        return Ok(());
+    }
+    check_param_each(dist, param, t, reason, ok)
+}
+
+/// As [`check_param`] for any condition: every element is read back to the host and tested.
+pub fn check_param_each<B: Backend, const D: usize>(
     dist: &'static str,
     param: &'static str,
     t: &Tensor<B, D>,
@@ -188,4 +222,50 @@ pub fn unit_interval(v: f64) -> bool {
 /// `v` is not NaN (±∞ allowed, e.g. for logits).
 pub fn not_nan(v: f64) -> bool {
     !v.is_nan()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::NdArray;
+
+    type B = NdArray<f32>;
+
+    fn t(v: Vec<f64>) -> Tensor<B, 2> {
+        let n = v.len();
+        upload(v, [n / 4, 4], &Default::default())
+    }
+
+    #[test]
+    fn device_check_passes_valid_and_names_the_first_invalid_value() {
+        let mut v: Vec<f64> = (0..4096).map(|i| 0.5 + i as f64).collect();
+        assert!(check_param("Normal", "scale", &t(v.clone()), "must be > 0", positive).is_ok());
+        // One bad value in the middle is found and named (the host scan after the device says no).
+        v[2049] = -3.0;
+        let e = check_param("Normal", "scale", &t(v.clone()), "must be > 0", positive).unwrap_err();
+        assert!(e.to_string().contains("-3"), "{e}");
+        // NaN, and ±∞ where the condition allows it.
+        v[2049] = f64::NAN;
+        assert!(check_param("Normal", "scale", &t(v.clone()), "must be > 0", positive).is_err());
+        v[2049] = f64::NEG_INFINITY;
+        assert!(check_param("Categorical", "logits", &t(v.clone()), "not NaN", not_nan).is_ok());
+        assert!(check_param("Normal", "loc", &t(v), "finite", finite).is_err());
+        // Unit interval: both ends matter.
+        assert!(check_param(
+            "Bernoulli",
+            "probs",
+            &t(vec![0.0, 0.5, 1.0, 0.2]),
+            "[0, 1]",
+            unit_interval
+        )
+        .is_ok());
+        assert!(check_param(
+            "Bernoulli",
+            "probs",
+            &t(vec![0.0, 0.5, 1.2, 0.2]),
+            "[0, 1]",
+            unit_interval
+        )
+        .is_err());
+    }
 }

@@ -3,7 +3,8 @@
 //! A checkpoint is a directory holding `modules.bin` (P-model, Q-model and `param` store, via
 //! burn's binary recorder in double precision, exact for f32 and f64 backends),
 //! `optimizer.bin` (the optimizer's state) and `state.txt` (format version, step, seed,
-//! optimizer kind, score-function baseline, loss history, the model's and guide's types, the
+//! optimizer kind, score-function baseline, loss history, the float dtype, the model's and
+//! guide's types, the
 //! `param` store's names, shapes and constraints, a fingerprint of the networks' parameter
 //! shapes, the length and CRC-32 of each `.bin` file, and a CRC-32 of `state.txt` itself on
 //! its last line).
@@ -154,6 +155,7 @@ where
             "baseline {}",
             self.baseline().map_or("none".to_string(), |b| format!("{b:e}"))
         );
+        let _ = writeln!(s, "dtype {:?}", ppl_dist::param::float_dtype::<B>());
         let _ = writeln!(s, "model {}", std::any::type_name::<P>());
         let _ = writeln!(s, "guide {}", std::any::type_name::<Q>());
         let _ = writeln!(s, "fingerprint {fp}");
@@ -303,6 +305,16 @@ where
                 ));
             }
         }
+        let this_dtype = format!("{:?}", ppl_dist::param::float_dtype::<B>());
+        if st.dtype.as_deref() != Some(this_dtype.as_str()) {
+            return Err(err(
+                dir,
+                format!(
+                    "saved by a {} backend, this run computes in {this_dtype}: resuming would not continue the same run",
+                    st.dtype.as_deref().unwrap_or("unknown")
+                ),
+            ));
+        }
         if seed != self.config().seed {
             return Err(err(
                 dir,
@@ -421,6 +433,7 @@ struct StateFile {
     baseline: Option<Option<f64>>,
     fp: Option<String>,
     losses: Option<Vec<f64>>,
+    dtype: Option<String>,
     model: Option<String>,
     guide: Option<String>,
     meta: Vec<ParamMeta>,
@@ -443,6 +456,7 @@ impl StateFile {
                     Some(rest.parse().map_err(|_| bad())?)
                 })
             }
+            "dtype" => self.dtype = Some(rest.to_string()),
             "model" => self.model = Some(rest.to_string()),
             "guide" => self.guide = Some(rest.to_string()),
             "fingerprint" => self.fp = Some(rest.to_string()),
