@@ -176,8 +176,8 @@ where
     previous: Option<Previous<B, P, Q>>,
     /// Whether the guide's notice (e.g. an autoguide's latents) was shown.
     notice_shown: bool,
-    /// The guide's latent sites, learnt at the first successful step.
-    guide_latents: Vec<String>,
+    /// The guide's latent sites, learnt at the first successful step (`None` before).
+    guide_latents: Option<Vec<String>>,
 }
 
 type Previous<B, P, Q> = (SviModules<B, P, Q>, AnyOptimizer<SviModules<B, P, Q>, B>, Option<f64>);
@@ -220,7 +220,7 @@ where
             skipped: 0,
             previous: None,
             notice_shown: false,
-            guide_latents: Vec::new(),
+            guide_latents: None,
         }
     }
 
@@ -443,7 +443,7 @@ where
     /// distribution's parameters are invalid; [`InferError::NonFinite`] under
     /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
-        if self.guide_latents.is_empty() && !self.config.allow_unused_data {
+        if self.guide_latents.is_none() && !self.config.allow_unused_data {
             // Before the first successful step: a misspelt data name is reported as such
             // (rather than as the latent it leaves behind).
             if let Err(e @ InferError::UnusedData { .. }) = self.plan_data(self.modules(), batch) {
@@ -499,8 +499,8 @@ where
                 restored_to_step: None,
             });
         }
-        if self.guide_latents.is_empty() {
-            self.guide_latents = est.traces.0.latent_sites().map(|s| s.name.clone()).collect();
+        if self.guide_latents.is_none() {
+            self.guide_latents = Some(est.traces.0.latent_sites().map(|s| s.name.clone()).collect());
         }
         self.modules = Some(updated);
         self.previous = Some(before);
@@ -670,7 +670,7 @@ where
 
     /// The guide's latent sites (known after the first step; empty before).
     pub(crate) fn guide_latents(&self) -> &[String] {
-        &self.guide_latents
+        self.guide_latents.as_deref().unwrap_or_default()
     }
 
     pub(crate) fn modules_ref(&self) -> &SviModules<B, P, Q> {
