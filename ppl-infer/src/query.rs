@@ -182,7 +182,10 @@ where
                 .with_params(m.params.clone());
             traces.push(run(&m.q, ctx)?.trace);
         }
-        collect(traces, targets)
+        let out = collect(traces, targets);
+        drop(m);
+        crate::svi::release_autodiff_graphs::<B>(self.device());
+        out
     }
 
     /// The posterior predictive of `targets` given `data`: latents not bound in `data` are
@@ -212,9 +215,10 @@ where
             .collect()
     }
 
-    /// The modules with gradient tracking off: queries record no autodiff graph (a graph
-    /// that is never back-propagated would otherwise stay registered and slow every later
-    /// backward pass).
+    /// The modules with gradient tracking off. burn-autodiff 0.21 still registers the
+    /// query's (untracked) operations in its graph state, so every query ends with
+    /// [`crate::svi::release_autodiff_graphs`]: a graph that is never back-propagated would
+    /// otherwise stay registered and slow the next backward pass.
     fn frozen(&self) -> crate::svi::SviModules<B, P, Q> {
         burn::module::Module::no_grad(self.modules_ref().clone())
     }
@@ -261,7 +265,10 @@ where
             }
             traces.push(model);
         }
-        collect(traces, targets)
+        let out = collect(traces, targets);
+        drop(m);
+        crate::svi::release_autodiff_graphs::<B>(self.device());
+        out
     }
 
     /// The prior predictive of `targets` for `instances` instances (optional `data` clamped).
@@ -276,6 +283,8 @@ where
         )
         .with_params(self.frozen().params)
         .with_instances(instances);
-        collect(vec![run(&self.frozen().p, ctx)?.trace], targets)
+        let out = collect(vec![run(&self.frozen().p, ctx)?.trace], targets);
+        crate::svi::release_autodiff_graphs::<B>(self.device());
+        out
     }
 }

@@ -265,14 +265,18 @@ where
 
     /// Evaluate the objective on `data` (a batch of a data set of `full_size` rows) with a
     /// given key, without updating anything (no parameter, optimizer or baseline state
-    /// changes, and no autodiff graph is recorded, so later steps do not slow down).
+    /// changes; gradients off, and the autodiff graph burn still registers is freed before
+    /// returning, so later steps do not slow down).
     ///
     /// # Errors
     /// Model or guide errors.
     pub fn evaluate(&self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
         let m = self.frozen_modules();
         let mut baseline = self.baseline;
-        self.objective(&m, data, full_size, key, &mut baseline)
+        let out = self.objective(&m, data, full_size, key, &mut baseline);
+        drop(m);
+        release_autodiff_graphs::<B>(&self.device);
+        out
     }
 
     /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
@@ -304,6 +308,8 @@ where
                 &self.device,
             )?;
             values.push(est.elbo);
+            drop(est);
+            release_autodiff_graphs::<B>(&self.device);
         }
         let mean = values.iter().sum::<f64>() / draws as f64;
         let var = if draws > 1 {
@@ -353,10 +359,12 @@ where
             )
         };
         let slice = self.config.batch_size.clamp(1, 64);
-        match n {
+        let out = match n {
             Some(n) if n > slice => probe(&data.narrow_rows(0, slice)).or_else(|_| probe(data)),
             _ => probe(data),
-        }
+        };
+        release_autodiff_graphs::<B>(&self.device);
+        out
     }
 
     fn objective(
@@ -782,4 +790,17 @@ fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
     let mut v = Finite::<B::InnerBackend>(None);
     m.visit(&mut v);
     v.0.is_none_or(|t| ppl_dist::param::host_values(&t)[0].is_finite())
+}
+
+/// Free the autodiff graphs of passes that never back-propagate.
+///
+/// burn-autodiff 0.21 registers every operation on an autodiff tensor in its graph state,
+/// even with gradient tracking off ("untracked" operations keep their parents reachable), and
+/// frees what is no longer referenced only at the next `backward`. A forward pass that is
+/// never back-propagated (an evaluation, a query) therefore leaves its graph behind, and the
+/// next training step walks all of them (a small model's step after 100 evaluations cost
+/// 140× a plain one). One backward pass of a one-element tensor runs that clean-up right away.
+pub(crate) fn release_autodiff_graphs<B: AutodiffBackend>(device: &B::Device) {
+    let t = burn::tensor::Tensor::<B, 1>::zeros([1], ppl_dist::param::float_options::<B>(device)).require_grad();
+    let _ = t.sum().backward();
 }
