@@ -227,13 +227,13 @@ where
         Err(first)
     }
 
-    fn commit(&mut self, s: Staged<B, P, Q>) -> Result<(), InferError> {
+    fn commit(&mut self, s: StagedSvi<B, P, Q>) -> Result<(), InferError> {
         self.restore(s.modules, s.optim, s.step, s.losses, s.baseline);
         Ok(())
     }
 
     /// Read, check and decode a checkpoint into copies, touching nothing of `self`.
-    fn stage_checkpoint(&self, dir: &Path) -> Result<Staged<B, P, Q>, InferError> {
+    fn stage_checkpoint(&self, dir: &Path) -> Result<StagedSvi<B, P, Q>, InferError> {
         let raw = std::fs::read(dir.join("state.txt")).map_err(|e| err(dir, format!("state.txt: {e}")))?;
         let text = String::from_utf8(raw).map_err(|_| err(dir, "state.txt is not text (corrupt)"))?;
         if !text.ends_with('\n') {
@@ -392,17 +392,13 @@ where
     }
 }
 
+/// The staged state of an `Svi<B, P, Q>`.
+type StagedSvi<B, P, Q> = Staged<crate::SviModules<B, P, Q>, AnyOptimizer<crate::SviModules<B, P, Q>, B>>;
+
 /// A checkpoint read and checked, not yet swapped in.
-struct Staged<B, P, Q>
-where
-    B: AutodiffBackend,
-    P: AutodiffModule<B> + ModuleDisplay,
-    Q: AutodiffModule<B> + ModuleDisplay,
-    P::InnerModule: ModuleDisplay,
-    Q::InnerModule: ModuleDisplay,
-{
-    modules: crate::SviModules<B, P, Q>,
-    optim: AnyOptimizer<crate::SviModules<B, P, Q>, B>,
+struct Staged<M, O> {
+    modules: M,
+    optim: O,
     step: usize,
     losses: Vec<f64>,
     baseline: Option<f64>,

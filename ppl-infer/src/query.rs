@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use burn::module::{AutodiffModule, ModuleDisplay};
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::handlers::Replay;
-use ppl_core::{run, CoreError, Ctx, Data, DataUse, Model, Trace, Value, DATA_PLATE};
+use ppl_core::{run, CoreError, Ctx, Data, Model, Trace, Value, DATA_PLATE};
 use ppl_dist::RngKey;
 
 use crate::{InferError, Svi};
@@ -119,26 +119,17 @@ fn plan_chunks<B: AutodiffBackend, P: Model<B>, Q: Model<B>>(
         return Ok(data.clone());
     }
     let first = data.narrow_rows(0, chunk);
-    let mut reads: BTreeMap<String, DataUse> = BTreeMap::new();
-    let mut note = |t: &Trace<B>| {
-        for (k, u) in t.data_reads() {
-            let e = reads.entry(k.clone()).or_default();
-            e.in_data_plate |= u.in_data_plate;
-            e.outside_data_plate |= u.outside_data_plate;
-        }
-    };
     let ctx = |k: &str| Ctx::new(first.clone(), key.fold_in(k), device).with_params(params.clone());
-    if let Ok(g) = run(q, ctx("plan guide")) {
-        note(&g.trace);
-    }
-    if let Ok(m) = run(
+    let guide = run(q, ctx("plan guide")).ok();
+    let model = run(
         p,
         ctx("plan model")
             .with_instances(chunk)
             .with_plate_size(DATA_PLATE, chunk),
-    ) {
-        note(&m.trace);
-    }
+    )
+    .ok();
+    let traces: Vec<&Trace<B>> = guide.iter().chain(&model).map(|r| &r.trace).collect();
+    let reads = crate::data_plan::merged_reads(&traces);
     let mut out = data.clone();
     for (k, u) in &reads {
         if u.outside_data_plate && !u.in_data_plate {
@@ -173,7 +164,7 @@ where
     /// Guide errors (e.g. missing inputs), or a target the guide does not sample.
     pub fn posterior(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
         let key = self.key().fold_in("posterior");
-        let m = self.frozen();
+        let m = self.frozen_modules();
         let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
@@ -215,16 +206,8 @@ where
             .collect()
     }
 
-    /// The modules with gradient tracking off. burn-autodiff 0.21 still registers the
-    /// query's (untracked) operations in its graph state, so every query ends with
-    /// [`crate::svi::release_autodiff_graphs`]: a graph that is never back-propagated would
-    /// otherwise stay registered and slow the next backward pass.
-    fn frozen(&self) -> crate::svi::SviModules<B, P, Q> {
-        burn::module::Module::no_grad(self.modules_ref().clone())
-    }
-
     fn predictive_with_key(&self, targets: &[&str], data: &Data<B>, key: RngKey) -> Result<Query<B>, InferError> {
-        let m = self.frozen();
+        let m = self.frozen_modules();
         let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
@@ -281,9 +264,9 @@ where
             RngKey::new(self.config().seed).fold_in("prior"),
             self.device(),
         )
-        .with_params(self.frozen().params)
+        .with_params(self.frozen_modules().params)
         .with_instances(instances);
-        let out = collect(vec![run(&self.frozen().p, ctx)?.trace], targets);
+        let out = collect(vec![run(&self.frozen_modules().p, ctx)?.trace], targets);
         crate::svi::release_autodiff_graphs::<B>(self.device());
         out
     }

@@ -5,12 +5,13 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use ppl_core::handlers::Replay;
-use ppl_core::{run, CoreError, Ctx, Data, Model, ParamStore, DATA_PLATE};
+use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
 use ppl_dist::RngKey;
 
 use crate::data_plan;
-use crate::elbo::{first_non_finite_site, mean_field_elbo, renyi_bound, trace_elbo, Batch, ElboEstimate};
+use crate::elbo::{
+    first_non_finite_site, mean_field_elbo, renyi_bound, run_unmatched, trace_elbo, Batch, ElboEstimate,
+};
 use crate::optim::AnyOptimizer;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
 
@@ -337,20 +338,9 @@ where
         let key = self.key.fold_in("data plan");
         let probe = |d: &Data<B>| -> Result<Data<B>, InferError> {
             let rows = d.rows()?.unwrap_or(1);
-            let full = n.unwrap_or(rows).max(rows);
-            // The guide, then the model with its values replayed (as a particle, but without
-            // the site-matching check: a misspelt data name must be reported as such).
-            let ctx = Ctx::new(d.clone(), key.fold_in("guide"), &self.device)
-                .with_program("guide")
-                .with_params(m.params.clone())
-                .with_plate_size(DATA_PLATE, full);
-            let guide = run(&m.q, ctx)?;
-            let ctx = Ctx::new(d.clone(), key.fold_in("model"), &self.device)
-                .with_params(guide.params)
-                .with_plate_size(DATA_PLATE, full)
-                .with_handler(Replay::new(&guide.trace));
-            let model = run(&m.p, ctx)?;
-            let traces = [&guide.trace, &model.trace];
+            let batch = Batch::new(d, n.unwrap_or(rows).max(rows));
+            let particle = run_unmatched(&m.p, &m.q, &batch, m.params.clone(), &key, &self.device)?;
+            let traces = [&particle.guide, &particle.model];
             data_plan::plan(
                 data,
                 &data_plan::merged_reads(&traces),
@@ -451,13 +441,6 @@ where
     /// distribution's parameters are invalid; [`InferError::NonFinite`] under
     /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
-        if self.guide_latents.is_none() && !self.config.allow_unused_data {
-            // Before the first successful step: a misspelt data name is reported as such
-            // (rather than as the latent it leaves behind).
-            if let Err(e @ InferError::UnusedData { .. }) = self.plan_data(self.modules(), batch) {
-                return Err(e);
-            }
-        }
         let key = self.key.fold_in_u64(self.step as u64);
         let mut baseline = self.baseline;
         let est = match self.objective(self.modules(), batch, full_size, &key, &mut baseline) {
@@ -470,6 +453,14 @@ where
                     site,
                     source,
                     restored_to_step: restored,
+                });
+            }
+            Err(e @ InferError::UnmatchedSite { .. }) => {
+                // A latent the guide lacks is often observed data under a misspelt name:
+                // report the unused entry, which is the cause, rather than the latent.
+                return Err(match self.plan_data(self.modules(), batch) {
+                    Err(unused @ InferError::UnusedData { .. }) => unused,
+                    _ => e,
                 });
             }
             Err(e) => return Err(e),

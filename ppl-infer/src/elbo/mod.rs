@@ -110,6 +110,21 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     key: &RngKey,
     device: &B::Device,
 ) -> Result<Particle<B>, InferError> {
+    let particle = run_unmatched(p, q, batch, params, key, device)?;
+    check_matching(&particle.guide, &particle.model)?;
+    Ok(particle)
+}
+
+/// [`run_particle`] without the check that guide and model sites match (`fit`'s data probe
+/// reports a misspelt data name before the latent it leaves behind).
+pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
+    p: &P,
+    q: &Q,
+    batch: &Batch<'_, B>,
+    params: ParamStore<B>,
+    key: &RngKey,
+    device: &B::Device,
+) -> Result<Particle<B>, InferError> {
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
         .with_program("guide")
         .with_params(params)
@@ -122,7 +137,6 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
         .with_data_replicas(batch.replicas)
         .with_handler(Replay::new(&guide.trace));
     let model = run(p, ctx)?;
-    check_matching(&guide.trace, &model.trace)?;
     Ok(Particle {
         guide: guide.trace,
         model: model.trace,

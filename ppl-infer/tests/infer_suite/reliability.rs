@@ -238,6 +238,15 @@ fn regression_data<B: Backend>(y_name: &str, dev: &B::Device) -> Data<B> {
     Data::new().with("x", t1::<B>(&x, dev)).with(y_name, t1::<B>(&y, dev))
 }
 
+/// A mean-field guide for `regression`: `{w,b}.loc` from 0, softplus `{w,b}.scale` from 0.5.
+fn regression_guide<B: Backend>(ctx: &mut Ctx<B>) {
+    for name in ["w", "b"] {
+        let loc = ctx.param(&format!("{name}.loc"), ctx.zeros([1]), Constraint::Real);
+        let scale = ctx.param(&format!("{name}.scale"), ctx.full([1], 0.5), Constraint::Positive);
+        ctx.sample(name, Normal::new(loc, scale));
+    }
+}
+
 fn unused_data_is_an_error_that_names_the_typo<B: AutodiffBackend>(dev: &B::Device) {
     let typo = regression_data::<B>("yy", dev);
     // A hand-written guide: the first step names the unused entry and the site it meant.
@@ -304,13 +313,7 @@ fn autoguides_say_which_sites_they_fit<B: AutodiffBackend>(dev: &B::Device) {
 fn divergence_keeps_the_last_good_parameters<B: AutodiffBackend>(dev: &B::Device) {
     // Adam at lr 1e6 moves every parameter by ~1e6 in one step: the scale's unconstrained
     // value goes to −1e6, softplus gives 0, and the next step's Normal is invalid.
-    let guide = |ctx: &mut Ctx<B>| {
-        for name in ["w", "b"] {
-            let loc = ctx.param(&format!("{name}.loc"), ctx.zeros([1]), Constraint::Real);
-            let scale = ctx.param(&format!("{name}.scale"), ctx.full([1], 0.5), Constraint::Positive);
-            ctx.sample(name, Normal::new(loc, scale));
-        }
-    };
+    let guide = regression_guide::<B>;
     let data = regression_data::<B>("y", dev);
     let config = SviConfig {
         epochs: 10,
@@ -512,13 +515,7 @@ fn evaluations_record_no_autodiff_graph<B: AutodiffBackend>(dev: &B::Device) {
     // A graph recorded and never back-propagated stays registered in burn-autodiff 0.21 and
     // makes every later backward pass walk it (a step after 100 evaluations cost 28–48×).
     // The estimate's loss carries no graph, and the training state is untouched.
-    let guide = |ctx: &mut Ctx<B>| {
-        for name in ["w", "b"] {
-            let loc = ctx.param(&format!("{name}.loc"), ctx.zeros([1]), Constraint::Real);
-            let scale = ctx.param(&format!("{name}.scale"), ctx.full([1], 0.5), Constraint::Positive);
-            ctx.sample(name, Normal::new(loc, scale));
-        }
-    };
+    let guide = regression_guide::<B>;
     let data = regression_data::<B>("y", dev);
     let config = SviConfig {
         epochs: 5,
