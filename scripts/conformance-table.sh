@@ -4,7 +4,7 @@
 #
 #   bash scripts/conformance-table.sh
 #
-# ndarray always; tch when scripts/setup-torch.sh has run (.venv/torch/env.sh); cuda when an
+# ndarray and flex always; tch when scripts/setup-torch.sh has run (.venv/torch/env.sh); cuda when an
 # NVIDIA driver is present. A backend that cannot run is listed as such, not left out silently.
 set -uo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -24,7 +24,8 @@ run_backend() { # name, cargo feature flags...
   echo $rc >"$tmp/$name.rc"
 }
 
-run_backend ndarray
+run_backend ndarray --no-default-features --features ndarray
+run_backend flex --features flex
 if [ -f .venv/torch/env.sh ]; then
   (source .venv/torch/env.sh && run_backend tch --features tch)
 else
@@ -45,7 +46,7 @@ fi
   echo "\`ppl_dist::conformance\`), and the worst error as a fraction of the f32 tolerance"
   echo "\`tol32(m) = 16·ε₃₂·m + 1e−6\` (m: the sum of magnitudes behind the element). ≤ 1 conforms."
   echo "The same check runs as a test on every enabled backend: \`ppl-dist/tests/suite/parity.rs\`."
-  for name in ndarray tch cuda; do
+  for name in ndarray flex tch cuda; do
     echo
     echo "## $name"
     echo

@@ -1,5 +1,5 @@
 //! One SVI step (forward, ELBO, backward, Adam) of the digit classifier and of Edward's VAE at
-//! batch 128, and posterior sampling of 10 000 rows through the digit classifier's encoder, on the
+//! batch 128 and of a small logistic regression, and posterior sampling of 10 000 rows through the digit classifier's encoder, on the
 //! backend chosen by the Cargo feature (`ndarray` by default).
 //!
 //! `cargo bench -p benches --bench svi` (add `--features tch` after `source .venv/torch/env.sh`).
@@ -7,7 +7,7 @@
 // `criterion_group!` generates an undocumented `pub fn`.
 #![allow(missing_docs)]
 
-use benches::workloads::{bench_config, synthetic_mnist, StepRunner, Workload, DX};
+use benches::workloads::{bench_config, logistic_regression, synthetic_mnist, StepRunner, Workload, DX};
 use burn::tensor::{Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ppl_core::Data;
@@ -61,7 +61,7 @@ fn step_after_evaluates(c: &mut Criterion) {
     // A small model, where the step is short and a leftover graph weighs most: Bayesian
     // logistic regression (2 latents, 200 rows, AutoNormal, 4 particles).
     for evaluates in [0, 100] {
-        let (mut svi, data) = small_logistic_regression(&dev);
+        let (mut svi, data) = logistic_regression::<B>(5, &dev);
         let key = ppl_dist::RngKey::new(3);
         for _ in 0..5 {
             svi.step(&data, 200).expect("warm-up step");
@@ -82,45 +82,6 @@ fn step_after_evaluates(c: &mut Criterion) {
         });
     }
     group.finish();
-}
-
-fn logistic<BB: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<BB>) {
-    let w = ctx.sample("w", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
-    let b = ctx.sample("b", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        ctx.sample("y", ppl_dist::Bernoulli::from_logits(x * w + b));
-    });
-}
-
-#[allow(clippy::type_complexity)]
-fn small_logistic_regression(
-    dev: &burn::tensor::Device<B>,
-) -> (
-    Svi<B, ppl_infer::FnModel<ppl_infer::ModelFn<fn(&mut ppl_core::Ctx<B>)>>, ppl_infer::AutoNormal>,
-    Data<B>,
-) {
-    let mut key = ppl_dist::RngKey::new(5);
-    let x: Vec<f64> = key.standard_normal(200);
-    let u = key.uniform(200);
-    let y: Vec<f64> = x
-        .iter()
-        .zip(&u)
-        .map(|(x, u)| f64::from(*u < 1.0 / (1.0 + (-(2.0 * x - 0.5)).exp())))
-        .collect();
-    let data = Data::new()
-        .with("x", ppl_dist::testkit::t1::<B>(&x, dev))
-        .with("y", ppl_dist::testkit::t1::<B>(&y, dev));
-    let model: fn(&mut ppl_core::Ctx<B>) = logistic::<B>;
-    let guide = ppl_infer::AutoNormal::new(&model, &data, dev).expect("autoguide");
-    let config = ppl_infer::SviConfig {
-        batch_size: 200,
-        lr: 0.01,
-        elbo: ppl_infer::Elbo::Trace { particles: 4 },
-        progress: false,
-        ..Default::default()
-    };
-    (Svi::new(ppl_infer::model_fn(model), guide, config, dev), data)
 }
 
 fn posterior_sampling(c: &mut Criterion) {

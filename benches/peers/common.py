@@ -10,7 +10,10 @@ The workloads (identical in every implementation; see benches/src/workloads.rs):
           NN2 = 2-3; guide z ~ N(loc, softplus(s) + 0.01) from a 784-100(relu)-4 encoder; N = 18 000.
   vae:    z ~ N(0, I_10); x ~ Bernoulli(logits = 10-256(relu)-784 decoder(z)); guide
           z ~ N(loc, softplus(s) + 0.001) from a 784-256(relu)-20 encoder; N = 60 000.
-  Both: float32, mean-field ELBO with analytic KL, one particle, Adam lr 1e-3, minibatches of 128
+  logistic: w, b ~ N(0, 1); y ~ Bernoulli(logits = w x + b), 200 rows (x ~ N(0, 1), y drawn with
+          w = 2, b = -0.5); AutoNormal guide, Monte-Carlo ELBO with 4 particles, Adam lr 0.01, full
+          batch (the fixed cost of a step, not arithmetic, dominates).
+  digits and vae: float32, mean-field ELBO with analytic KL, one particle, Adam lr 1e-3, minibatches of 128
   rows scaled by N/128, 16 distinct synthetic minibatches (81 % zero pixels, the rest uniform in
   (0, 1); binarized for the VAE; labels 0, 1, 2 in turn) uploaded once and used in a cycle.
 """
@@ -27,7 +30,7 @@ import numpy as np
 DX = 784
 BATCH = 128
 DISTINCT_BATCHES = 16
-FULL_SIZE = {"digits": 18_000, "vae": 60_000}
+FULL_SIZE = {"digits": 18_000, "vae": 60_000, "logistic": 200}
 SCALE_FLOOR = {"digits": 0.01, "vae": 0.001}
 LATENT = {"digits": 2, "vae": 10}
 HIDDEN = {"digits": 100, "vae": 256}
@@ -36,7 +39,7 @@ THREADS = int(os.environ.get("PEER_THREADS", "2"))
 
 def parse_args(description):
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--model", choices=["digits", "vae"], default="digits")
+    p.add_argument("--model", choices=["digits", "vae", "logistic"], default="digits")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=30)
@@ -58,6 +61,15 @@ def synthetic_batches(model, seed):
     x = np.where(on, 1.0 if model == "vae" else level, 0.0).astype(np.float32)
     y = (np.arange(rows) % 3).astype(np.int64)
     return [(x[b * BATCH:(b + 1) * BATCH], y[b * BATCH:(b + 1) * BATCH]) for b in range(DISTINCT_BATCHES)]
+
+
+def logistic_data(seed):
+    """(x [200] float32, y [200] float32) of the logistic-regression workload."""
+    rng = np.random.default_rng(seed)
+    n = FULL_SIZE["logistic"]
+    x = rng.standard_normal(n).astype(np.float32)
+    y = (rng.random(n) < 1.0 / (1.0 + np.exp(-(2.0 * x - 0.5)))).astype(np.float32)
+    return x, y
 
 
 def measure(name, args, step, finish=lambda loss: float(loss)):

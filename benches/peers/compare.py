@@ -39,7 +39,9 @@ def build(feature):
     """Build svi_steps for one backend feature; returns the copied binary."""
     env = sh_env(TORCH_ENV) if feature == "tch" else dict(os.environ)
     cmd = ["cargo", "build", "--release", "--quiet", "-p", "benches", "--bin", "svi_steps"]
-    if feature != "ndarray":
+    if feature == "ndarray":
+        cmd += ["--no-default-features", "--features", "ndarray"]  # flex is the default backend
+    else:
         cmd += ["--features", feature]
     print(f"# building: {' '.join(cmd)}", file=sys.stderr, flush=True)
     subprocess.run(cmd, check=True, cwd=ROOT, env=env)
@@ -64,13 +66,16 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="digits,vae")
+    ap.add_argument("--models", default="digits,vae,logistic")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--warmup", type=int, default=30)
     ap.add_argument("--threads", type=int, default=2, help="CPU threads for every implementation")
     ap.add_argument("--tch-threads", type=int, default=None, help="override --threads for the tch rows")
+    ap.add_argument("--torch-threads", default="1,2",
+                    help="thread counts for the torch-based peers (pyro, torch), one row each: on a loaded "
+                         "2-core machine torch's 2-thread step can collapse, so both are reported")
     ap.add_argument("--python", default=str(ROOT / ".venv" / "peers" / "bin" / "python"))
     ap.add_argument("--no-build", action="store_true", help="reuse target/peers/svi_steps-*")
     ap.add_argument("--skip", default="", help="comma-separated implementations to leave out")
@@ -80,7 +85,7 @@ def main():
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PEER_THREADS", "RAYON_NUM_THREADS"):
         base_env[var] = str(a.threads)
     impls = {}
-    features = ["ndarray"] + (["tch"] if TORCH_ENV.exists() else [])
+    features = ["flex", "ndarray"] + (["tch"] if TORCH_ENV.exists() else [])
     if not TORCH_ENV.exists():
         print(f"# no {TORCH_ENV}: tch rows left out (bash scripts/setup-torch.sh)", file=sys.stderr)
     for f in features:
@@ -91,8 +96,16 @@ def main():
             env["OMP_NUM_THREADS"] = str(a.tch_threads or a.threads)
         impls[f"ppl-rs-{f}"] = ([str(binary)], env)
     if Path(a.python).exists():
+        torch_threads = [int(t) for t in a.torch_threads.split(",") if t]
         for name, script in (("pyro", "pyro_svi.py"), ("numpyro", "numpyro_svi.py"), ("torch", "torch_floor.py")):
-            impls[name] = ([a.python, str(PEERS / script)], base_env)
+            if name == "numpyro":
+                impls[name] = ([a.python, str(PEERS / script)], base_env)
+                continue
+            for t in torch_threads:
+                env = dict(base_env)
+                for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PEER_THREADS"):
+                    env[var] = str(t)
+                impls[f"{name}-{t}t"] = ([a.python, str(PEERS / script)], env)
     else:
         print(f"# no {a.python}: Python peers left out (bash benches/peers/setup.sh)", file=sys.stderr)
     for s in filter(None, a.skip.split(",")):
@@ -103,6 +116,8 @@ def main():
     for r in range(a.rounds):
         for model in models:
             for name, (cmd, env) in impls.items():
+                if model == "logistic" and name.startswith("torch"):
+                    continue  # the hand-written floor has only the two networks
                 full = cmd + ["--model", model, "--steps", str(a.steps), "--reps", str(a.reps),
                               "--warmup", str(a.warmup)]
                 res = subprocess.run(full, cwd=PEERS, env=env, capture_output=True, text=True)
@@ -131,7 +146,9 @@ def main():
         }
 
     print(f"Machine: {machine()}; {a.threads} threads everywhere"
-          + (f" (tch: {a.tch_threads})" if a.tch_threads else "") + ".")
+          + (f" (tch: {a.tch_threads})" if a.tch_threads else "")
+          + f", except the torch-based peers: {a.torch_threads} (suffix -Nt)."
+          + f" Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
     print(f"Command: python3 benches/peers/compare.py {' '.join(sys.argv[1:])}".rstrip())
     print()
     print("| workload | implementation | steps/s | ms/step | peak RSS MiB | loss/row (last 50) |")

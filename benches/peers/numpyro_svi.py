@@ -11,7 +11,8 @@ import jax.numpy as jnp  # noqa: E402
 import numpyro  # noqa: E402
 import numpyro.distributions as dist  # noqa: E402
 from numpyro import handlers  # noqa: E402
-from numpyro.infer import SVI, TraceMeanField_ELBO  # noqa: E402
+from numpyro.infer import SVI, Trace_ELBO, TraceMeanField_ELBO  # noqa: E402
+from numpyro.infer.autoguide import AutoNormal  # noqa: E402
 
 import common  # noqa: E402
 
@@ -39,8 +40,31 @@ def mlp(name, sizes):
     return forward
 
 
+def logistic(args):
+    """The logistic-regression workload: AutoNormal, 4 particles, Adam 0.01, jit-compiled step."""
+    x, y = (jnp.asarray(v) for v in common.logistic_data(args.seed))
+
+    def model(x, y):
+        w = numpyro.sample("w", dist.Normal(0.0, 1.0))
+        b = numpyro.sample("b", dist.Normal(0.0, 1.0))
+        with numpyro.plate("data", x.shape[0]):
+            numpyro.sample("y", dist.Bernoulli(logits=w * x + b), obs=y)
+
+    svi = SVI(model, AutoNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO(num_particles=4))
+    holder = {"state": svi.init(jax.random.PRNGKey(args.seed), x, y)}
+    update = jax.jit(svi.update)
+
+    def step(i):
+        holder["state"], loss = update(holder["state"], x, y)
+        return loss
+
+    common.measure("numpyro", args, step, finish=lambda loss: float(loss.block_until_ready()))
+
+
 def main():
     args = common.parse_args(__doc__)
+    if args.model == "logistic":
+        return logistic(args)
     k, hidden, floor, scale = common.workload(args.model)
 
     def model(x, y):

@@ -23,11 +23,28 @@ def networks(model):
     return p, q
 
 
+def logistic(args):
+    """The logistic-regression workload: AutoNormal, 4 vectorized particles, Adam 0.01."""
+    x, y = (torch.from_numpy(v) for v in common.logistic_data(args.seed))
+
+    def model(x, y):
+        w = pyro.sample("w", dist.Normal(0.0, 1.0))
+        b = pyro.sample("b", dist.Normal(0.0, 1.0))
+        with pyro.plate("data", x.shape[0]):
+            pyro.sample("y", dist.Bernoulli(logits=w * x + b), obs=y)
+
+    elbo = pyro.infer.Trace_ELBO(num_particles=4, vectorize_particles=True)
+    svi = pyro.infer.SVI(model, pyro.infer.autoguide.AutoNormal(model), pyro.optim.Adam({"lr": 0.01}), elbo)
+    common.measure("pyro", args, lambda i: svi.step(x, y))
+
+
 def main():
     args = common.parse_args(__doc__)
     torch.set_num_threads(common.THREADS)
     torch.manual_seed(args.seed)
     pyro.set_rng_seed(args.seed)
+    if args.model == "logistic":
+        return logistic(args)
     p, q = networks(args.model)
     k, _, floor, scale = common.workload(args.model)
 

@@ -1,5 +1,6 @@
-//! The two SVI workloads shared by the criterion benches, the peer comparison and the memory
-//! check: the InferPy digit classifier and Edward's VAE, on synthetic data of MNIST shape.
+//! The SVI workloads shared by the criterion benches, the peer comparison and the memory
+//! check: the InferPy digit classifier and Edward's VAE, on synthetic data of MNIST shape, and
+//! a small Bayesian logistic regression where the fixed cost of a step dominates.
 //!
 //! The Python peers in `benches/peers/` build the same networks, data sizes and objective
 //! (analytic-KL mean-field ELBO, one particle, Adam lr 1e-3, minibatches of 128 scaled by N/M)
@@ -10,7 +11,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::Data;
 use ppl_dist::RngKey;
 use ppl_examples::{digits, vae};
-use ppl_infer::{Elbo, InferError, Svi, SviConfig};
+use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig};
 
 /// Pixels per image.
 pub const DX: usize = 784;
@@ -26,17 +27,22 @@ pub enum Workload {
     Digits,
     /// Edward's VAE (784–256–(10, 10) encoder, 10–256–784 Bernoulli decoder), N = 60 000.
     Vae,
+    /// Bayesian logistic regression: w, b ~ N(0, 1), y ~ Bernoulli(logits = w·x + b), 200 rows
+    /// (x ~ N(0, 1), true w = 2, b = −0.5), AutoNormal guide, Monte-Carlo ELBO with 4 particles,
+    /// Adam lr 0.01, full batch.
+    Logistic,
 }
 
 impl Workload {
-    /// Both workloads.
-    pub const ALL: [Workload; 2] = [Workload::Digits, Workload::Vae];
+    /// Every workload.
+    pub const ALL: [Workload; 3] = [Workload::Digits, Workload::Vae, Workload::Logistic];
 
     /// The name used on the command line and in result tables.
     pub fn name(self) -> &'static str {
         match self {
             Workload::Digits => "digits",
             Workload::Vae => "vae",
+            Workload::Logistic => "logistic",
         }
     }
 
@@ -50,6 +56,7 @@ impl Workload {
         match self {
             Workload::Digits => 18_000,
             Workload::Vae => 60_000,
+            Workload::Logistic => LOGISTIC_ROWS,
         }
     }
 }
@@ -73,6 +80,56 @@ pub fn synthetic_mnist(workload: Workload, rows: usize, seed: u64) -> (Vec<f32>,
         .collect();
     let labels = (0..rows).map(|i| (i % 3) as i64).collect();
     (pixels, labels)
+}
+
+/// Rows of the logistic-regression workload.
+pub const LOGISTIC_ROWS: usize = 200;
+
+/// The logistic-regression model (see [`Workload::Logistic`]).
+pub fn logistic_model<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<B>) {
+    let w = ctx.sample("w", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
+    let b = ctx.sample("b", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        ctx.sample("y", ppl_dist::Bernoulli::from_logits(x * w + b));
+    });
+}
+
+/// The logistic-regression data: x ~ N(0, 1), y ~ Bernoulli(σ(2x − 0.5)), seeded.
+pub fn logistic_data<B: burn::tensor::backend::Backend>(seed: u64, device: &B::Device) -> Data<B> {
+    let mut key = RngKey::new(seed).fold_in("logistic");
+    let x: Vec<f64> = key.standard_normal(LOGISTIC_ROWS);
+    let u = key.uniform(LOGISTIC_ROWS);
+    let y: Vec<f64> = x
+        .iter()
+        .zip(&u)
+        .map(|(x, u)| f64::from(*u < 1.0 / (1.0 + (-(2.0 * x - 0.5)).exp())))
+        .collect();
+    Data::new()
+        .with("x", ppl_dist::testkit::t1::<B>(&x, device))
+        .with("y", ppl_dist::testkit::t1::<B>(&y, device))
+}
+
+/// The SVI engine of the logistic-regression workload.
+pub type LogisticSvi<B> = Svi<B, FnModel<ModelFn<fn(&mut ppl_core::Ctx<B>)>>, AutoNormal>;
+
+/// The logistic-regression engine and its data (see [`Workload::Logistic`]).
+///
+/// # Panics
+/// If the autoguide cannot be built (a broken workload).
+pub fn logistic_regression<B: AutodiffBackend>(seed: u64, device: &B::Device) -> (LogisticSvi<B>, Data<B>) {
+    let data = logistic_data::<B>(seed, device);
+    let model: fn(&mut ppl_core::Ctx<B>) = logistic_model::<B>;
+    let guide = AutoNormal::new(&model, &data, device).expect("autoguide of the logistic regression");
+    let config = SviConfig {
+        batch_size: LOGISTIC_ROWS,
+        lr: 0.01,
+        seed,
+        elbo: Elbo::Trace { particles: 4 },
+        progress: false,
+        ..Default::default()
+    };
+    (Svi::new(ppl_infer::model_fn(model), guide, config, device), data)
 }
 
 /// Minibatches of one workload, uploaded once, handed out in a cycle.
@@ -123,6 +180,8 @@ pub enum StepRunner<B: AutodiffBackend> {
     Digits(Box<DigitsSvi<B>>, Batches<B>),
     /// The VAE.
     Vae(Box<VaeSvi<B>>, Batches<B>),
+    /// The logistic regression, on its whole data set every step.
+    Logistic(Box<LogisticSvi<B>>, Data<B>),
 }
 
 /// The SVI settings of every workload: mean-field ELBO (analytic KL), 1 particle, Adam lr 1e-3.
@@ -140,6 +199,10 @@ pub fn bench_config(seed: u64) -> SviConfig {
 impl<B: AutodiffBackend> StepRunner<B> {
     /// Models with seeded weights and synthetic minibatches.
     pub fn new(workload: Workload, seed: u64, device: &B::Device) -> Self {
+        if workload == Workload::Logistic {
+            let (svi, data) = logistic_regression::<B>(seed, device);
+            return StepRunner::Logistic(Box::new(svi), data);
+        }
         let batches = Batches::new(workload, seed, device);
         match workload {
             Workload::Digits => {
@@ -150,6 +213,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
                 let (p, q) = vae::build::<B>(seed, device);
                 StepRunner::Vae(Box::new(Svi::new(p, q, bench_config(seed), device)), batches)
             }
+            Workload::Logistic => unreachable!("built above"),
         }
     }
 
@@ -161,6 +225,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
         match self {
             StepRunner::Digits(svi, b) => svi.step(b.next_batch(), Workload::Digits.full_size()),
             StepRunner::Vae(svi, b) => svi.step(b.next_batch(), Workload::Vae.full_size()),
+            StepRunner::Logistic(svi, data) => svi.step(data, LOGISTIC_ROWS),
         }
     }
 }
@@ -175,6 +240,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
         match self {
             StepRunner::Digits(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Digits.full_size(), &key)?.elbo),
             StepRunner::Vae(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Vae.full_size(), &key)?.elbo),
+            StepRunner::Logistic(svi, data) => Ok(svi.evaluate(data, LOGISTIC_ROWS, &key)?.elbo),
         }
     }
 }

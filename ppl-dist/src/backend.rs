@@ -2,7 +2,7 @@
 //!
 //! Library code is generic over `B: Backend`; leaf crates (examples, benches, tests) use
 //! [`DefaultBackend`] / [`DefaultAutodiffBackend`], which follow the enabled feature with the
-//! priority `cuda` > `tch` > `ndarray` (the default).
+//! priority `cuda` > `tch` > `flex` > `ndarray` (the default).
 //!
 //! # How burn is built
 //! The workspace takes burn without its default features and restores them through direct
@@ -15,6 +15,11 @@
 //! bitwise reproducible; the price is about 5–15 % of SVI throughput on NdArray (elementwise
 //! arithmetic falls back to ndarray's own loops). `ppl-dist/tests/suite/backend_kernels.rs`
 //! checks every backend's `recip` and those gradients to 2 ε.
+//!
+//! burn-flex (the `flex` feature, default since issue 16) is built with its defaults (`simd`,
+//! `rayon`): its f32 `recip` is an exact SIMD division, and the same kernel checks pass on it.
+//! It computes in f32 only (`Flex` implements `Backend` for `f32`), which is why the default
+//! features keep `ndarray` on: NdArray f64 is the reference of the tests.
 //!
 //! Upstream, macerator's pull request #47 refines the estimate with a Newton–Raphson step;
 //! burn-ndarray 0.21 requires macerator 0.3, and its newest release (0.3.4) still returns the raw
@@ -30,18 +35,23 @@ pub type DefaultBackend = burn::backend::Cuda<f32, i32>;
 #[cfg(all(feature = "tch", not(feature = "cuda")))]
 pub type DefaultBackend = burn::backend::LibTorch<f32>;
 /// The float backend chosen by the enabled feature.
-#[cfg(all(feature = "ndarray", not(any(feature = "tch", feature = "cuda"))))]
+#[cfg(all(feature = "flex", not(any(feature = "tch", feature = "cuda"))))]
+pub type DefaultBackend = burn::backend::Flex;
+/// The float backend chosen by the enabled feature.
+#[cfg(all(feature = "ndarray", not(any(feature = "tch", feature = "cuda", feature = "flex"))))]
 pub type DefaultBackend = burn::backend::NdArray<f32>;
 
 /// [`DefaultBackend`] with automatic differentiation.
-#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda"))]
+#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda", feature = "flex"))]
 pub type DefaultAutodiffBackend = burn::backend::Autodiff<DefaultBackend>;
 
-/// Name of the backend chosen by the enabled feature (`"ndarray"`, `"tch"` or `"cuda"`).
+/// Name of the backend chosen by the enabled feature (`"ndarray"`, `"flex"`, `"tch"` or `"cuda"`).
 pub const BACKEND_NAME: &str = if cfg!(feature = "cuda") {
     "cuda"
 } else if cfg!(feature = "tch") {
     "tch"
+} else if cfg!(feature = "flex") {
+    "flex"
 } else if cfg!(feature = "ndarray") {
     "ndarray"
 } else {
@@ -62,6 +72,8 @@ pub fn backend_label<B: burn::tensor::backend::Backend>(device: &B::Device) -> S
         "ndarray".into()
     } else if inner.contains("libtorch") {
         "tch".into()
+    } else if inner.contains("flex") {
+        "flex".into()
     } else if inner.contains("cuda") {
         "cuda".into()
     } else {
@@ -74,7 +86,7 @@ pub fn backend_label<B: burn::tensor::backend::Backend>(device: &B::Device) -> S
 /// # Errors
 /// [`DistError::BackendUnavailable`] when the `cuda` feature is on but no NVIDIA driver is
 /// installed (burn would otherwise panic on a worker thread at the first operation).
-#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda"))]
+#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda", feature = "flex"))]
 pub fn default_device() -> Result<burn::tensor::Device<DefaultBackend>, DistError> {
     #[cfg(feature = "cuda")]
     {

@@ -31,6 +31,7 @@ pub mod param;
 pub mod rng;
 pub mod special;
 pub mod testkit;
+pub mod validation;
 
 mod bernoulli;
 mod binomial;

@@ -166,6 +166,9 @@ pub fn upload<B: Backend, const D: usize>(values: Vec<f64>, shape: [usize; D], d
 /// interval, every element passes when both extremes pass and none is NaN or ±∞. Otherwise
 /// the tensor is read back to name the first offending value. Conditions that are not an
 /// interval (e.g. "an integer") use [`check_param_each`].
+///
+/// Does nothing while checks are switched off on this thread
+/// ([`with_parameter_checks`](crate::validation::with_parameter_checks)).
 pub fn check_param<B: Backend, const D: usize>(
     dist: &'static str,
     param: &'static str,
@@ -174,7 +177,7 @@ pub fn check_param<B: Backend, const D: usize>(
     ok: impl Fn(f64) -> bool,
 ) -> Result<(), DistError> {
     let n = t.shape().num_elements();
-    if n == 0 {
+    if n == 0 || !crate::validation::parameter_checks() {
         return Ok(());
     }
     // Detached: reductions on a tracked tensor would leave orphan nodes in the autodiff graph.
@@ -190,7 +193,8 @@ pub fn check_param<B: Backend, const D: usize>(
     check_param_each(dist, param, t, reason, ok)
 }
 
-/// As [`check_param`] for any condition: every element is read back to the host and tested.
+/// As [`check_param`] for any condition: every element is read back to the host and tested
+/// (nothing while checks are switched off on this thread).
 pub fn check_param_each<B: Backend, const D: usize>(
     dist: &'static str,
     param: &'static str,
@@ -198,6 +202,9 @@ pub fn check_param_each<B: Backend, const D: usize>(
     reason: &'static str,
     ok: impl Fn(f64) -> bool,
 ) -> Result<(), DistError> {
+    if !crate::validation::parameter_checks() {
+        return Ok(());
+    }
     match t.to_data().iter::<f64>().find(|v| !ok(*v)) {
         Some(v) => Err(DistError::invalid(dist, param, v, reason)),
         None => Ok(()),

@@ -3,7 +3,7 @@
 //!
 //! [`backend_suite!`](crate::backend_suite) turns generic checks
 //! `fn check<B: AutodiffBackend>(dev: &B::Device)` into one `#[test]` per backend: NdArray
-//! f32 and f64 always, LibTorch and CUDA when the *calling* crate's `tch`/`cuda` features are
+//! f32 and f64 always, flex, LibTorch and CUDA when the *calling* crate's `flex`/`tch`/`cuda` features are
 //! on. The calling crate needs `burn` as a dependency.
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
@@ -20,6 +20,11 @@ macro_rules! backend_suite {
         }
         mod ndarray_f64 {
             type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f64>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(feature = "flex")]
+        mod flex {
+            type TB = ::burn::backend::Autodiff<::burn::backend::Flex>;
             $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
         }
         #[cfg(feature = "tch")]

@@ -28,4 +28,6 @@ pub use elbo::Elbo;
 pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use query::Query;
-pub use svi::{model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules};
+pub use svi::{
+    model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules, Validation,
+};

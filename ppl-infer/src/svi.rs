@@ -6,6 +6,7 @@ use burn::module::{AutodiffModule, Module, ModuleDisplay};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
+use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
 
 use crate::data_plan;
@@ -29,6 +30,30 @@ pub enum NonFinitePolicy {
     /// [`Svi::fit`] fails with [`InferError::TooManySkipped`] when more than
     /// [`SviConfig::max_skipped_fraction`] of its steps were skipped.
     Skip,
+}
+
+/// When [`Svi::step`] checks the parameters that the model and the guide hand to
+/// distribution constructors (σ > 0, probabilities in [0, 1], no NaN …; see
+/// [`ppl_dist::validation`]).
+///
+/// The checks cost a device reduction and a read-back per parameter tensor (see
+/// `benches/README.md` for what that is on the digit classifier).
+/// Whatever the setting, a step whose loss is not finite is evaluated again with the checks
+/// on before it is reported, so an invalid parameter is still named as
+/// [`InferError::InvalidParameter`] (site, parameter, value, step); only the extra pass is
+/// saved. Evaluations, ELBO estimates and queries always check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Validation {
+    /// Check on the first step of this `Svi` (and the first after a checkpoint is loaded),
+    /// and to name the cause of a failed step. The default: the shapes, supports and
+    /// initial values are checked once, and an update that breaks a parameter makes the
+    /// loss non-finite, which triggers the checked re-run.
+    #[default]
+    FirstStep,
+    /// Check on every step (the behaviour before this setting existed).
+    Always,
+    /// Only to name the cause of a failed step.
+    Never,
 }
 
 /// Settings of [`Svi`]; `..Default::default()` fills the rest.
@@ -75,6 +100,8 @@ pub struct SviConfig {
     /// The largest fraction of a fit's steps that [`NonFinitePolicy::Skip`] may skip before
     /// [`Svi::fit`] returns [`InferError::TooManySkipped`].
     pub max_skipped_fraction: f64,
+    /// When steps check distribution parameters ([`Validation::FirstStep`] by default).
+    pub validation: Validation,
 }
 
 impl Default for SviConfig {
@@ -97,6 +124,7 @@ impl Default for SviConfig {
             vectorize_particles: false,
             allow_unused_data: false,
             max_skipped_fraction: 0.25,
+            validation: Validation::FirstStep,
         }
     }
 }
@@ -179,6 +207,9 @@ where
     notice_shown: bool,
     /// The guide's latent sites, learnt at the first successful step (`None` before).
     guide_latents: Option<Vec<String>>,
+    /// Whether a step with parameter checks on has succeeded (since creation or the last
+    /// checkpoint load); [`Validation::FirstStep`] checks until it has.
+    validated: bool,
 }
 
 type Previous<B, P, Q> = (SviModules<B, P, Q>, AnyOptimizer<SviModules<B, P, Q>, B>, Option<f64>);
@@ -222,6 +253,7 @@ where
             previous: None,
             notice_shown: false,
             guide_latents: None,
+            validated: false,
         }
     }
 
@@ -443,7 +475,21 @@ where
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         let key = self.key.fold_in_u64(self.step as u64);
         let mut baseline = self.baseline;
-        let est = match self.objective(self.modules(), batch, full_size, &key, &mut baseline) {
+        let checks = match self.config.validation {
+            Validation::Always => true,
+            Validation::FirstStep => !self.validated,
+            Validation::Never => false,
+        };
+        let mut result = with_parameter_checks(checks, || {
+            self.objective(self.modules(), batch, full_size, &key, &mut baseline)
+        });
+        if !checks && !matches!(&result, Ok(e) if e.elbo.is_finite()) {
+            // Something failed without the checks: evaluate again with them, so an invalid
+            // parameter is named (the same key gives the same draws).
+            baseline = self.baseline;
+            result = self.objective(self.modules(), batch, full_size, &key, &mut baseline);
+        }
+        let est = match result {
             Ok(e) => e,
             Err(InferError::Core(CoreError::Distribution { site, source })) => {
                 // Invalid parameters come from the previous update: undo it.
@@ -503,6 +549,7 @@ where
         }
         self.modules = Some(updated);
         self.previous = Some(before);
+        self.validated |= checks;
         self.baseline = baseline;
         self.step += 1;
         self.losses.push(loss);
@@ -697,6 +744,7 @@ where
         baseline: Option<f64>,
     ) {
         self.previous = None;
+        self.validated = false;
         self.modules = Some(modules);
         self.optim = optim;
         self.step = step;

