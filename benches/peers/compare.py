@@ -74,8 +74,9 @@ def main():
     ap.add_argument("--threads", type=int, default=2, help="CPU threads for every implementation")
     ap.add_argument("--tch-threads", type=int, default=None, help="override --threads for the tch rows")
     ap.add_argument("--torch-threads", default="1,2",
-                    help="thread counts for the torch-based peers (pyro, torch), one row each: on a loaded "
-                         "2-core machine torch's 2-thread step can collapse, so both are reported")
+                    help="thread counts for the torch-based peers (pyro, torch) and for flex (rayon), one row "
+                         "each: on a loaded 2-core machine torch's 2-thread step can collapse, and flex's small "
+                         "kernels pay for waking a second thread, so both are reported")
     ap.add_argument("--python", default=str(ROOT / ".venv" / "peers" / "bin" / "python"))
     ap.add_argument("--no-build", action="store_true", help="reuse target/peers/svi_steps-*")
     ap.add_argument("--skip", default="", help="comma-separated implementations to leave out")
@@ -94,6 +95,13 @@ def main():
         if f == "tch":
             env.update(sh_env(TORCH_ENV))
             env["OMP_NUM_THREADS"] = str(a.tch_threads or a.threads)
+        if f == "flex":
+            # flex runs on rayon's pool: like the torch peers, reported at each thread count
+            for t in [int(t) for t in a.torch_threads.split(",") if t]:
+                env_t = dict(env)
+                env_t["RAYON_NUM_THREADS"] = str(t)
+                impls[f"ppl-rs-flex-{t}t"] = ([str(binary)], env_t)
+            continue
         impls[f"ppl-rs-{f}"] = ([str(binary)], env)
     if Path(a.python).exists():
         torch_threads = [int(t) for t in a.torch_threads.split(",") if t]
@@ -147,7 +155,7 @@ def main():
 
     print(f"Machine: {machine()}; {a.threads} threads everywhere"
           + (f" (tch: {a.tch_threads})" if a.tch_threads else "")
-          + f", except the torch-based peers: {a.torch_threads} (suffix -Nt)."
+          + f", except the torch-based peers and flex: {a.torch_threads} (suffix -Nt)."
           + f" Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}.")
     print(f"Command: python3 benches/peers/compare.py {' '.join(sys.argv[1:])}".rstrip())
     print()

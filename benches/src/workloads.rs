@@ -11,7 +11,7 @@ use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::Data;
 use ppl_dist::RngKey;
 use ppl_examples::{digits, vae};
-use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig};
+use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Validation};
 
 /// Pixels per image.
 pub const DX: usize = 784;
@@ -75,7 +75,7 @@ pub fn synthetic_mnist(workload: Workload, rows: usize, seed: u64) -> (Vec<f32>,
         .map(|(&o, &l)| match (o < 0.19, workload) {
             (false, _) => 0.0,
             (true, Workload::Vae) => 1.0,
-            (true, Workload::Digits) => l as f32,
+            (true, _) => l as f32,
         })
         .collect();
     let labels = (0..rows).map(|i| (i % 3) as i64).collect();
@@ -118,6 +118,18 @@ pub type LogisticSvi<B> = Svi<B, FnModel<ModelFn<fn(&mut ppl_core::Ctx<B>)>>, Au
 /// # Panics
 /// If the autoguide cannot be built (a broken workload).
 pub fn logistic_regression<B: AutodiffBackend>(seed: u64, device: &B::Device) -> (LogisticSvi<B>, Data<B>) {
+    logistic_regression_with(seed, Validation::default(), device)
+}
+
+/// [`logistic_regression`] with a parameter-validation setting.
+///
+/// # Panics
+/// If the autoguide cannot be built (a broken workload).
+pub fn logistic_regression_with<B: AutodiffBackend>(
+    seed: u64,
+    validation: Validation,
+    device: &B::Device,
+) -> (LogisticSvi<B>, Data<B>) {
     let data = logistic_data::<B>(seed, device);
     let model: fn(&mut ppl_core::Ctx<B>) = logistic_model::<B>;
     let guide = AutoNormal::new(&model, &data, device).expect("autoguide of the logistic regression");
@@ -127,6 +139,7 @@ pub fn logistic_regression<B: AutodiffBackend>(seed: u64, device: &B::Device) ->
         seed,
         elbo: Elbo::Trace { particles: 4 },
         progress: false,
+        validation,
         ..Default::default()
     };
     (Svi::new(ppl_infer::model_fn(model), guide, config, device), data)
@@ -156,7 +169,7 @@ impl<B: AutodiffBackend> Batches<B> {
                             Tensor::<B, 1, Int>::from_data(TensorData::new(lb, [BATCH]), device),
                         )
                     }
-                    Workload::Vae => data,
+                    Workload::Vae | Workload::Logistic => data,
                 }
             })
             .collect();
@@ -199,19 +212,28 @@ pub fn bench_config(seed: u64) -> SviConfig {
 impl<B: AutodiffBackend> StepRunner<B> {
     /// Models with seeded weights and synthetic minibatches.
     pub fn new(workload: Workload, seed: u64, device: &B::Device) -> Self {
+        Self::with_validation(workload, seed, Validation::default(), device)
+    }
+
+    /// As [`StepRunner::new`], with a parameter-validation setting (to measure its cost).
+    pub fn with_validation(workload: Workload, seed: u64, validation: Validation, device: &B::Device) -> Self {
+        let config = SviConfig {
+            validation,
+            ..bench_config(seed)
+        };
         if workload == Workload::Logistic {
-            let (svi, data) = logistic_regression::<B>(seed, device);
+            let (svi, data) = logistic_regression_with::<B>(seed, validation, device);
             return StepRunner::Logistic(Box::new(svi), data);
         }
         let batches = Batches::new(workload, seed, device);
         match workload {
             Workload::Digits => {
                 let (p, q) = digits::build::<B>(seed, device);
-                StepRunner::Digits(Box::new(Svi::new(p, q, bench_config(seed), device)), batches)
+                StepRunner::Digits(Box::new(Svi::new(p, q, config, device)), batches)
             }
             Workload::Vae => {
                 let (p, q) = vae::build::<B>(seed, device);
-                StepRunner::Vae(Box::new(Svi::new(p, q, bench_config(seed), device)), batches)
+                StepRunner::Vae(Box::new(Svi::new(p, q, config, device)), batches)
             }
             Workload::Logistic => unreachable!("built above"),
         }

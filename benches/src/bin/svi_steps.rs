@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p benches --bin svi_steps -- --model vae [--steps 300 --reps 3 --warmup 30 --seed 0]
+//!     [--validation first-step|always|never]
 //! ```
 //!
 //! After `--warmup` steps, `--reps` timed repetitions of `--steps` steps each; reports the median
@@ -14,6 +15,7 @@ use std::time::Instant;
 
 use benches::workloads::{proc_status_kb, StepRunner, Workload};
 use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
+use ppl_infer::Validation;
 
 struct Args {
     workload: Workload,
@@ -21,6 +23,7 @@ struct Args {
     reps: usize,
     warmup: usize,
     seed: u64,
+    validation: Validation,
 }
 
 fn parse() -> Result<Args, String> {
@@ -30,6 +33,7 @@ fn parse() -> Result<Args, String> {
         reps: 3,
         warmup: 30,
         seed: 0,
+        validation: Validation::default(),
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -43,9 +47,17 @@ fn parse() -> Result<Args, String> {
             "--reps" => a.reps = num(&value)?.max(1),
             "--warmup" => a.warmup = num(&value)?,
             "--seed" => a.seed = num(&value)? as u64,
+            "--validation" => {
+                a.validation = match value.as_str() {
+                    "first-step" => Validation::FirstStep,
+                    "always" => Validation::Always,
+                    "never" => Validation::Never,
+                    v => return Err(format!("--validation: `{v}` is not first-step, always or never")),
+                }
+            }
             _ => {
                 return Err(format!(
-                    "unknown flag {flag} (--model digits|vae|logistic --steps --reps --warmup --seed)"
+                    "unknown flag {flag} (--model digits|vae|logistic --steps --reps --warmup --seed --validation first-step|always|never)"
                 ))
             }
         }
@@ -55,7 +67,7 @@ fn parse() -> Result<Args, String> {
 
 fn run(a: &Args) -> Result<(), String> {
     let device = default_device().map_err(|e| e.to_string())?;
-    let mut runner = StepRunner::<B>::new(a.workload, a.seed, &device);
+    let mut runner = StepRunner::<B>::with_validation(a.workload, a.seed, a.validation, &device);
     let mut losses = Vec::with_capacity(a.warmup + a.reps * a.steps);
     for _ in 0..a.warmup {
         losses.push(runner.step().map_err(|e| e.to_string())?);

@@ -17,6 +17,7 @@ backend_suite!(
     pathwise_gradient_of_e_z_plus_z2_is_unbiased,
     log_prob_gradients_match_finite_differences,
     values_and_gradients_are_finite_at_difficult_points,
+    bernoulli_logits_density_matches_the_two_branch_formula,
 );
 
 fn normal_rsample_gradient_is_exact<B: AutodiffBackend>(dev: &B::Device) {
@@ -348,4 +349,51 @@ fn values_and_gradients_are_finite_at_difficult_points<B: AutodiffBackend>(dev: 
         Beta::new(a, 1e-3).unwrap().rsample(&mut RngKey::new(41)).unwrap()
     });
     assert!(g.iter().all(|v| v.is_finite()));
+}
+
+fn bernoulli_logits_density_matches_the_two_branch_formula<B: AutodiffBackend>(dev: &B::Device) {
+    // Issue 16: the logits density is one `log_sigmoid(s·l)`, s = 2x − 1. It must equal the
+    // two-branch form −x·softplus(−l) − (1 − x)·softplus(l) it replaced, in value and in its
+    // gradient ∂/∂l = x − σ(l), at logits from −30 to 30 (0 included,
+    // where a sign-based shortcut would get the gradient wrong). Reference computed in f64 on
+    // the host; tolerance tol32 = 16·ε₃₂·Σ|terms| + 1e−6 on f32, 1e−12 relative on f64.
+    let ls: Vec<f64> = (-60..=60).map(|i| f64::from(i) * 0.5).collect();
+    let softplus = |v: f64| {
+        if v > 0.0 {
+            v + (-v).exp().ln_1p()
+        } else {
+            v.exp().ln_1p()
+        }
+    };
+    let sigmoid = |v: f64| 1.0 / (1.0 + (-v).exp());
+    for x in [0.0, 1.0] {
+        let l = t1::<B>(&ls, dev).require_grad();
+        let lp = Bernoulli::from_logits(l.clone())
+            .unwrap()
+            .log_prob(t1::<B>(&vec![x; ls.len()], dev));
+        let got = host(lp.clone());
+        let g = host(l.grad(&lp.sum().backward()).unwrap());
+        for (i, &li) in ls.iter().enumerate() {
+            let want = -x * softplus(-li) - (1.0 - x) * softplus(li);
+            let want_g = x - sigmoid(li);
+            let (tol, tol_g) = if is_f64::<B>() {
+                (1e-12 * want.abs().max(1.0), 1e-12)
+            } else {
+                (
+                    16.0 * f64::from(f32::EPSILON) * (want.abs() + li.abs()) + 1e-6,
+                    16.0 * f64::from(f32::EPSILON) + 1e-6,
+                )
+            };
+            assert!(
+                (got[i] - want).abs() <= tol,
+                "x = {x}, l = {li}: ln p = {}, want {want}",
+                got[i]
+            );
+            assert!(
+                (g[i] - want_g).abs() <= tol_g,
+                "x = {x}, l = {li}: ∂/∂l = {}, want {want_g}",
+                g[i]
+            );
+        }
+    }
 }

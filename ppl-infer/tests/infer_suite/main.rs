@@ -10,3 +10,4 @@ mod gradients;
 mod particles;
 mod reliability;
 mod robustness;
+mod validation;

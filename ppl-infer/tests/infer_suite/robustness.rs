@@ -7,7 +7,7 @@ use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{backend_suite, Constraint, Exponential, Normal};
-use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig, Validation};
 
 backend_suite!(
     nan_data_stops_at_step_zero_with_parameters_unchanged,
@@ -193,7 +193,9 @@ fn same_seed_same_trajectory_different_seed_different<B: AutodiffBackend>(dev: &
 fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev: &B::Device) {
     // R6: the guide's scale is an unconstrained parameter fed to the checked constructor.
     // Plain SGD with lr 1 overshoots: −∂ELBO/∂s = −1/s + 2s sends s from 0.1 to ≈ 9.9, then
-    // below zero, so the second or a later step builds an invalid Normal.
+    // below zero, so the second or a later step builds an invalid Normal. Under every
+    // `Validation` setting: when the step ran unchecked, its loss is NaN and the checked re-run
+    // names the parameter (issue 16).
     let p = |ctx: &mut Ctx<B>| {
         let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
         ctx.sample("x", Normal::new(z, 1.0));
@@ -203,39 +205,42 @@ fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev
         let s = ctx.param("s", ctx.full([1], 0.1), Constraint::Real);
         ctx.sample("z", Normal::new(loc, s));
     };
-    let config = SviConfig {
-        batch_size: 1,
-        lr: 1.0,
-        optimizer: OptimizerKind::Sgd { momentum: None },
-        ..config(20)
-    };
-    let mut svi = Svi::from_fns(p, q, config, dev);
-    let data = Data::new().with("x", t1::<B>(&[0.5], dev));
-    let err = svi.fit(&data).unwrap_err();
-    let InferError::InvalidParameter { step, site, .. } = &err else {
-        panic!("expected InvalidParameter, got {err:?}");
-    };
-    assert_eq!(site, "z");
-    assert!(*step >= 1, "step {step}");
-    assert!(
-        matches!(&err, InferError::InvalidParameter { restored_to_step: Some(k), .. } if *k + 1 == *step),
-        "{err:?}"
-    );
-    assert_eq!(
-        svi.steps(),
-        step - 1,
-        "the update that produced the invalid scale was undone"
-    );
-    let s = svi.param("s").unwrap().to_vec()[0];
-    assert!(
-        s > 0.0 && s.is_finite(),
-        "the parameters are the last good ones: s = {s}"
-    );
-    let msg = err.to_string();
-    assert!(
-        msg.contains(&format!("step {step}")) && msg.contains("`z`") && msg.contains("scale"),
-        "{msg}"
-    );
+    for validation in [Validation::FirstStep, Validation::Always, Validation::Never] {
+        let config = SviConfig {
+            batch_size: 1,
+            lr: 1.0,
+            optimizer: OptimizerKind::Sgd { momentum: None },
+            validation,
+            ..config(20)
+        };
+        let mut svi = Svi::from_fns(p, q, config, dev);
+        let data = Data::new().with("x", t1::<B>(&[0.5], dev));
+        let err = svi.fit(&data).unwrap_err();
+        let InferError::InvalidParameter { step, site, .. } = &err else {
+            panic!("{validation:?}: expected InvalidParameter, got {err:?}");
+        };
+        assert_eq!(site, "z");
+        assert!(*step >= 1, "step {step}");
+        assert!(
+            matches!(&err, InferError::InvalidParameter { restored_to_step: Some(k), .. } if *k + 1 == *step),
+            "{validation:?}: {err:?}"
+        );
+        assert_eq!(
+            svi.steps(),
+            step - 1,
+            "{validation:?}: the update that produced the invalid scale was undone"
+        );
+        let s = svi.param("s").unwrap().to_vec()[0];
+        assert!(
+            s > 0.0 && s.is_finite(),
+            "{validation:?}: the parameters are the last good ones: s = {s}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains(&format!("step {step}")) && msg.contains("`z`") && msg.contains("scale"),
+            "{msg}"
+        );
+    }
 }
 
 fn extreme_learning_rate_never_panics<B: AutodiffBackend>(dev: &B::Device) {
