@@ -1,5 +1,5 @@
 //! Throughput of `log_prob` and `rsample`/`sample` at 10⁶ elements for Normal, Gamma and
-//! Categorical, on the backend chosen by the Cargo feature (`ndarray` by default).
+//! Categorical, on the backend chosen by the Cargo feature (`flex` by default).
 //!
 //! `cargo bench -p benches --bench dist_throughput`
 

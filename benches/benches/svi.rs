@@ -1,6 +1,7 @@
 //! One SVI step (forward, ELBO, backward, Adam) of the digit classifier and of Edward's VAE at
-//! batch 128 and of a small logistic regression, and posterior sampling of 10 000 rows through the digit classifier's encoder, on the
-//! backend chosen by the Cargo feature (`ndarray` by default).
+//! batch 128 and of a small logistic regression, and posterior sampling of 10 000 rows through
+//! the digit classifier's encoder, on the backend chosen by the Cargo feature (`flex` by
+//! default).
 //!
 //! `cargo bench -p benches --bench svi` (add `--features tch` after `source .venv/torch/env.sh`).
 
@@ -100,6 +101,27 @@ fn posterior_sampling(c: &mut Criterion) {
             let query = svi.posterior(&["z"], &data).expect("posterior query");
             // Bring the draws to the host so the measurement includes finishing the work.
             query.tensor::<2>("z").expect("z drawn").into_data()
+        })
+    });
+    // Many draws of a model with global latents: 1000 posterior predictive draws of the
+    // logistic regression's weight (each redraws w and b from the AutoNormal guide).
+    const DRAWS: usize = 1000;
+    let (mut svi, data) = logistic_regression::<B>(5, &dev);
+    for _ in 0..20 {
+        svi.step(&data, 200).expect("fit step");
+    }
+    group.throughput(Throughput::Elements(DRAWS as u64));
+    group.sample_size(10);
+    group.bench_function("logistic_1000_draws", |b| {
+        b.iter(|| {
+            let draws = svi
+                .posterior_predictive_samples(&["w"], &data, DRAWS)
+                .expect("posterior predictive draws");
+            draws
+                .last()
+                .and_then(|q| q.tensor::<1>("w"))
+                .expect("w drawn")
+                .into_data()
         })
     });
     group.finish();

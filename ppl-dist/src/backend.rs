@@ -58,7 +58,7 @@ pub const BACKEND_NAME: &str = if cfg!(feature = "cuda") {
     "none"
 };
 
-/// Short name of the backend `B` a computation actually ran on: `"ndarray"`, `"tch"`, `"cuda"`,
+/// Short name of the backend `B` a computation actually ran on: `"ndarray"`, `"flex"`, `"tch"`, `"cuda"`,
 /// or burn's own name for any other (`Backend::name`, without the `autodiff<…>` wrapper). Unlike
 /// [`BACKEND_NAME`] it follows the type, not the Cargo feature, so a test that runs NdArray in a
 /// `--features tch` build reports `"ndarray"`.
