@@ -43,6 +43,13 @@ pub enum NonFinitePolicy {
 /// on before it is reported, so an invalid parameter is still named as
 /// [`InferError::InvalidParameter`] (site, parameter, value, step); only the extra pass is
 /// saved. Evaluations, ELBO estimates and queries always check.
+///
+/// The limit of skipping them: a parameter that becomes invalid mid-fit *without* making the
+/// loss non-finite goes unreported. Most do make it non-finite (σ ≤ 0 and p ∉ [0, 1] take a
+/// log of a negative number), but e.g. a Gamma or Beta concentration driven below 0 by an
+/// unconstrained parameter can keep a finite, meaningless log-density. Give such parameters a
+/// constraint (`Constraint::Positive` in `ctx.param`, as the autoguides do) or use
+/// [`Validation::Always`] while developing a model.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Validation {
     /// Check on the first step of this `Svi` (and the first after a checkpoint is loaded),
