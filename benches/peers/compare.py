@@ -86,6 +86,7 @@ def main():
     for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PEER_THREADS", "RAYON_NUM_THREADS"):
         base_env[var] = str(a.threads)
     impls = {}
+    thread_counts = [int(t) for t in a.torch_threads.split(",") if t]
     features = ["flex", "ndarray"] + (["tch"] if TORCH_ENV.exists() else [])
     if not TORCH_ENV.exists():
         print(f"# no {TORCH_ENV}: tch rows left out (bash scripts/setup-torch.sh)", file=sys.stderr)
@@ -97,19 +98,18 @@ def main():
             env["OMP_NUM_THREADS"] = str(a.tch_threads or a.threads)
         if f == "flex":
             # flex runs on rayon's pool: like the torch peers, reported at each thread count
-            for t in [int(t) for t in a.torch_threads.split(",") if t]:
+            for t in thread_counts:
                 env_t = dict(env)
                 env_t["RAYON_NUM_THREADS"] = str(t)
                 impls[f"ppl-rs-flex-{t}t"] = ([str(binary)], env_t)
             continue
         impls[f"ppl-rs-{f}"] = ([str(binary)], env)
     if Path(a.python).exists():
-        torch_threads = [int(t) for t in a.torch_threads.split(",") if t]
         for name, script in (("pyro", "pyro_svi.py"), ("numpyro", "numpyro_svi.py"), ("torch", "torch_floor.py")):
             if name == "numpyro":
                 impls[name] = ([a.python, str(PEERS / script)], base_env)
                 continue
-            for t in torch_threads:
+            for t in thread_counts:
                 env = dict(base_env)
                 for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS", "PEER_THREADS"):
                     env[var] = str(t)

@@ -221,21 +221,21 @@ impl<B: AutodiffBackend> StepRunner<B> {
             validation,
             ..bench_config(seed)
         };
-        if workload == Workload::Logistic {
-            let (svi, data) = logistic_regression_with::<B>(seed, validation, device);
-            return StepRunner::Logistic(Box::new(svi), data);
-        }
-        let batches = Batches::new(workload, seed, device);
         match workload {
             Workload::Digits => {
                 let (p, q) = digits::build::<B>(seed, device);
+                let batches = Batches::new(workload, seed, device);
                 StepRunner::Digits(Box::new(Svi::new(p, q, config, device)), batches)
             }
             Workload::Vae => {
                 let (p, q) = vae::build::<B>(seed, device);
+                let batches = Batches::new(workload, seed, device);
                 StepRunner::Vae(Box::new(Svi::new(p, q, config, device)), batches)
             }
-            Workload::Logistic => unreachable!("built above"),
+            Workload::Logistic => {
+                let (svi, data) = logistic_regression_with::<B>(seed, validation, device);
+                StepRunner::Logistic(Box::new(svi), data)
+            }
         }
     }
 

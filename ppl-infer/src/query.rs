@@ -164,19 +164,17 @@ where
     /// Guide errors (e.g. missing inputs), or a target the guide does not sample.
     pub fn posterior(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
         let key = self.key().fold_in("posterior");
-        let m = self.frozen_modules();
-        let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
-        let mut traces = Vec::new();
-        for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
-            let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device())
-                .with_program("guide")
-                .with_params(m.params.clone());
-            traces.push(run(&m.q, ctx)?.trace);
-        }
-        let out = collect(traces, targets);
-        drop(m);
-        crate::svi::release_autodiff_graphs::<B>(self.device());
-        out
+        self.with_frozen(|m| {
+            let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
+            let mut traces = Vec::new();
+            for (c, chunk) in chunks(data, self.chunk())?.into_iter().enumerate() {
+                let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), self.device())
+                    .with_program("guide")
+                    .with_params(m.params.clone());
+                traces.push(run(&m.q, ctx)?.trace);
+            }
+            collect(traces, targets)
+        })
     }
 
     /// The posterior predictive of `targets` given `data`: latents not bound in `data` are
@@ -185,7 +183,11 @@ where
     /// # Errors
     /// Model errors, or a target the model does not have.
     pub fn posterior_predictive(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
-        self.predictive_with_key(targets, data, self.key().fold_in("posterior_predictive"))
+        let key = self.key().fold_in("posterior_predictive");
+        self.with_frozen(|m| {
+            let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
+            self.predictive_draw(m, targets, data, key)
+        })
     }
 
     /// `num_samples` independent posterior predictive draws (Pyro's `Predictive(num_samples)`):
@@ -204,26 +206,18 @@ where
         num_samples: usize,
     ) -> Result<Vec<Query<B>>, InferError> {
         let key = self.key().fold_in("posterior_predictive_samples");
-        let m = self.frozen_modules();
-        let planned = plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
-        let mut out = Vec::with_capacity(num_samples);
-        for s in 0..num_samples {
-            out.push(self.predictive_draw(&m, targets, &planned, key.fold_in_u64(s as u64))?);
-            // Free the graph the untracked runs registered after every draw: letting 64 draws'
-            // graphs pile up made burn-autodiff's bookkeeping 2.6× slower per draw (measured).
-            crate::svi::release_autodiff_graphs::<B>(self.device());
-        }
-        drop(m);
-        Ok(out)
-    }
-
-    fn predictive_with_key(&self, targets: &[&str], data: &Data<B>, key: RngKey) -> Result<Query<B>, InferError> {
-        let m = self.frozen_modules();
-        let data = &plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
-        let out = self.predictive_draw(&m, targets, data, key);
-        drop(m);
-        crate::svi::release_autodiff_graphs::<B>(self.device());
-        out
+        self.with_frozen(|m| {
+            let planned = plan_chunks(&m.p, &m.q, &m.params, data, self.chunk(), &key, self.device())?;
+            let mut out = Vec::with_capacity(num_samples);
+            for s in 0..num_samples {
+                out.push(self.predictive_draw(m, targets, &planned, key.fold_in_u64(s as u64))?);
+                // Free the graph the untracked runs registered after every draw: letting 64
+                // draws' graphs pile up made burn-autodiff's bookkeeping 2.6× slower per draw
+                // (measured).
+                crate::svi::release_autodiff_graphs::<B>(self.device());
+            }
+            Ok(out)
+        })
     }
 
     /// One posterior predictive draw on planned `data` with frozen modules `m`.
@@ -281,15 +275,15 @@ where
     /// # Errors
     /// Model errors, or a target the model does not have.
     pub fn prior(&self, targets: &[&str], data: &Data<B>, instances: usize) -> Result<Query<B>, InferError> {
-        let ctx = Ctx::new(
-            data.clone(),
-            RngKey::new(self.config().seed).fold_in("prior"),
-            self.device(),
-        )
-        .with_params(self.frozen_modules().params)
-        .with_instances(instances);
-        let out = collect(vec![run(&self.frozen_modules().p, ctx)?.trace], targets);
-        crate::svi::release_autodiff_graphs::<B>(self.device());
-        out
+        self.with_frozen(|m| {
+            let ctx = Ctx::new(
+                data.clone(),
+                RngKey::new(self.config().seed).fold_in("prior"),
+                self.device(),
+            )
+            .with_params(m.params.clone())
+            .with_instances(instances);
+            collect(vec![run(&m.p, ctx)?.trace], targets)
+        })
     }
 }

@@ -312,12 +312,8 @@ where
     /// # Errors
     /// Model or guide errors.
     pub fn evaluate(&self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
-        let m = self.frozen_modules();
         let mut baseline = self.baseline;
-        let out = self.objective(&m, data, full_size, key, &mut baseline);
-        drop(m);
-        release_autodiff_graphs::<B>(&self.device);
-        out
+        self.with_frozen(|m| self.objective(m, data, full_size, key, &mut baseline))
     }
 
     /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
@@ -331,27 +327,29 @@ where
         if draws == 0 {
             return Err(InferError::Config("estimate_elbo needs at least one draw".into()));
         }
-        let m = self.frozen_modules();
-        let data = self.plan_data(&m, data)?;
-        let n = data.rows()?.unwrap_or(1);
-        let key = self.key.fold_in("estimate_elbo");
-        let mut values = Vec::with_capacity(draws);
-        for d in 0..draws {
-            let mut baseline = None;
-            let est = trace_elbo(
-                &m.p,
-                &m.q,
-                &Batch::new(&data, n),
-                m.params.clone(),
-                &key.fold_in_u64(d as u64),
-                1,
-                &mut baseline,
-                &self.device,
-            )?;
-            values.push(est.elbo);
-            drop(est);
-            release_autodiff_graphs::<B>(&self.device);
-        }
+        let values = self.with_frozen(|m| {
+            let data = self.plan_data(m, data)?;
+            let n = data.rows()?.unwrap_or(1);
+            let key = self.key.fold_in("estimate_elbo");
+            let mut values = Vec::with_capacity(draws);
+            for d in 0..draws {
+                let mut baseline = None;
+                let est = trace_elbo(
+                    &m.p,
+                    &m.q,
+                    &Batch::new(&data, n),
+                    m.params.clone(),
+                    &key.fold_in_u64(d as u64),
+                    1,
+                    &mut baseline,
+                    &self.device,
+                )?;
+                values.push(est.elbo);
+                drop(est);
+                release_autodiff_graphs::<B>(&self.device);
+            }
+            Ok::<_, InferError>(values)
+        })?;
         let mean = values.iter().sum::<f64>() / draws as f64;
         let var = if draws > 1 {
             values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (draws - 1) as f64
@@ -365,9 +363,15 @@ where
         })
     }
 
-    /// The modules with gradient tracking off (for passes that never back-propagate).
-    pub(crate) fn frozen_modules(&self) -> SviModules<B, P, Q> {
-        Module::no_grad(self.modules().clone())
+    /// Run a pass that never back-propagates on the modules with gradient tracking off, then
+    /// free the autodiff graph it registered ([`release_autodiff_graphs`]), whatever `f`
+    /// returned.
+    pub(crate) fn with_frozen<R>(&self, f: impl FnOnce(&SviModules<B, P, Q>) -> R) -> R {
+        let m = Module::no_grad(self.modules().clone());
+        let out = f(&m);
+        drop(m);
+        release_autodiff_graphs::<B>(&self.device);
+        out
     }
 
     /// `data` with the entries the programs read outside the `datamodel` plate marked whole
