@@ -536,6 +536,7 @@ impl<B: Backend> Ctx<B> {
             scale: msg.scale,
             log_prob,
             log_prob_sum,
+            mask: msg.mask,
             reparameterized,
             auxiliary,
         });

@@ -54,6 +54,10 @@ pub struct Site<B: Backend> {
     pub log_prob: Option<Value<B>>,
     /// `scale · Σ log_prob`, a `[1]` tensor (sample sites only).
     pub log_prob_sum: Option<Tensor<B, 1>>,
+    /// The mask a [`crate::handlers::Mask`] applied to this site's log-density (1 keeps, 0
+    /// drops), if any: an estimator that replaces `log_prob` by an analytic term (the
+    /// mean-field ELBO's KL) must honour it too.
+    pub mask: Option<Value<B>>,
     /// Whether the value is a pathwise (reparameterized) draw.
     pub reparameterized: bool,
     /// An auxiliary guide site (Pyro's `is_auxiliary`): part of the guide's density, with no

@@ -29,6 +29,8 @@ pub enum Elbo {
     },
     /// As [`Elbo::Trace`], but each latent site whose (guide, model) pair has a closed-form
     /// KL in `ppl-dist`'s registry contributes `−KL(q ‖ p)` instead of its Monte-Carlo term.
+    /// A site under a [`ppl_core::handlers::Mask`] (in the model or the guide) keeps its
+    /// Monte-Carlo term, which honours the masks on both sides.
     MeanField {
         /// Number of draws averaged per step.
         particles: usize,

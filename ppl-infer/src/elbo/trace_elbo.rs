@@ -120,8 +120,10 @@ pub fn mean_field_elbo<B: Backend, P: Model<B>, Q: Model<B>>(
                 continue;
             }
             let g = guide.site(&m.name).expect("matched by run_particle");
+            // A masked site keeps its Monte-Carlo term: the masks already apply to both
+            // log-densities there, and a KL cannot tell which elements each side dropped.
             let kl = match (&g.dist, &m.dist) {
-                (Some(gd), Some(md)) => gd.kl_to(md.as_ref()).ok(),
+                (Some(gd), Some(md)) if m.mask.is_none() && g.mask.is_none() => gd.kl_to(md.as_ref()).ok(),
                 _ => None,
             };
             acc = match kl {
