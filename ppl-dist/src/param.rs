@@ -62,6 +62,14 @@ pub fn resolve2<B: Backend, const D: usize>(a: ParamArg<B, D>, b: ParamArg<B, D>
     (a.into_tensor(&dev), b.into_tensor(&dev))
 }
 
+/// The number a parameter was given as, if it was given as one number (not a tensor).
+pub fn scalar_of<B: Backend, const D: usize>(arg: &ParamArg<B, D>) -> Option<f64> {
+    match arg {
+        ParamArg::Scalar(v) => Some(*v),
+        ParamArg::Tensor(_) => None,
+    }
+}
+
 /// The broadcast of two shapes, or `None` if they do not broadcast.
 pub fn broadcast_shape<const D: usize>(a: [usize; D], b: [usize; D]) -> Option<[usize; D]> {
     let mut out = [0; D];

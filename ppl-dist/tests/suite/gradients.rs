@@ -18,6 +18,7 @@ backend_suite!(
     log_prob_gradients_match_finite_differences,
     values_and_gradients_are_finite_at_difficult_points,
     bernoulli_logits_density_matches_the_two_branch_formula,
+    normal_with_a_number_as_scale_matches_the_tensor_scale,
 );
 
 fn normal_rsample_gradient_is_exact<B: AutodiffBackend>(dev: &B::Device) {
@@ -393,6 +394,61 @@ fn bernoulli_logits_density_matches_the_two_branch_formula<B: AutodiffBackend>(d
                 (g[i] - want_g).abs() <= tol_g,
                 "x = {x}, l = {li}: ∂/∂l = {}, want {want_g}",
                 g[i]
+            );
+        }
+    }
+}
+
+fn normal_with_a_number_as_scale_matches_the_tensor_scale<B: AutodiffBackend>(dev: &B::Device) {
+    // Issue 16: `Normal::new(loc, σ)` with σ a number takes a shorter path (no tensor for σ).
+    // For σ = 1 (the digit model's likelihood) density, draws and ∂/∂loc must equal the
+    // tensor path bit for bit; for other σ, within f32 rounding of the few terms
+    // (tol = 16·ε·Σ|terms|; 1e−12 relative on f64).
+    let xs: Vec<f64> = (-20..=20).map(|i| f64::from(i) * 0.37).collect();
+    let locs: Vec<f64> = (0..xs.len()).map(|i| (i as f64 * 0.61).sin() * 3.0).collect();
+    for s in [1.0, 0.3, 2.5] {
+        let eval = |scale_as_number: bool| {
+            let loc = t1::<B>(&locs, dev).require_grad();
+            let d = if scale_as_number {
+                Normal::new(loc.clone(), s).unwrap()
+            } else {
+                Normal::new(loc.clone(), t1::<B>(&[s], dev)).unwrap()
+            };
+            let lp = d.log_prob(t1::<B>(&xs, dev));
+            let g = host(loc.grad(&lp.clone().sum().backward()).unwrap());
+            (host(lp), g, host(d.rsample(&mut RngKey::new(11)).unwrap()))
+        };
+        let (lp_n, g_n, z_n) = eval(true);
+        let (lp_t, g_t, z_t) = eval(false);
+        if s == 1.0 {
+            assert_eq!(lp_n, lp_t, "σ = 1: densities must be identical");
+            assert_eq!(g_n, g_t, "σ = 1: gradients must be identical");
+        }
+        assert_eq!(z_n, z_t, "σ = {s}: draws must be identical");
+        for i in 0..xs.len() {
+            let terms = ((xs[i] - locs[i]) / s).powi(2) + s.ln().abs() + 1.0;
+            let tol = if is_f64::<B>() {
+                1e-12 * terms
+            } else {
+                16.0 * f64::from(f32::EPSILON) * terms
+            };
+            assert!(
+                (lp_n[i] - lp_t[i]).abs() <= tol,
+                "σ = {s}, x = {}: {} vs {}",
+                xs[i],
+                lp_n[i],
+                lp_t[i]
+            );
+            let tol_g = if is_f64::<B>() {
+                1e-12
+            } else {
+                16.0 * f64::from(f32::EPSILON)
+            } * (1.0 + g_t[i].abs());
+            assert!(
+                (g_n[i] - g_t[i]).abs() <= tol_g,
+                "σ = {s}: gradient {} vs {}",
+                g_n[i],
+                g_t[i]
             );
         }
     }
