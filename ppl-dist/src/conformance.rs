@@ -32,18 +32,20 @@ use crate::param::float_options;
 use crate::testkit::tol32;
 use crate::{
     Bernoulli, Beta, Binomial, Categorical, Cauchy, Dirichlet, DistError, Distribution, Exponential, Gamma, Geometric,
-    Gumbel, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, LogitNormal, Multinomial, MultivariateNormal,
-    MultivariateNormalDiag, NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT, Uniform,
+    Gumbel, HalfCauchy, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, LogitNormal, Multinomial,
+    MultivariateNormal, MultivariateNormalDiag, NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT,
+    Uniform,
 };
 
 /// The reference backend: NdArray in f64, with autodiff.
 pub type Reference = Autodiff<NdArray<f64>>;
 
 /// Every distribution [`evaluate`] knows, by name.
-pub const CASES: [&str; 27] = [
+pub const CASES: [&str; 28] = [
     "Normal",
     "LogNormal",
     "HalfNormal",
+    "HalfCauchy",
     "Laplace",
     "Cauchy",
     "Logistic",
@@ -167,7 +169,7 @@ fn inputs(case: &str) -> Inputs {
         }
         "Normal(extreme)" => cont(vec![f.u(c, -1e3, 1e3), f.u(c, 1e-3, 1e-2)], f.u(c, -1e3, 1e3)),
         "LogNormal" => cont(vec![f.u(c, -1.0, 1.0), f.u(c, 0.2, 2.0)], f.u(c, 0.05, 10.0)),
-        "HalfNormal" => cont(vec![f.u(c, 0.2, 3.0)], f.u(c, 0.01, 5.0)),
+        "HalfNormal" | "HalfCauchy" => cont(vec![f.u(c, 0.2, 3.0)], f.u(c, 0.01, 5.0)),
         "Uniform" => cont(vec![f.u(c, -3.0, -1.0), f.u(c, 1.0, 3.0)], f.u(c, -0.9, 0.9)),
         "Exponential" => cont(vec![f.u(c, 0.2, 5.0)], f.u(c, 0.01, 5.0)),
         "Gamma" => cont(vec![f.u(c, 0.3, 20.0), f.u(c, 0.2, 5.0)], f.u(c, 0.05, 10.0)),
@@ -233,6 +235,7 @@ fn build<B: AutodiffBackend>(case: &str, p: &[Tensor<B, 2>]) -> Result<Box<dyn D
         "Normal" | "Normal(extreme)" => Box::new(Normal::new(a(), b())?),
         "LogNormal" => Box::new(LogNormal::new(a(), b())?),
         "HalfNormal" => Box::new(HalfNormal::new(a())?),
+        "HalfCauchy" => Box::new(HalfCauchy::new(a())?),
         "Laplace" => Box::new(Laplace::new(a(), b())?),
         "Cauchy" => Box::new(Cauchy::new(a(), b())?),
         "Logistic" => Box::new(Logistic::new(a(), b())?),

@@ -10,8 +10,8 @@
 use burn::tensor::{backend::AutodiffBackend, backend::Backend, Tensor};
 use ppl_dist::{
     Bernoulli, Beta, Binomial, Categorical, Cauchy, Dirichlet, Distribution, Empirical, Exponential, Gamma, Gumbel,
-    HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, Multinomial, MultivariateNormal,
-    NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT, Uniform,
+    HalfCauchy, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, Multinomial,
+    MultivariateNormal, NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT, Uniform,
 };
 use statrs::distribution::{ContinuousCDF, Discrete};
 
@@ -65,6 +65,9 @@ fn continuous_samplers_pass_ks<B: AutodiffBackend>(dev: &B::Device) {
         ks("Gumbel", &Gumbel::new(s::<B>(m, dev), sc).unwrap(), |x| g.cdf(x));
         ks("Logistic", &Logistic::new(s::<B>(m, dev), sc).unwrap(), |x| {
             1.0 / (1.0 + (-(x - m) / sc).exp())
+        });
+        ks("HalfCauchy", &HalfCauchy::new(s::<B>(sc, dev)).unwrap(), |x| {
+            2.0 / std::f64::consts::PI * (x / sc).max(0.0).atan()
         });
         let hn = sd::Normal::new(0.0, sc).unwrap();
         ks("HalfNormal", &HalfNormal::new(s::<B>(sc, dev)).unwrap(), |x| {

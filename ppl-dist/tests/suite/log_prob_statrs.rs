@@ -9,9 +9,9 @@ use burn::tensor::{backend::AutodiffBackend, backend::Backend, Tensor};
 use ppl_dist::special::lgamma_f64;
 use ppl_dist::{
     Bernoulli, Beta, Binomial, Categorical, Cauchy, Deterministic, Dirichlet, Distribution, Empirical, Exponential,
-    Gamma, Geometric, Gumbel, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, Multinomial,
-    MultivariateNormal, MultivariateNormalDiag, NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT,
-    Uniform,
+    Gamma, Geometric, Gumbel, HalfCauchy, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian,
+    Multinomial, MultivariateNormal, MultivariateNormalDiag, NegativeBinomial, Normal, OneHotCategorical, Poisson,
+    RngKey, StudentT, Uniform,
 };
 use statrs::distribution::{Continuous, Discrete};
 
@@ -165,6 +165,23 @@ fn continuous<B: Backend>(dev: &B::Device, r: &Ranges, seed: u64) {
             statrs::distribution::Normal::new(0.0, scale[i]).unwrap().ln_pdf(x) + std::f64::consts::LN_2
         };
         (rf, normal_terms(x / scale[i], scale[i]) + 1.0)
+    });
+
+    let d = HalfCauchy::new(scale_t.clone()).unwrap();
+    let mut sets = sample_sets(&d, key, &scale);
+    sets.push(vec![-1e-3; N]);
+    compare("HalfCauchy", &d, sets, r.rel64, |i, x| {
+        // The folded Cauchy(0, σ): twice statrs's density on x ≥ 0.
+        let z = x / scale[i];
+        let rf = if x < 0.0 {
+            f64::NEG_INFINITY
+        } else {
+            statrs::distribution::Cauchy::new(0.0, scale[i]).unwrap().ln_pdf(x) + std::f64::consts::LN_2
+        };
+        (
+            rf,
+            (z * z).ln_1p() + scale[i].ln().abs() + 1.2 + z * z / (1.0 + z * z) * 2.0,
+        )
     });
 
     let d = Exponential::new(c1_t.clone()).unwrap();

@@ -5,8 +5,9 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use ppl_dist::{
-    Bernoulli, Beta, Binomial, Cauchy, Dirichlet, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfNormal,
-    InverseGamma, Laplace, LogNormal, Logistic, NegativeBinomial, Normal, Poisson, RngKey, StudentT, Uniform,
+    Bernoulli, Beta, Binomial, Cauchy, Dirichlet, Distribution, Exponential, Gamma, Geometric, Gumbel, HalfCauchy,
+    HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, NegativeBinomial, Normal, Poisson, RngKey, StudentT,
+    Uniform,
 };
 use statrs::statistics::Distribution as _;
 
@@ -175,6 +176,15 @@ fn closed_form_moments_match_statrs<B: AutodiffBackend>(dev: &B::Device) {
     );
     let c = sd::Cauchy::new(0.0, 1.3).unwrap();
     check("Cauchy", &Cauchy::new(s(0.0), 1.3).unwrap(), None, None, c.entropy());
+    // HalfCauchy: folding a symmetric density halves the support and doubles the density, so
+    // the entropy is the Cauchy's less ln 2; no mean, no variance.
+    check(
+        "HalfCauchy",
+        &HalfCauchy::new(s(1.3)).unwrap(),
+        None,
+        None,
+        c.entropy().map(|h| h - std::f64::consts::LN_2),
+    );
     let be = sd::Bernoulli::new(0.3).unwrap();
     check(
         "Bernoulli",

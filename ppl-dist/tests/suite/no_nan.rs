@@ -5,7 +5,8 @@
 use burn::tensor::backend::AutodiffBackend;
 use ppl_dist::{
     Bernoulli, Beta, Binomial, Categorical, Cauchy, Dirichlet, Distribution, Exponential, Gamma, Geometric, Gumbel,
-    HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, NegativeBinomial, Normal, Poisson, RngKey, StudentT,
+    HalfCauchy, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, NegativeBinomial, Normal, Poisson, RngKey,
+    StudentT,
 };
 
 use crate::common::{backend_suite, host, log_uniform, t1, t2, uniform_in};
@@ -47,6 +48,7 @@ fn no_nan_over_extreme_parameters<B: AutodiffBackend>(dev: &B::Device) {
             &[0.0],
         );
         check(&HalfNormal::new(s(scale)).unwrap(), key, &[]);
+        check(&HalfCauchy::new(s(scale)).unwrap(), key, &[]);
         check(&Laplace::new(s(loc), scale).unwrap(), key, &[]);
         check(&Cauchy::new(s(loc), scale).unwrap(), key, &[]);
         check(&Logistic::new(s(loc), scale).unwrap(), key, &[]);

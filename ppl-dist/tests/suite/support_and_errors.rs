@@ -4,8 +4,8 @@
 use burn::tensor::backend::AutodiffBackend;
 use ppl_dist::{
     Bernoulli, Beta, Binomial, Categorical, Cauchy, Constraint, Dirichlet, DistError, Distribution, Exponential, Gamma,
-    Geometric, Gumbel, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, Multinomial, MultivariateNormal,
-    NegativeBinomial, Normal, Poisson, RngKey, StudentT, Uniform,
+    Geometric, Gumbel, HalfCauchy, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, Multinomial,
+    MultivariateNormal, NegativeBinomial, Normal, Poisson, RngKey, StudentT, Uniform,
 };
 
 use crate::common::{backend_suite, host, t1, t2};
@@ -52,6 +52,7 @@ fn samples_lie_in_support_and_outside_scores_neg_inf<B: AutodiffBackend>(dev: &B
     check_support(&Beta::new(s(1e3), 2.0).unwrap(), &[-0.1, 1.1], 6);
     check_support(&LogNormal::new(s(0.0), 3.0).unwrap(), &[0.0, -1.0], 7);
     check_support(&HalfNormal::new(s(1e-6)).unwrap(), &[-1e-3], 8);
+    check_support(&HalfCauchy::new(s(1e3)).unwrap(), &[-1e-3], 15);
     check_support(&Uniform::new(s(-2.0), 5.0).unwrap(), &[-2.001, 5.001], 9);
     check_support(&Bernoulli::new(s(1e-9)).unwrap(), &[-1.0, 0.5, 2.0], 10);
     check_support(&Poisson::new(s(1e3)).unwrap(), &[-1.0, 0.5], 11);
@@ -114,6 +115,7 @@ fn invalid_parameters_are_named_errors<B: AutodiffBackend>(dev: &B::Device) {
         expect_invalid(Normal::new(s(0.0), s(bad)).map(|_| ()), "Normal", "scale");
         expect_invalid(LogNormal::new(s(0.0), s(bad)).map(|_| ()), "LogNormal", "scale");
         expect_invalid(HalfNormal::new(s(bad)).map(|_| ()), "HalfNormal", "scale");
+        expect_invalid(HalfCauchy::new(s(bad)).map(|_| ()), "HalfCauchy", "scale");
         expect_invalid(Laplace::new(s(0.0), s(bad)).map(|_| ()), "Laplace", "scale");
         expect_invalid(Cauchy::new(s(0.0), s(bad)).map(|_| ()), "Cauchy", "scale");
         expect_invalid(Logistic::new(s(0.0), s(bad)).map(|_| ()), "Logistic", "scale");
