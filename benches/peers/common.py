@@ -13,6 +13,9 @@ The workloads (identical in every implementation; see benches/src/workloads.rs):
   logistic: w, b ~ N(0, 1); y ~ Bernoulli(logits = w x + b), 200 rows (x ~ N(0, 1), y drawn with
           w = 2, b = -0.5); AutoNormal guide, Monte-Carlo ELBO with 4 particles, Adam lr 0.01, full
           batch (the fixed cost of a step, not arithmetic, dominates).
+  eight_schools: mu ~ N(0, 5), tau ~ HalfCauchy(5), theta_j ~ N(mu, tau), y_j ~ N(theta_j, sigma_j) in
+          a plate of 8 (Rubin 1981's data, centred form); AutoNormal guide, Monte-Carlo ELBO with 1
+          particle, Adam lr 0.01, all 8 schools every step.
   digits and vae: float32, mean-field ELBO with analytic KL, one particle, Adam lr 1e-3, minibatches of 128
   rows scaled by N/128, 16 distinct synthetic minibatches (81 % zero pixels, the rest uniform in
   (0, 1); binarized for the VAE; labels 0, 1, 2 in turn) uploaded once and used in a cycle.
@@ -30,7 +33,10 @@ import numpy as np
 DX = 784
 BATCH = 128
 DISTINCT_BATCHES = 16
-FULL_SIZE = {"digits": 18_000, "vae": 60_000, "logistic": 200}
+FULL_SIZE = {"digits": 18_000, "vae": 60_000, "logistic": 200, "eight_schools": 8}
+EIGHT_SCHOOLS_Y = [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0]
+EIGHT_SCHOOLS_SIGMA = [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0]
+SMALL = ("logistic", "eight_schools")
 SCALE_FLOOR = {"digits": 0.01, "vae": 0.001}
 LATENT = {"digits": 2, "vae": 10}
 HIDDEN = {"digits": 100, "vae": 256}
@@ -39,7 +45,7 @@ THREADS = int(os.environ.get("PEER_THREADS", "2"))
 
 def parse_args(description):
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--model", choices=["digits", "vae", "logistic"], default="digits")
+    p.add_argument("--model", choices=list(FULL_SIZE), default="digits")
     p.add_argument("--steps", type=int, default=300)
     p.add_argument("--reps", type=int, default=3)
     p.add_argument("--warmup", type=int, default=30)

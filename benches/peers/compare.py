@@ -41,6 +41,8 @@ def build(feature):
     cmd = ["cargo", "build", "--release", "--quiet", "-p", "benches", "--bin", "svi_steps"]
     if feature == "ndarray":
         cmd += ["--no-default-features", "--features", "ndarray"]  # flex is the default backend
+    elif feature == "flex-mimalloc":
+        cmd += ["--features", "flex,mimalloc"]  # the same code, mimalloc as the global allocator
     else:
         cmd += ["--features", feature]
     print(f"# building: {' '.join(cmd)}", file=sys.stderr, flush=True)
@@ -66,7 +68,7 @@ def machine():
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--models", default="digits,vae,logistic")
+    ap.add_argument("--models", default="digits,vae,logistic,eight_schools")
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--steps", type=int, default=300)
     ap.add_argument("--reps", type=int, default=3)
@@ -87,7 +89,7 @@ def main():
         base_env[var] = str(a.threads)
     impls = {}
     thread_counts = [int(t) for t in a.torch_threads.split(",") if t]
-    features = ["flex", "ndarray"] + (["tch"] if TORCH_ENV.exists() else [])
+    features = ["flex", "flex-mimalloc", "ndarray"] + (["tch"] if TORCH_ENV.exists() else [])
     if not TORCH_ENV.exists():
         print(f"# no {TORCH_ENV}: tch rows left out (bash scripts/setup-torch.sh)", file=sys.stderr)
     for f in features:
@@ -96,6 +98,12 @@ def main():
         if f == "tch":
             env.update(sh_env(TORCH_ENV))
             env["OMP_NUM_THREADS"] = str(a.tch_threads or a.threads)
+        if f == "flex-mimalloc":
+            # the allocator matters where the fixed cost of a step dominates (small models)
+            env_t = dict(env)
+            env_t["RAYON_NUM_THREADS"] = "1"
+            impls["ppl-rs-flex-mi-1t"] = ([str(binary)], env_t)
+            continue
         if f == "flex":
             # flex runs on rayon's pool: like the torch peers, reported at each thread count
             for t in thread_counts:
@@ -124,7 +132,7 @@ def main():
     for r in range(a.rounds):
         for model in models:
             for name, (cmd, env) in impls.items():
-                if model == "logistic" and name.startswith("torch"):
+                if model in ("logistic", "eight_schools") and name.startswith("torch"):
                     continue  # the hand-written floor has only the two networks
                 full = cmd + ["--model", model, "--steps", str(a.steps), "--reps", str(a.reps),
                               "--warmup", str(a.warmup)]

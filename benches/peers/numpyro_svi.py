@@ -61,10 +61,35 @@ def logistic(args):
     common.measure("numpyro", args, step, finish=lambda loss: float(loss.block_until_ready()))
 
 
+def eight_schools(args):
+    """Eight schools: AutoNormal, 1 particle, Adam 0.01, jit-compiled step."""
+    y = jnp.asarray(common.EIGHT_SCHOOLS_Y, jnp.float32)
+    sigma = jnp.asarray(common.EIGHT_SCHOOLS_SIGMA, jnp.float32)
+
+    def model(sigma, y):
+        mu = numpyro.sample("mu", dist.Normal(0.0, 5.0))
+        tau = numpyro.sample("tau", dist.HalfCauchy(5.0))
+        with numpyro.plate("schools", y.shape[0]):
+            theta = numpyro.sample("theta", dist.Normal(mu, tau))
+            numpyro.sample("y", dist.Normal(theta, sigma), obs=y)
+
+    svi = SVI(model, AutoNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO())
+    holder = {"state": svi.init(jax.random.PRNGKey(args.seed), sigma, y)}
+    update = jax.jit(svi.update)
+
+    def step(i):
+        holder["state"], loss = update(holder["state"], sigma, y)
+        return loss
+
+    common.measure("numpyro", args, step, finish=lambda loss: float(loss.block_until_ready()))
+
+
 def main():
     args = common.parse_args(__doc__)
     if args.model == "logistic":
         return logistic(args)
+    if args.model == "eight_schools":
+        return eight_schools(args)
     k, hidden, floor, scale = common.workload(args.model)
 
     def model(x, y):

@@ -38,6 +38,23 @@ def logistic(args):
     common.measure("pyro", args, lambda i: svi.step(x, y))
 
 
+def eight_schools(args):
+    """Eight schools: AutoNormal, 1 particle, Adam 0.01."""
+    y = torch.tensor(common.EIGHT_SCHOOLS_Y)
+    sigma = torch.tensor(common.EIGHT_SCHOOLS_SIGMA)
+
+    def model(sigma, y):
+        mu = pyro.sample("mu", dist.Normal(0.0, 5.0))
+        tau = pyro.sample("tau", dist.HalfCauchy(5.0))
+        with pyro.plate("schools", y.shape[0]):
+            theta = pyro.sample("theta", dist.Normal(mu, tau))
+            pyro.sample("y", dist.Normal(theta, sigma), obs=y)
+
+    svi = pyro.infer.SVI(model, pyro.infer.autoguide.AutoNormal(model), pyro.optim.Adam({"lr": 0.01}),
+                         pyro.infer.Trace_ELBO())
+    common.measure("pyro", args, lambda i: svi.step(sigma, y))
+
+
 def main():
     args = common.parse_args(__doc__)
     torch.set_num_threads(common.THREADS)
@@ -45,6 +62,8 @@ def main():
     pyro.set_rng_seed(args.seed)
     if args.model == "logistic":
         return logistic(args)
+    if args.model == "eight_schools":
+        return eight_schools(args)
     p, q = networks(args.model)
     k, _, floor, scale = common.workload(args.model)
 

@@ -1,6 +1,7 @@
 //! The SVI workloads shared by the criterion benches, the peer comparison and the memory
 //! check: the InferPy digit classifier and Edward's VAE, on synthetic data of MNIST shape, and
-//! a small Bayesian logistic regression where the fixed cost of a step dominates.
+//! two small models where the fixed cost of a step dominates: a Bayesian logistic regression
+//! and eight schools.
 //!
 //! The Python peers in `benches/peers/` build the same networks, data sizes and objective
 //! (analytic-KL mean-field ELBO, one particle, Adam lr 1e-3, minibatches of 128 scaled by N/M)
@@ -31,11 +32,20 @@ pub enum Workload {
     /// (x ~ N(0, 1), true w = 2, b = −0.5), AutoNormal guide, Monte-Carlo ELBO with 4 particles,
     /// Adam lr 0.01, full batch.
     Logistic,
+    /// Eight schools (Rubin 1981; the centred form of NumPyro's and Stan's example):
+    /// μ ~ N(0, 5), τ ~ HalfCauchy(5), θ_j ~ N(μ, τ), y_j ~ N(θ_j, σ_j) in a plate of 8,
+    /// AutoNormal guide, Monte-Carlo ELBO with 1 particle, Adam lr 0.01, all 8 schools every step.
+    EightSchools,
 }
 
 impl Workload {
     /// Every workload.
-    pub const ALL: [Workload; 3] = [Workload::Digits, Workload::Vae, Workload::Logistic];
+    pub const ALL: [Workload; 4] = [
+        Workload::Digits,
+        Workload::Vae,
+        Workload::Logistic,
+        Workload::EightSchools,
+    ];
 
     /// The name used on the command line and in result tables.
     pub fn name(self) -> &'static str {
@@ -43,6 +53,7 @@ impl Workload {
             Workload::Digits => "digits",
             Workload::Vae => "vae",
             Workload::Logistic => "logistic",
+            Workload::EightSchools => "eight_schools",
         }
     }
 
@@ -57,6 +68,7 @@ impl Workload {
             Workload::Digits => 18_000,
             Workload::Vae => 60_000,
             Workload::Logistic => LOGISTIC_ROWS,
+            Workload::EightSchools => EIGHT_SCHOOLS_Y.len(),
         }
     }
 }
@@ -110,8 +122,58 @@ pub fn logistic_data<B: burn::tensor::backend::Backend>(seed: u64, device: &B::D
         .with("y", ppl_dist::testkit::t1::<B>(&y, device))
 }
 
+/// The SVI engine of a small workload: a model function and its AutoNormal guide.
+pub type AutoNormalSvi<B> = Svi<B, FnModel<ModelFn<fn(&mut ppl_core::Ctx<B>)>>, AutoNormal>;
+
 /// The SVI engine of the logistic-regression workload.
-pub type LogisticSvi<B> = Svi<B, FnModel<ModelFn<fn(&mut ppl_core::Ctx<B>)>>, AutoNormal>;
+pub type LogisticSvi<B> = AutoNormalSvi<B>;
+
+/// Eight schools: the estimated coaching effects `y_j` (SAT points) …
+pub const EIGHT_SCHOOLS_Y: [f64; 8] = [28.0, 8.0, -3.0, 7.0, -1.0, 1.0, 18.0, 12.0];
+/// … and their standard errors `σ_j` (Rubin 1981, Table 2).
+pub const EIGHT_SCHOOLS_SIGMA: [f64; 8] = [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10.0, 18.0];
+
+/// The eight-schools model (see [`Workload::EightSchools`]); data `y` and `sigma`, `[8]` each.
+pub fn eight_schools_model<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<B>) {
+    let mu = ctx.sample("mu", ppl_dist::Normal::new(ctx.zeros([1]), 5.0));
+    let tau = ctx.sample("tau", ppl_dist::HalfCauchy::new(ctx.full([1], 5.0)));
+    ctx.plate("schools", EIGHT_SCHOOLS_Y.len(), |ctx| {
+        let theta = ctx.sample("theta", ppl_dist::Normal::new(mu, tau));
+        let sigma = ctx.data::<1>("sigma");
+        ctx.sample("y", ppl_dist::Normal::new(theta, sigma));
+    });
+}
+
+/// The eight-schools data (`y`, `sigma`).
+pub fn eight_schools_data<B: burn::tensor::backend::Backend>(device: &B::Device) -> Data<B> {
+    Data::new()
+        .with("y", ppl_dist::testkit::t1::<B>(&EIGHT_SCHOOLS_Y, device))
+        .with("sigma", ppl_dist::testkit::t1::<B>(&EIGHT_SCHOOLS_SIGMA, device))
+}
+
+/// The eight-schools engine and its data (see [`Workload::EightSchools`]).
+///
+/// # Panics
+/// If the autoguide cannot be built (a broken workload).
+pub fn eight_schools<B: AutodiffBackend>(
+    seed: u64,
+    validation: Validation,
+    device: &B::Device,
+) -> (AutoNormalSvi<B>, Data<B>) {
+    let data = eight_schools_data::<B>(device);
+    let model: fn(&mut ppl_core::Ctx<B>) = eight_schools_model::<B>;
+    let guide = AutoNormal::new(&model, &data, device).expect("autoguide of eight schools");
+    let config = SviConfig {
+        batch_size: EIGHT_SCHOOLS_Y.len(),
+        lr: 0.01,
+        seed,
+        elbo: Elbo::Trace { particles: 1 },
+        progress: false,
+        validation,
+        ..Default::default()
+    };
+    (Svi::new(ppl_infer::model_fn(model), guide, config, device), data)
+}
 
 /// The logistic-regression engine and its data (see [`Workload::Logistic`]).
 ///
@@ -169,7 +231,7 @@ impl<B: AutodiffBackend> Batches<B> {
                             Tensor::<B, 1, Int>::from_data(TensorData::new(lb, [BATCH]), device),
                         )
                     }
-                    Workload::Vae | Workload::Logistic => data,
+                    Workload::Vae | Workload::Logistic | Workload::EightSchools => data,
                 }
             })
             .collect();
@@ -193,8 +255,8 @@ pub enum StepRunner<B: AutodiffBackend> {
     Digits(Box<DigitsSvi<B>>, Batches<B>),
     /// The VAE.
     Vae(Box<VaeSvi<B>>, Batches<B>),
-    /// The logistic regression, on its whole data set every step.
-    Logistic(Box<LogisticSvi<B>>, Data<B>),
+    /// The logistic regression or eight schools, on the whole data set every step.
+    Small(Workload, Box<AutoNormalSvi<B>>, Data<B>),
 }
 
 /// The SVI settings of every workload: mean-field ELBO (analytic KL), 1 particle, Adam lr 1e-3.
@@ -234,7 +296,11 @@ impl<B: AutodiffBackend> StepRunner<B> {
             }
             Workload::Logistic => {
                 let (svi, data) = logistic_regression_with::<B>(seed, validation, device);
-                StepRunner::Logistic(Box::new(svi), data)
+                StepRunner::Small(workload, Box::new(svi), data)
+            }
+            Workload::EightSchools => {
+                let (svi, data) = eight_schools::<B>(seed, validation, device);
+                StepRunner::Small(workload, Box::new(svi), data)
             }
         }
     }
@@ -247,7 +313,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
         match self {
             StepRunner::Digits(svi, b) => svi.step(b.next_batch(), Workload::Digits.full_size()),
             StepRunner::Vae(svi, b) => svi.step(b.next_batch(), Workload::Vae.full_size()),
-            StepRunner::Logistic(svi, data) => svi.step(data, LOGISTIC_ROWS),
+            StepRunner::Small(w, svi, data) => svi.step(data, w.full_size()),
         }
     }
 }
@@ -262,7 +328,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
         match self {
             StepRunner::Digits(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Digits.full_size(), &key)?.elbo),
             StepRunner::Vae(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Vae.full_size(), &key)?.elbo),
-            StepRunner::Logistic(svi, data) => Ok(svi.evaluate(data, LOGISTIC_ROWS, &key)?.elbo),
+            StepRunner::Small(w, svi, data) => Ok(svi.evaluate(data, w.full_size(), &key)?.elbo),
         }
     }
 }

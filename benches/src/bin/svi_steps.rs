@@ -2,7 +2,7 @@
 //! measure theirs, printed as one JSON line for `benches/peers/compare.py`.
 //!
 //! ```text
-//! cargo run --release -p benches --bin svi_steps -- --model vae [--steps 300 --reps 3 --warmup 30 --seed 0]
+//! cargo run --release -p benches --bin svi_steps -- --model digits|vae|logistic|eight_schools [--steps 300 --reps 3 --warmup 30 --seed 0]
 //!     [--validation first-step|always|never]
 //! ```
 //!
@@ -14,6 +14,10 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use benches::workloads::{proc_status_kb, StepRunner, Workload};
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
 use ppl_infer::Validation;
 
@@ -57,7 +61,7 @@ fn parse() -> Result<Args, String> {
             }
             _ => {
                 return Err(format!(
-                    "unknown flag {flag} (--model digits|vae|logistic --steps --reps --warmup --seed --validation first-step|always|never)"
+                    "unknown flag {flag} (--model digits|vae|logistic|eight_schools --steps --reps --warmup --seed --validation first-step|always|never)"
                 ))
             }
         }
