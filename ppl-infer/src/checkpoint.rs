@@ -25,15 +25,16 @@
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 
-use burn::module::{AutodiffModule, Module, ModuleDisplay, ModuleMapper, ModuleVisitor, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::optim::Optimizer;
 use burn::record::{BinFileRecorder, DoublePrecisionSettings, Recorder};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
-use ppl_core::{Model, ParamMeta, ParamStore};
+use ppl_core::{ParamMeta, ParamStore};
 use ppl_dist::Constraint;
 
 use crate::optim::AnyOptimizer;
+use crate::SviModel;
 use crate::{InferError, Svi};
 
 const FORMAT: &str = "ppl-infer-checkpoint 2";
@@ -97,14 +98,7 @@ fn err(path: &Path, detail: impl Into<String>) -> InferError {
     }
 }
 
-impl<B, P, Q> Svi<B, P, Q>
-where
-    B: AutodiffBackend,
-    P: AutodiffModule<B> + Model<B> + ModuleDisplay,
-    Q: AutodiffModule<B> + Model<B> + ModuleDisplay,
-    P::InnerModule: ModuleDisplay,
-    Q::InnerModule: ModuleDisplay,
-{
+impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
     /// Save the whole inference state to the directory `dir` (atomically: written beside it
     /// and swapped into place; see the module docs).
     ///

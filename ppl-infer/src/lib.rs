@@ -17,9 +17,12 @@ mod data_plan;
 pub mod elbo;
 mod error;
 mod optim;
+mod posterior;
 mod progress;
 mod query;
 mod svi;
+mod svi_model;
+mod svi_posterior;
 
 pub use autoguide::{AutoDelta, AutoMultivariateNormal, AutoNormal};
 #[doc(hidden)]
@@ -27,7 +30,9 @@ pub use checkpoint::SaveStage;
 pub use elbo::Elbo;
 pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};
+pub use posterior::Posterior;
 pub use query::Query;
 pub use svi::{
     model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules, Validation,
 };
+pub use svi_model::SviModel;

@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use burn::module::{AutodiffModule, Module, ModuleDisplay};
+use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
@@ -11,9 +11,10 @@ use ppl_dist::RngKey;
 
 use crate::data_plan;
 use crate::elbo::{
-    first_non_finite_site, mean_field_elbo, renyi_bound, run_unmatched, trace_elbo, Batch, ElboEstimate,
+    first_non_finite_site, run_unmatched, AnyObjective, Batch, ElboEstimate, Objective, ObjectiveInput, TraceElbo,
 };
 use crate::optim::AnyOptimizer;
+use crate::SviModel;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
 
 /// What to do with a bad step: a NaN or ±∞ loss, an update that makes a parameter NaN or
@@ -191,22 +192,16 @@ pub struct FitReport {
 /// let loc = svi.param("loc").unwrap().to_vec()[0];
 /// assert!((loc - 1.5).abs() < 0.2);                       // exact posterior mean 6/4
 /// ```
-pub struct Svi<B, P, Q>
-where
-    B: AutodiffBackend,
-    P: AutodiffModule<B> + ModuleDisplay,
-    Q: AutodiffModule<B> + ModuleDisplay,
-    P::InnerModule: ModuleDisplay,
-    Q::InnerModule: ModuleDisplay,
-{
-    modules: Option<SviModules<B, P, Q>>,
+pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> {
+    modules: SviModules<B, P, Q>,
     optim: AnyOptimizer<SviModules<B, P, Q>, B>,
     config: SviConfig,
     key: RngKey,
     device: B::Device,
     step: usize,
     losses: Vec<f64>,
-    baseline: Option<f64>,
+    /// The estimator and its state (the score-function baseline).
+    objective: AnyObjective,
     skipped: usize,
     /// The state before the last applied update (modules, optimizer, baseline), kept so
     /// that an update found bad at the next step can be undone.
@@ -233,30 +228,24 @@ pub struct ElboSummary {
     pub draws: usize,
 }
 
-impl<B, P, Q> Svi<B, P, Q>
-where
-    B: AutodiffBackend,
-    P: AutodiffModule<B> + Model<B> + ModuleDisplay,
-    Q: AutodiffModule<B> + Model<B> + ModuleDisplay,
-    P::InnerModule: ModuleDisplay,
-    Q::InnerModule: ModuleDisplay,
-{
+impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
     /// Set up SVI for model `p` and guide `q` (both burn modules).
     pub fn new(p: P, q: Q, config: SviConfig, device: &B::Device) -> Self {
         let optim = AnyOptimizer::new(config.optimizer, config.clip_norm);
+        let objective = config.elbo.objective();
         Svi {
-            modules: Some(SviModules {
+            modules: SviModules {
                 p,
                 q,
                 params: ParamStore::new(),
-            }),
+            },
             optim,
             key: RngKey::new(config.seed),
             config,
             device: device.clone(),
             step: 0,
             losses: Vec::new(),
-            baseline: None,
+            objective,
             skipped: 0,
             previous: None,
             notice_shown: false,
@@ -266,7 +255,7 @@ where
     }
 
     fn modules(&self) -> &SviModules<B, P, Q> {
-        self.modules.as_ref().expect("modules are present between steps")
+        &self.modules
     }
 
     /// The P-model.
@@ -312,8 +301,8 @@ where
     /// # Errors
     /// Model or guide errors.
     pub fn evaluate(&self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
-        let mut baseline = self.baseline;
-        self.with_frozen(|m| self.objective(m, data, full_size, key, &mut baseline))
+        let mut objective = self.objective.clone();
+        self.with_frozen(|m| self.run_objective(m, &mut objective, data, full_size, key))
     }
 
     /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
@@ -333,17 +322,10 @@ where
             let key = self.key.fold_in("estimate_elbo");
             let mut values = Vec::with_capacity(draws);
             for d in 0..draws {
-                let mut baseline = None;
-                let est = trace_elbo(
-                    &m.p,
-                    &m.q,
-                    &Batch::new(&data, n),
-                    m.params.clone(),
-                    &key.fold_in_u64(d as u64),
-                    1,
-                    &mut baseline,
-                    &self.device,
-                )?;
+                let draw_key = key.fold_in_u64(d as u64);
+                let input = ObjectiveInput::new(&m.p, &m.q, Batch::new(&data, n), &draw_key, &self.device)
+                    .with_params(m.params.clone());
+                let est = TraceElbo::new(1).estimate(input)?;
                 values.push(est.elbo);
                 drop(est);
                 release_autodiff_graphs::<B>(&self.device);
@@ -401,50 +383,49 @@ where
         out
     }
 
-    fn objective(
+    /// Evaluate `objective` (a copy of `self.objective`, whose state it updates) on `data`.
+    fn run_objective(
         &self,
         m: &SviModules<B, P, Q>,
+        objective: &mut AnyObjective,
         data: &Data<B>,
         full_size: usize,
         key: &RngKey,
-        baseline: &mut Option<f64>,
     ) -> Result<ElboEstimate<B>, InferError> {
-        // Vectorized particles: K copies of the minibatch in one pass, each row's terms scaled
-        // by N/(K·M), i.e. the average of K particles (valid when every latent is local).
-        let tiled;
-        let (batch_data, elbo, replicas) = match (&self.config.elbo, self.config.vectorize_particles) {
-            (Elbo::Trace { particles: k } | Elbo::MeanField { particles: k }, true) if *k > 1 => {
-                let rows = data.rows()?.unwrap_or(1);
-                let idx: Vec<usize> = (0..*k).flat_map(|_| 0..rows).collect();
-                tiled = data.select_rows(&idx);
-                let single = match self.config.elbo {
-                    Elbo::Trace { .. } => Elbo::Trace { particles: 1 },
-                    _ => Elbo::MeanField { particles: 1 },
-                };
-                (&tiled, single, *k)
-            }
-            (Elbo::Renyi { .. }, true) => {
-                return Err(InferError::Config(
-                    "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound".into(),
-                ))
-            }
-            (elbo, _) => (data, elbo.clone(), 1),
+        let input = |data, replicas| {
+            ObjectiveInput::new(
+                &m.p,
+                &m.q,
+                Batch {
+                    data,
+                    full_size,
+                    replicas,
+                },
+                key,
+                &self.device,
+            )
+            .with_params(m.params.clone())
         };
-        let batch = Batch {
-            data: batch_data,
-            full_size,
-            replicas,
+        if self.config.vectorize_particles && matches!(objective, AnyObjective::Renyi(_)) {
+            return Err(InferError::Config(
+                "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound".into(),
+            ));
+        }
+        let k = objective.particles();
+        let est = if self.config.vectorize_particles && k > 1 {
+            // Vectorized particles: K copies of the minibatch in one pass, each row's terms
+            // scaled by N/(K·M), i.e. the average of K particles (valid when every latent is
+            // local), evaluated by the same estimator with one particle.
+            let mut single = objective.with_particles(1);
+            let rows = data.rows()?.unwrap_or(1);
+            let idx: Vec<usize> = (0..k).flat_map(|_| 0..rows).collect();
+            let tiled = data.select_rows(&idx);
+            let est = single.estimate(input(&tiled, k))?;
+            objective.set_baseline(single.baseline());
+            est
+        } else {
+            objective.estimate(input(data, 1))?
         };
-        let params = m.params.clone();
-        let est = match elbo {
-            Elbo::Trace { particles } => trace_elbo(&m.p, &m.q, &batch, params, key, particles, baseline, &self.device),
-            Elbo::MeanField { particles } => {
-                mean_field_elbo(&m.p, &m.q, &batch, params, key, particles, baseline, &self.device)
-            }
-            Elbo::Renyi { alpha, particles } => {
-                renyi_bound(&m.p, &m.q, &batch, params, key, alpha, particles, &self.device)
-            }
-        }?;
         if !self.config.allow_unused_data {
             let traces = [&est.traces.0, &est.traces.1];
             let unused = data_plan::unused(data, &data_plan::merged_reads(&traces));
@@ -486,20 +467,20 @@ where
     /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         let key = self.key.fold_in_u64(self.step as u64);
-        let mut baseline = self.baseline;
+        let mut objective = self.objective.clone();
         let checks = match self.config.validation {
             Validation::Always => true,
             Validation::FirstStep => !self.validated,
             Validation::Never => false,
         };
         let mut result = with_parameter_checks(checks, || {
-            self.objective(self.modules(), batch, full_size, &key, &mut baseline)
+            self.run_objective(self.modules(), &mut objective, batch, full_size, &key)
         });
         if !checks && !matches!(&result, Ok(e) if e.elbo.is_finite()) {
             // Something failed without the checks: evaluate again with them, so an invalid
             // parameter is named (the same key gives the same draws).
-            baseline = self.baseline;
-            result = self.objective(self.modules(), batch, full_size, &key, &mut baseline);
+            objective = self.objective.clone();
+            result = self.run_objective(self.modules(), &mut objective, batch, full_size, &key);
         }
         let est = match result {
             Ok(e) => e,
@@ -537,16 +518,18 @@ where
                 restored_to_step: restored,
             });
         }
-        let mut m = self.take_modules();
+        // The update is computed on copies (tensors are shared, not copied) and committed only
+        // once it succeeded: a panic inside backward or the optimizer leaves `self` as it was.
+        let mut m = self.modules.clone();
         m.params = est.params;
         let grads = GradientsParams::from_grads(est.surrogate_loss.backward(), &m);
         let lr = self.config.schedule.at(self.config.lr, self.step);
-        let before = (m.clone(), self.optim.clone(), self.baseline);
-        let updated = self.optim.step(lr, m, grads);
+        let before = m.clone();
+        let mut optim = self.optim.clone();
+        let updated = optim.step(lr, m, grads);
         if !all_finite(&updated) {
             // A non-finite gradient (or an overflowing update): not applied.
-            self.modules = Some(before.0);
-            self.optim = before.1;
+            self.modules = before;
             return self.bad_step(InferError::NonFinite {
                 step: self.step,
                 what: "parameters after the update (a non-finite gradient)",
@@ -559,10 +542,11 @@ where
         if self.guide_latents.is_none() {
             self.guide_latents = Some(est.traces.0.latent_sites().map(|s| s.name.clone()).collect());
         }
-        self.modules = Some(updated);
-        self.previous = Some(before);
+        self.modules = updated;
+        let before_optim = std::mem::replace(&mut self.optim, optim);
+        self.previous = Some((before, before_optim, self.objective.baseline()));
         self.validated |= checks;
-        self.baseline = baseline;
+        self.objective = objective;
         self.step += 1;
         self.losses.push(loss);
         Ok(loss)
@@ -572,9 +556,9 @@ where
     /// Under `Error` the step counter and loss history go back with it.
     fn undo_previous(&mut self) -> Option<usize> {
         let (m, o, b) = self.previous.take()?;
-        self.modules = Some(m);
+        self.modules = m;
         self.optim = o;
-        self.baseline = b;
+        self.objective.set_baseline(b);
         let undone = self.step.checked_sub(1)?;
         if self.config.non_finite == NonFinitePolicy::Error {
             self.step = undone;
@@ -735,16 +719,12 @@ where
         self.modules()
     }
 
-    pub(crate) fn take_modules(&mut self) -> SviModules<B, P, Q> {
-        self.modules.take().expect("modules present")
-    }
-
     pub(crate) fn optimizer(&self) -> &AnyOptimizer<SviModules<B, P, Q>, B> {
         &self.optim
     }
 
     pub(crate) fn baseline(&self) -> Option<f64> {
-        self.baseline
+        self.objective.baseline()
     }
 
     pub(crate) fn restore(
@@ -757,11 +737,11 @@ where
     ) {
         self.previous = None;
         self.validated = false;
-        self.modules = Some(modules);
+        self.modules = modules;
         self.optim = optim;
         self.step = step;
         self.losses = losses;
-        self.baseline = baseline;
+        self.objective.set_baseline(baseline);
     }
 
     /// Rows per query chunk.
@@ -772,11 +752,6 @@ where
     /// The device.
     pub fn device(&self) -> &B::Device {
         &self.device
-    }
-
-    /// The seed key.
-    pub(crate) fn key(&self) -> &RngKey {
-        &self.key
     }
 }
 

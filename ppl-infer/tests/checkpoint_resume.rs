@@ -137,13 +137,7 @@ fn batch(i: usize) -> Data<B> {
 }
 
 /// Everything an `Svi` holds that a failed load must not touch.
-fn state<PP, QQ>(svi: &Svi<B, PP, QQ>) -> (Vec<u32>, usize, Vec<u64>)
-where
-    PP: burn::module::AutodiffModule<B> + ppl_core::Model<B> + burn::module::ModuleDisplay,
-    QQ: burn::module::AutodiffModule<B> + ppl_core::Model<B> + burn::module::ModuleDisplay,
-    PP::InnerModule: burn::module::ModuleDisplay,
-    QQ::InnerModule: burn::module::ModuleDisplay,
-{
+fn state<PP: ppl_infer::SviModel<B>, QQ: ppl_infer::SviModel<B>>(svi: &Svi<B, PP, QQ>) -> (Vec<u32>, usize, Vec<u64>) {
     let bits = |n: &str| {
         svi.param(n)
             .map(|v| v.to_vec().iter().map(|x| (*x as f32).to_bits()).collect::<Vec<_>>())

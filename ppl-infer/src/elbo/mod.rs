@@ -1,14 +1,20 @@
-//! ELBO estimators.
+//! ELBO estimators: one [`Objective`] per estimator, each in its own file.
 //!
 //! Every estimator runs the guide (Q-model), replays its latent values into the model
 //! (P-model), and combines the two traces (Pyro's three-line ELBO). It returns a surrogate
-//! whose gradient is the estimator's gradient, and the ELBO's value.
+//! whose gradient is the estimator's gradient, and the ELBO's value. [`Elbo`] is the
+//! configuration that picks one ([`Elbo::objective`]).
 
+mod mean_field;
+mod objective;
+mod particles;
 mod renyi;
 mod trace_elbo;
 
-pub use renyi::renyi_bound;
-pub use trace_elbo::{mean_field_elbo, trace_elbo};
+pub use mean_field::MeanFieldElbo;
+pub use objective::{AnyObjective, Objective, ObjectiveInput};
+pub use renyi::RenyiElbo;
+pub use trace_elbo::TraceElbo;
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;
@@ -22,7 +28,7 @@ use crate::InferError;
 pub enum Elbo {
     /// The Monte-Carlo ELBO `E_q[ln p(x, z) − ln q(z)]` over `particles` draws: pathwise
     /// gradients through reparameterized sites, score-function (REINFORCE) gradients with a
-    /// moving-average baseline for the others (discrete latents).
+    /// moving-average baseline for the others (discrete latents). [`TraceElbo`].
     Trace {
         /// Number of draws averaged per step.
         particles: usize,
@@ -30,20 +36,31 @@ pub enum Elbo {
     /// As [`Elbo::Trace`], but each latent site whose (guide, model) pair has a closed-form
     /// KL in `ppl-dist`'s registry contributes `−KL(q ‖ p)` instead of its Monte-Carlo term.
     /// A site under a [`ppl_core::handlers::Mask`] (in the model or the guide) keeps its
-    /// Monte-Carlo term, which honours the masks on both sides.
+    /// Monte-Carlo term, which honours the masks on both sides. [`MeanFieldElbo`].
     MeanField {
         /// Number of draws averaged per step.
         particles: usize,
     },
     /// The Rényi-α bound `1/(1−α) · ln mean_k exp((1−α) w_k)` over `particles` importance
     /// weights `w_k = ln p(x, z_k) − ln q(z_k)` (α = 0 is the IWAE bound; α → 1 the ELBO).
-    /// Pathwise gradients only.
+    /// Pathwise gradients only. [`RenyiElbo`].
     Renyi {
         /// α ≠ 1.
         alpha: f64,
         /// Number of importance samples.
         particles: usize,
     },
+}
+
+impl Elbo {
+    /// The estimator this configuration names, with fresh state.
+    pub fn objective(&self) -> AnyObjective {
+        match *self {
+            Elbo::Trace { particles } => AnyObjective::Trace(TraceElbo::new(particles)),
+            Elbo::MeanField { particles } => AnyObjective::MeanField(MeanFieldElbo::new(particles)),
+            Elbo::Renyi { alpha, particles } => AnyObjective::Renyi(RenyiElbo::new(alpha, particles)),
+        }
+    }
 }
 
 impl Default for Elbo {

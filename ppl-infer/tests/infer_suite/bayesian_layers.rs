@@ -5,10 +5,10 @@
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
-use ppl_core::{Ctx, Data, Model, ParamStore};
+use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{host, t2};
 use ppl_dist::{backend_suite, Normal, RngKey};
-use ppl_infer::elbo::{trace_elbo, Batch};
+use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceElbo};
 use ppl_infer::{model_fn, Elbo, LrSchedule, Svi, SviConfig};
 use ppl_nn::{BayesianDenseConfig, DenseFlipout, DenseReparameterization};
 
@@ -151,17 +151,10 @@ fn elbo_and_gradient_stats<B: AutodiffBackend, M: Model<B>>(
     let reps = 300;
     let (mut elbos, mut grads) = (Vec::new(), Vec::new());
     for r in 0..reps {
-        let est = trace_elbo(
-            model,
-            &no_guide::<B>,
-            batch,
-            ParamStore::new(),
-            &RngKey::new(900 + r as u64),
-            1,
-            &mut None,
-            dev,
-        )
-        .unwrap();
+        let key = RngKey::new(900 + r as u64);
+        let est = TraceElbo::new(1)
+            .estimate(ObjectiveInput::new(model, &no_guide::<B>, batch.clone(), &key, dev))
+            .unwrap();
         elbos.push(est.elbo);
         let g = est.surrogate_loss.backward();
         grads.push(host(loc().grad(&g).expect("kernel loc gradient")));

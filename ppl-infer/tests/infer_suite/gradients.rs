@@ -4,10 +4,10 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::handlers::Mask;
-use ppl_core::{Ctx, Data, Model, ParamStore, Value};
+use ppl_core::{Ctx, Data, Model, Value};
 use ppl_dist::testkit::{host, is_f64, t1};
 use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
-use ppl_infer::elbo::{mean_field_elbo, renyi_bound, trace_elbo, Batch};
+use ppl_infer::elbo::{Batch, MeanFieldElbo, Objective, ObjectiveInput, RenyiElbo, TraceElbo};
 
 backend_suite!(
     single_particle_gradient_matches_closed_form,
@@ -47,17 +47,10 @@ fn single_particle_gradient_matches_closed_form<B: AutodiffBackend>(dev: &B::Dev
     let x = [-0.5, 2.0];
     let data = Data::new().with("x", t1::<B>(&x, dev));
     let batch = Batch::new(&data, 2);
-    let est = trace_elbo(
-        &Model2,
-        &Guide2,
-        &batch,
-        ParamStore::new(),
-        &RngKey::new(7),
-        1,
-        &mut None,
-        dev,
-    )
-    .unwrap();
+    let key = RngKey::new(7);
+    let est = TraceElbo::new(1)
+        .estimate(ObjectiveInput::new(&Model2, &Guide2, batch, &key, dev))
+        .unwrap();
     let z = est.traces.0.site("z").unwrap().value.to_vec();
     let grads = est.surrogate_loss.backward();
     let g_loc = host(est.params.unconstrained("loc").unwrap().grad(&grads).unwrap());
@@ -91,12 +84,14 @@ fn analytic_kl_and_monte_carlo_elbos_agree<B: AutodiffBackend>(dev: &B::Device) 
     for i in 0..n {
         let key = RngKey::new(1000 + i as u64);
         mc.push(
-            trace_elbo(&Model2, &Guide2, &batch, ParamStore::new(), &key, 1, &mut None, dev)
+            TraceElbo::new(1)
+                .estimate(ObjectiveInput::new(&Model2, &Guide2, batch.clone(), &key, dev))
                 .unwrap()
                 .elbo,
         );
         mf.push(
-            mean_field_elbo(&Model2, &Guide2, &batch, ParamStore::new(), &key, 1, &mut None, dev)
+            MeanFieldElbo::new(1)
+                .estimate(ObjectiveInput::new(&Model2, &Guide2, batch.clone(), &key, dev))
                 .unwrap()
                 .elbo,
         );
@@ -175,40 +170,25 @@ fn score_function_gradient_is_unbiased_against_pathwise<B: AutodiffBackend>(dev:
     // taken from a pilot run) must agree within Pyro's precision 0.06.
     let data = Data::new().with("x", t1::<B>(&[1.2], dev));
     let batch = Batch::new(&data, 1);
-    let grad_of = |score: bool, particles: usize, baseline: &mut Option<f64>| {
+    let key = RngKey::new(13);
+    let grad_of = |score: bool, elbo: &mut TraceElbo| {
         let est = if score {
-            trace_elbo(
-                &One,
-                &OneGuide::<true>,
-                &batch,
-                ParamStore::new(),
-                &RngKey::new(13),
-                particles,
-                baseline,
-                dev,
-            )
+            elbo.estimate(ObjectiveInput::new(&One, &OneGuide::<true>, batch.clone(), &key, dev))
         } else {
-            trace_elbo(
-                &One,
-                &OneGuide::<false>,
-                &batch,
-                ParamStore::new(),
-                &RngKey::new(13),
-                particles,
-                baseline,
-                dev,
-            )
+            elbo.estimate(ObjectiveInput::new(&One, &OneGuide::<false>, batch.clone(), &key, dev))
         }
         .unwrap();
         let g = est.surrogate_loss.backward();
         -host(est.params.unconstrained("loc").unwrap().grad(&g).unwrap())[0]
     };
-    let pathwise = grad_of(false, 2000, &mut None);
+    let pathwise = grad_of(false, &mut TraceElbo::new(2000));
     assert!((pathwise - 0.6).abs() < 0.06, "pathwise {pathwise}");
-    // Pilot: the mean ELBO, as the baseline (any draw-independent value keeps it unbiased).
-    let mut baseline = None;
-    let _ = grad_of(true, 200, &mut baseline);
-    let score = grad_of(true, 20_000, &mut baseline);
+    // Pilot: the mean ELBO, as the baseline (any draw-independent value keeps it unbiased);
+    // the estimator keeps it for the next evaluation.
+    let mut elbo = TraceElbo::new(200);
+    let _ = grad_of(true, &mut elbo);
+    assert!(elbo.baseline().is_some(), "the pilot sets the baseline");
+    let score = grad_of(true, &mut elbo.with_particles(20_000));
     assert!(
         (score - pathwise).abs() < 0.06,
         "score-function {score} vs pathwise {pathwise}"
@@ -224,7 +204,9 @@ fn iwae_bound_tightens_towards_the_evidence<B: AutodiffBackend>(dev: &B::Device)
         let q = move |ctx: &mut Ctx<B>| {
             ctx.sample("z", Normal::new(ctx.full([1], loc), scale));
         };
-        renyi_bound(&One, &q, &batch, ParamStore::new(), &RngKey::new(seed), 0.0, k, dev)
+        let key = RngKey::new(seed);
+        RenyiElbo::new(0.0, k)
+            .estimate(ObjectiveInput::new(&One, &q, batch.clone(), &key, dev))
             .unwrap()
             .elbo
     };
@@ -278,8 +260,12 @@ fn masked_latents_keep_their_monte_carlo_term_under_mean_field<B: AutodiffBacken
     let tol = if is_f64::<B>() { 1e-12 } else { 1e-5 };
     for mask in [[0.0, 0.0], [1.0, 0.0]] {
         let (p, q) = (Masked(Model2, mask), Masked(Guide2, mask));
-        let mf = mean_field_elbo(&p, &q, &batch, ParamStore::new(), &key, 1, &mut None, dev).unwrap();
-        let mc = trace_elbo(&p, &q, &batch, ParamStore::new(), &key, 1, &mut None, dev).unwrap();
+        let mf = MeanFieldElbo::new(1)
+            .estimate(ObjectiveInput::new(&p, &q, batch.clone(), &key, dev))
+            .unwrap();
+        let mc = TraceElbo::new(1)
+            .estimate(ObjectiveInput::new(&p, &q, batch.clone(), &key, dev))
+            .unwrap();
         let scale = 1.0 + mc.elbo.abs();
         assert!(
             (mf.elbo - mc.elbo).abs() < tol * scale,
@@ -297,8 +283,12 @@ fn masked_latents_keep_their_monte_carlo_term_under_mean_field<B: AutodiffBacken
         }
     }
     // Unmasked, the analytic KL is used (the two estimates differ for the same draw).
-    let mf = mean_field_elbo(&Model2, &Guide2, &batch, ParamStore::new(), &key, 1, &mut None, dev).unwrap();
-    let mc = trace_elbo(&Model2, &Guide2, &batch, ParamStore::new(), &key, 1, &mut None, dev).unwrap();
+    let mf = MeanFieldElbo::new(1)
+        .estimate(ObjectiveInput::new(&Model2, &Guide2, batch.clone(), &key, dev))
+        .unwrap();
+    let mc = TraceElbo::new(1)
+        .estimate(ObjectiveInput::new(&Model2, &Guide2, batch, &key, dev))
+        .unwrap();
     assert!(
         (mf.elbo - mc.elbo).abs() > 1e-3,
         "unmasked: the analytic KL should change the estimate"
