@@ -2,18 +2,19 @@
 
 use burn::tensor::backend::Backend;
 use ppl_core::Data;
-use ppl_dist::RngKey;
 
 use crate::DataError;
 
-/// Minibatch plan: per epoch a seeded permutation of the rows, cut into batches.
+/// Minibatch plan: per epoch a seeded permutation of the rows, cut into batches. The
+/// permutation is [`ppl_core::epoch_order`], the one `Svi::fit` uses: the same seed gives the
+/// same batches here and in a fit.
 #[derive(Debug, Clone)]
 pub struct Minibatches {
     rows: usize,
     batch_size: usize,
     shuffle: bool,
     drop_last: bool,
-    key: RngKey,
+    seed: u64,
 }
 
 impl Minibatches {
@@ -30,7 +31,7 @@ impl Minibatches {
             batch_size,
             shuffle,
             drop_last,
-            key: RngKey::new(seed),
+            seed,
         })
     }
 
@@ -48,16 +49,10 @@ impl Minibatches {
         self.len() == 0
     }
 
-    /// The row order of `epoch` (a seeded Fisher–Yates permutation, or `0..rows`).
+    /// The row order of `epoch` ([`ppl_core::epoch_order`]: a seeded Fisher–Yates
+    /// permutation, or `0..rows` without shuffling).
     pub fn order(&self, epoch: usize) -> Vec<usize> {
-        let mut order: Vec<usize> = (0..self.rows).collect();
-        if self.shuffle {
-            let mut key = self.key.fold_in_u64(epoch as u64);
-            for i in (1..self.rows).rev() {
-                order.swap(i, key.index(i + 1));
-            }
-        }
-        order
+        ppl_core::epoch_order(self.seed, self.rows, epoch, self.shuffle)
     }
 
     /// The row indices of each batch of `epoch`.

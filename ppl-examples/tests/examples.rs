@@ -266,3 +266,58 @@ fn gmm_smoke_run_with_two_steps_writes_figure_and_summary() {
     assert_written(&args.out_dir, &["assignments.png", "summary.json"]);
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
+
+#[test]
+fn fit_and_minibatches_visit_the_rows_in_the_same_order() {
+    // Issue 17: `Svi::fit` and `ppl_data::Minibatches` share one shuffle (ppl_core::epoch_order),
+    // so the same seed gives the same batches. The model records the row ids it sees; the
+    // last 2 epochs × 5 batches recorded are the fit's steps (earlier runs are the data probe).
+    use ppl_core::{Ctx, Data};
+    use ppl_dist::{testkit::t1, Constraint, Normal};
+    use ppl_infer::SviConfig;
+    use std::sync::{Arc, Mutex};
+
+    let dev = Default::default();
+    let seen: Arc<Mutex<Vec<Vec<usize>>>> = Arc::default();
+    let record = seen.clone();
+    let model = move |ctx: &mut Ctx<B>| {
+        let w = ctx.sample("w", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            let ids = ctx
+                .data::<1>("id")
+                .into_data()
+                .convert::<f64>()
+                .to_vec::<f64>()
+                .unwrap();
+            record.lock().unwrap().push(ids.iter().map(|&v| v as usize).collect());
+            ctx.sample("x", Normal::new(w, 1.0));
+        });
+    };
+    let guide = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
+        ctx.sample("w", Normal::new(loc, 1.0));
+    };
+    let (rows, batch, seed) = (23, 5, 7);
+    let ids: Vec<f64> = (0..rows).map(|i| i as f64).collect();
+    let xs: Vec<f64> = (0..rows).map(|i| (i as f64 * 0.7).sin()).collect();
+    let data = Data::new()
+        .with("id", t1::<B>(&ids, &dev))
+        .with("x", t1::<B>(&xs, &dev));
+    let config = SviConfig {
+        epochs: 2,
+        batch_size: batch,
+        seed,
+        progress: false,
+        ..Default::default()
+    };
+    Svi::from_fns(model, guide, config, &dev).fit(&data).unwrap();
+    let plan = ppl_data::Minibatches::new(rows, batch, true, false, seed).unwrap();
+    let expected: Vec<Vec<usize>> = (0..2).flat_map(|e| plan.epoch(e)).collect();
+    let seen = seen.lock().unwrap();
+    assert!(seen.len() >= expected.len(), "the model ran {} times", seen.len());
+    assert_eq!(
+        &seen[seen.len() - expected.len()..],
+        &expected[..],
+        "fit's batches = Minibatches' batches"
+    );
+}

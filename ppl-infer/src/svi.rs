@@ -640,13 +640,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
             if steps >= total {
                 break;
             }
-            let mut order: Vec<usize> = (0..n_rows).collect();
-            if self.config.shuffle && n.is_some() {
-                let mut key = self.key.fold_in(&format!("epoch:{epoch}"));
-                for i in (1..n_rows).rev() {
-                    order.swap(i, key.index(i + 1));
-                }
-            }
+            let order = ppl_core::epoch_order(self.config.seed, n_rows, epoch, self.config.shuffle && n.is_some());
             let mut sum = 0.0;
             let mut count = 0;
             for b in 0..per_epoch {
