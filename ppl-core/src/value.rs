@@ -28,18 +28,30 @@ macro_rules! map_value {
 }
 
 impl<B: Backend> Value<B> {
-    /// Wrap a tensor of rank `D` (1 ≤ D ≤ 4).
+    /// Wrap a tensor of rank `D` (1 ≤ D ≤ 4, the ranks a site, a data entry or a
+    /// log-density can have). Any other rank is a compile error where the call is
+    /// instantiated, so a model with a rank-5 site does not build:
     ///
-    /// # Panics
-    /// For ranks above 4 (an internal limit of the modelling language).
+    /// ```compile_fail
+    /// use burn::backend::NdArray;
+    /// use burn::tensor::Tensor;
+    /// let t = Tensor::<NdArray<f32>, 5>::zeros([1, 1, 1, 1, 1], &Default::default());
+    /// let _ = ppl_core::Value::from_tensor(t);    // error: ranks 1 to 4 only
+    /// ```
     pub fn from_tensor<const D: usize>(t: Tensor<B, D>) -> Self {
+        const {
+            assert!(
+                D >= 1 && D <= 4,
+                "ppl-core values (sites, data, log-densities) have rank 1 to 4"
+            )
+        };
         let d = t.dims().to_vec();
         match D {
             1 => Value::R1(t.reshape([d[0]])),
             2 => Value::R2(t.reshape([d[0], d[1]])),
             3 => Value::R3(t.reshape([d[0], d[1], d[2]])),
             4 => Value::R4(t.reshape([d[0], d[1], d[2], d[3]])),
-            _ => panic!("ppl-core values have rank 1 to 4, got rank {D}"),
+            _ => unreachable!("ranks other than 1 to 4 are rejected at compile time"),
         }
     }
 
