@@ -119,6 +119,12 @@ impl<B: Backend> Ctx<B> {
         self
     }
 
+    /// The full size N of the `datamodel` plate, whose rows arrive as a minibatch of M under
+    /// SVI (its sites are scaled by N/M): [`Ctx::with_plate_size`] for the data plate.
+    pub fn with_data_size(self, full_size: usize) -> Self {
+        self.with_plate_size(DATA_PLATE, full_size)
+    }
+
     /// Use these subsample indices for a subsampled plate instead of drawing them.
     pub fn with_plate_indices(mut self, plate: &str, indices: Vec<usize>) -> Self {
         self.fixed_indices.insert(plate.to_string(), indices);

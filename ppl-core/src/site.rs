@@ -31,6 +31,13 @@ pub struct PlateInfo {
     pub subsample_size: usize,
 }
 
+impl PlateInfo {
+    /// Whether this is the `datamodel` plate (the one whose rows are the bound data's rows).
+    pub fn is_data_plate(&self) -> bool {
+        self.name == crate::DATA_PLATE
+    }
+}
+
 /// A recorded site.
 #[derive(Debug, Clone)]
 pub struct Site<B: Backend> {

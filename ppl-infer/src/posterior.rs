@@ -2,7 +2,7 @@
 
 use burn::tensor::backend::Backend;
 use ppl_core::handlers::Replay;
-use ppl_core::{run, CoreError, Ctx, Data, Model, ParamStore, DATA_PLATE};
+use ppl_core::{run, CoreError, Ctx, Data, Model, ParamStore};
 use ppl_dist::RngKey;
 
 use crate::query::{chunks, collect, plan_chunks};
@@ -260,7 +260,7 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
             };
             let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), &self.device).with_params(self.params.clone());
             if let Some(n) = rows {
-                ctx = ctx.with_instances(n).with_plate_size(DATA_PLATE, n);
+                ctx = ctx.with_instances(n).with_data_size(n);
             }
             if let Some(g) = guide {
                 ctx = ctx.with_handler(Replay::new(&g.trace));

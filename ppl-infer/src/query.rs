@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::backend::Backend;
-use ppl_core::{run, Ctx, Data, Model, Trace, Value, DATA_PLATE};
+use ppl_core::{run, Ctx, Data, Model, Trace, Value};
 use ppl_dist::RngKey;
 
 use crate::InferError;
@@ -119,13 +119,7 @@ pub(crate) fn plan_chunks<B: Backend, P: Model<B>, Q: Model<B>>(
     let first = data.narrow_rows(0, chunk);
     let ctx = |k: &str| Ctx::new(first.clone(), key.fold_in(k), device).with_params(params.clone());
     let guide = run(q, ctx("plan guide")).ok();
-    let model = run(
-        p,
-        ctx("plan model")
-            .with_instances(chunk)
-            .with_plate_size(DATA_PLATE, chunk),
-    )
-    .ok();
+    let model = run(p, ctx("plan model").with_instances(chunk).with_data_size(chunk)).ok();
     let traces: Vec<&Trace<B>> = guide.iter().chain(&model).map(|r| &r.trace).collect();
     let reads = crate::data_plan::merged_reads(&traces);
     let mut out = data.clone();

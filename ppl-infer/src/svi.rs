@@ -5,7 +5,7 @@ use std::time::Instant;
 use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use ppl_core::{CoreError, Data, Model, ParamStore, DATA_PLATE};
+use ppl_core::{CoreError, Data, Model, ParamStore};
 use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
 
@@ -438,7 +438,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
                 .traces
                 .0
                 .latent_sites()
-                .find(|s| !s.plates.iter().any(|p| p.name == DATA_PLATE))
+                .find(|s| !s.plates.iter().any(|p| p.is_data_plate()))
             {
                 return Err(InferError::Config(format!(
                     "vectorize_particles needs every latent inside the data plate (copies of the minibatch \

@@ -18,7 +18,7 @@ pub use trace_elbo::TraceElbo;
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;
-use ppl_core::{run, Ctx, Data, Model, ParamStore, Trace, DATA_PLATE};
+use ppl_core::{run, Ctx, Data, Model, ParamStore, Trace};
 use ppl_dist::RngKey;
 
 use crate::InferError;
@@ -147,12 +147,12 @@ pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
         .with_program("guide")
         .with_params(params)
-        .with_plate_size(DATA_PLATE, batch.full_size)
+        .with_data_size(batch.full_size)
         .with_data_replicas(batch.replicas);
     let guide = run(q, ctx)?;
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("model"), device)
         .with_params(guide.params)
-        .with_plate_size(DATA_PLATE, batch.full_size)
+        .with_data_size(batch.full_size)
         .with_data_replicas(batch.replicas)
         .with_handler(Replay::new(&guide.trace));
     let model = run(p, ctx)?;

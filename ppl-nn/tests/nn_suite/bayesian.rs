@@ -27,7 +27,7 @@ fn kl_is_one_global_factor_with_the_closed_form<B: AutodiffBackend>(dev: &B::Dev
         });
     };
     let data = Data::new().with("x", Tensor::<B, 2>::ones([4, 3], float_options::<B>(dev)));
-    let ctx = Ctx::new(data, RngKey::new(1), dev).with_plate_size(ppl_core::DATA_PLATE, 100);
+    let ctx = Ctx::new(data, RngKey::new(1), dev).with_data_size(100);
     let trace = run(&model, ctx).unwrap().trace;
     let site = trace.site("fc.kl").expect("KL site");
     assert_eq!(site.kind, SiteKind::Factor);
