@@ -9,7 +9,7 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
-use ppl_core::Data;
+use ppl_core::{Data, FixedPlate};
 use ppl_dist::RngKey;
 use ppl_examples::{digits, vae};
 use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Validation};
@@ -137,7 +137,7 @@ pub const EIGHT_SCHOOLS_SIGMA: [f64; 8] = [15.0, 10.0, 16.0, 11.0, 9.0, 11.0, 10
 pub fn eight_schools_model<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<B>) {
     let mu = ctx.sample("mu", ppl_dist::Normal::new(ctx.zeros([1]), 5.0));
     let tau = ctx.sample("tau", ppl_dist::HalfCauchy::new(ctx.full([1], 5.0)));
-    ctx.plate("schools", EIGHT_SCHOOLS_Y.len(), |ctx| {
+    ctx.plate(&FixedPlate::new("schools", EIGHT_SCHOOLS_Y.len()), |ctx| {
         let theta = ctx.sample("theta", ppl_dist::Normal::new(mu, tau));
         let sigma = ctx.data::<1>("sigma");
         ctx.sample("y", ppl_dist::Normal::new(theta, sigma));

@@ -9,6 +9,7 @@ use ppl_dist::{Constraint, RngKey};
 
 use crate::erased::{Erased, ErasedDist};
 use crate::handlers::{Handler, Message};
+use crate::plate::{DataPlate, Plate, PlateEnv, DATA_PLATE};
 use crate::{CoreError, Data, ParamStore, PlateInfo, Site, SiteKind, Trace, Value};
 use ppl_dist::IntoDistribution;
 
@@ -61,9 +62,6 @@ impl<B: Backend> std::fmt::Debug for Ctx<B> {
             .finish()
     }
 }
-
-/// The name of the plate opened by [`Ctx::datamodel`].
-pub const DATA_PLATE: &str = "data";
 
 impl<B: Backend> Ctx<B> {
     /// A context with `data` bound, drawing from `key`, creating tensors on `device`.
@@ -346,86 +344,58 @@ impl<B: Backend> Ctx<B> {
         self.key.fold_in(&format!("rng:{name}"))
     }
 
-    /// InferPy's `datamodel`: one plate named `"data"` whose size is the number of rows of the
-    /// bound data (or [`Ctx::with_instances`] when nothing is bound). Under SVI the data are a
-    /// minibatch of M rows and the sites are scaled by N/M ([`Ctx::with_plate_size`]).
+    /// InferPy's `datamodel`: the plate [`DataPlate`] (named `"data"`), whose instances are
+    /// the rows of the bound data (or [`Ctx::with_instances`] when nothing is bound). Under
+    /// SVI the data are a minibatch of M rows and the sites are scaled by N/M
+    /// ([`Ctx::with_data_size`]).
     pub fn datamodel<R>(&mut self, body: impl FnOnce(&mut Self) -> R) -> R {
-        let m = match self.data.rows() {
-            Ok(Some(m)) => m,
-            Ok(None) => match self.instances {
-                Some(n) => n,
-                None => self.fail(CoreError::MissingData {
-                    site: DATA_PLATE.to_string(),
-                    hint: "the datamodel takes its size from the bound data: bind data, or give a number of instances"
-                        .into(),
-                }),
-            },
+        self.plate(&DataPlate, body)
+    }
+
+    /// Run `body` inside `plate` (nestable; the outermost plate is dimension 0): the one entry
+    /// point for every kind of plate — [`crate::FixedPlate`] (all instances),
+    /// [`crate::SubsampledPlate`] (a seeded random subsample, sites scaled by N/M, bound data
+    /// subsampled along the plate's dimension, indices in [`Ctx::plate_indices`]),
+    /// [`DataPlate`], or a [`Plate`] of your own.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use ppl_core::{Ctx, Data, FixedPlate, SubsampledPlate};
+    /// use ppl_dist::{Normal, RngKey};
+    /// type B = NdArray<f32>;
+    /// let model = |ctx: &mut Ctx<B>| {
+    ///     ctx.plate(&FixedPlate::new("groups", 3), |ctx| {
+    ///         ctx.plate(&SubsampledPlate::new("members", 100, 10), |ctx| {
+    ///             ctx.sample("x", Normal::new(ctx.zeros([1, 1]), 1.0));
+    ///         });
+    ///     });
+    /// };
+    /// let ctx = Ctx::<B>::new(Data::new(), RngKey::new(0), &Default::default());
+    /// let trace = ppl_core::run(&model, ctx).unwrap().trace;
+    /// let x = trace.site("x").unwrap();
+    /// assert_eq!(x.value.dims(), vec![3, 10]);
+    /// assert_eq!(x.scale, 10.0);                     // 100 members seen through 10
+    /// ```
+    pub fn plate<P: Plate + ?Sized, R>(&mut self, plate: &P, body: impl FnOnce(&mut Self) -> R) -> R {
+        let name = plate.name().to_string();
+        let env = PlateEnv {
+            data_rows: if name == DATA_PLATE { self.data.rows() } else { Ok(None) },
+            instances: self.instances,
+            full_size: self.full_sizes.get(&name).copied(),
+            fixed_indices: self.fixed_indices.get(&name).map(Vec::as_slice),
+            key: self.key.fold_in(&format!("plate:{name}")),
+            data_replicas: self.data_replicas,
+        };
+        let rows = match plate.rows(&env) {
+            Ok(rows) => rows,
             Err(e) => self.fail(e),
         };
-        let n = self.full_sizes.get(DATA_PLATE).copied().unwrap_or(m);
-        if m == 0 || m > n * self.data_replicas {
-            self.fail(CoreError::InvalidPlate {
-                plate: DATA_PLATE.into(),
-                size: n,
-                subsample: m,
-                reason: "the data plate needs 1 ≤ rows ≤ full size (times the replicas of vectorized particles)",
-            });
-        }
-        self.enter(DATA_PLATE, n, m, None, body)
-    }
-
-    /// A named plate of `size` independent instances (nestable).
-    pub fn plate<R>(&mut self, name: &str, size: usize, body: impl FnOnce(&mut Self) -> R) -> R {
-        self.plate_subsampled(name, size, size, body)
-    }
-
-    /// A named plate of `size` instances of which a random `subsample` are visited (Pyro's
-    /// `plate(name, size, subsample_size)`); its sites are scaled by `size/subsample`, data
-    /// bound to its sites are subsampled along the plate's dimension, and the indices are
-    /// available from [`Ctx::plate_indices`].
-    pub fn plate_subsampled<R>(
-        &mut self,
-        name: &str,
-        size: usize,
-        subsample: usize,
-        body: impl FnOnce(&mut Self) -> R,
-    ) -> R {
-        let invalid = |reason| CoreError::InvalidPlate {
-            plate: name.into(),
-            size,
-            subsample,
-            reason,
-        };
-        if size == 0 {
-            self.fail(invalid("a plate needs at least one instance"));
-        }
-        if subsample == 0 || subsample > size {
-            self.fail(invalid("the subsample size must be between 1 and the plate size"));
-        }
-        let indices = if subsample < size {
-            let idx = match self.fixed_indices.get(name) {
-                Some(idx) => idx.clone(),
-                None => {
-                    let mut key = self.key.fold_in(&format!("plate:{name}"));
-                    let mut perm: Vec<usize> = (0..size).collect();
-                    for i in 0..subsample {
-                        let j = i + key.index(size - i);
-                        perm.swap(i, j);
-                    }
-                    perm.truncate(subsample);
-                    perm
-                }
-            };
-            if idx.len() != subsample || idx.iter().any(|&i| i >= size) {
-                self.fail(invalid("the given subsample indices do not fit the plate"));
-            }
+        let indices = rows.indices.map(|idx| {
             let ints: Vec<i64> = idx.iter().map(|&i| i as i64).collect();
-            let t = Tensor::<B, 1, Int>::from_data(TensorData::new(ints, [subsample]), &self.device);
-            Some((idx, t))
-        } else {
-            None
-        };
-        self.enter(name, size, subsample, indices, body)
+            let t = Tensor::<B, 1, Int>::from_data(TensorData::new(ints, [idx.len()]), &self.device);
+            (idx, t)
+        });
+        self.enter(&name, rows.size, rows.subsample, indices, body)
     }
 
     /// The subsample indices of the innermost subsampled plate, if any.

@@ -7,7 +7,7 @@
 //! (μ, τ) is printed next to the fitted one.
 
 use burn::tensor::backend::AutodiffBackend;
-use ppl_core::{Ctx, Data};
+use ppl_core::{Ctx, Data, FixedPlate};
 use ppl_dist::testkit::t2;
 use ppl_dist::{HalfNormal, Normal, RngKey};
 use ppl_infer::{model_fn, AutoNormal, Elbo, Svi};
@@ -24,9 +24,9 @@ pub const N: usize = 5;
 pub fn model<B: burn::tensor::backend::Backend>(ctx: &mut Ctx<B>) {
     let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 1]), 5.0));
     let tau = ctx.sample("tau", HalfNormal::new(ctx.full([1, 1], 2.0)));
-    ctx.plate("groups", J, |ctx| {
+    ctx.plate(&FixedPlate::new("groups", J), |ctx| {
         let theta = ctx.sample("theta", Normal::new(mu.clone(), tau.clone())); // [J, 1]
-        ctx.plate("obs", N, |ctx| {
+        ctx.plate(&FixedPlate::new("obs", N), |ctx| {
             ctx.sample("y", Normal::new(theta, 1.0)); // [J, N]
         });
     });

@@ -44,7 +44,7 @@ fn shape_mismatch_names_site_shapes_and_fixes<B: AutodiffBackend>(dev: &B::Devic
     }
     // Parameters whose plate dimension is neither 1 nor the plate size.
     let model = |ctx: &mut Ctx<B>| {
-        ctx.plate("p", 4, |ctx| {
+        ctx.plate(&ppl_core::FixedPlate::new("p", 4), |ctx| {
             ctx.sample("z", Normal::new(ctx.zeros([3, 2]), 1.0));
         });
     };
@@ -78,7 +78,7 @@ fn duplicate_sites_are_errors<B: AutodiffBackend>(dev: &B::Device) {
 fn invalid_plates_are_errors<B: AutodiffBackend>(dev: &B::Device) {
     // R7
     for (size, sub) in [(5, 6), (0, 0), (5, 0)] {
-        let model = move |ctx: &mut Ctx<B>| ctx.plate_subsampled("p", size, sub, |_| ());
+        let model = move |ctx: &mut Ctx<B>| ctx.plate(&ppl_core::SubsampledPlate::new("p", size, sub), |_| ());
         let e = trace(&model, &Data::new(), 0, dev).unwrap_err();
         assert!(
             matches!(&e, CoreError::InvalidPlate { plate, .. } if plate == "p"),

@@ -11,6 +11,7 @@ backend_suite!(
     nested_plates_have_the_right_shapes_and_scaling,
     datamodel_minibatches_are_scaled_by_n_over_m,
     subsample_indices_pick_the_bound_data_rows,
+    a_user_plate_policy_needs_no_change_to_ctx,
 );
 
 /// mu ~ N(0, 1) (global, learnable loc), x_i ~ N(mu, 1) in a plate of n with subsample m.
@@ -23,7 +24,7 @@ impl<B: Backend> Model<B> for Global {
     fn model(&self, ctx: &mut Ctx<B>) {
         let loc = ctx.param("loc", ctx.full([1], 0.3), ppl_dist::Constraint::Real);
         let mu = ctx.sample("mu", Normal::new(loc, 1.0));
-        ctx.plate_subsampled("obs", self.n, self.m, |ctx| {
+        ctx.plate(&ppl_core::SubsampledPlate::new("obs", self.n, self.m), |ctx| {
             ctx.sample("x", Normal::new(mu, 1.0));
         });
     }
@@ -86,11 +87,14 @@ struct Nested {
 
 impl<B: Backend> Model<B> for Nested {
     fn model(&self, ctx: &mut Ctx<B>) {
-        ctx.plate("groups", self.groups, |ctx| {
+        ctx.plate(&ppl_core::FixedPlate::new("groups", self.groups), |ctx| {
             let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 1]), 1.0)); // [G, 1]
-            ctx.plate_subsampled("members", self.members, self.sub, |ctx| {
-                ctx.sample("x", Normal::new(mu, 1.0)); // [G, sub]
-            });
+            ctx.plate(
+                &ppl_core::SubsampledPlate::new("members", self.members, self.sub),
+                |ctx| {
+                    ctx.sample("x", Normal::new(mu, 1.0)); // [G, sub]
+                },
+            );
         });
     }
 }
@@ -181,4 +185,50 @@ fn subsample_indices_pick_the_bound_data_rows<B: AutodiffBackend>(dev: &B::Devic
     seen.dedup();
     assert_eq!(seen.len(), 5);
     assert!(vals.iter().all(|v| (0.0..20.0).contains(v) && v.fract() == 0.0));
+}
+
+/// A user policy: visit the instances block by block (block `k` of `size / block`), the
+/// sequential subsampling a streaming fit wants, written against the `Plate` trait alone.
+struct Sequential {
+    size: usize,
+    block: usize,
+    k: usize,
+}
+
+impl ppl_core::Plate for Sequential {
+    fn name(&self) -> &str {
+        "obs"
+    }
+    fn rows(&self, _env: &ppl_core::PlateEnv<'_>) -> Result<ppl_core::PlateRows, ppl_core::CoreError> {
+        let start = self.k * self.block;
+        Ok(ppl_core::PlateRows {
+            size: self.size,
+            subsample: self.block,
+            indices: Some((start..start + self.block).collect()),
+        })
+    }
+}
+
+fn a_user_plate_policy_needs_no_change_to_ctx<B: AutodiffBackend>(dev: &B::Device) {
+    // Issue 17: a plate policy is one trait implementation. Block 2 of 4 over 12 rows observes
+    // rows 6..9 of the bound data and scales the site by 12/3 = 4 (exact).
+    let x: Vec<f64> = (0..12).map(|i| i as f64 * 0.5).collect();
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    let model = |ctx: &mut Ctx<B>| {
+        ctx.plate(
+            &Sequential {
+                size: 12,
+                block: 3,
+                k: 2,
+            },
+            |ctx| {
+                ctx.sample("x", Normal::new(ctx.zeros([1]), 1.0));
+            },
+        );
+    };
+    let trace = run(&model, Ctx::new(data, RngKey::new(1), dev)).unwrap().trace;
+    let site = trace.site("x").unwrap();
+    assert_eq!(site.value.to_vec(), vec![3.0, 3.5, 4.0], "rows 6, 7, 8");
+    assert_eq!(site.scale, 4.0);
+    assert!(site.observed);
 }

@@ -35,7 +35,7 @@ const AT_BATS: f64 = 45.0;
 fn baseball<B: Backend>(ctx: &mut Ctx<B>) {
     let loc = ctx.sample("loc", Normal::new(ctx.full([1], -1.0), 1.0));
     let scale = ctx.sample("scale", HalfNormal::new(ctx.ones([1])));
-    ctx.plate("players", HITS.len(), |ctx| {
+    ctx.plate(&ppl_core::FixedPlate::new("players", HITS.len()), |ctx| {
         let theta = ctx.sample("theta", Normal::new(loc, scale));
         ctx.sample("hits", Binomial::from_logits(AT_BATS, theta));
     });
