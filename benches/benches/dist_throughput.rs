@@ -8,9 +8,9 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ppl_dist::backend::{default_device, DefaultBackend};
 use ppl_dist::param::float_options;
 use ppl_dist::{Categorical, Distribution, Gamma, Normal, RngKey};
+use ppl_examples::backend::{default_device, DefaultBackend};
 
 type B = DefaultBackend;
 const N: usize = 1_000_000;

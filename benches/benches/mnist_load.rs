@@ -13,7 +13,7 @@ use std::path::PathBuf;
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use ppl_data::{load_data, MnistOptions};
-use ppl_dist::backend::{default_device, DefaultBackend as B};
+use ppl_examples::backend::{default_device, DefaultBackend as B};
 
 fn data_dir() -> PathBuf {
     match std::env::var_os("PPL_DATA_DIR") {

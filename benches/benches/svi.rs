@@ -12,7 +12,7 @@ use benches::workloads::{bench_config, logistic_regression, synthetic_mnist, Ste
 use burn::tensor::{Tensor, TensorData};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ppl_core::Data;
-use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B};
+use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B};
 use ppl_examples::digits;
 use ppl_infer::Svi;
 

@@ -118,8 +118,8 @@ pub fn logistic_data<B: burn::tensor::backend::Backend>(seed: u64, device: &B::D
         .map(|(x, u)| f64::from(*u < 1.0 / (1.0 + (-(2.0 * x - 0.5)).exp())))
         .collect();
     Data::new()
-        .with("x", ppl_dist::testkit::t1::<B>(&x, device))
-        .with("y", ppl_dist::testkit::t1::<B>(&y, device))
+        .with("x", ppl_dist::param::upload::<B, 1>(x.to_vec(), [x.len()], device))
+        .with("y", ppl_dist::param::upload::<B, 1>(y.to_vec(), [y.len()], device))
 }
 
 /// The SVI engine of a small workload: a model function and its AutoNormal guide.
@@ -147,8 +147,14 @@ pub fn eight_schools_model<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core
 /// The eight-schools data (`y`, `sigma`).
 pub fn eight_schools_data<B: burn::tensor::backend::Backend>(device: &B::Device) -> Data<B> {
     Data::new()
-        .with("y", ppl_dist::testkit::t1::<B>(&EIGHT_SCHOOLS_Y, device))
-        .with("sigma", ppl_dist::testkit::t1::<B>(&EIGHT_SCHOOLS_SIGMA, device))
+        .with(
+            "y",
+            ppl_dist::param::upload::<B, 1>(EIGHT_SCHOOLS_Y.to_vec(), [EIGHT_SCHOOLS_Y.len()], device),
+        )
+        .with(
+            "sigma",
+            ppl_dist::param::upload::<B, 1>(EIGHT_SCHOOLS_SIGMA.to_vec(), [EIGHT_SCHOOLS_SIGMA.len()], device),
+        )
 }
 
 /// The eight-schools engine and its data (see [`Workload::EightSchools`]).

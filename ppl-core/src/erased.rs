@@ -40,6 +40,8 @@ pub trait ErasedDist<B: Backend>: std::fmt::Debug + Send + Sync {
     fn entropy(&self) -> Option<Value<B>>;
     /// The mean, where the distribution has one.
     fn mean(&self) -> Option<Value<B>>;
+    /// The median, where the distribution has one in closed form.
+    fn median(&self) -> Option<Value<B>>;
     /// The variance, where the distribution has one.
     fn variance(&self) -> Option<Value<B>>;
     /// The concrete distribution (`T` in [`Erased<T, D>`]).
@@ -100,6 +102,9 @@ impl<B: Backend, const D: usize, T: Distribution<B, D> + 'static> ErasedDist<B> 
     }
     fn mean(&self) -> Option<Value<B>> {
         self.0.mean().map(Value::from_tensor)
+    }
+    fn median(&self) -> Option<Value<B>> {
+        self.0.median().map(Value::from_tensor)
     }
     fn variance(&self) -> Option<Value<B>> {
         self.0.variance().map(Value::from_tensor)

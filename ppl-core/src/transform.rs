@@ -9,7 +9,7 @@ use ppl_dist::Constraint;
 pub fn to_constrained<B: Backend, const D: usize>(constraint: Constraint, u: Tensor<B, D>) -> Tensor<B, D> {
     match constraint {
         Constraint::Positive | Constraint::NonNegative => softplus(u),
-        Constraint::UnitInterval => activation::sigmoid(u),
+        Constraint::UnitInterval => ppl_dist::special::sigmoid(u),
         Constraint::Simplex => activation::softmax(u, D - 1),
         _ => u,
     }

@@ -121,6 +121,21 @@ impl<B: Backend> Value<B> {
         map_value!(self, |t| t.clone().select(dim, indices.clone()))
     }
 
+    /// Broadcast to `shape` (same rank; dimensions of size 1 grow), `None` when the rank
+    /// differs or a dimension cannot be broadcast.
+    pub fn expand(&self, shape: &[usize]) -> Option<Self> {
+        let dims = self.dims();
+        if dims.len() != shape.len() || dims.iter().zip(shape).any(|(&d, &s)| d != s && d != 1) {
+            return None;
+        }
+        Some(match self {
+            Value::R1(t) => Value::R1(t.clone().expand(<[usize; 1]>::try_from(shape).ok()?)),
+            Value::R2(t) => Value::R2(t.clone().expand(<[usize; 2]>::try_from(shape).ok()?)),
+            Value::R3(t) => Value::R3(t.clone().expand(<[usize; 3]>::try_from(shape).ok()?)),
+            Value::R4(t) => Value::R4(t.clone().expand(<[usize; 4]>::try_from(shape).ok()?)),
+        })
+    }
+
     /// Rows `start..start + len` along dimension 0.
     pub fn narrow_rows(&self, start: usize, len: usize) -> Self {
         map_value!(self, |t| t.clone().narrow(0, start, len))

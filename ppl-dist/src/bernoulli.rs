@@ -110,7 +110,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Bernoulli<B, D> {
                 let q = p.clone().neg() + 1.0;
                 (crate::special::xlogy(p.clone(), p.clone()) + crate::special::xlogy(q.clone(), q)).neg()
             }
-            BinaryParam::Logits(l) => softplus(l.clone()) - l.clone() * burn::tensor::activation::sigmoid(l.clone()),
+            BinaryParam::Logits(l) => softplus(l.clone()) - l.clone() * crate::special::sigmoid(l.clone()),
         })
     }
 }

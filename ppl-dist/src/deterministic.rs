@@ -51,6 +51,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Deterministic<B, D> {
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(self.value.clone())
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(self.value.clone())
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         Some(self.value.zeros_like())
     }

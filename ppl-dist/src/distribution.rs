@@ -100,6 +100,14 @@ pub trait Distribution<B: Backend, const D: usize>: AsAny + std::fmt::Debug + Se
         None
     }
 
+    /// The median (per element; the marginal median of each coordinate for a multivariate
+    /// distribution), where it exists in closed form (shape: `value_shape()`). Posterior
+    /// point estimates use it: it maps through monotone transforms (the median of a
+    /// LogNormal is `exp` of its Normal's), where the mean does not.
+    fn median(&self) -> Option<Tensor<B, D>> {
+        None
+    }
+
     /// The variance (per element), where it exists in closed form.
     fn variance(&self) -> Option<Tensor<B, D>> {
         None

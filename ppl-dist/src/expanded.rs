@@ -93,6 +93,9 @@ impl<B: Backend, const D: usize, T: Distribution<B, D>> Distribution<B, D> for E
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(self.base.mean()?.expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(self.base.median()?.expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         Some(self.base.variance()?.expand(self.shape))
     }

@@ -61,6 +61,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Exponential<B, D> {
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(crate::param::recip(self.rate.clone()))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some((crate::param::recip(self.rate.clone()) * std::f64::consts::LN_2).expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         Some(crate::param::recip(self.rate.clone().powi_scalar(2)))
     }

@@ -80,6 +80,11 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Gumbel<B, D> {
         let _ = (&loc, &scale);
         Some((loc + scale * EULER_GAMMA).expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        // F(x) = exp(−exp(−(x − μ)/β)) = 1/2  ⇒  x = μ − β·ln(ln 2).
+        let ln_ln_2 = std::f64::consts::LN_2.ln();
+        Some((self.loc.clone() - self.scale.clone() * ln_ln_2).expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         let scale = self.scale.clone();
         let _ = &scale;

@@ -81,6 +81,10 @@ impl<B: Backend, const D: usize> Distribution<B, D> for HalfCauchy<B, D> {
     fn mean(&self) -> Option<Tensor<B, D>> {
         None
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        // F(x) = (2/π)·atan(x/γ) = 1/2  ⇒  x = γ.
+        Some(self.scale.clone().expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         None
     }

@@ -64,6 +64,10 @@ impl<B: Backend, const D: usize> Distribution<B, D> for HalfNormal<B, D> {
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(self.scale.clone() * (2.0 / std::f64::consts::PI).sqrt())
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        // σ·√2·erf⁻¹(1/2) (the 3/4 quantile of the standard normal).
+        Some((self.scale.clone() * 0.674_489_750_196_081_7).expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         Some(self.scale.clone().powi_scalar(2) * (1.0 - 2.0 / std::f64::consts::PI))
     }

@@ -81,6 +81,9 @@ impl<B: Backend, const D: usize, T: Distribution<B, D>> Distribution<B, D> for I
     fn mean(&self) -> Option<Tensor<B, D>> {
         self.base.mean()
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        self.base.median()
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         self.base.variance()
     }

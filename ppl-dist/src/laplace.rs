@@ -79,6 +79,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Laplace<B, D> {
         let _ = (&loc, &scale);
         Some((loc).expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(self.loc.clone().expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         let scale = self.scale.clone();
         let _ = &scale;

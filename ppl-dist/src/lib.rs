@@ -21,8 +21,7 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod backend;
-#[cfg(feature = "ndarray")]
+#[cfg(all(feature = "ndarray", feature = "testkit"))]
 pub mod conformance;
 pub mod constraint;
 pub mod distribution;
@@ -30,6 +29,7 @@ pub mod error;
 pub mod param;
 pub mod rng;
 pub mod special;
+#[cfg(feature = "testkit")]
 pub mod testkit;
 pub mod validation;
 

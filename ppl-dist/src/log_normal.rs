@@ -77,6 +77,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for LogNormal<B, D> {
         let (mu, s) = (self.base.loc().clone(), self.base.scale().clone());
         Some((mu + s.powi_scalar(2) / 2.0).exp().expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(self.base.loc().clone().exp().expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         let (mu, s2) = (self.base.loc().clone(), self.base.scale().clone().powi_scalar(2));
         Some(((s2.clone().exp() - 1.0) * (mu * 2.0 + s2).exp()).expand(self.shape))

@@ -1,9 +1,10 @@
 //! The logit-normal distribution.
 
-use burn::tensor::{activation::sigmoid, backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::constraint::mask_outside;
 use crate::macros::{dist_common, sample_via_rsample};
+use crate::special::sigmoid;
 use crate::{Constraint, DistError, Distribution, Normal, ParamArg, RngKey};
 
 /// Logit-normal distribution on `(0, 1)`: `logit X ~ N(loc, scale²)`, so
@@ -62,5 +63,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for LogitNormal<B, D> {
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         Ok(sigmoid(self.base.rsample_expanded(shape, rng)?))
+    }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        // sigmoid is monotone, so the median is sigmoid of the Normal's.
+        Some(sigmoid(self.base_loc.clone()).expand(self.shape))
     }
 }

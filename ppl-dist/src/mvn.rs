@@ -192,6 +192,9 @@ impl<B: Backend> Distribution<B, 2> for MultivariateNormal<B> {
     fn mean(&self) -> Option<Tensor<B, 2>> {
         Some(self.loc.clone().expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, 2>> {
+        Some(self.loc.clone().expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, 2>> {
         let [m, k, _] = self.scale_tril.dims();
         Some(

@@ -72,6 +72,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for MultivariateNormalDiag<B
     fn mean(&self) -> Option<Tensor<B, D>> {
         self.base.mean()
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        self.base.median()
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         self.base.variance()
     }

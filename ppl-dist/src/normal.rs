@@ -117,6 +117,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Normal<B, D> {
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(self.loc.clone().expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(self.loc.clone().expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         Some(self.scale.clone().powi_scalar(2).expand(self.shape))
     }

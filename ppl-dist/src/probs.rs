@@ -1,9 +1,9 @@
 //! Shared probs/logits parameterisation of binary-outcome distributions.
 
-use burn::tensor::{activation::sigmoid, backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::param::{check_param, not_nan, unit_interval};
-use crate::special::softplus;
+use crate::special::{sigmoid, softplus};
 use crate::DistError;
 
 /// A success probability given as probabilities or as logits (log-odds).

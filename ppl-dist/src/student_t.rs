@@ -92,6 +92,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for StudentT<B, D> {
                 .mask_fill(nu.lower_equal_elem(1.0), f64::NAN),
         )
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(self.loc.clone().expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         let nu = self.df.clone().expand(self.shape);
         let v = self.scale.clone().powi_scalar(2) * nu.clone() / (nu.clone() - 2.0);

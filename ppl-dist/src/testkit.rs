@@ -1,5 +1,6 @@
 //! Helpers for writing backend-generic tests of code built on `ppl-dist` (used by this
-//! workspace's test suites; small and dependency-free).
+//! workspace's test suites; small and dependency-free). Behind the `testkit` feature, which
+//! the workspace's crates enable for their tests only: not part of the public API.
 //!
 //! [`backend_suite!`](crate::backend_suite) turns generic checks
 //! `fn check<B: AutodiffBackend>(dev: &B::Device)` into one `#[test]` per backend: NdArray

@@ -82,6 +82,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Uniform<B, D> {
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(((self.low.clone() + self.high.clone()) / 2.0).expand(self.shape))
     }
+    fn median(&self) -> Option<Tensor<B, D>> {
+        Some(((self.low.clone() + self.high.clone()) / 2.0).expand(self.shape))
+    }
     fn variance(&self) -> Option<Tensor<B, D>> {
         Some(((self.high.clone() - self.low.clone()).powi_scalar(2) / 12.0).expand(self.shape))
     }

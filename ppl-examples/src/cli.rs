@@ -2,8 +2,8 @@
 
 use std::path::PathBuf;
 
+use crate::backend::{default_device, DefaultAutodiffBackend};
 use ppl_data::MnistOptions;
-use ppl_dist::backend::{default_device, DefaultAutodiffBackend};
 use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,

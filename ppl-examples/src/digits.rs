@@ -15,7 +15,7 @@ use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::{Categorical, Normal, RngKey};
-use ppl_infer::{Elbo, Svi};
+use ppl_infer::{Elbo, Locality, Svi, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
 use crate::cli::ExampleArgs;
@@ -63,6 +63,13 @@ impl<B: Backend> Model<B> for DigitQ<B> {
             let out = self.encoder.forward(ctx.data::<2>("x"));
             ctx.sample("z", self.head.normal(out));
         });
+    }
+}
+
+/// An inference network: every latent is per row, so particles may be vectorized.
+impl<B: Backend> VariationalFamily<B> for DigitQ<B> {
+    fn locality(&self) -> Locality {
+        Locality::Local
     }
 }
 

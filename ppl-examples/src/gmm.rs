@@ -9,8 +9,7 @@
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data};
-use ppl_dist::param::mask_to_float;
-use ppl_dist::testkit::t2;
+use ppl_dist::param::{mask_to_float, upload};
 use ppl_dist::{Categorical, Constraint, Normal, RngKey};
 use ppl_infer::{Elbo, Svi};
 
@@ -74,7 +73,11 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         });
     };
     let q = move |ctx: &mut Ctx<B>| {
-        let loc = ctx.param("mu.loc", t2::<B>(&init, 1, K, ctx.device()), Constraint::Real);
+        let loc = ctx.param(
+            "mu.loc",
+            upload::<B, 2>(init.to_vec(), [1, K], ctx.device()),
+            Constraint::Real,
+        );
         let scale = ctx.param("mu.scale", ctx.full([1, K], 0.1), Constraint::Positive);
         ctx.sample("mu", Normal::new(loc, scale));
         let logits = ctx.param("c.logits", ctx.zeros([n, K]), Constraint::Real);
@@ -84,7 +87,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     };
     let config = args.full_batch_config(Elbo::Trace { particles: 4 });
     let mut svi = Svi::from_fns(p, q, config, device);
-    svi.fit(&Data::new().with("x", t2::<B>(&x, n, 1, device)))
+    svi.fit(&Data::new().with("x", upload::<B, 2>(x.to_vec(), [n, 1], device)))
         .map_err(|e| e.to_string())?;
     let mut means = svi.param("mu.loc").ok_or("mu.loc")?.to_vec();
     let logits = svi.param("c.logits").ok_or("c.logits")?.to_vec();

@@ -8,7 +8,7 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data, FixedPlate};
-use ppl_dist::testkit::t2;
+use ppl_dist::param::upload;
 use ppl_dist::{HalfNormal, Normal, RngKey};
 use ppl_infer::{model_fn, AutoNormal, Elbo, Svi};
 
@@ -65,7 +65,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let truth: Vec<f64> = key.standard_normal(J).into_iter().map(|e| 1.0 + 2.0 * e).collect();
     let noise = key.standard_normal(J * N);
     let y: Vec<f64> = (0..J * N).map(|i| truth[i / N] + noise[i]).collect();
-    let data = Data::new().with("y", t2::<B>(&y, J, N, device));
+    let data = Data::new().with("y", upload::<B, 2>(y.to_vec(), [J, N], device));
     let guide = AutoNormal::new(&model::<B>, &data, device).map_err(|e| e.to_string())?;
     let config = args.full_batch_config(Elbo::Trace { particles: 8 });
     let mut svi = Svi::new(model_fn(model::<B>), guide, config, device);

@@ -12,6 +12,7 @@
 //!   AutoMultivariateNormal, with posterior predictive intervals.
 #![warn(missing_docs)]
 
+pub mod backend;
 pub mod bnn;
 pub mod cli;
 pub mod digits;

@@ -11,7 +11,7 @@
 use burn::tensor::activation::sigmoid;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{Ctx, Data};
-use ppl_dist::testkit::t2;
+use ppl_dist::param::upload;
 use ppl_dist::{Bernoulli, Normal, RngKey};
 use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, Svi};
 
@@ -162,8 +162,8 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let n = args.num_instances.unwrap_or(50);
     let (x, y) = synthetic(n, &key.fold_in("linear"), |x, e, _| 1.5 * x + 0.5 + SIGMA * e);
     let lin_data = Data::new()
-        .with("x", t2::<B>(&x, n, 1, device))
-        .with("y", t2::<B>(&y, n, 1, device));
+        .with("x", upload::<B, 2>(x.to_vec(), [n, 1], device))
+        .with("y", upload::<B, 2>(y.to_vec(), [n, 1], device));
     // Exact posterior: precision Λ = XᵀX/σ² + I/100 over (w, b).
     let s2 = SIGMA * SIGMA;
     let (sxx, sx, sxy, sy) = (
@@ -186,15 +186,15 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         f64::from(u < 1.0 / (1.0 + (0.5 - 2.0 * x).exp()))
     });
     let log_data = Data::new()
-        .with("x", t2::<B>(&xl, m, 1, device))
-        .with("y", t2::<B>(&yl, m, 1, device));
+        .with("x", upload::<B, 2>(xl.to_vec(), [m, 1], device))
+        .with("y", upload::<B, 2>(yl.to_vec(), [m, 1], device));
     let (log_an, _) = fit::<B>(logistic::<B>, &log_data, false, args, device)?;
     let (log_mvn, log_predict) = fit::<B>(logistic::<B>, &log_data, true, args, device)?;
 
     // Figures: 90 % posterior predictive bands over a grid (AutoMVN).
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
     let grid: Vec<f64> = (0..121).map(|i| -3.2 + 6.4 * i as f64 / 120.0).collect();
-    let grid_data = Data::new().with("x", t2::<B>(&grid, grid.len(), 1, device));
+    let grid_data = Data::new().with("x", upload::<B, 2>(grid.to_vec(), [grid.len(), 1], device));
     let (lo, mid, hi) = bands(&lin_predict(&grid_data, 400, "y")?);
     let pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
     let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
@@ -210,7 +210,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     )?;
     // Coverage of the linear data by the 90 % interval at their own x.
     let (dlo, _, dhi) = bands(&lin_predict(
-        &Data::new().with("x", t2::<B>(&x, n, 1, device)),
+        &Data::new().with("x", upload::<B, 2>(x.to_vec(), [n, 1], device)),
         400,
         "y",
     )?);

@@ -58,7 +58,7 @@ impl Summary {
             .int("batch_size", args.batch_size)
             .num("learning_rate", args.lr)
             .int("seed", args.seed as usize)
-            .text("backend", &ppl_dist::backend::backend_label::<B>(device))
+            .text("backend", &crate::backend::backend_label::<B>(device))
             .text("backend_name", &B::name(device))
             .text("float", if size_of::<B::FloatElem>() == 8 { "f64" } else { "f32" })
             .text("device", &format!("{device:?}"))

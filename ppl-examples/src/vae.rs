@@ -16,7 +16,7 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::param::{host_values, mask_to_float, upload};
 use ppl_dist::{Bernoulli, Normal, RngKey};
-use ppl_infer::{Elbo, Svi};
+use ppl_infer::{Elbo, Locality, Svi, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
 use crate::cli::ExampleArgs;
@@ -61,6 +61,13 @@ impl<B: Backend> Model<B> for VaeGuide<B> {
             let out = self.encoder.forward(ctx.data::<2>("x"));
             ctx.sample("z", self.head.normal(out));
         });
+    }
+}
+
+/// An inference network: every latent is per row, so particles may be vectorized.
+impl<B: Backend> VariationalFamily<B> for VaeGuide<B> {
+    fn locality(&self) -> Locality {
+        Locality::Local
     }
 }
 

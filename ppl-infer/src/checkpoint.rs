@@ -34,8 +34,8 @@ use ppl_core::{ParamMeta, ParamStore};
 use ppl_dist::Constraint;
 
 use crate::optim::AnyOptimizer;
-use crate::SviModel;
 use crate::{InferError, Svi};
+use crate::{SviGuide, SviModel};
 
 const FORMAT: &str = "ppl-infer-checkpoint 2";
 
@@ -98,7 +98,7 @@ fn err(path: &Path, detail: impl Into<String>) -> InferError {
     }
 }
 
-impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
+impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Save the whole inference state to the directory `dir` (atomically: written beside it
     /// and swapped into place; see the module docs).
     ///

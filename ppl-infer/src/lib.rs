@@ -20,9 +20,11 @@ mod optim;
 mod posterior;
 mod progress;
 mod query;
+mod samples;
 mod svi;
 mod svi_model;
 mod svi_posterior;
+mod variational_family;
 
 pub use autoguide::{AutoDelta, AutoMultivariateNormal, AutoNormal};
 #[doc(hidden)]
@@ -32,7 +34,9 @@ pub use error::InferError;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use posterior::Posterior;
 pub use query::Query;
+pub use samples::Samples;
 pub use svi::{
     model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules, Validation,
 };
-pub use svi_model::SviModel;
+pub use svi_model::{SviGuide, SviModel};
+pub use variational_family::{Locality, VariationalFamily};

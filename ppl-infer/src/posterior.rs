@@ -1,12 +1,14 @@
 //! [`Posterior`]: a fitted model and guide, queried without `&mut` and without autodiff.
 
+use std::collections::BTreeMap;
+
 use burn::tensor::backend::Backend;
-use ppl_core::handlers::Replay;
-use ppl_core::{run, CoreError, Ctx, Data, Model, ParamStore};
+use ppl_core::handlers::{Median, Replay, Substitute};
+use ppl_core::{run, CoreError, Ctx, Data, Model, ParamStore, SiteKind, Trace, Value};
 use ppl_dist::RngKey;
 
 use crate::query::{chunks, collect, plan_chunks};
-use crate::{InferError, Query};
+use crate::{InferError, Query, Samples};
 
 /// A fitted posterior: the model, the guide, their `param` store and the seed, frozen. Every
 /// query takes `&self` and leaves the value unchanged; it is independent of the
@@ -22,7 +24,7 @@ use crate::{InferError, Query};
 /// use burn::backend::{Autodiff, NdArray};
 /// use burn::tensor::backend::Backend;
 /// use ppl_core::{Ctx, Data, Model};
-/// use ppl_dist::{testkit::t1, Constraint, Normal};
+/// use ppl_dist::{param::upload, Constraint, Normal};
 /// use ppl_infer::{Posterior, Svi, SviConfig};
 /// type B = Autodiff<NdArray<f64>>;
 ///
@@ -42,7 +44,7 @@ use crate::{InferError, Query};
 ///     let scale = ctx.param("scale", ctx.ones([1]), Constraint::Positive);
 ///     ctx.sample("z", Normal::new(loc, scale));
 /// };
-/// let data = Data::new().with("x", t1::<B>(&[1.0, 2.0, 3.0], &dev));
+/// let data = Data::new().with("x", upload::<B, 1>(vec![1.0, 2.0, 3.0], [3], &dev));
 /// let config = SviConfig { epochs: 300, batch_size: 3, lr: 0.05, progress: false, ..Default::default() };
 /// let mut svi = Svi::from_fns(p, q, config, &dev);
 /// svi.fit(&data).unwrap();
@@ -152,24 +154,137 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
     pub fn posterior(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
         let key = self.key().fold_in("posterior");
         self.released(|| {
-            let data = &plan_chunks(
-                &self.model,
-                &self.guide,
-                &self.params,
-                data,
-                self.chunk,
-                &key,
-                &self.device,
-            )?;
-            let mut traces = Vec::new();
-            for (c, chunk) in chunks(data, self.chunk)?.into_iter().enumerate() {
-                let ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), &self.device)
-                    .with_program("guide")
-                    .with_params(self.params.clone());
-                traces.push(run(&self.guide, ctx)?.trace);
+            let data = self.planned(data, &key)?;
+            collect(self.guide_runs(&data, &key, false)?, targets)
+        })
+    }
+
+    /// A point estimate of `targets` given `data`: the guide run with every latent at its
+    /// distribution's median (NumPyro's `guide.median`; [`ppl_core::handlers::Median`]).
+    /// For AutoNormal this is the constrained `loc` (`exp(loc)` for a positive latent), for
+    /// AutoMultivariateNormal the joint mean, for AutoDelta the fitted value, and for an
+    /// amortized guide the inference network's per-row location.
+    ///
+    /// # Errors
+    /// Guide errors, a target the guide does not sample, and [`InferError::Config`] when a
+    /// latent of the guide has no closed-form median (its value would be a random draw):
+    /// summarise [`Posterior::sample`] instead.
+    pub fn median(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
+        let key = self.key().fold_in("median");
+        self.released(|| {
+            let data = self.planned(data, &key)?;
+            let traces = self.guide_runs(&data, &key, true)?;
+            if let Some(s) = traces
+                .iter()
+                .flat_map(|t| t.latent_sites())
+                .find(|s| s.dist.as_ref().is_some_and(|d| d.median().is_none()))
+            {
+                let dist = s.dist.as_ref().map_or("?", |d| d.name());
+                return Err(InferError::Config(format!(
+                    "median: the guide's site `{}` is a {dist}, which has no closed-form median; summarise \
+                     `Posterior::sample` (its `quantile(name, 0.5)`) instead",
+                    s.name
+                )));
             }
             collect(traces, targets)
         })
+    }
+
+    /// `n` independent draws of `targets` from the guide given `data` (each draw re-runs the
+    /// guide with its own key, so global latents vary between draws): posterior means,
+    /// standard deviations and credible intervals come from the returned [`Samples`]. Draw
+    /// `s` is reproducible on its own.
+    ///
+    /// # Errors
+    /// As [`Posterior::posterior`].
+    pub fn sample(&self, targets: &[&str], data: &Data<B>, n: usize) -> Result<Samples<B>, InferError> {
+        let key = self.key().fold_in("sample");
+        let data = self.released(|| self.planned(data, &key))?;
+        let mut draws: BTreeMap<String, Vec<Value<B>>> = targets.iter().map(|t| (t.to_string(), Vec::new())).collect();
+        for s in 0..n {
+            let q = self.released(|| collect(self.guide_runs(&data, &key.fold_in_u64(s as u64), false)?, targets))?;
+            for t in targets {
+                if let (Some(v), Some(out)) = (q.sample(t), draws.get_mut(*t)) {
+                    out.push(v.clone());
+                }
+            }
+        }
+        Ok(Samples::new(draws, n))
+    }
+
+    /// The guide's log-density `ln q(z | data)` at the latent values in `latents` (bound by
+    /// site name, shaped as the guide samples them: per row for an amortized guide), summed
+    /// over sites and rows (one pass over all rows: not chunked). Every latent sample site of
+    /// the guide needs a value — for AutoMultivariateNormal that is its joint site
+    /// [`crate::autoguide::AUTO_LATENT`].
+    ///
+    /// # Errors
+    /// Guide errors; [`InferError::UnmatchedSite`] for a guide latent without a value in
+    /// `latents`, or an entry of `latents` the guide does not sample.
+    pub fn log_prob(&self, latents: &Data<B>, data: &Data<B>) -> Result<f64, InferError> {
+        let key = self.key().fold_in("log_prob");
+        self.released(|| {
+            let ctx = Ctx::new(data.clone(), key, &self.device)
+                .with_program("guide")
+                .with_params(self.params.clone())
+                .with_handler(Substitute::new(latents.clone()));
+            let trace = run(&self.guide, ctx)?.trace;
+            let mut total = 0.0;
+            let mut seen = std::collections::BTreeSet::new();
+            for s in trace
+                .sites()
+                .iter()
+                .filter(|s| s.kind == SiteKind::Sample && !s.observed)
+            {
+                if !latents.contains(&s.name) {
+                    return Err(InferError::UnmatchedSite {
+                        site: s.name.clone(),
+                        detail: "log_prob needs a value for every latent the guide samples; bind it in `latents`"
+                            .into(),
+                    });
+                }
+                seen.insert(s.name.clone());
+                if let Some(lp) = &s.log_prob_sum {
+                    total += ppl_dist::param::host_values(&lp.clone().detach())[0];
+                }
+            }
+            if let Some(extra) = latents.names().find(|n| !seen.contains(*n)) {
+                return Err(InferError::UnmatchedSite {
+                    site: extra.to_string(),
+                    detail: format!("not a latent the guide samples (its latents: {seen:?})"),
+                });
+            }
+            Ok(total)
+        })
+    }
+
+    /// `data` with the entries read only outside the data plate marked whole for chunking.
+    fn planned(&self, data: &Data<B>, key: &RngKey) -> Result<Data<B>, InferError> {
+        plan_chunks(
+            &self.model,
+            &self.guide,
+            &self.params,
+            data,
+            self.chunk,
+            key,
+            &self.device,
+        )
+    }
+
+    /// The guide's trace on each chunk of planned `data` (latents at their medians with
+    /// `median`).
+    fn guide_runs(&self, data: &Data<B>, key: &RngKey, median: bool) -> Result<Vec<Trace<B>>, InferError> {
+        let mut traces = Vec::new();
+        for (c, chunk) in chunks(data, self.chunk)?.into_iter().enumerate() {
+            let mut ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), &self.device)
+                .with_program("guide")
+                .with_params(self.params.clone());
+            if median {
+                ctx = ctx.with_handler(Median);
+            }
+            traces.push(run(&self.guide, ctx)?.trace);
+        }
+        Ok(traces)
     }
 
     /// The posterior predictive of `targets` given `data`: latents not bound in `data` are
@@ -181,15 +296,7 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
     pub fn posterior_predictive(&self, targets: &[&str], data: &Data<B>) -> Result<Query<B>, InferError> {
         let key = self.key().fold_in("posterior_predictive");
         self.released(|| {
-            let data = &plan_chunks(
-                &self.model,
-                &self.guide,
-                &self.params,
-                data,
-                self.chunk,
-                &key,
-                &self.device,
-            )?;
+            let data = &self.planned(data, &key)?;
             self.predictive_draw(targets, data, key)
         })
     }
@@ -207,17 +314,7 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
         num_samples: usize,
     ) -> Result<Vec<Query<B>>, InferError> {
         let key = self.key().fold_in("posterior_predictive_samples");
-        let planned = self.released(|| {
-            plan_chunks(
-                &self.model,
-                &self.guide,
-                &self.params,
-                data,
-                self.chunk,
-                &key,
-                &self.device,
-            )
-        })?;
+        let planned = self.released(|| self.planned(data, &key))?;
         let mut out = Vec::with_capacity(num_samples);
         for s in 0..num_samples {
             // Released after every draw: letting 64 draws' graphs pile up made

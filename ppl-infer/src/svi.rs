@@ -14,8 +14,8 @@ use crate::elbo::{
     first_non_finite_site, run_unmatched, AnyObjective, Batch, ElboEstimate, Objective, ObjectiveInput, TraceElbo,
 };
 use crate::optim::AnyOptimizer;
-use crate::SviModel;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
+use crate::{Locality, SviGuide, SviModel, VariationalFamily};
 
 /// What to do with a bad step: a NaN or ±∞ loss, an update that makes a parameter NaN or
 /// ±∞ (a non-finite gradient), or distribution parameters made invalid by the previous
@@ -101,7 +101,9 @@ pub struct SviConfig {
     /// Evaluate the particles of [`Elbo::Trace`]/[`Elbo::MeanField`] in one batched pass
     /// (K copies of the minibatch along the data plate, each scaled by 1/K) instead of a loop
     /// of K runs. Exact when every latent is local to the data plate (amortized models,
-    /// VAEs); a model with a global latent is an [`InferError::Config`] error.
+    /// VAEs); a model with a global latent is an [`InferError::Config`] error. A guide that
+    /// declares [`Locality::Local`] is vectorized without asking; one that declares
+    /// [`Locality::Global`] makes `true` an error before the first step.
     pub vectorize_particles: bool,
     /// Accept bound data that neither the model nor the guide reads (by default an
     /// [`InferError::UnusedData`] error: such an entry is usually a misspelt site name).
@@ -192,7 +194,7 @@ pub struct FitReport {
 /// let loc = svi.param("loc").unwrap().to_vec()[0];
 /// assert!((loc - 1.5).abs() < 0.2);                       // exact posterior mean 6/4
 /// ```
-pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> {
+pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> {
     modules: SviModules<B, P, Q>,
     optim: AnyOptimizer<SviModules<B, P, Q>, B>,
     config: SviConfig,
@@ -228,11 +230,12 @@ pub struct ElboSummary {
     pub draws: usize,
 }
 
-impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
+impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Set up SVI for model `p` and guide `q` (both burn modules).
     pub fn new(p: P, q: Q, config: SviConfig, device: &B::Device) -> Self {
         let optim = AnyOptimizer::new(config.optimizer, config.clip_norm);
         let objective = config.elbo.objective();
+        let guide_latents = q.latent_sites();
         Svi {
             modules: SviModules {
                 p,
@@ -249,7 +252,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
             skipped: 0,
             previous: None,
             notice_shown: false,
-            guide_latents: None,
+            guide_latents,
             validated: false,
         }
     }
@@ -383,6 +386,30 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
         out
     }
 
+    /// Whether the particles run vectorized: asked for in the config, or chosen up front for
+    /// a guide that declares itself local ([`VariationalFamily::locality`]).
+    ///
+    /// # Errors
+    /// [`InferError::Config`] when vectorization is asked for with the Rényi bound or with a
+    /// guide that declares a global latent.
+    fn particle_layout(&self, objective: &AnyObjective) -> Result<bool, InferError> {
+        let renyi = matches!(objective, AnyObjective::Renyi(_));
+        match (self.config.vectorize_particles, self.modules.q.locality()) {
+            (true, _) if renyi => Err(InferError::Config(
+                "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound".into(),
+            )),
+            (true, Locality::Global) => Err(InferError::Config(
+                "vectorize_particles needs every latent inside the data plate, and the guide declares a global \
+                 latent (Locality::Global, as every autoguide does): use the particle loop (vectorize_particles: \
+                 false)"
+                    .into(),
+            )),
+            (true, _) => Ok(true),
+            (false, Locality::Local) => Ok(!renyi),
+            (false, _) => Ok(false),
+        }
+    }
+
     /// Evaluate `objective` (a copy of `self.objective`, whose state it updates) on `data`.
     fn run_objective(
         &self,
@@ -406,13 +433,9 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
             )
             .with_params(m.params.clone())
         };
-        if self.config.vectorize_particles && matches!(objective, AnyObjective::Renyi(_)) {
-            return Err(InferError::Config(
-                "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound".into(),
-            ));
-        }
+        let vectorize = self.particle_layout(objective)?;
         let k = objective.particles();
-        let est = if self.config.vectorize_particles && k > 1 {
+        let est = if vectorize && k > 1 {
             // Vectorized particles: K copies of the minibatch in one pass, each row's terms
             // scaled by N/(K·M), i.e. the average of K particles (valid when every latent is
             // local), evaluated by the same estimator with one particle.
@@ -433,7 +456,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
                 return Err(data_plan::unused_error(unused, data_plan::sample_sites(&traces)));
             }
         }
-        if self.config.vectorize_particles {
+        if vectorize {
             if let Some(s) = est
                 .traces
                 .0
@@ -704,7 +727,8 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
         })
     }
 
-    /// The guide's latent sites (known after the first step; empty before).
+    /// The guide's latent sites (declared by the guide, or read off the first step; empty
+    /// before then).
     pub(crate) fn guide_latents(&self) -> &[String] {
         self.guide_latents.as_deref().unwrap_or_default()
     }
@@ -779,6 +803,12 @@ where
     fn model(&self, ctx: &mut ppl_core::Ctx<B>) {
         (self.f.0)(ctx)
     }
+}
+
+/// A closure guide declares nothing: its latents are read off the first step.
+impl<B: Backend, F: Fn(&mut ppl_core::Ctx<B>)> VariationalFamily<B> for FnModel<ModelFn<F>> where
+    ModelFn<F>: Clone + Send + Sync + std::fmt::Debug + 'static
+{
 }
 
 impl<B, FP, FQ> Svi<B, FnModel<ModelFn<FP>>, FnModel<ModelFn<FQ>>>

@@ -5,9 +5,9 @@ use burn::tensor::backend::AutodiffBackend;
 use ppl_core::Data;
 
 use crate::svi::release_autodiff_graphs;
-use crate::{InferError, Posterior, Query, Svi, SviModel};
+use crate::{InferError, Posterior, Query, Svi, SviGuide, SviModel};
 
-impl<B: AutodiffBackend, P: SviModel<B>, Q: SviModel<B>> Svi<B, P, Q> {
+impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// The fitted posterior as a value of its own: the current model, guide and `param`
     /// store with gradient tracking off (tensors are shared, not copied), the seed, the
     /// query chunk size and the guide's latent names. Later steps of this `Svi` do not change

@@ -137,7 +137,7 @@ fn batch(i: usize) -> Data<B> {
 }
 
 /// Everything an `Svi` holds that a failed load must not touch.
-fn state<PP: ppl_infer::SviModel<B>, QQ: ppl_infer::SviModel<B>>(svi: &Svi<B, PP, QQ>) -> (Vec<u32>, usize, Vec<u64>) {
+fn state<PP: ppl_infer::SviModel<B>, QQ: ppl_infer::SviGuide<B>>(svi: &Svi<B, PP, QQ>) -> (Vec<u32>, usize, Vec<u64>) {
     let bits = |n: &str| {
         svi.param(n)
             .map(|v| v.to_vec().iter().map(|x| (*x as f32).to_bits()).collect::<Vec<_>>())

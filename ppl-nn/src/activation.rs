@@ -30,7 +30,7 @@ impl Activation {
             Activation::Relu => activation::relu(x),
             Activation::Tanh => x.tanh(),
             Activation::Softplus => ppl_dist::special::softplus(x),
-            Activation::Sigmoid => activation::sigmoid(x),
+            Activation::Sigmoid => ppl_dist::special::sigmoid(x),
             Activation::Elu => activation::elu(x, 1.0),
             Activation::Gelu => activation::gelu(x),
         }

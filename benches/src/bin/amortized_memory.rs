@@ -18,8 +18,8 @@ use std::process::{Command, ExitCode};
 use benches::workloads::proc_status_kb;
 use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::Data;
-use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B};
 use ppl_dist::RngKey;
+use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B};
 use ppl_infer::{Elbo, Svi, SviConfig};
 
 const DX: usize = 784;
@@ -101,7 +101,7 @@ fn main() -> ExitCode {
     let mib = |b: usize| b as f64 / (1024.0 * 1024.0);
     println!(
         "amortized SVI, digit P/Q models, {STEPS} steps of batch {BATCH}, backend {}",
-        ppl_dist::backend::BACKEND_NAME
+        ppl_examples::backend::BACKEND_NAME
     );
     println!(
         "{:>8} {:>12} {:>16} {:>16}",

@@ -18,7 +18,7 @@ use benches::workloads::{proc_status_kb, StepRunner, Workload};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use ppl_dist::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
+use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
 use ppl_infer::Validation;
 
 struct Args {

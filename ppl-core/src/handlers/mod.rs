@@ -15,10 +15,12 @@
 //! | [`Scale`] | multiply log-densities by a factor |
 //! | [`Mask`] | zero log-densities where a mask is false |
 //! | [`Seed`] | draw sites from a given key |
+//! | [`Median`] | latent sites take their distribution's median instead of a draw |
 
 mod block;
 mod condition;
 mod mask;
+mod median;
 mod replay;
 mod scale;
 mod seed;
@@ -27,15 +29,18 @@ mod substitute;
 pub use block::Block;
 pub use condition::Condition;
 pub use mask::Mask;
+pub use median::Median;
 pub use replay::Replay;
 pub use scale::Scale;
 pub use seed::Seed;
 pub use substitute::Substitute;
 
+use std::sync::Arc;
+
 use burn::tensor::backend::Backend;
 use ppl_dist::RngKey;
 
-use crate::{SiteKind, Value};
+use crate::{ErasedDist, SiteKind, Value};
 
 /// A site on its way through the handlers.
 #[derive(Debug)]
@@ -56,6 +61,10 @@ pub struct Message<B: Backend> {
     pub hidden: bool,
     /// The key the site draws from.
     pub key: RngKey,
+    /// A sample site's distribution (`None` for other sites).
+    pub dist: Option<Arc<dyn ErasedDist<B>>>,
+    /// The shape a sample site's value takes inside the open plates (empty for other sites).
+    pub shape: Vec<usize>,
 }
 
 /// One effect handler: it may change a site before (`process`) and after (`postprocess`) the

@@ -19,5 +19,5 @@ pub use log1mexp::{expm1, log1mexp};
 pub use log1p_square::log1p_square;
 pub use log_beta::log_beta;
 pub use log_sum_exp::log_sum_exp;
-pub use softplus::{inverse_softplus, softplus};
+pub use softplus::{inverse_softplus, sigmoid, softplus};
 pub use xlogy::{xlog1py, xlogy};

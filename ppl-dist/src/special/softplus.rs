@@ -30,3 +30,17 @@ pub fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
 pub fn inverse_softplus<B: Backend, const D: usize>(y: Tensor<B, D>) -> Tensor<B, D> {
     y.clone() + super::log1mexp(y.neg())
 }
+
+/// The logistic sigmoid `1 / (1 + e⁻ˣ)`, in the tensor's own float type.
+///
+/// burn 0.21's `activation::sigmoid` computes in f32 whatever the backend's float type (its
+/// default `ActivationOps::sigmoid` casts to f32 and back), so on an f64 backend it is off by
+/// up to ~1e-8 relative. Here f64 tensors take `exp(−softplus(−x))` (finite for every input,
+/// gradient `σ(x)(1 − σ(x))`); f32 tensors take burn's, unchanged.
+pub fn sigmoid<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
+    if x.dtype() == burn::tensor::DType::F64 {
+        softplus(x.neg()).neg().exp()
+    } else {
+        burn::tensor::activation::sigmoid(x)
+    }
+}

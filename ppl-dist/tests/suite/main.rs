@@ -11,6 +11,7 @@ mod gof;
 mod gradients;
 mod kl;
 mod log_prob_statrs;
+mod medians;
 mod moments;
 mod no_nan;
 mod parity;

@@ -5,7 +5,7 @@
 //! [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N]
 //! [--num-instances-test N] [--quiet]`
 
-use ppl_dist::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
 use ppl_examples::bnn::{defaults, run};
 use ppl_examples::cli::example_main;
 

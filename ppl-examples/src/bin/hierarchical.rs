@@ -4,7 +4,7 @@
 //! `cargo run --release -p ppl-examples --bin hierarchical -- [--epochs STEPS] [--seed S]
 //! [--lr LR] [--out-dir DIR] [--steps N] [--quiet]`
 
-use ppl_dist::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
 use ppl_examples::cli::example_main;
 use ppl_examples::hierarchical::{defaults, run, N};
 

@@ -4,7 +4,7 @@
 //! `cargo run --release -p ppl-examples --bin ppca -- [--epochs STEPS] [--seed S] [--lr LR]
 //! [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N] [--quiet]`
 
-use ppl_dist::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
 use ppl_examples::cli::example_main;
 use ppl_examples::ppca::{defaults, run};
 

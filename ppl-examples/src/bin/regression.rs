@@ -4,7 +4,7 @@
 //! `cargo run --release -p ppl-examples --bin regression -- [--epochs STEPS] [--seed S]
 //! [--lr LR] [--out-dir DIR] [--steps N] [--num-instances N] [--quiet]`
 
-use ppl_dist::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
 use ppl_examples::cli::example_main;
 use ppl_examples::regression::{defaults, run, Fitted};
 

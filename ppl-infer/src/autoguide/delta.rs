@@ -5,7 +5,7 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_dist::{Constraint, Deterministic};
 
 use super::{discover, host_tensor, with_rank, LatentSpec};
-use crate::InferError;
+use crate::{InferError, Locality, VariationalFamily};
 
 /// MAP autoguide: a point mass at a learnable value per latent (`{site}.value`, stored
 /// unconstrained): maximising the ELBO maximises `ln p(x, z)`.
@@ -52,5 +52,17 @@ impl<B: Backend> Model<B> for AutoDelta {
         for s in &self.sites {
             with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));
         }
+    }
+}
+
+/// An autoguide knows its latents from the model run that built it; its parameters are
+/// shared by all rows, so it is global.
+impl<B: Backend> VariationalFamily<B> for AutoDelta {
+    fn latent_sites(&self) -> Option<Vec<String>> {
+        Some(self.sites.iter().map(|s| s.name.clone()).collect())
+    }
+
+    fn locality(&self) -> Locality {
+        Locality::Global
     }
 }

@@ -6,7 +6,7 @@ use ppl_dist::special::{inverse_softplus, softplus};
 use ppl_dist::{Constraint, Deterministic, MultivariateNormal};
 
 use super::{discover, host_tensor, with_rank, LatentSpec};
-use crate::InferError;
+use crate::{InferError, Locality, VariationalFamily};
 
 /// Full-rank autoguide over the real-valued latents: one multivariate normal over all their
 /// elements, concatenated (`_auto_latent.loc` `[1, d]`, and `_auto_latent.scale_tril`, whose
@@ -92,5 +92,17 @@ impl<B: Backend> Model<B> for AutoMultivariateNormal {
             offset += n;
             with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s, flat.clone()));
         }
+    }
+}
+
+/// An autoguide knows its latents from the model run that built it; its parameters are
+/// shared by all rows, so it is global.
+impl<B: Backend> VariationalFamily<B> for AutoMultivariateNormal {
+    fn latent_sites(&self) -> Option<Vec<String>> {
+        Some(self.sites.iter().map(|s| s.name.clone()).collect())
+    }
+
+    fn locality(&self) -> Locality {
+        Locality::Global
     }
 }

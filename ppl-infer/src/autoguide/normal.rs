@@ -5,7 +5,7 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_dist::{Constraint, LogNormal, LogitNormal, Normal};
 
 use super::{discover, host_tensor, with_rank, LatentSpec};
-use crate::InferError;
+use crate::{InferError, Locality, VariationalFamily};
 
 /// Mean-field autoguide: one independent normal per latent element, in unconstrained space
 /// (Normal for real latents, LogNormal for positive ones, LogitNormal for the unit interval),
@@ -50,11 +50,14 @@ impl AutoNormal {
 
     fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec) {
         let init = host_tensor::<B, D>(&s.init, &s.shape, ctx.device());
-        let loc = ctx.param(
-            &format!("{}.loc", s.name),
-            to_unconstrained(s.support, init.clone()),
-            Constraint::Real,
-        );
+        // `loc` lives in the space of each site's own family: ln x for the LogNormal of a
+        // positive latent (its median is exp(loc), so the guide starts at `init`), logit x for
+        // the LogitNormal, x itself otherwise.
+        let loc_init = match s.support {
+            Constraint::Positive | Constraint::NonNegative => init.clone().log(),
+            _ => to_unconstrained(s.support, init.clone()),
+        };
+        let loc = ctx.param(&format!("{}.loc", s.name), loc_init, Constraint::Real);
         let scale = ctx.param(
             &format!("{}.scale", s.name),
             init.ones_like() * self.init_scale,
@@ -83,5 +86,17 @@ impl<B: Backend> Model<B> for AutoNormal {
         for s in &self.sites {
             with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));
         }
+    }
+}
+
+/// An autoguide knows its latents from the model run that built it; its parameters are
+/// shared by all rows, so it is global.
+impl<B: Backend> VariationalFamily<B> for AutoNormal {
+    fn latent_sites(&self) -> Option<Vec<String>> {
+        Some(self.sites.iter().map(|s| s.name.clone()).collect())
+    }
+
+    fn locality(&self) -> Locality {
+        Locality::Global
     }
 }

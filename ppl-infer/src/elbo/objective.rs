@@ -14,7 +14,7 @@ use crate::InferError;
 /// ```
 /// use burn::backend::{Autodiff, NdArray};
 /// use ppl_core::{Ctx, Data};
-/// use ppl_dist::{testkit::t1, Normal, RngKey};
+/// use ppl_dist::{param::upload, Normal, RngKey};
 /// use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceElbo};
 /// type B = Autodiff<NdArray<f64>>;
 /// let dev = Default::default();
@@ -25,7 +25,7 @@ use crate::InferError;
 /// let guide = ppl_infer::model_fn(|ctx: &mut Ctx<B>| {
 ///     ctx.sample("z", Normal::new(ctx.full([1], 0.5), 0.8));
 /// });
-/// let data = Data::new().with("x", t1::<B>(&[0.2, 1.1], &dev));
+/// let data = Data::new().with("x", upload::<B, 1>(vec![0.2, 1.1], [2], &dev));
 /// let key = RngKey::new(0);
 /// let input = ObjectiveInput::new(&model, &guide, Batch::new(&data, 2), &key, &dev);
 /// let est = TraceElbo::new(4).estimate(input).unwrap();

@@ -139,6 +139,8 @@ impl<B: Backend> Model<B> for Encoder<B> {
     }
 }
 
+impl<B: Backend> ppl_infer::VariationalFamily<B> for Encoder<B> {}
+
 #[derive(Module, Debug, Clone)]
 struct Latent {
     sigma: f64,

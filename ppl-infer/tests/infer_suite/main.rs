@@ -8,6 +8,7 @@ mod conjugate;
 mod discrete;
 mod gradients;
 mod particles;
+mod posterior_queries;
 mod reliability;
 mod robustness;
 mod validation;

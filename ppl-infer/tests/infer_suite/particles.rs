@@ -1,15 +1,19 @@
 //! Vectorized particles (`SviConfig::vectorize_particles`): the batched estimator has the
-//! expectation and variance of the particle loop, and refuses models with global latents.
+//! expectation and variance of the particle loop, and refuses models with global latents;
+//! the guide's declared [`Locality`] picks the layout up front.
 
-use burn::tensor::backend::AutodiffBackend;
-use ppl_core::{Ctx, Data};
+use burn::module::Module;
+use burn::tensor::backend::{AutodiffBackend, Backend};
+use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::t2;
 use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
-use ppl_infer::{Elbo, InferError, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, Locality, Svi, SviConfig, VariationalFamily};
 
 backend_suite!(
     vectorized_particles_match_the_particle_loop,
-    vectorized_particles_refuse_global_latents
+    vectorized_particles_refuse_global_latents,
+    a_local_guide_is_vectorized_without_asking,
+    a_global_guide_refuses_vectorization_before_the_first_step
 );
 
 /// zᵢ ~ N(0, 1), xᵢ ~ N(zᵢ, 0.5²): every latent is local.
@@ -21,7 +25,7 @@ fn local<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
 }
 
 /// q(zᵢ | xᵢ) = N(w·xᵢ, s): an amortized guide off the exact posterior (w = 0.8, s = 0.447).
-fn encoder<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn encoder<B: Backend>(ctx: &mut Ctx<B>) {
     let w = ctx.param("w", ctx.full([1, 1], 0.5), Constraint::Real);
     let s = ctx.param("s", ctx.full([1, 1], 0.7), Constraint::Positive);
     ctx.datamodel(|ctx| {
@@ -91,6 +95,59 @@ fn vectorized_particles_refuse_global_latents<B: AutodiffBackend>(dev: &B::Devic
     let err = svi.step(&data, 2).unwrap_err();
     assert!(
         matches!(&err, InferError::Config(m) if m.contains("`mu`") && m.contains("global")),
+        "{err}"
+    );
+    assert_eq!(svi.steps(), 0);
+}
+
+/// [`encoder`] as a module that declares its locality.
+#[derive(Module, Debug, Clone)]
+struct DeclaredEncoder {
+    #[module(skip)]
+    locality: Locality,
+}
+
+impl<B: Backend> Model<B> for DeclaredEncoder {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        encoder(ctx)
+    }
+}
+
+impl<B: Backend> VariationalFamily<B> for DeclaredEncoder {
+    fn locality(&self) -> Locality {
+        self.locality
+    }
+}
+
+fn a_local_guide_is_vectorized_without_asking<B: AutodiffBackend>(dev: &B::Device) {
+    // Deterministic: with the same key, a guide declared local under `vectorize_particles:
+    // false` gives exactly the ELBO of the vectorized pass, and not the particle loop's.
+    let data = Data::new().with("x", t2::<B>(&[0.3, -1.2, 0.8], 3, 1, dev));
+    let elbo = |locality, vectorize| {
+        let q = DeclaredEncoder { locality };
+        let svi = Svi::new(model_fn(local::<B>), q, config(4, vectorize), dev);
+        svi.evaluate(&data, 3, &RngKey::new(11)).unwrap().elbo
+    };
+    let declared_local = elbo(Locality::Local, false);
+    assert_eq!(declared_local, elbo(Locality::Unknown, true));
+    assert_ne!(declared_local, elbo(Locality::Unknown, false));
+}
+
+fn a_global_guide_refuses_vectorization_before_the_first_step<B: AutodiffBackend>(dev: &B::Device) {
+    let p = model_fn(|ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 1]), 1.0));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 1.0));
+        });
+    });
+    let data = Data::new().with("x", t2::<B>(&[0.1, 0.2], 2, 1, dev));
+    let q = AutoNormal::new(&p, &data, dev).unwrap();
+    assert_eq!(VariationalFamily::<B>::locality(&q), Locality::Global);
+    assert_eq!(VariationalFamily::<B>::latent_sites(&q), Some(vec!["mu".to_string()]));
+    let mut svi = Svi::new(p, q, config(4, true), dev);
+    let err = svi.step(&data, 2).unwrap_err();
+    assert!(
+        matches!(&err, InferError::Config(m) if m.contains("Locality::Global")),
         "{err}"
     );
     assert_eq!(svi.steps(), 0);

@@ -398,6 +398,8 @@ impl<B: Backend> Model<B> for Encoder<B> {
     }
 }
 
+impl<B: Backend> ppl_infer::VariationalFamily<B> for Encoder<B> {}
+
 #[derive(Module, Debug)]
 struct Decoder<B: Backend> {
     net: Linear<B>,

@@ -1,6 +1,7 @@
-//! The one place where a Cargo feature picks the backend used by binaries, benches and tests.
+//! The one place where a Cargo feature picks the backend the binaries run on (the examples,
+//! the benches and the conformance table).
 //!
-//! Library code is generic over `B: Backend`; leaf crates (examples, benches, tests) use
+//! Library code is generic over `B: Backend`; the leaf binaries use
 //! [`DefaultBackend`] / [`DefaultAutodiffBackend`], which follow the enabled feature with the
 //! priority `cuda` > `tch` > `flex` > `ndarray` (the default).
 //!
@@ -26,7 +27,7 @@
 //! estimate. Turn `simd` back on when burn moves to a fixed macerator: the kernel checks will
 //! say whether it is.
 
-use crate::DistError;
+use ppl_dist::DistError;
 
 /// The float backend chosen by the enabled feature.
 #[cfg(feature = "cuda")]

@@ -3,16 +3,16 @@
 //! identical inputs, and the worst error as a fraction of the f32 tolerance.
 //!
 //! ```text
-//! cargo run --release -p ppl-dist --example conformance_table                  # ndarray f32
-//! cargo run --release -p ppl-dist --example conformance_table --features tch   # libtorch
+//! cargo run --release -p ppl-examples --bin conformance_table                  # flex (default)
+//! cargo run --release -p ppl-examples --bin conformance_table --features tch   # libtorch
 //! ```
 //! `scripts/conformance-table.sh` runs every available backend and writes `docs/conformance.md`.
 //! Exits with status 1 if a distribution does not conform, 2 if the backend cannot run here.
 
 use std::process::ExitCode;
 
-use ppl_dist::backend::{default_device, DefaultAutodiffBackend, BACKEND_NAME};
 use ppl_dist::conformance::{markdown, parity};
+use ppl_examples::backend::{default_device, DefaultAutodiffBackend, BACKEND_NAME};
 
 fn main() -> ExitCode {
     let device = match default_device() {

@@ -1,0 +1,82 @@
+//! Reading bound data from a model: [`Ctx::data`], and fitting data or handler values to a
+//! site's shape.
+
+use burn::tensor::{backend::Backend, Tensor};
+
+use super::Ctx;
+use crate::{CoreError, Value};
+
+impl<B: Backend> Ctx<B> {
+    /// Whether data is bound to `name`.
+    pub fn has_data(&self, name: &str) -> bool {
+        self.data.contains(name)
+    }
+
+    /// The data bound to `name` (subsampled by the enclosing plates): how an inference
+    /// network reads its input (`ctx.data("x")`).
+    ///
+    /// Stops the run with [`CoreError::MissingData`] if nothing is bound, and with
+    /// [`CoreError::ShapeMismatch`] if its rank is not `D`.
+    pub fn data<const D: usize>(&mut self, name: &str) -> Tensor<B, D> {
+        let Some(v) = self.bound_data(name) else {
+            let bound: Vec<&str> = self.data.names().collect();
+            let hint = format!("bind it with `Data::new().with(\"{name}\", tensor)`; bound names: {bound:?}");
+            self.fail(CoreError::MissingData {
+                site: name.to_string(),
+                hint,
+            })
+        };
+        match v.tensor::<D>() {
+            Some(t) => t,
+            None => {
+                let actual = v.dims();
+                self.fail(CoreError::ShapeMismatch {
+                    site: name.to_string(),
+                    expected: vec![0; D],
+                    actual,
+                    hint: format!("the model reads `{name}` as a rank-{D} tensor"),
+                })
+            }
+        }
+    }
+
+    /// Bound data for `name`, subsampled along each subsampled plate's dimension; the read
+    /// is noted in the trace (inside or outside the data plate).
+    pub(super) fn bound_data(&mut self, name: &str) -> Option<Value<B>> {
+        let v = self.data.get(name)?.clone();
+        self.trace.note_read(name, self.plates.in_data_plate());
+        Some(self.plates.subsample(v))
+    }
+
+    /// A value of the right rank and shape for a site, from data or a handler.
+    pub(super) fn conform<const D: usize>(&mut self, name: &str, v: Value<B>, expected: [usize; D]) -> Tensor<B, D> {
+        let dims = v.dims();
+        let t = if v.rank() == D {
+            v.tensor::<D>()
+        } else if v.rank() + 1 == D && expected[D - 1] == 1 {
+            // Labels [M] for a site whose value is [M, 1] (Categorical's index slot).
+            let mut s = [1; D];
+            s[..D - 1].copy_from_slice(&dims);
+            match &v {
+                Value::R1(t) => Some(t.clone().reshape(s)),
+                Value::R2(t) => Some(t.clone().reshape(s)),
+                Value::R3(t) => Some(t.clone().reshape(s)),
+                Value::R4(t) => Some(t.clone().reshape(s)),
+            }
+        } else {
+            None
+        };
+        match t {
+            Some(t) if t.dims() == expected => t,
+            _ => self.fail(CoreError::ShapeMismatch {
+                site: name.to_string(),
+                expected: expected.to_vec(),
+                actual: dims,
+                hint: "Try one of the following fixes:\n- enclose the site in a plate (`ctx.datamodel` or \
+                       `ctx.plate`) so its rows are instances\n- give the distribution the event shape of one \
+                       instance (e.g. wrap it in `Independent`)\n- reshape or permute the data"
+                    .to_string(),
+            }),
+        }
+    }
+}

@@ -1,0 +1,158 @@
+//! The fitted [`Posterior`]'s point and sample queries: `median`, `sample(n)` with its
+//! summaries, and the guide's `log_prob`, on guides with known parameters (so the answers
+//! are closed forms, not fits).
+
+use burn::tensor::backend::AutodiffBackend;
+use ppl_core::{Ctx, Data, ParamStore};
+use ppl_dist::testkit::{host, is_f64, t1, t2};
+use ppl_dist::{backend_suite, Beta, Gamma, LogNormal, Normal};
+use ppl_infer::{model_fn, AutoNormal, InferError, Posterior};
+use statrs::distribution::{Continuous, LogNormal as SLogNormal, Normal as SNormal};
+
+backend_suite!(
+    median_is_the_guide_at_its_distributions_medians,
+    samples_summarise_independent_guide_draws,
+    log_prob_is_the_guide_density_at_given_latents,
+    median_refuses_a_guide_without_closed_form_medians,
+    an_unfitted_auto_normal_sits_at_the_prior_mean
+);
+
+/// z ~ N(0, 1), s ~ LogNormal(0, 1), x ~ N(z, s) per row.
+fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+    let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
+    let s = ctx.sample("s", LogNormal::new(ctx.zeros([1]), 1.0));
+    ctx.datamodel(|ctx| {
+        ctx.sample("x", Normal::new(z, s));
+    });
+}
+
+/// q(z) = N(1.5, 0.5), q(s) = LogNormal(0.3, 0.2); per row, q(uᵢ | xᵢ) = N(2·xᵢ, 0.1).
+fn guide<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+    ctx.sample("z", Normal::new(ctx.full([1], 1.5), 0.5));
+    ctx.sample("s", LogNormal::new(ctx.full([1], 0.3), 0.2));
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        ctx.sample("u", Normal::new(x * 2.0, 0.1));
+    });
+}
+
+type Closure<B> = fn(&mut Ctx<B>);
+
+fn posterior<B: AutodiffBackend>(dev: &B::Device) -> Posterior<B, Closure<B>, Closure<B>> {
+    Posterior::new(
+        model::<B> as Closure<B>,
+        guide::<B> as Closure<B>,
+        ParamStore::new(),
+        7,
+        dev,
+    )
+    .with_chunk(2)
+}
+
+fn rows<B: AutodiffBackend>(dev: &B::Device) -> Data<B> {
+    Data::new().with("x", t1::<B>(&[0.5, -1.0, 2.0, 0.25, 3.0], dev))
+}
+
+fn median_is_the_guide_at_its_distributions_medians<B: AutodiffBackend>(dev: &B::Device) {
+    let tol = if is_f64::<B>() { 1e-12 } else { 1e-6 };
+    let m = posterior::<B>(dev).median(&["z", "s", "u"], &rows::<B>(dev)).unwrap();
+    assert_eq!(host(m.tensor::<1>("z").unwrap()), vec![1.5]);
+    assert!((host(m.tensor::<1>("s").unwrap())[0] - 0.3f64.exp()).abs() < tol);
+    // Per row, across three chunks of at most 2 rows.
+    assert_eq!(host(m.tensor::<1>("u").unwrap()), vec![1.0, -2.0, 4.0, 0.5, 6.0]);
+}
+
+fn samples_summarise_independent_guide_draws<B: AutodiffBackend>(dev: &B::Device) {
+    // n = 4000 draws. Means within 4 standard errors (α ≈ 6e−5 each); the sample median of s
+    // within 4·se of exp(0.3), se of a median = 1/(2·f(m)·√n); the sd of z within 10 %.
+    let n = 4000;
+    let post = posterior::<B>(dev);
+    let draws = post.sample(&["z", "s", "u"], &rows::<B>(dev), n).unwrap();
+    assert_eq!(draws.len(), n);
+    assert_eq!(draws.stack::<2>("u").unwrap().dims(), [n, 5]);
+    let z_mean = draws.mean("z").unwrap()[0];
+    assert!((z_mean - 1.5).abs() < 4.0 * 0.5 / (n as f64).sqrt(), "mean z {z_mean}");
+    let z_sd = draws.std("z").unwrap()[0];
+    assert!((z_sd / 0.5 - 1.0).abs() < 0.1, "sd z {z_sd}");
+    let s_median = draws.quantile("s", 0.5).unwrap()[0];
+    let exact = SLogNormal::new(0.3, 0.2).unwrap();
+    let se = 1.0 / (2.0 * exact.pdf(0.3f64.exp()) * (n as f64).sqrt());
+    assert!((s_median - 0.3f64.exp()).abs() < 4.0 * se, "median s {s_median}");
+    let u_mean = draws.mean("u").unwrap();
+    for (i, x) in [0.5, -1.0, 2.0, 0.25, 3.0].iter().enumerate() {
+        assert!(
+            (u_mean[i] - 2.0 * x).abs() < 4.0 * 0.1 / (n as f64).sqrt(),
+            "u[{i}] {}",
+            u_mean[i]
+        );
+    }
+    // The same posterior gives the same draws.
+    let again = post.sample(&["z"], &rows::<B>(dev), 3).unwrap();
+    assert_eq!(
+        host(again.stack::<2>("z").unwrap()),
+        host(draws.stack::<2>("z").unwrap().narrow(0, 0, 3))
+    );
+}
+
+fn log_prob_is_the_guide_density_at_given_latents<B: AutodiffBackend>(dev: &B::Device) {
+    let post = posterior::<B>(dev);
+    let x = [0.5, -1.0, 2.0, 0.25, 3.0];
+    let u = [1.1, -2.05, 3.9, 0.5, 6.2];
+    let latents = Data::new()
+        .with("z", t1::<B>(&[1.0], dev))
+        .with("s", t1::<B>(&[1.2], dev))
+        .with("u", t1::<B>(&u, dev));
+    let ours = post.log_prob(&latents, &rows::<B>(dev)).unwrap();
+    let mut exact = SNormal::new(1.5, 0.5).unwrap().ln_pdf(1.0) + SLogNormal::new(0.3, 0.2).unwrap().ln_pdf(1.2);
+    for (xi, ui) in x.iter().zip(u) {
+        exact += SNormal::new(2.0 * xi, 0.1).unwrap().ln_pdf(ui);
+    }
+    // f32: rounding of ~10 terms of magnitude ≤ 5.
+    let tol = if is_f64::<B>() { 1e-10 } else { 1e-4 };
+    assert!((ours - exact).abs() < tol, "log q {ours} vs {exact}");
+    // Every latent needs a value, and every value must be a latent.
+    let missing = Data::new().with("z", t1::<B>(&[1.0], dev)).with("u", t1::<B>(&u, dev));
+    let err = post.log_prob(&missing, &rows::<B>(dev)).unwrap_err();
+    assert!(
+        matches!(&err, InferError::UnmatchedSite { site, .. } if site == "s"),
+        "{err}"
+    );
+    let extra = latents.clone().with("w", t2::<B>(&[0.0], 1, 1, dev));
+    let err = post.log_prob(&extra, &rows::<B>(dev)).unwrap_err();
+    assert!(
+        matches!(&err, InferError::UnmatchedSite { site, .. } if site == "w"),
+        "{err}"
+    );
+}
+
+fn median_refuses_a_guide_without_closed_form_medians<B: AutodiffBackend>(dev: &B::Device) {
+    let q = |ctx: &mut Ctx<B>| {
+        ctx.sample("s", Gamma::new(ctx.full([1], 2.0), 1.0));
+    };
+    let post = Posterior::new(model::<B> as Closure<B>, q, ParamStore::new(), 0, dev);
+    let err = post.median(&["s"], &Data::new()).unwrap_err();
+    assert!(
+        matches!(&err, InferError::Config(m) if m.contains("`s`") && m.contains("Gamma")),
+        "{err}"
+    );
+    // The sample query still answers.
+    assert_eq!(post.sample(&["s"], &Data::new(), 10).unwrap().len(), 10);
+}
+
+fn an_unfitted_auto_normal_sits_at_the_prior_mean<B: AutodiffBackend>(dev: &B::Device) {
+    // AutoNormal starts each latent at its prior mean: its median before any step is that
+    // mean, for a positive latent (LogNormal family) and a unit-interval one (LogitNormal).
+    let p = model_fn(|ctx: &mut Ctx<B>| {
+        ctx.sample("s", Gamma::new(ctx.full([1], 2.0), 1.0));
+        ctx.sample("r", Beta::new(ctx.full([1], 2.0), 6.0));
+    });
+    let q = AutoNormal::new(&p, &Data::new(), dev).unwrap();
+    let m = Posterior::new(p, q, ParamStore::new(), 0, dev)
+        .median(&["s", "r"], &Data::new())
+        .unwrap();
+    let tol = if is_f64::<B>() { 1e-12 } else { 1e-6 };
+    let s = host(m.tensor::<1>("s").unwrap())[0];
+    let r = host(m.tensor::<1>("r").unwrap())[0];
+    assert!((s - 2.0).abs() < tol * 2.0, "s starts at {s}, not the prior mean 2");
+    assert!((r - 0.25).abs() < tol, "r starts at {r}, not the prior mean 0.25");
+}
