@@ -19,7 +19,8 @@ pub struct Query<B: Backend> {
 }
 
 impl<B: Backend> Query<B> {
-    /// One draw of `name` per row (rows of all chunks, in order).
+    /// The draw of `name`: one per row (rows of all chunks, in order) for a site in the data
+    /// plate; one value for a site outside it (a global latent), however many chunks ran.
     pub fn sample(&self, name: &str) -> Option<&Value<B>> {
         self.draws.get(name)
     }
@@ -65,7 +66,7 @@ pub(crate) fn collect<B: Backend>(traces: Vec<Trace<B>>, targets: &[&str]) -> Re
         log_probs: BTreeMap::new(),
     };
     for t in targets {
-        let sites: Vec<_> = traces.iter().filter_map(|tr| tr.site(t)).collect();
+        let mut sites: Vec<_> = traces.iter().filter_map(|tr| tr.site(t)).collect();
         if sites.len() != traces.len() {
             let names: Vec<String> = traces
                 .first()
@@ -75,6 +76,14 @@ pub(crate) fn collect<B: Backend>(traces: Vec<Trace<B>>, targets: &[&str]) -> Re
                 site: t.to_string(),
                 detail: format!("not a site of this query's runs {names:?}"),
             });
+        }
+        // A site outside the data plate is one value for the whole query, not one per chunk:
+        // the first chunk's (later chunks drew their own, which only their rows used).
+        if sites
+            .first()
+            .is_some_and(|s| !s.plates.iter().any(|p| p.is_data_plate()))
+        {
+            sites.truncate(1);
         }
         let cat = |vals: Vec<Value<B>>| Value::cat(vals.into_iter().map(|v| v.detach()).collect());
         if let Some(v) = cat(sites.iter().map(|s| s.value.clone()).collect()) {
