@@ -51,6 +51,17 @@ pub enum CoreError {
         /// The distribution's own error (names the distribution and parameter).
         source: Box<DistError>,
     },
+    /// A site whose value would have a rank outside 1 to 4 (the ranks a
+    /// [`crate::Value`] holds), e.g. an autoguide built from a hand-made spec.
+    #[error("at site `{site}`: rank {rank} (shape {shape:?}) is not supported; sites have rank 1 to 4")]
+    UnsupportedRank {
+        /// Site name.
+        site: String,
+        /// The rank asked for.
+        rank: usize,
+        /// The shape asked for.
+        shape: Vec<usize>,
+    },
     /// The model body panicked (e.g. a shape error inside a network); `site` is the last
     /// site that ran before the panic, `data` the names and shapes of the bound data.
     #[error(

@@ -70,12 +70,9 @@ impl<B: Backend> ParamStore<B> {
             Some(i) => i,
             None => {
                 let shape = init.dims();
-                let flat: Tensor<B, 1> = match &init {
-                    Value::R1(t) => to_unconstrained(constraint, t.clone().detach()),
-                    Value::R2(t) => to_unconstrained(constraint, t.clone().detach()).flatten(0, 1),
-                    Value::R3(t) => to_unconstrained(constraint, t.clone().detach()).flatten(0, 2),
-                    Value::R4(t) => to_unconstrained(constraint, t.clone().detach()).flatten(0, 3),
-                };
+                // The transforms are element-wise, so flattening first changes nothing.
+                let n = shape.iter().product();
+                let flat = to_unconstrained(constraint, init.reshape([n]).detach());
                 self.tensors.push(Param::from_tensor(flat));
                 self.meta.push(ParamMeta {
                     name: name.to_string(),
@@ -117,11 +114,9 @@ impl<B: Backend> ParamStore<B> {
         let u = self.tensors[i].val();
         let s = &meta.shape;
         let c = meta.constraint;
-        match s.len() {
-            1 => Value::R1(to_constrained(c, u)),
-            2 => Value::R2(to_constrained(c, u.reshape([s[0], s[1]]))),
-            3 => Value::R3(to_constrained(c, u.reshape([s[0], s[1], s[2]]))),
-            _ => Value::R4(to_constrained(c, u.reshape([s[0], s[1], s[2], s[3]]))),
-        }
+        crate::with_rank!(s.len(), D => {
+            let shape: [usize; D] = s.as_slice().try_into().expect("D is the rank");
+            Value::from_tensor(to_constrained(c, u.reshape(shape)))
+        }, _ => unreachable!("`param` shapes come from `Value`s (rank 1 to 4); checkpoints are checked against them"))
     }
 }

@@ -1,4 +1,12 @@
 //! Rank-erased tensors: a trace holds values of different ranks side by side.
+//!
+//! This is the one rank-erasure scheme of the library. A [`Value`] holds a float tensor of
+//! rank 1 to 4; going in ([`Value::from_tensor`]) a rank outside 1–4 is a compile error;
+//! coming back out, [`Value::tensor`] returns `None` for the wrong rank, and
+//! [`with_rank!`](crate::with_rank) is the only bridge from a rank known at run time to the
+//! const rank burn's tensors need, with an explicit arm for the ranks it does not cover (so
+//! a caller turns them into a typed error, e.g. `CoreError::UnsupportedRank`). Erased
+//! distributions ([`crate::ErasedDist`]) take and return `Value`s.
 
 use burn::tensor::{backend::Backend, Int, Tensor};
 
@@ -13,6 +21,42 @@ pub enum Value<B: Backend> {
     R3(Tensor<B, 3>),
     /// Rank 4.
     R4(Tensor<B, 4>),
+}
+
+/// Evaluate `$body` with a const `$d: usize` equal to the run-time rank `$rank` when it is
+/// 1 to 4 (the ranks a [`Value`] can have), and `$unsupported` for any other rank.
+///
+/// ```
+/// use ppl_core::with_rank;
+/// fn zeros_of_rank(rank: usize) -> Result<usize, String> {
+///     with_rank!(rank, D => Ok([0usize; D].len()), _ => Err(format!("rank {rank} is not supported")))
+/// }
+/// assert_eq!(zeros_of_rank(3), Ok(3));
+/// assert!(zeros_of_rank(5).is_err());
+/// ```
+#[macro_export]
+macro_rules! with_rank {
+    ($rank:expr, $d:ident => $body:expr, _ => $unsupported:expr) => {
+        match $rank {
+            1 => {
+                const $d: usize = 1;
+                $body
+            }
+            2 => {
+                const $d: usize = 2;
+                $body
+            }
+            3 => {
+                const $d: usize = 3;
+                $body
+            }
+            4 => {
+                const $d: usize = 4;
+                $body
+            }
+            _ => $unsupported,
+        }
+    };
 }
 
 /// Apply the same expression to whichever tensor a [`Value`] holds, re-wrapping the result.
@@ -65,15 +109,19 @@ impl<B: Backend> Value<B> {
         if self.rank() != D {
             return None;
         }
-        let d = self.dims();
-        let mut dims = [0usize; D];
-        dims.copy_from_slice(&d);
-        Some(match self {
-            Value::R1(t) => t.clone().reshape(dims),
-            Value::R2(t) => t.clone().reshape(dims),
-            Value::R3(t) => t.clone().reshape(dims),
-            Value::R4(t) => t.clone().reshape(dims),
-        })
+        let dims: [usize; D] = self.dims().try_into().ok()?;
+        Some(self.reshape(dims))
+    }
+
+    /// The elements as a tensor of rank `D` and `shape` (any rank; the element count must
+    /// match, as for burn's `reshape`).
+    pub fn reshape<const D: usize>(&self, shape: [usize; D]) -> Tensor<B, D> {
+        match self {
+            Value::R1(t) => t.clone().reshape(shape),
+            Value::R2(t) => t.clone().reshape(shape),
+            Value::R3(t) => t.clone().reshape(shape),
+            Value::R4(t) => t.clone().reshape(shape),
+        }
     }
 
     /// The rank.
@@ -128,12 +176,10 @@ impl<B: Backend> Value<B> {
         if dims.len() != shape.len() || dims.iter().zip(shape).any(|(&d, &s)| d != s && d != 1) {
             return None;
         }
-        Some(match self {
-            Value::R1(t) => Value::R1(t.clone().expand(<[usize; 1]>::try_from(shape).ok()?)),
-            Value::R2(t) => Value::R2(t.clone().expand(<[usize; 2]>::try_from(shape).ok()?)),
-            Value::R3(t) => Value::R3(t.clone().expand(<[usize; 3]>::try_from(shape).ok()?)),
-            Value::R4(t) => Value::R4(t.clone().expand(<[usize; 4]>::try_from(shape).ok()?)),
-        })
+        with_rank!(dims.len(), D => {
+            let shape = <[usize; D]>::try_from(shape).ok()?;
+            Some(Value::from_tensor(self.tensor::<D>()?.expand(shape)))
+        }, _ => None)
     }
 
     /// Rows `start..start + len` along dimension 0.
@@ -148,24 +194,10 @@ impl<B: Backend> Value<B> {
         if values.iter().any(|v| v.rank() != rank) {
             return None;
         }
-        Some(match rank {
-            1 => Value::R1(Tensor::cat(
-                values.iter().map(|v| v.tensor::<1>().expect("rank")).collect(),
-                0,
-            )),
-            2 => Value::R2(Tensor::cat(
-                values.iter().map(|v| v.tensor::<2>().expect("rank")).collect(),
-                0,
-            )),
-            3 => Value::R3(Tensor::cat(
-                values.iter().map(|v| v.tensor::<3>().expect("rank")).collect(),
-                0,
-            )),
-            _ => Value::R4(Tensor::cat(
-                values.iter().map(|v| v.tensor::<4>().expect("rank")).collect(),
-                0,
-            )),
-        })
+        with_rank!(rank, D => {
+            let tensors = values.iter().map(|v| v.tensor::<D>().expect("ranks checked above"));
+            Some(Value::from_tensor(Tensor::cat(tensors.collect(), 0)))
+        }, _ => None)
     }
 
     /// Host copy of the values, row-major, as `f64`.

@@ -49,11 +49,10 @@ impl<B: Backend> Samples<B> {
         }
         let rows: Vec<Tensor<B, D>> = draws
             .iter()
-            .map(|v| match v {
-                Value::R1(t) => t.clone().unsqueeze_dim::<D>(0),
-                Value::R2(t) => t.clone().unsqueeze_dim::<D>(0),
-                Value::R3(t) => t.clone().unsqueeze_dim::<D>(0),
-                Value::R4(t) => t.clone().unsqueeze_dim::<D>(0),
+            .map(|v| {
+                let mut shape = [1; D];
+                shape[1..].copy_from_slice(&v.dims());
+                v.reshape(shape)
             })
             .collect();
         Some(Tensor::cat(rows, 0))

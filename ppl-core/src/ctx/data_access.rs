@@ -57,12 +57,7 @@ impl<B: Backend> Ctx<B> {
             // Labels [M] for a site whose value is [M, 1] (Categorical's index slot).
             let mut s = [1; D];
             s[..D - 1].copy_from_slice(&dims);
-            match &v {
-                Value::R1(t) => Some(t.clone().reshape(s)),
-                Value::R2(t) => Some(t.clone().reshape(s)),
-                Value::R3(t) => Some(t.clone().reshape(s)),
-                Value::R4(t) => Some(t.clone().reshape(s)),
-            }
+            Some(v.reshape(s))
         } else {
             None
         };

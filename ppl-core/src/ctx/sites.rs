@@ -231,17 +231,10 @@ impl<B: Backend> Ctx<B> {
 
 /// `lp · mask` with the mask broadcast (1 keeps, 0 drops the term).
 fn apply_mask<B: Backend>(lp: &Value<B>, mask: &Value<B>) -> Value<B> {
-    macro_rules! masked {
-        ($t:expr, $d:literal) => {{
-            let m: Tensor<B, $d> = mask.tensor::<$d>().expect("mask rank matches the site's log-density");
-            let zero = m.clone().equal_elem(0.0);
-            $t.clone().mask_fill(zero.expand($t.dims()), 0.0)
-        }};
-    }
-    match lp {
-        Value::R1(t) => Value::R1(masked!(t, 1)),
-        Value::R2(t) => Value::R2(masked!(t, 2)),
-        Value::R3(t) => Value::R3(masked!(t, 3)),
-        Value::R4(t) => Value::R4(masked!(t, 4)),
-    }
+    crate::with_rank!(lp.rank(), D => {
+        let t = lp.tensor::<D>().expect("D is the rank");
+        let m = mask.tensor::<D>().expect("mask rank matches the site's log-density");
+        let drop = m.equal_elem(0.0).expand(t.dims());
+        Value::from_tensor(t.mask_fill(drop, 0.0))
+    }, _ => unreachable!("a Value has rank 1 to 4"))
 }

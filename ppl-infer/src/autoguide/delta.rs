@@ -4,7 +4,7 @@ use ppl_core::transform::{to_constrained, to_unconstrained};
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::{Constraint, Deterministic};
 
-use super::{discover, host_tensor, with_rank, LatentSpec};
+use super::{discover, host_tensor, unsupported_rank, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
 /// MAP autoguide: a point mass at a learnable value per latent (`{site}.value`, stored
@@ -50,7 +50,7 @@ impl<B: Backend> Model<B> for AutoDelta {
 
     fn model(&self, ctx: &mut Ctx<B>) {
         for s in &self.sites {
-            with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s));
+            ppl_core::with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s), _ => unsupported_rank(ctx, s));
         }
     }
 }

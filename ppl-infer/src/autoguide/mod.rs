@@ -109,30 +109,15 @@ pub(crate) fn host_tensor<B: Backend, const D: usize>(
     Tensor::from_data(TensorData::new(values.to_vec(), s), float_options::<B>(device))
 }
 
-/// Call `$body` with a const rank `$d` matching `$rank` (1–4).
-macro_rules! with_rank {
-    ($rank:expr, $d:ident => $body:expr) => {
-        match $rank {
-            1 => {
-                const $d: usize = 1;
-                $body
-            }
-            2 => {
-                const $d: usize = 2;
-                $body
-            }
-            3 => {
-                const $d: usize = 3;
-                $body
-            }
-            _ => {
-                const $d: usize = 4;
-                $body
-            }
-        }
-    };
+/// Stop the guide's run with [`ppl_core::CoreError::UnsupportedRank`] for a spec whose
+/// shape has a rank outside 1–4 (specs from [`discover`] never do; hand-made ones may).
+pub(crate) fn unsupported_rank<B: Backend>(ctx: &mut ppl_core::Ctx<B>, s: &LatentSpec) -> ! {
+    ctx.fail(ppl_core::CoreError::UnsupportedRank {
+        site: s.name.clone(),
+        rank: s.shape.len(),
+        shape: s.shape.clone(),
+    })
 }
-pub(crate) use with_rank;
 
 /// The one-line notice an autoguide prints before its first fit.
 pub(crate) fn notice(kind: &str, sites: &[LatentSpec]) -> String {

@@ -5,7 +5,7 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_dist::special::{inverse_softplus, softplus};
 use ppl_dist::{Constraint, Deterministic, MultivariateNormal};
 
-use super::{discover, host_tensor, with_rank, LatentSpec};
+use super::{discover, host_tensor, unsupported_rank, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
 /// Full-rank autoguide over the real-valued latents: one multivariate normal over all their
@@ -90,7 +90,7 @@ impl<B: Backend> Model<B> for AutoMultivariateNormal {
             let n: usize = s.shape.iter().product();
             let flat = joint.clone().narrow(1, offset, n);
             offset += n;
-            with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s, flat.clone()));
+            ppl_core::with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s, flat.clone()), _ => unsupported_rank(ctx, s));
         }
     }
 }

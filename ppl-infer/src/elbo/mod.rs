@@ -11,10 +11,11 @@ mod particles;
 mod renyi;
 mod trace_elbo;
 
-pub use mean_field::MeanFieldElbo;
+pub use mean_field::{AnalyticKlTerm, MeanFieldElbo};
 pub use objective::{AnyObjective, Objective, ObjectiveInput};
+pub use particles::{ParticleElbo, ParticleTerm};
 pub use renyi::RenyiElbo;
-pub use trace_elbo::TraceElbo;
+pub use trace_elbo::{MonteCarloTerm, TraceElbo};
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;

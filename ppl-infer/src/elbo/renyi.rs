@@ -3,7 +3,8 @@
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::Model;
 
-use super::{run_particle, zero, ElboEstimate, Objective, ObjectiveInput, Particle};
+use super::particles::for_each_particle;
+use super::{zero, ElboEstimate, Objective, ObjectiveInput};
 use crate::InferError;
 
 /// The Rényi-α bound `1/(1−α) · ln mean_k exp((1−α) w_k)` over `particles` importance
@@ -45,23 +46,9 @@ impl<B: Backend> Objective<B> for RenyiElbo {
                 "the Rényi bound needs α ≠ 1 and at least one particle".into(),
             ));
         }
-        let ObjectiveInput {
-            model: p,
-            guide: q,
-            batch,
-            mut params,
-            key,
-            device,
-        } = input;
+        let device = input.device;
         let mut weights = Vec::with_capacity(particles);
-        let mut last = None;
-        for k in 0..particles {
-            let Particle {
-                guide,
-                model,
-                params: ps,
-            } = run_particle(p, q, &batch, params, &key.fold_in_u64(k as u64), device)?;
-            params = ps;
+        let (params, traces) = for_each_particle(input, particles, |guide, model| {
             if let Some(s) = guide.latent_sites().find(|s| !s.reparameterized) {
                 return Err(InferError::Config(format!(
                     "the Rényi bound needs reparameterized guide sites; `{}` is not (use Elbo::Trace)",
@@ -71,8 +58,8 @@ impl<B: Backend> Objective<B> for RenyiElbo {
             weights.push(
                 model.log_joint().unwrap_or_else(|| zero(device)) - guide.log_joint().unwrap_or_else(|| zero(device)),
             );
-            last = Some((guide, model));
-        }
+            Ok(())
+        })?;
         // (1/(1−α)) · (logsumexp((1−α) w) − ln K)
         let w = Tensor::cat(weights, 0) * (1.0 - alpha);
         let bound = (ppl_dist::special::log_sum_exp(w, 0) - (particles as f64).ln()) / (1.0 - alpha);
@@ -80,7 +67,7 @@ impl<B: Backend> Objective<B> for RenyiElbo {
         Ok(ElboEstimate {
             surrogate_loss: bound.neg(),
             elbo,
-            traces: last.expect("particles"),
+            traces,
             params,
         })
     }
