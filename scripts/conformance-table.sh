@@ -24,7 +24,7 @@ run_backend() { # name, cargo feature flags...
   echo $rc >"$tmp/$name.rc"
 }
 
-run_backend ndarray --no-default-features --features ndarray
+run_backend ndarray --no-default-features --features ndarray,train
 run_backend flex --features flex
 if [ -f .venv/torch/env.sh ]; then
   (source .venv/torch/env.sh && run_backend tch --features tch)

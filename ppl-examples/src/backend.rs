@@ -43,7 +43,10 @@ pub type DefaultBackend = burn::backend::Flex;
 pub type DefaultBackend = burn::backend::NdArray<f32>;
 
 /// [`DefaultBackend`] with automatic differentiation.
-#[cfg(any(feature = "ndarray", feature = "tch", feature = "cuda", feature = "flex"))]
+#[cfg(all(
+    feature = "train",
+    any(feature = "ndarray", feature = "tch", feature = "cuda", feature = "flex")
+))]
 pub type DefaultAutodiffBackend = burn::backend::Autodiff<DefaultBackend>;
 
 /// Name of the backend chosen by the enabled feature (`"ndarray"`, `"flex"`, `"tch"` or `"cuda"`).

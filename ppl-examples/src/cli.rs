@@ -2,13 +2,13 @@
 
 use std::path::PathBuf;
 
-use crate::backend::{default_device, DefaultAutodiffBackend};
+use crate::backend::{default_device, DefaultBackend};
 use ppl_data::MnistOptions;
 use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
-/// `--quiet`). `Default` holds the digit classifier's defaults; each example starts from its
+/// `--quiet`, `--export`). `Default` holds the digit classifier's defaults; each example starts from its
 /// own.
 #[derive(Debug, Clone)]
 pub struct ExampleArgs {
@@ -32,6 +32,9 @@ pub struct ExampleArgs {
     pub num_instances_test: Option<usize>,
     /// Show the progress bar.
     pub progress: bool,
+    /// Export the fitted posterior to this directory (`--export DIR`; the digit classifier,
+    /// served by `digits-serve DIR`).
+    pub export: Option<PathBuf>,
 }
 
 impl Default for ExampleArgs {
@@ -47,6 +50,7 @@ impl Default for ExampleArgs {
             num_instances: None,
             num_instances_test: None,
             progress: true,
+            export: None,
         }
     }
 }
@@ -114,6 +118,7 @@ impl ExampleArgs {
                 "--num-instances" => a.num_instances = Some(num(value()?)?),
                 "--num-instances-test" => a.num_instances_test = Some(num(value()?)?),
                 "--quiet" => a.progress = false,
+                "--export" => a.export = Some(value()?.into()),
                 "-h" | "--help" => return Ok(None),
                 other => return Err(format!("unknown flag {other} (see --help)")),
             }
@@ -123,7 +128,7 @@ impl ExampleArgs {
 }
 
 /// The device type of the default backend (chosen by the Cargo feature).
-pub type Device = burn::tensor::Device<DefaultAutodiffBackend>;
+pub type Device = burn::tensor::Device<DefaultBackend>;
 
 /// The `main` of an example binary: parse the flags over `defaults` (printing `usage` for
 /// `--help`), get the default device (a clear error when, e.g., no CUDA device is present),
@@ -145,6 +150,10 @@ pub fn example_main(
             std::process::exit(2);
         }
     };
+    if args.export.is_some() && name != "digits" {
+        eprintln!("{name}: --export is supported by the digit classifier only");
+        std::process::exit(2);
+    }
     let device = match default_device() {
         Ok(d) => d,
         Err(e) => {

@@ -89,6 +89,36 @@ pub fn build<B: Backend>(seed: u64, device: &B::Device) -> (DigitModel<B>, Digit
     (DigitModel { nn1, nn2, k }, DigitQ { encoder, head })
 }
 
+/// The classes: digits 0, 1, 2.
+pub const CLASSES: usize = 3;
+
+/// Draws of z per image that [`classify`] averages over.
+pub const CLASSIFIER_DRAWS: usize = 32;
+
+/// The classifier's class probabilities for images `x` `[n, 784]` (pixels in [0, 1]): the
+/// posterior predictive of y averaged over [`CLASSIFIER_DRAWS`] draws of z from the guide,
+/// with keys derived from `seed`; `n × 3` host values, row-major. The main job and
+/// `digits-serve` both call it, so the same weights and seed give the same numbers.
+pub fn classify<B: Backend>(
+    model: &DigitModel<B>,
+    guide: &DigitQ<B>,
+    x: Tensor<B, 2>,
+    seed: u64,
+    device: &B::Device,
+) -> Vec<f64> {
+    let n = x.dims()[0];
+    let k = model.k;
+    let (loc, scale) = guide.encode(x);
+    let mut probs = Tensor::<B, 2>::zeros([n, CLASSES], ppl_dist::param::float_options::<B>(device));
+    let mut key = RngKey::new(seed).fold_in("classifier");
+    for _ in 0..CLASSIFIER_DRAWS {
+        let eps = ppl_dist::param::upload::<B, 2>(key.standard_normal(n * k), [n, k], device);
+        let z = loc.clone() + scale.clone() * eps;
+        probs = probs + softmax(model.nn2.forward(z), 1);
+    }
+    ppl_dist::param::host_values(&(probs / CLASSIFIER_DRAWS as f64).detach())
+}
+
 /// The digit classifier's settings: [`ExampleArgs`] with its defaults (15 epochs, batch 128,
 /// lr 0.01, `out/digits`).
 pub type DigitsArgs = ExampleArgs;
@@ -150,17 +180,11 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     let y_sampled = y_hat.sample("y").expect("y drawn").to_vec();
 
     // The classifier: average the predictive probabilities over 32 draws of z per image.
-    let (loc, scale) = svi.guide().encode(test.images_flat());
+    let probs = classify(svi.model(), svi.guide(), test.images_flat(), args.seed, device);
     let n = test.len();
-    let draws = 32;
-    let mut probs = Tensor::<B, 2>::zeros([n, 3], ppl_dist::param::float_options::<B>(device));
-    let mut key = RngKey::new(args.seed).fold_in("classifier");
-    for _ in 0..draws {
-        let eps = ppl_dist::param::upload::<B, 2>(key.standard_normal(n * 2), [n, 2], device);
-        let z = loc.clone() + scale.clone() * eps;
-        probs = probs + softmax(svi.model().nn2.forward(z), 1);
+    if let Some(dir) = &args.export {
+        svi.to_posterior().export(dir).map_err(|e| e.to_string())?;
     }
-    let probs = ppl_dist::param::host_values(&(probs / draws as f64).detach());
     let labels: Vec<usize> = test.label_values.iter().map(|&l| l as usize).collect();
     let metrics = ClassifierMetrics::from_probs(&probs, 3, &labels);
     let sampled_ok = y_sampled

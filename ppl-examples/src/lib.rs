@@ -10,6 +10,7 @@
 //! * [`ppca`]: probabilistic PCA (InferPy's probzoo) on MNIST.
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
 //!   AutoMultivariateNormal, with posterior predictive intervals.
+//! * [`serve`]: the exported digit classifier served without autodiff (`digits-serve`).
 #![warn(missing_docs)]
 
 pub mod backend;
@@ -22,5 +23,6 @@ pub mod metrics;
 pub mod plot;
 pub mod ppca;
 pub mod regression;
+pub mod serve;
 pub mod summary;
 pub mod vae;

@@ -62,7 +62,9 @@ impl<B: Backend> ModuleMapper<B> for CastToBackend {
     }
 }
 
-fn fingerprint<B: Backend, M: Module<B>>(m: &M) -> String {
+/// The shapes of `m`'s float parameters in visiting order (`2x3;3`): which architecture
+/// a set of weights belongs to.
+pub(crate) fn fingerprint<B: Backend, M: Module<B>>(m: &M) -> String {
     let mut v = Shapes(Vec::new());
     m.visit(&mut v);
     v.0.iter()

@@ -99,4 +99,16 @@ pub enum InferError {
         /// What went wrong.
         detail: String,
     },
+    /// An exported posterior could not be written or loaded: a missing, truncated or corrupt
+    /// file, a manifest from another format or crate version, or a skeleton (model or guide)
+    /// whose types or shapes differ from the exported ones. Nothing is half-loaded.
+    #[error("export {path}: {file}: {detail}")]
+    Export {
+        /// The export directory.
+        path: String,
+        /// The file concerned (`manifest.json`, `guide.bpk`, …).
+        file: String,
+        /// What went wrong, with the expected and found values where they differ.
+        detail: String,
+    },
 }

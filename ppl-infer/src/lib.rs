@@ -9,6 +9,8 @@
 //!   ELBO with analytic KL terms, and the Rényi/IWAE bound.
 //! * Queries: [`Svi::posterior`], [`Svi::posterior_predictive`], [`Svi::prior`], for any
 //!   number of rows.
+//! * [`Posterior`]: a fitted posterior as a value ([`Svi::to_posterior`]); [`export`] writes
+//!   it to a directory and loads it back on a plain backend, for serving without autodiff.
 #![warn(missing_docs)]
 
 pub mod autoguide;
@@ -16,6 +18,7 @@ mod checkpoint;
 mod data_plan;
 pub mod elbo;
 mod error;
+pub mod export;
 mod optim;
 mod posterior;
 mod progress;
@@ -31,6 +34,7 @@ pub use autoguide::{AutoDelta, AutoMultivariateNormal, AutoNormal};
 pub use checkpoint::SaveStage;
 pub use elbo::Elbo;
 pub use error::InferError;
+pub use export::Manifest;
 pub use optim::{LrSchedule, OptimizerKind};
 pub use posterior::Posterior;
 pub use query::Query;

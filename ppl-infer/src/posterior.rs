@@ -129,6 +129,11 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
         &self.device
     }
 
+    /// The guide's latent sites, where it declares them (empty otherwise).
+    pub fn guide_latents(&self) -> &[String] {
+        &self.guide_latents
+    }
+
     /// Rows per chunk.
     pub fn chunk(&self) -> usize {
         self.chunk
