@@ -321,3 +321,79 @@ fn fit_and_minibatches_visit_the_rows_in_the_same_order() {
         "fit's batches = Minibatches' batches"
     );
 }
+
+#[test]
+fn digits_export_is_served_in_process_and_by_the_serve_binary_with_the_main_jobs_accuracy() {
+    // Issue 18: the main job exports its posterior; `serve` loads it on the plain backend
+    // (no autodiff) and classifies the same test images with the same probabilities, so the
+    // accuracy is the main job's exactly; the `digits-serve` binary, a separate process,
+    // prints the same lines.
+    use ppl_examples::backend::{DefaultAutodiffBackend, DefaultBackend};
+    use ppl_examples::serve::{read_images, serve, OutputFormat, ServeArgs};
+    let (dir, full) = data_dir();
+    let export = out("export");
+    let args = DigitsArgs {
+        data_dir: dir.clone(),
+        out_dir: out("export-run"),
+        num_instances: full.then_some(1000),
+        steps: Some(40),
+        progress: false,
+        export: Some(export.clone()),
+        ..Default::default()
+    };
+    let device = Default::default();
+    let r = run::<DefaultAutodiffBackend>(&args, &device).unwrap();
+    let images_path = ppl_data::idx::locate(&dir, "t10k-images-idx3-ubyte").expect("test images");
+    let labels_path = ppl_data::idx::locate(&dir, "t10k-labels-idx1-ubyte").expect("test labels");
+    let serve_args = ServeArgs {
+        export_dir: export.clone(),
+        images: Some(images_path.clone()),
+        labels: Some(labels_path.clone()),
+        digits: vec![0, 1, 2],
+        format: OutputFormat::Csv,
+    };
+    let images = read_images::<DefaultBackend>(Some(&images_path), Some(&labels_path), &device)
+        .unwrap()
+        .keep_digits(&[0, 1, 2])
+        .unwrap();
+    assert_eq!(images.len(), r.sizes.1);
+    let mut lines = Vec::new();
+    let report = serve::<DefaultBackend>(&serve_args, &images, &device, &mut lines).unwrap();
+    assert_eq!(
+        report.accuracy,
+        Some(r.accuracy),
+        "served accuracy equals the main job's"
+    );
+
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_digits-serve"))
+        .arg(&export)
+        .args(["--images".as_ref(), images_path.as_os_str()])
+        .args(["--labels".as_ref(), labels_path.as_os_str()])
+        .args(["--digits", "0,1,2"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "digits-serve failed: {stderr}");
+    assert_eq!(String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&lines));
+    assert!(
+        stderr.contains(&format!("accuracy {:.2}%", 100.0 * r.accuracy)),
+        "{stderr}"
+    );
+
+    // A corrupt export is an error naming the file, and nothing is printed.
+    let guide = export.join("guide.bpk");
+    let mut bytes = std::fs::read(&guide).unwrap();
+    bytes[100] ^= 1;
+    std::fs::write(&guide, bytes).unwrap();
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_digits-serve"))
+        .arg(&export)
+        .args(["--images".as_ref(), images_path.as_os_str()])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("guide.bpk") && stderr.contains("corrupt"), "{stderr}");
+    let _ = std::fs::remove_dir_all(&export);
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}

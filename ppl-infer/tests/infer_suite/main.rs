@@ -6,6 +6,7 @@ mod bayesian_layers;
 mod checkpoint;
 mod conjugate;
 mod discrete;
+mod export;
 mod gradients;
 mod particles;
 mod posterior_queries;
