@@ -180,10 +180,12 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     let y_sampled = y_hat.sample("y").expect("y drawn").to_vec();
 
     // The classifier: average the predictive probabilities over 32 draws of z per image.
-    let probs = classify(svi.model(), svi.guide(), test.images_flat(), args.seed, device);
+    // On the fitted posterior (modules without gradient tracking: no autodiff graph is built).
+    let fitted = svi.to_posterior();
+    let probs = classify(fitted.model(), fitted.guide(), test.images_flat(), args.seed, device);
     let n = test.len();
     if let Some(dir) = &args.export {
-        svi.to_posterior().export(dir).map_err(|e| e.to_string())?;
+        fitted.export(dir).map_err(|e| e.to_string())?;
     }
     let labels: Vec<usize> = test.label_values.iter().map(|&l| l as usize).collect();
     let metrics = ClassifierMetrics::from_probs(&probs, 3, &labels);

@@ -110,11 +110,7 @@ type Inner<B> = <B as AutodiffBackend>::InnerBackend;
 /// The posterior as loaded on the plain backend.
 type Loaded<B> = Posterior<Inner<B>, Decoder<Inner<B>>, Encoder<Inner<B>>>;
 
-fn load<B: AutodiffBackend>(
-    dir: &Path,
-    hidden: usize,
-    dev: &B::Device,
-) -> Result<Loaded<B>, InferError> {
+fn load<B: AutodiffBackend>(dir: &Path, hidden: usize, dev: &B::Device) -> Result<Loaded<B>, InferError> {
     // Skeletons with other initial weights: everything must come from the export.
     let (p, q) = skeletons::<Inner<B>>(99, hidden, dev);
     Posterior::load(dir, p, q, dev)
