@@ -29,7 +29,7 @@ mod svi_model;
 mod svi_posterior;
 mod variational_family;
 
-pub use autoguide::{AutoDelta, AutoMultivariateNormal, AutoNormal};
+pub use autoguide::{AutoAmortizedNormal, AutoAmortizedNormalConfig, AutoDelta, AutoMultivariateNormal, AutoNormal};
 #[doc(hidden)]
 pub use checkpoint::SaveStage;
 pub use elbo::Elbo;

@@ -5,10 +5,12 @@
 //! supports, and learns per-site parameters in unconstrained space. Latents local to a
 //! subsampled plate need an amortized guide (an inference network) instead.
 
+mod amortized;
 mod delta;
 mod mvn;
 mod normal;
 
+pub use amortized::{AutoAmortizedNormal, AutoAmortizedNormalConfig};
 pub use delta::AutoDelta;
 pub use mvn::{AutoMultivariateNormal, AUTO_LATENT};
 pub use normal::AutoNormal;
@@ -31,6 +33,9 @@ pub struct LatentSpec {
     pub support: Constraint,
     /// Initial constrained value (the prior mean where it is finite, else a prior draw).
     pub init: Vec<f64>,
+    /// Whether the site lies in the data plate (`ctx.datamodel`): one value per data row,
+    /// what an amortized guide covers.
+    pub local: bool,
 }
 
 /// Run `model` once with `data` and list its latent sites.
@@ -63,7 +68,7 @@ pub fn discover<B: Backend, M: Model<B>>(
     for s in trace.latent_sites() {
         if let Some(p) = s.plates.iter().find(|p| p.subsample_size < p.size) {
             return Err(InferError::Config(format!(
-                "autoguide: latent `{}` is local to the subsampled plate `{}`; use an amortized guide",
+                "autoguide: latent `{}` is local to the subsampled plate `{}`; use an amortized guide (AutoAmortizedNormal for latents in the data plate)",
                 s.name, p.name
             )));
         }
@@ -93,6 +98,7 @@ pub fn discover<B: Backend, M: Model<B>>(
             shape: s.value.dims(),
             support,
             init,
+            local: s.plates.iter().any(|p| p.is_data_plate()),
         });
     }
     Ok(specs)

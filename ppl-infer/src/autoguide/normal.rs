@@ -120,6 +120,7 @@ mod tests {
                 shape: vec![1; 5],
                 support: Constraint::Real,
                 init: vec![0.0],
+                local: false,
             }],
             init_scale: 0.1,
         };

@@ -1,5 +1,6 @@
 //! The ppl-infer test suite (testing.md sections G, S, R, C), generic over the backend.
 
+mod autoguide_amortized;
 mod autoguide_mvn;
 mod autoguides;
 mod bayesian_layers;

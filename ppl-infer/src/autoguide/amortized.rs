@@ -1,0 +1,243 @@
+//! The amortized autoguide: an inference network from each data row to the variational
+//! parameters of that row's latents.
+
+use burn::module::Module;
+use burn::tensor::backend::Backend;
+use burn::tensor::Tensor;
+use ppl_core::{Ctx, Data, Model};
+use ppl_dist::{Constraint, LogNormal, LogitNormal, Normal};
+use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
+
+use super::{discover, unsupported_rank, LatentSpec};
+use crate::{InferError, Locality, VariationalFamily};
+
+/// How to build an [`AutoAmortizedNormal`]: the encoder's input, hidden widths, activation,
+/// seed and scale floor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoAmortizedNormalConfig {
+    /// The bound data entry the encoder reads (`[N, d]`, read inside the data plate);
+    /// `None`: the one such entry the model reads (an error when there are several).
+    pub input: Option<String>,
+    /// Hidden layer widths (default `[64]`).
+    pub hidden: Vec<usize>,
+    /// Activation after each hidden layer (default ReLU).
+    pub activation: Activation,
+    /// Seed of the encoder's initial weights.
+    pub seed: u64,
+    /// Smallest scale (added after the softplus; default 1e-3).
+    pub floor: f64,
+}
+
+impl Default for AutoAmortizedNormalConfig {
+    fn default() -> Self {
+        AutoAmortizedNormalConfig {
+            input: None,
+            hidden: vec![64],
+            activation: Activation::Relu,
+            seed: 0,
+            floor: 1e-3,
+        }
+    }
+}
+
+impl AutoAmortizedNormalConfig {
+    /// The default configuration.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Read `name` instead of the data entry found in the model.
+    pub fn with_input(mut self, name: &str) -> Self {
+        self.input = Some(name.to_string());
+        self
+    }
+
+    /// Hidden layer widths.
+    pub fn with_hidden(mut self, widths: &[usize]) -> Self {
+        self.hidden = widths.to_vec();
+        self
+    }
+
+    /// Activation after each hidden layer.
+    pub fn with_activation(mut self, activation: Activation) -> Self {
+        self.activation = activation;
+        self
+    }
+
+    /// Seed of the encoder's initial weights.
+    pub fn with_seed(mut self, seed: u64) -> Self {
+        self.seed = seed;
+        self
+    }
+
+    /// Build the guide for `model`'s latents (one model run with `data`).
+    ///
+    /// # Errors
+    /// As [`discover`]; [`InferError::Config`] when a latent lies outside the data plate
+    /// (global latents need AutoNormal or a hand-written guide), when no or several data
+    /// entries could be the encoder's input (naming them), or when the input is not `[N, d]`.
+    pub fn init<B: Backend, M: Model<B>>(
+        &self,
+        model: &M,
+        data: &Data<B>,
+        device: &B::Device,
+    ) -> Result<AutoAmortizedNormal<B>, InferError> {
+        let sites = discover(model, data, device)?;
+        let global: Vec<&str> = sites.iter().filter(|s| !s.local).map(|s| s.name.as_str()).collect();
+        if !global.is_empty() {
+            return Err(InferError::Config(format!(
+                "AutoAmortizedNormal: latent(s) {global:?} are not in the data plate (`ctx.datamodel`); it covers \
+                 per-row latents only (fit global latents with AutoNormal or a hand-written guide)"
+            )));
+        }
+        if sites.is_empty() {
+            return Err(InferError::Config(
+                "AutoAmortizedNormal: the model has no latent sites".into(),
+            ));
+        }
+        let input = match &self.input {
+            Some(name) => name.clone(),
+            None => {
+                let reads = ppl_core::run(
+                    model,
+                    Ctx::new(data.clone(), ppl_dist::RngKey::new(0).fold_in("autoguide"), device),
+                )?
+                .trace;
+                let candidates: Vec<&String> = reads
+                    .data_reads()
+                    .iter()
+                    .filter(|(name, u)| u.in_data_plate && data.get(name).is_some_and(|v| v.rank() == 2))
+                    .map(|(name, _)| name)
+                    .collect();
+                match candidates.as_slice() {
+                    [one] => (*one).clone(),
+                    _ => {
+                        return Err(InferError::Config(format!(
+                            "AutoAmortizedNormal: the encoder's input is ambiguous: the model reads {candidates:?} \
+                             as [N, d] data in the data plate; choose one with `.with_input(name)`"
+                        )))
+                    }
+                }
+            }
+        };
+        let dims = data
+            .get(&input)
+            .ok_or_else(|| InferError::Config(format!("AutoAmortizedNormal: no bound data `{input}` to encode")))?
+            .dims();
+        if dims.len() != 2 {
+            return Err(InferError::Config(format!(
+                "AutoAmortizedNormal: the encoder reads `{input}` as [N, d]; it has shape {dims:?}"
+            )));
+        }
+        let out: usize = sites.iter().map(|s| 2 * row_size(s)).sum();
+        let mut sizes = vec![dims[1]];
+        sizes.extend(&self.hidden);
+        sizes.push(out);
+        let encoder = MlpConfig::new(&sizes)
+            .with_hidden(self.activation)
+            .with_seed(self.seed)
+            .init(device);
+        Ok(AutoAmortizedNormal {
+            encoder,
+            sites,
+            input,
+            floor: self.floor,
+        })
+    }
+}
+
+/// Elements of one row of a local latent (its shape without the data-plate dimension).
+fn row_size(s: &LatentSpec) -> usize {
+    s.shape.iter().skip(1).product()
+}
+
+/// An amortized mean-field autoguide (an inference network): an MLP reads each row of one
+/// bound data entry (`x[i]`, `[d]`) and outputs, for every latent in the data plate, the
+/// location and softplus scale of an independent normal per element of that row's latent —
+/// Normal for real latents, LogNormal for positive ones, LogitNormal for the unit interval.
+/// New rows need one forward pass, and minibatches work as with a hand-written encoder.
+///
+/// Built by [`AutoAmortizedNormalConfig::init`]; its notice names the input and the sites.
+#[derive(Module, Debug)]
+pub struct AutoAmortizedNormal<B: Backend> {
+    encoder: Mlp<B>,
+    #[module(skip)]
+    sites: Vec<LatentSpec>,
+    #[module(skip)]
+    input: String,
+    #[module(skip)]
+    floor: f64,
+}
+
+impl<B: Backend> AutoAmortizedNormal<B> {
+    /// The data entry the encoder reads.
+    pub fn input(&self) -> &str {
+        &self.input
+    }
+
+    /// The latent sites it covers.
+    pub fn sites(&self) -> &[LatentSpec] {
+        &self.sites
+    }
+
+    fn site<const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, out: Tensor<B, 2>, offset: usize) {
+        let rows = out.dims()[0];
+        let d = row_size(s);
+        let (loc, scale) = NormalHead::new(d)
+            .with_floor(self.floor)
+            .params(out.narrow(1, offset, 2 * d))
+            .expect("the slice has the head's width 2d");
+        let mut shape = [0; D];
+        shape[0] = rows;
+        shape[1..].copy_from_slice(&s.shape[1..]);
+        let (loc, scale) = (loc.reshape(shape), scale.reshape(shape));
+        match s.support {
+            Constraint::Positive | Constraint::NonNegative => {
+                ctx.sample(&s.name, LogNormal::new_unchecked(loc, scale));
+            }
+            Constraint::UnitInterval => {
+                ctx.sample(&s.name, LogitNormal::new_unchecked(loc, scale));
+            }
+            _ => {
+                ctx.sample(&s.name, Normal::new_unchecked(loc, scale));
+            }
+        }
+    }
+}
+
+impl<B: Backend> Model<B> for AutoAmortizedNormal<B> {
+    fn notice(&self) -> Option<String> {
+        let sites: Vec<String> = self
+            .sites
+            .iter()
+            .map(|s| format!("{}{:?}", s.name, &s.shape[1..]))
+            .collect();
+        Some(format!(
+            "AutoAmortizedNormal: an encoder reads `{}` per row and gives the normals of {}",
+            self.input,
+            sites.join(", ")
+        ))
+    }
+
+    fn model(&self, ctx: &mut Ctx<B>) {
+        ctx.datamodel(|ctx| {
+            let out = self.encoder.forward(ctx.data::<2>(&self.input));
+            let mut offset = 0;
+            for s in &self.sites {
+                ppl_core::with_rank!(s.shape.len(), D => self.site::<D>(ctx, s, out.clone(), offset), _ => unsupported_rank(ctx, s));
+                offset += 2 * row_size(s);
+            }
+        });
+    }
+}
+
+/// Every latent it covers is per row: particles may be vectorized.
+impl<B: Backend> VariationalFamily<B> for AutoAmortizedNormal<B> {
+    fn latent_sites(&self) -> Option<Vec<String>> {
+        Some(self.sites.iter().map(|s| s.name.clone()).collect())
+    }
+
+    fn locality(&self) -> Locality {
+        Locality::Local
+    }
+}
