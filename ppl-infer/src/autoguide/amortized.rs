@@ -8,7 +8,7 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_dist::{Constraint, LogNormal, LogitNormal, Normal};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
-use super::{discover, unsupported_rank, LatentSpec};
+use super::{discover, unsupported_rank, AutoNormal, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
 /// How to build an [`AutoAmortizedNormal`]: the encoder's input, hidden widths, activation,
@@ -73,27 +73,23 @@ impl AutoAmortizedNormalConfig {
     /// Build the guide for `model`'s latents (one model run with `data`).
     ///
     /// # Errors
-    /// As [`discover`]; [`InferError::Config`] when a latent lies outside the data plate
-    /// (global latents need AutoNormal or a hand-written guide), when no or several data
-    /// entries could be the encoder's input (naming them), or when the input is not `[N, d]`.
+    /// As [`discover`]; [`InferError::Config`] when no latent lies in the data plate (use
+    /// AutoNormal), when no or several data entries could be the encoder's input (naming
+    /// them), or when the input is not `[N, d]`.
     pub fn init<B: Backend, M: Model<B>>(
         &self,
         model: &M,
         data: &Data<B>,
         device: &B::Device,
     ) -> Result<AutoAmortizedNormal<B>, InferError> {
-        let sites = discover(model, data, device)?;
-        let global: Vec<&str> = sites.iter().filter(|s| !s.local).map(|s| s.name.as_str()).collect();
-        if !global.is_empty() {
-            return Err(InferError::Config(format!(
-                "AutoAmortizedNormal: latent(s) {global:?} are not in the data plate (`ctx.datamodel`); it covers \
-                 per-row latents only (fit global latents with AutoNormal or a hand-written guide)"
-            )));
-        }
+        let (sites, global): (Vec<LatentSpec>, Vec<LatentSpec>) =
+            discover(model, data, device)?.into_iter().partition(|s| s.local);
         if sites.is_empty() {
-            return Err(InferError::Config(
-                "AutoAmortizedNormal: the model has no latent sites".into(),
-            ));
+            let global: Vec<&str> = global.iter().map(|s| s.name.as_str()).collect();
+            return Err(InferError::Config(format!(
+                "AutoAmortizedNormal: no latent lies in the data plate (`ctx.datamodel`); the model's latents \
+                 {global:?} are global: use AutoNormal"
+            )));
         }
         let input = match &self.input {
             Some(name) => name.clone(),
@@ -140,6 +136,7 @@ impl AutoAmortizedNormalConfig {
         Ok(AutoAmortizedNormal {
             encoder,
             sites,
+            global: (!global.is_empty()).then(|| AutoNormal::from_sites(global)),
             input,
             floor: self.floor,
         })
@@ -156,6 +153,8 @@ fn row_size(s: &LatentSpec) -> usize {
 /// location and softplus scale of an independent normal per element of that row's latent —
 /// Normal for real latents, LogNormal for positive ones, LogitNormal for the unit interval.
 /// New rows need one forward pass, and minibatches work as with a hand-written encoder.
+/// Latents outside the data plate (global ones) get an [`AutoNormal`] in the same guide, so
+/// a model with both needs no hand-written guide.
 ///
 /// Built by [`AutoAmortizedNormalConfig::init`]; its notice names the input and the sites.
 #[derive(Module, Debug)]
@@ -163,6 +162,9 @@ pub struct AutoAmortizedNormal<B: Backend> {
     encoder: Mlp<B>,
     #[module(skip)]
     sites: Vec<LatentSpec>,
+    /// AutoNormal for the latents outside the data plate, if any.
+    #[module(skip)]
+    global: Option<AutoNormal>,
     #[module(skip)]
     input: String,
     #[module(skip)]
@@ -175,9 +177,14 @@ impl<B: Backend> AutoAmortizedNormal<B> {
         &self.input
     }
 
-    /// The latent sites it covers.
+    /// The per-row latent sites the encoder covers.
     pub fn sites(&self) -> &[LatentSpec] {
         &self.sites
+    }
+
+    /// The global latent sites (one value for all rows), fitted by an [`AutoNormal`].
+    pub fn global_sites(&self) -> &[LatentSpec] {
+        self.global.as_ref().map_or(&[], |g| g.sites())
     }
 
     fn site<const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, out: Tensor<B, 2>, offset: usize) {
@@ -212,14 +219,28 @@ impl<B: Backend> Model<B> for AutoAmortizedNormal<B> {
             .iter()
             .map(|s| format!("{}{:?}", s.name, &s.shape[1..]))
             .collect();
+        let global = match &self.global {
+            Some(g) => format!(
+                "; AutoNormal for the global {}",
+                g.sites()
+                    .iter()
+                    .map(|s| format!("{}{:?}", s.name, s.shape))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+            None => String::new(),
+        };
         Some(format!(
-            "AutoAmortizedNormal: an encoder reads `{}` per row and gives the normals of {}",
+            "AutoAmortizedNormal: an encoder reads `{}` per row and gives the normals of {}{global}",
             self.input,
             sites.join(", ")
         ))
     }
 
     fn model(&self, ctx: &mut Ctx<B>) {
+        if let Some(g) = &self.global {
+            g.model(ctx);
+        }
         ctx.datamodel(|ctx| {
             let out = self.encoder.forward(ctx.data::<2>(&self.input));
             let mut offset = 0;
@@ -231,13 +252,23 @@ impl<B: Backend> Model<B> for AutoAmortizedNormal<B> {
     }
 }
 
-/// Every latent it covers is per row: particles may be vectorized.
+/// Local when every latent is per row (particles may be vectorized), global otherwise.
 impl<B: Backend> VariationalFamily<B> for AutoAmortizedNormal<B> {
     fn latent_sites(&self) -> Option<Vec<String>> {
-        Some(self.sites.iter().map(|s| s.name.clone()).collect())
+        Some(
+            self.global_sites()
+                .iter()
+                .chain(&self.sites)
+                .map(|s| s.name.clone())
+                .collect(),
+        )
     }
 
     fn locality(&self) -> Locality {
-        Locality::Local
+        if self.global.is_some() {
+            Locality::Global
+        } else {
+            Locality::Local
+        }
     }
 }

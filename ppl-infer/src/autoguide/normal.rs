@@ -37,6 +37,11 @@ impl AutoNormal {
         })
     }
 
+    /// The guide for exactly these latent sites (the global part of an amortized guide).
+    pub(crate) fn from_sites(sites: Vec<LatentSpec>) -> Self {
+        AutoNormal { sites, init_scale: 0.1 }
+    }
+
     /// The latent sites it covers.
     pub fn sites(&self) -> &[LatentSpec] {
         &self.sites
