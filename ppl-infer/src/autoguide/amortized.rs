@@ -5,10 +5,9 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
-use ppl_dist::{Constraint, LogNormal, LogitNormal, Normal};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
-use super::{discover, unsupported_rank, AutoNormal, LatentSpec};
+use super::{discover, sample_normal_family, unsupported_rank, AutoNormal, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
 /// How to build an [`AutoAmortizedNormal`]: the encoder's input, hidden widths, activation,
@@ -198,17 +197,7 @@ impl<B: Backend> AutoAmortizedNormal<B> {
         shape[0] = rows;
         shape[1..].copy_from_slice(&s.shape[1..]);
         let (loc, scale) = (loc.reshape(shape), scale.reshape(shape));
-        match s.support {
-            Constraint::Positive | Constraint::NonNegative => {
-                ctx.sample(&s.name, LogNormal::new_unchecked(loc, scale));
-            }
-            Constraint::UnitInterval => {
-                ctx.sample(&s.name, LogitNormal::new_unchecked(loc, scale));
-            }
-            _ => {
-                ctx.sample(&s.name, Normal::new_unchecked(loc, scale));
-            }
-        }
+        sample_normal_family(ctx, s, loc, scale);
     }
 }
 

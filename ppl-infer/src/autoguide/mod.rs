@@ -115,6 +115,28 @@ pub(crate) fn host_tensor<B: Backend, const D: usize>(
     Tensor::from_data(TensorData::new(values.to_vec(), s), float_options::<B>(device))
 }
 
+/// Sample site `s` from the normal family that respects its support, with `loc` and `scale`
+/// in that family's own parameterization: LogNormal for positive latents, LogitNormal for the
+/// unit interval, Normal otherwise (what AutoNormal and AutoAmortizedNormal both use).
+pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
+    ctx: &mut ppl_core::Ctx<B>,
+    s: &LatentSpec,
+    loc: Tensor<B, D>,
+    scale: Tensor<B, D>,
+) {
+    match s.support {
+        Constraint::Positive | Constraint::NonNegative => {
+            ctx.sample(&s.name, ppl_dist::LogNormal::new_unchecked(loc, scale));
+        }
+        Constraint::UnitInterval => {
+            ctx.sample(&s.name, ppl_dist::LogitNormal::new_unchecked(loc, scale));
+        }
+        _ => {
+            ctx.sample(&s.name, ppl_dist::Normal::new_unchecked(loc, scale));
+        }
+    }
+}
+
 /// Stop the guide's run with [`ppl_core::CoreError::UnsupportedRank`] for a spec whose
 /// shape has a rank outside 1–4 (specs from [`discover`] never do; hand-made ones may).
 pub(crate) fn unsupported_rank<B: Backend>(ctx: &mut ppl_core::Ctx<B>, s: &LatentSpec) -> ! {

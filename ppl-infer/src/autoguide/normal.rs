@@ -2,9 +2,9 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use ppl_core::transform::to_unconstrained;
 use ppl_core::{Ctx, Data, Model};
-use ppl_dist::{Constraint, LogNormal, LogitNormal, Normal};
+use ppl_dist::Constraint;
 
-use super::{discover, host_tensor, unsupported_rank, LatentSpec};
+use super::{discover, host_tensor, sample_normal_family, unsupported_rank, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
 /// Mean-field autoguide: one independent normal per latent element, in unconstrained space
@@ -68,17 +68,7 @@ impl AutoNormal {
             init.ones_like() * self.init_scale,
             Constraint::Positive,
         );
-        match s.support {
-            Constraint::Positive | Constraint::NonNegative => {
-                ctx.sample(&s.name, LogNormal::new_unchecked(loc, scale));
-            }
-            Constraint::UnitInterval => {
-                ctx.sample(&s.name, LogitNormal::new_unchecked(loc, scale));
-            }
-            _ => {
-                ctx.sample(&s.name, Normal::new_unchecked(loc, scale));
-            }
-        }
+        sample_normal_family(ctx, s, loc, scale);
     }
 }
 
