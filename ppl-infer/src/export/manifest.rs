@@ -104,12 +104,12 @@ impl Manifest {
 }
 
 /// The name a manifest records for a constraint.
-pub(super) fn constraint_name(c: Constraint) -> String {
+pub(crate) fn constraint_name(c: Constraint) -> String {
     format!("{c:?}")
 }
 
 /// The constraint a manifest names, if it is one.
-pub(super) fn constraint_from_name(name: &str) -> Option<Constraint> {
+pub(crate) fn constraint_from_name(name: &str) -> Option<Constraint> {
     [
         Constraint::Real,
         Constraint::Positive,

@@ -17,7 +17,7 @@
 //! posterior from the skeletons it was given by value, so a failure leaves nothing
 //! half-loaded.
 
-mod manifest;
+pub(crate) mod manifest;
 
 use std::path::{Path, PathBuf};
 
@@ -51,36 +51,35 @@ fn type_stem<T: ?Sized>() -> String {
     name.split('<').next().unwrap_or(name).to_string()
 }
 
-fn crc(bytes: &[u8]) -> String {
+pub(crate) fn crc(bytes: &[u8]) -> String {
     format!("{:08x}", crc32fast::hash(bytes))
 }
 
 /// `m`'s tensors as burnpack bytes.
-fn to_burnpack<B: Backend, M: Module<B>>(m: &M, dir: &Path, file: &str) -> Result<Vec<u8>, InferError> {
+pub(crate) fn burnpack_bytes<B: Backend, M: Module<B>>(m: &M) -> Result<Vec<u8>, String> {
     let mut store = BurnpackStore::from_bytes(None);
-    m.save_into(&mut store)
-        .map_err(|e| fail(dir, file, format!("cannot encode: {e}")))?;
-    let bytes = store
-        .get_bytes()
-        .map_err(|e| fail(dir, file, format!("cannot encode: {e}")))?;
+    m.save_into(&mut store).map_err(|e| format!("cannot encode: {e}"))?;
+    let bytes = store.get_bytes().map_err(|e| format!("cannot encode: {e}"))?;
     Ok(bytes.to_vec())
 }
 
-/// Load `file`'s tensors into `m`; every tensor of `m` must be in the file and every tensor
-/// of the file in `m`.
-fn from_burnpack<B: Backend, M: Module<B>>(mut m: M, bytes: Vec<u8>, dir: &Path, file: &str) -> Result<M, InferError> {
+/// Load burnpack `bytes` into `m`; every tensor of `m` must be in them and every tensor in
+/// them must be one of `m`'s.
+pub(crate) fn load_burnpack<B: Backend, M: Module<B>>(mut m: M, bytes: Vec<u8>) -> Result<M, String> {
     let mut store = BurnpackStore::from_bytes(Some(Bytes::from_bytes_vec(bytes)));
-    let result = m
-        .load_from(&mut store)
-        .map_err(|e| fail(dir, file, format!("cannot load: {e}")))?;
+    let result = m.load_from(&mut store).map_err(|e| format!("cannot load: {e}"))?;
     if !result.unused.is_empty() {
-        return Err(fail(
-            dir,
-            file,
-            format!("holds tensors the skeleton does not have: {:?}", result.unused),
-        ));
+        return Err(format!("holds tensors the skeleton does not have: {:?}", result.unused));
     }
     Ok(m)
+}
+
+fn to_burnpack<B: Backend, M: Module<B>>(m: &M, dir: &Path, file: &str) -> Result<Vec<u8>, InferError> {
+    burnpack_bytes(m).map_err(|e| fail(dir, file, e))
+}
+
+fn from_burnpack<B: Backend, M: Module<B>>(m: M, bytes: Vec<u8>, dir: &Path, file: &str) -> Result<M, InferError> {
+    load_burnpack(m, bytes).map_err(|e| fail(dir, file, e))
 }
 
 /// `dir` with `suffix` appended to its last component.

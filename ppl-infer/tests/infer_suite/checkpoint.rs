@@ -50,6 +50,15 @@ fn mismatched_and_corrupt_checkpoints_are_errors<B: AutodiffBackend>(dev: &B::De
         before,
         "a failed load leaves the state untouched"
     );
+    // A guide whose parameter has another constraint (same name and shape).
+    let q_pos = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([2], 1.0), Constraint::Positive);
+        ctx.sample("mu", Normal::new(loc, 1.0));
+    };
+    let mut positive = Svi::from_fns(p, q_pos, config.clone(), dev);
+    positive.step(&Data::new(), 1).unwrap();
+    let msg = positive.load_checkpoint(&path).unwrap_err().to_string();
+    assert!(msg.contains("Positive") && msg.contains("Real"), "{msg}");
     // Another seed.
     let mut seeded = Svi::from_fns(
         p,
@@ -66,12 +75,12 @@ fn mismatched_and_corrupt_checkpoints_are_errors<B: AutodiffBackend>(dev: &B::De
         .to_string()
         .contains("seed 0"));
     // A corrupt state file.
-    std::fs::write(path.join("state.txt"), "garbage").unwrap();
+    std::fs::write(path.join("state.json"), "garbage").unwrap();
     let mut fresh = Svi::from_fns(p, q, config, dev);
     assert!(fresh
         .load_checkpoint(&path)
         .unwrap_err()
         .to_string()
-        .contains("state.txt"));
+        .contains("state.json"));
     let _ = std::fs::remove_dir_all(&path);
 }
