@@ -13,7 +13,7 @@ use burn::backend::Autodiff;
 use burn::module::Module;
 use burn::tensor::Tensor;
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use ppl_core::ParamStore;
+use ppl_core::{Data, ParamStore};
 use ppl_dist::param::float_options;
 use ppl_examples::backend::{default_device, DefaultBackend, BACKEND_NAME};
 use ppl_examples::digits::{build, classify, DigitModel, DigitQ};
@@ -32,7 +32,8 @@ fn bench(c: &mut Criterion) {
     let tracked = (p.clone(), q.clone());
     let fitted = Posterior::new(p.no_grad(), q.no_grad(), ParamStore::new(), 0, &dev);
     let dir = std::env::temp_dir().join(format!("ppl-bench-serve-{}", std::process::id()));
-    fitted.export(&dir).expect("export");
+    let example = Data::new().with("x", Tensor::<AB, 2>::zeros([1, 784], float_options::<AB>(&dev)));
+    fitted.export(&dir, &example).expect("export");
     let (p, q) = build::<B>(1, &dev);
     let served: Posterior<B, DigitModel<B>, DigitQ<B>> = Posterior::load(&dir, p, q, &dev).expect("load");
     let _ = std::fs::remove_dir_all(&dir);

@@ -41,6 +41,42 @@ macro_rules! backend_suite {
     };
 }
 
+/// Instantiate generic *statistical* checks (fits and Monte Carlo estimates that take tens of
+/// seconds each): like [`backend_suite!`](crate::backend_suite), but NdArray f32 only when
+/// the calling crate's `slow-tests` feature is on or its `flex` feature is off. NdArray f64 is
+/// the reference and flex is the default f32 backend, so every precision is still covered in
+/// the default run; what NdArray f32 adds here (the same f32 arithmetic through other
+/// kernels) is checked by the cheap conformance tests, which [`backend_suite!`] runs on it.
+#[macro_export]
+macro_rules! statistical_suite {
+    ($($check:ident),* $(,)?) => {
+        #[cfg(any(feature = "slow-tests", not(feature = "flex")))]
+        mod ndarray_f32 {
+            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f32>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        mod ndarray_f64 {
+            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f64>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(feature = "flex")]
+        mod flex {
+            type TB = ::burn::backend::Autodiff<::burn::backend::Flex>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(feature = "tch")]
+        mod tch {
+            type TB = ::burn::backend::Autodiff<::burn::backend::LibTorch<f32>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(feature = "cuda")]
+        mod cuda {
+            type TB = ::burn::backend::Autodiff<::burn::backend::Cuda<f32, i32>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+    };
+}
+
 /// Whether the backend computes in f64.
 pub fn is_f64<B: Backend>() -> bool {
     std::mem::size_of::<B::FloatElem>() == 8

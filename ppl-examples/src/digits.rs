@@ -185,7 +185,9 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     let probs = classify(fitted.model(), fitted.guide(), test.images_flat(), args.seed, device);
     let n = test.len();
     if let Some(dir) = &args.export {
-        fitted.export(dir).map_err(|e| e.to_string())?;
+        // One test image: the manifest records each site's shape and support as traced on it.
+        let example = Data::new().with("x", test.images_flat().narrow(0, 0, 1));
+        fitted.export(dir, &example).map_err(|e| e.to_string())?;
     }
     let labels: Vec<usize> = test.label_values.iter().map(|&l| l as usize).collect();
     let metrics = ClassifierMetrics::from_probs(&probs, 3, &labels);

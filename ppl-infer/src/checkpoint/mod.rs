@@ -143,7 +143,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             files,
             crc32: String::new(),
         };
-        let json = state.to_json().map_err(|e| err(dir, format!("{STATE_FILE}: {e}")))?;
+        let json = state.into_json().map_err(|e| err(dir, format!("{STATE_FILE}: {e}")))?;
         write_synced(&tmp.join(STATE_FILE), json.as_bytes()).map_err(|e| err(dir, format!("{STATE_FILE}: {e}")))?;
         if stage == SaveStage::TemporaryComplete {
             return Ok(());

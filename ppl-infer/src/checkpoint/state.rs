@@ -62,7 +62,7 @@ impl CheckpointState {
     }
 
     /// Fill in `crc32` and render as pretty JSON.
-    pub(crate) fn to_json(mut self) -> Result<String, serde_json::Error> {
+    pub(crate) fn into_json(mut self) -> Result<String, serde_json::Error> {
         self.crc32 = self.checksum()?;
         serde_json::to_string_pretty(&self)
     }
@@ -171,7 +171,7 @@ mod tests {
 
     #[test]
     fn state_round_trips_bit_for_bit_including_non_finite_losses() {
-        let json = sample().to_json().unwrap();
+        let json = sample().into_json().unwrap();
         let back = CheckpointState::from_json(json.as_bytes()).unwrap();
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.losses), bits(&sample().losses));
@@ -181,7 +181,7 @@ mod tests {
 
     #[test]
     fn an_edited_or_truncated_state_is_refused() {
-        let json = sample().to_json().unwrap();
+        let json = sample().into_json().unwrap();
         let edited = json.replace("\"step\": 3", "\"step\": 4");
         assert_ne!(edited, json);
         let e = CheckpointState::from_json(edited.as_bytes()).unwrap_err();

@@ -10,7 +10,7 @@ use crate::InferError;
 /// The format name written into every manifest.
 pub const FORMAT: &str = "ppl-infer-export";
 /// The format version this crate writes and reads.
-pub const FORMAT_VERSION: u32 = 1;
+pub const FORMAT_VERSION: u32 = 2;
 /// The burn version the workspace pins (`burn = "=0.21.0"`), recorded for the reader.
 pub const BURN_VERSION: &str = "0.21.0";
 
@@ -44,6 +44,9 @@ pub struct Manifest {
     pub guide_shapes: String,
     /// The guide's latent sites, where it declares them.
     pub guide_latents: Vec<String>,
+    /// The model's sample sites as traced on the export's example rows (latents replayed
+    /// from the guide): what a query may ask for and what data it must bind.
+    pub sites: Vec<SiteEntry>,
     /// The `param` store: name, constrained shape and constraint of each entry.
     pub params: Vec<ParamEntry>,
     /// Every weight file with its length and CRC-32.
@@ -59,6 +62,24 @@ pub struct ParamEntry {
     pub shape: Vec<usize>,
     /// The constraint, by name (`Real`, `Positive`, …).
     pub constraint: String,
+}
+
+/// One sample site of the exported model.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SiteEntry {
+    /// Site name.
+    pub name: String,
+    /// Whether the example rows bound data to it (observed); otherwise the guide or the
+    /// model drew it.
+    pub observed: bool,
+    /// Whether it lies in the data plate: one value per data row, the rows being its
+    /// leading dimension.
+    pub per_row: bool,
+    /// Its value's shape on the example rows (the leading dimension is the number of
+    /// example rows when `per_row`).
+    pub shape: Vec<usize>,
+    /// Its distribution's support, by name (`Real`, `Positive`, `CategoricalIndex`, …).
+    pub support: String,
 }
 
 /// One weight file of an export.

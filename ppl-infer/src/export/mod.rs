@@ -25,9 +25,10 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use burn::tensor::Bytes;
 use burn_store::{BurnpackStore, ModuleSnapshot};
-use ppl_core::{Model, ParamMeta, ParamStore};
+use ppl_core::handlers::Replay;
+use ppl_core::{run, Ctx, Data, Model, ParamMeta, ParamStore};
 
-pub use manifest::{FileEntry, Manifest, ParamEntry, BURN_VERSION, FORMAT, FORMAT_VERSION};
+pub use manifest::{FileEntry, Manifest, ParamEntry, SiteEntry, BURN_VERSION, FORMAT, FORMAT_VERSION};
 
 use crate::checkpoint::fingerprint;
 use crate::{InferError, Posterior};
@@ -96,11 +97,17 @@ impl<B: Backend, P: Model<B> + Module<B>, Q: Model<B> + Module<B>> Posterior<B, 
     /// model's, guide's and `param` store's tensors in burnpack and a `manifest.json` (see
     /// the [module docs](crate::export)). Returns the manifest it wrote.
     ///
+    /// `example` holds a few rows of the data the posterior will be queried with (one row
+    /// suffices; `Data::new()` for a model without data): the model is traced on them, with
+    /// the guide's latents replayed, to record each sample site's shape, support and role
+    /// in the manifest.
+    ///
     /// # Errors
-    /// [`InferError::Export`] if a file cannot be encoded or written; the target is then
-    /// left as it was.
-    pub fn export(&self, dir: impl AsRef<Path>) -> Result<Manifest, InferError> {
+    /// Model or guide errors on `example`; [`InferError::Export`] if a file cannot be encoded
+    /// or written. The target is left as it was on any error.
+    pub fn export(&self, dir: impl AsRef<Path>, example: &Data<B>) -> Result<Manifest, InferError> {
         let dir = dir.as_ref();
+        let sites = self.traced_sites(example)?;
         let tmp = sibling(dir, &format!("tmp-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&tmp);
         std::fs::create_dir_all(&tmp).map_err(|e| fail(dir, "", format!("cannot create {}: {e}", tmp.display())))?;
@@ -131,6 +138,7 @@ impl<B: Backend, P: Model<B> + Module<B>, Q: Model<B> + Module<B>> Posterior<B, 
             model_shapes: fingerprint(self.model()),
             guide_shapes: fingerprint(self.guide()),
             guide_latents: self.guide_latents().to_vec(),
+            sites,
             params: self
                 .params()
                 .meta()
@@ -162,6 +170,39 @@ impl<B: Backend, P: Model<B> + Module<B>, Q: Model<B> + Module<B>> Posterior<B, 
             let _ = std::fs::remove_dir_all(&old);
         }
         Ok(manifest)
+    }
+
+    /// The model's sample sites on `example`, the guide's latents replayed.
+    fn traced_sites(&self, example: &Data<B>) -> Result<Vec<SiteEntry>, InferError> {
+        let key = ppl_dist::RngKey::new(self.seed()).fold_in("export");
+        let guide = run(
+            self.guide(),
+            Ctx::new(example.clone(), key.fold_in("guide"), self.device())
+                .with_program("guide")
+                .with_params(self.params().clone()),
+        )?;
+        let mut ctx = Ctx::new(example.clone(), key.fold_in("model"), self.device())
+            .with_params(self.params().clone())
+            .with_handler(Replay::new(&guide.trace));
+        if let Some(n) = example.rows()? {
+            ctx = ctx.with_instances(n).with_data_size(n);
+        }
+        let model = run(self.model(), ctx)?.trace;
+        Ok(model
+            .sites()
+            .iter()
+            .filter(|s| s.kind == ppl_core::SiteKind::Sample)
+            .map(|s| SiteEntry {
+                name: s.name.clone(),
+                observed: s.observed,
+                per_row: s.plates.iter().any(|p| p.is_data_plate()),
+                shape: s.value.dims(),
+                support: s
+                    .dist
+                    .as_ref()
+                    .map_or_else(|| "unknown".to_string(), |d| manifest::constraint_name(d.support())),
+            })
+            .collect())
     }
 
     /// Read a posterior exported by [`Posterior::export`] into the skeletons `model` and

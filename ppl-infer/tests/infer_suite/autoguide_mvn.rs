@@ -4,10 +4,10 @@
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t2;
-use ppl_dist::{backend_suite, Normal, RngKey};
+use ppl_dist::{statistical_suite, Normal, RngKey};
 use ppl_infer::{model_fn, AutoMultivariateNormal, Elbo, LrSchedule, Svi, SviConfig};
 
-backend_suite!(auto_mvn_recovers_a_correlated_posterior);
+statistical_suite!(auto_mvn_recovers_a_correlated_posterior);
 
 fn auto_mvn_recovers_a_correlated_posterior<B: AutodiffBackend>(dev: &B::Device) {
     // y = X w + ε, σ = 0.5, w ~ N(0, I₂); columns of X correlated (ρ ≈ 0.9), n = 40.

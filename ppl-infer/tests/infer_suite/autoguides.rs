@@ -5,10 +5,10 @@
 use burn::tensor::{backend::AutodiffBackend, Tensor};
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
-use ppl_dist::{backend_suite, Bernoulli, Beta, Constraint, Gamma, LogNormal, LogitNormal, Poisson};
+use ppl_dist::{statistical_suite, Bernoulli, Beta, Constraint, Gamma, LogNormal, LogitNormal, Poisson};
 use ppl_infer::{model_fn, AutoDelta, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
 
-backend_suite!(
+statistical_suite!(
     auto_normal_recovers_the_beta_bernoulli_posterior,
     hand_guide_recovers_the_beta_bernoulli_posterior,
     auto_normal_recovers_the_gamma_poisson_posterior,

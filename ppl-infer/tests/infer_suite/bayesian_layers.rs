@@ -7,12 +7,12 @@ use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{host, t2};
-use ppl_dist::{backend_suite, Normal, RngKey};
+use ppl_dist::{statistical_suite, Normal, RngKey};
 use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceElbo};
 use ppl_infer::{model_fn, Elbo, LrSchedule, Svi, SviConfig};
 use ppl_nn::{BayesianDenseConfig, DenseFlipout, DenseReparameterization};
 
-backend_suite!(
+statistical_suite!(
     bayesian_regression_recovers_the_conjugate_posterior,
     flipout_matches_the_elbo_with_lower_gradient_variance
 );

@@ -3,7 +3,6 @@
 
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
-use ppl_dist::testkit::is_f64;
 use ppl_dist::{backend_suite, Constraint, Normal};
 use ppl_infer::{InferError, Svi, SviConfig};
 
@@ -14,7 +13,8 @@ fn dir(tag: &str) -> std::path::PathBuf {
 }
 
 fn mismatched_and_corrupt_checkpoints_are_errors<B: AutodiffBackend>(dev: &B::Device) {
-    let suffix = if is_f64::<B>() { "64" } else { "32" };
+    // One directory per backend: the backends' tests run at the same time.
+    let suffix = std::any::type_name::<B>().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let p = |ctx: &mut Ctx<B>| {
         ctx.sample("mu", Normal::new(ctx.zeros([2]), 1.0));
     };

@@ -6,10 +6,10 @@ use burn::nn::{Linear, LinearConfig};
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{t1, t2};
-use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
+use ppl_dist::{statistical_suite, Constraint, Normal, RngKey};
 use ppl_infer::{model_fn, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
 
-backend_suite!(
+statistical_suite!(
     normal_normal_hand_guide_recovers_the_exact_posterior,
     normal_normal_auto_normal_recovers_the_exact_posterior,
     shifted_normal_normal_hand_guide_meets_the_relative_criterion,

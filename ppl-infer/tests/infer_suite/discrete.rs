@@ -4,10 +4,10 @@
 use burn::tensor::{activation::sigmoid, backend::AutodiffBackend};
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
-use ppl_dist::{backend_suite, Bernoulli, BinaryParam, Constraint, Normal};
+use ppl_dist::{statistical_suite, Bernoulli, BinaryParam, Constraint, Normal};
 use ppl_infer::{Elbo, LrSchedule, Svi, SviConfig};
 
-backend_suite!(score_function_mixture_recovers_component_means);
+statistical_suite!(score_function_mixture_recovers_component_means);
 
 fn score_function_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
     // 20 points at −2 and +2 (σ = 0.5), offsets of mean zero: the component means are ±2.

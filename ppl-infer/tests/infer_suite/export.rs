@@ -120,8 +120,20 @@ fn an_exported_posterior_loads_on_the_plain_backend_with_the_same_draws<B: Autod
     let svi = fitted::<B>(dev);
     let post = svi.to_posterior();
     let dir = export_dir(&format!("roundtrip-{}", backend_tag::<B>()));
-    let manifest = post.export(&dir).unwrap();
+    let example = data::<B>(dev).select_rows(&[0, 1]);
+    let manifest = post.export(&dir, &example).unwrap();
     assert_eq!(manifest.seed, 11);
+    // The sites as traced on the two example rows: z drawn by the guide, x observed.
+    let site = |n: &str| manifest.sites.iter().find(|s| s.name == n).unwrap().clone();
+    let (z, x) = (site("z"), site("x"));
+    assert!(
+        !z.observed && z.per_row && z.shape == [2, 2] && z.support == "Real",
+        "{z:?}"
+    );
+    assert!(
+        x.observed && x.per_row && x.shape == [2, 3] && x.support == "Real",
+        "{x:?}"
+    );
     assert_eq!(manifest.params.len(), 1);
     assert_eq!(manifest.params[0].name, "sigma");
     assert_eq!(Manifest::read(&dir).unwrap(), manifest);
@@ -140,7 +152,7 @@ fn an_exported_posterior_loads_on_the_plain_backend_with_the_same_draws<B: Autod
         loaded.params().get("sigma").unwrap().to_vec()
     );
     // Exporting again replaces the directory as a whole.
-    post.export(&dir).unwrap();
+    post.export(&dir, &example).unwrap();
     assert!(load::<B>(&dir, 8, dev).is_ok());
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -157,7 +169,7 @@ fn bad_exports_are_typed_errors_that_name_the_file<B: AutodiffBackend>(dev: &B::
     let post = fitted::<B>(dev).to_posterior();
     let dir = export_dir(&format!("bad-{}", backend_tag::<B>()));
     let fresh = || {
-        post.export(&dir).unwrap();
+        post.export(&dir, &data::<B>(dev)).unwrap();
     };
 
     // A skeleton of another shape (hidden width 5 instead of 8).

@@ -10,11 +10,16 @@ use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, Locality, Svi, SviConfig, VariationalFamily};
 
 backend_suite!(
-    vectorized_particles_match_the_particle_loop,
     vectorized_particles_refuse_global_latents,
     a_local_guide_is_vectorized_without_asking,
-    a_global_guide_refuses_vectorization_before_the_first_step
+    a_global_guide_refuses_vectorization_before_the_first_step,
 );
+
+/// The statistical checks (fits, many draws): NdArray f32 only with `slow-tests`.
+mod fits {
+    use super::*;
+    ppl_dist::statistical_suite!(vectorized_particles_match_the_particle_loop,);
+}
 
 /// zᵢ ~ N(0, 1), xᵢ ~ N(zᵢ, 0.5²): every latent is local.
 fn local<B: AutodiffBackend>(ctx: &mut Ctx<B>) {

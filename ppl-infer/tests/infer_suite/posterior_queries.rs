@@ -11,11 +11,16 @@ use statrs::distribution::{Continuous, LogNormal as SLogNormal, Normal as SNorma
 
 backend_suite!(
     median_is_the_guide_at_its_distributions_medians,
-    samples_summarise_independent_guide_draws,
     log_prob_is_the_guide_density_at_given_latents,
     median_refuses_a_guide_without_closed_form_medians,
-    an_unfitted_auto_normal_sits_at_the_prior_mean
+    an_unfitted_auto_normal_sits_at_the_prior_mean,
 );
+
+/// The statistical checks (fits, many draws): NdArray f32 only with `slow-tests`.
+mod fits {
+    use super::*;
+    ppl_dist::statistical_suite!(samples_summarise_independent_guide_draws,);
+}
 
 /// z ~ N(0, 1), s ~ LogNormal(0, 1), x ~ N(z, s) per row.
 fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {

@@ -13,16 +13,23 @@ use ppl_dist::{Bernoulli, Binomial, Categorical, Constraint, HalfNormal, Normal,
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, LrSchedule, NonFinitePolicy, Svi, SviConfig};
 
 ppl_dist::backend_suite!(
-    baseball_with_default_settings_recovers_per_player_means,
-    data_read_outside_the_data_plate_is_passed_whole,
     unused_data_is_an_error_that_names_the_typo,
     autoguides_say_which_sites_they_fit,
     divergence_keeps_the_last_good_parameters,
     errors_inside_networks_name_program_site_and_data,
     posterior_predictive_returns_guide_errors,
     non_finite_observations_name_the_row_and_value,
-    evaluations_record_no_autodiff_graph,
 );
+
+/// The statistical checks (fits, many draws): NdArray f32 only with `slow-tests`.
+mod fits {
+    use super::*;
+    ppl_dist::statistical_suite!(
+        baseball_with_default_settings_recovers_per_player_means,
+        data_read_outside_the_data_plate_is_passed_whole,
+        evaluations_record_no_autodiff_graph,
+    );
+}
 
 /// Efron & Morris (1975): hits in the first 45 at-bats of 18 players, 1970 season.
 const HITS: [f64; 18] = [
