@@ -96,9 +96,13 @@ pub const CLASSES: usize = 3;
 pub const CLASSIFIER_DRAWS: usize = 32;
 
 /// The classifier's class probabilities for images `x` `[n, 784]` (pixels in [0, 1]): the
-/// posterior predictive of y averaged over [`CLASSIFIER_DRAWS`] draws of z from the guide,
-/// with keys derived from `seed`; `n × 3` host values, row-major. The main job and
-/// `digits-serve` both call it, so the same weights and seed give the same numbers.
+/// posterior predictive of y averaged over [`CLASSIFIER_DRAWS`] draws of z from the guide;
+/// `n × 3` host values, row-major. The main job and `digits-serve` both call it, so the same
+/// weights and seed give the same numbers.
+///
+/// Each image's draws come from a key of its own, derived from `seed` and the image's pixels,
+/// so an image gets the same probabilities wherever it sits in the input, alone or in a batch:
+/// the served classifier is a function of the image.
 pub fn classify<B: Backend>(
     model: &DigitModel<B>,
     guide: &DigitQ<B>,
@@ -106,17 +110,34 @@ pub fn classify<B: Backend>(
     seed: u64,
     device: &B::Device,
 ) -> Vec<f64> {
-    let n = x.dims()[0];
+    let [n, d] = x.dims();
     let k = model.k;
+    let pixels = ppl_dist::param::host_values(&x);
+    let base = RngKey::new(seed).fold_in("classifier");
+    // eps[s] holds draw s for every image: [n, k].
+    let mut eps = vec![vec![0.0; n * k]; CLASSIFIER_DRAWS];
+    for (i, image) in pixels.chunks(d.max(1)).enumerate() {
+        let mut key = base.fold_in_u64(content_hash(image));
+        let draws = key.standard_normal(CLASSIFIER_DRAWS * k);
+        for (s, e) in eps.iter_mut().enumerate() {
+            e[i * k..(i + 1) * k].copy_from_slice(&draws[s * k..(s + 1) * k]);
+        }
+    }
     let (loc, scale) = guide.encode(x);
     let mut probs = Tensor::<B, 2>::zeros([n, CLASSES], ppl_dist::param::float_options::<B>(device));
-    let mut key = RngKey::new(seed).fold_in("classifier");
-    for _ in 0..CLASSIFIER_DRAWS {
-        let eps = ppl_dist::param::upload::<B, 2>(key.standard_normal(n * k), [n, k], device);
+    for e in eps {
+        let eps = ppl_dist::param::upload::<B, 2>(e, [n, k], device);
         let z = loc.clone() + scale.clone() * eps;
         probs = probs + softmax(model.nn2.forward(z), 1);
     }
     ppl_dist::param::host_values(&(probs / CLASSIFIER_DRAWS as f64).detach())
+}
+
+/// FNV-1a over the bits of an image's pixel values (as the backend holds them).
+fn content_hash(pixels: &[f64]) -> u64 {
+    pixels.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, v| {
+        (h ^ v.to_bits()).wrapping_mul(0x0000_0100_0000_01b3)
+    })
 }
 
 /// The digit classifier's settings: [`ExampleArgs`] with its defaults (15 epochs, batch 128,

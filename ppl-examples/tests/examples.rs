@@ -397,3 +397,62 @@ fn digits_export_is_served_in_process_and_by_the_serve_binary_with_the_main_jobs
     let _ = std::fs::remove_dir_all(&export);
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
+
+#[test]
+fn the_classifier_gives_an_image_the_same_probabilities_wherever_it_sits() {
+    // Three synthetic images; the last one classified alone, and first in another batch.
+    type P = NdArray<f32>;
+    let dev = Default::default();
+    let (model, guide) = build::<P>(4, &dev);
+    let pixels: Vec<f64> = (0..3 * 784).map(|i| ((i * 37) % 101) as f64 / 100.0).collect();
+    let images = |rows: &[usize]| {
+        let v: Vec<f64> = rows
+            .iter()
+            .flat_map(|&r| pixels[r * 784..(r + 1) * 784].to_vec())
+            .collect();
+        ppl_dist::testkit::t2::<P>(&v, rows.len(), 784, &dev)
+    };
+    let batch = ppl_examples::digits::classify(&model, &guide, images(&[0, 1, 2]), 7, &dev);
+    let alone = ppl_examples::digits::classify(&model, &guide, images(&[2]), 7, &dev);
+    let moved = ppl_examples::digits::classify(&model, &guide, images(&[2, 0]), 7, &dev);
+    assert_eq!(&batch[6..9], &alone[..], "alone");
+    assert_eq!(&batch[6..9], &moved[..3], "first in another batch");
+    assert_eq!(&batch[..3], &moved[3..], "second in another batch");
+    assert_ne!(&batch[..3], &batch[3..6], "different images, different draws");
+}
+
+#[test]
+fn bad_serve_inputs_are_errors_that_say_what_is_wrong() {
+    use ppl_examples::serve::read_images;
+    type P = NdArray<f32>;
+    let dev = Default::default();
+    let dir = out("serve-inputs");
+    std::fs::create_dir_all(&dir).unwrap();
+    let row = |label: Option<u8>, n: usize| {
+        let px = vec!["0"; n].join(",");
+        label.map_or(px.clone(), |l| format!("{l},{px}"))
+    };
+    // CSV lines of the wrong width.
+    let short = dir.join("short.csv");
+    std::fs::write(&short, format!("{}\n", row(None, 700))).unwrap();
+    let e = read_images::<P>(Some(&short), None, &dev).unwrap_err();
+    assert!(e.contains("700 fields") && e.contains("short.csv"), "{e}");
+    // A label that is not a class.
+    let bad_label = dir.join("label.csv");
+    std::fs::write(&bad_label, format!("{}\n", row(None, 785).replacen('0', "2.5", 1))).unwrap();
+    let e = read_images::<P>(Some(&bad_label), None, &dev).unwrap_err();
+    assert!(e.contains("2.5") && e.contains("not a class"), "{e}");
+    // --digits without labels.
+    let plain = dir.join("plain.csv");
+    std::fs::write(&plain, format!("{}\n{}\n", row(None, 784), row(None, 784))).unwrap();
+    let images = read_images::<P>(Some(&plain), None, &dev).unwrap();
+    assert_eq!(images.len(), 2);
+    let e = images.keep_digits(&[0, 1]).unwrap_err();
+    assert!(e.contains("--digits needs labels"), "{e}");
+    // Labels of another count (an IDX label file of 3 for 2 images).
+    let labels = dir.join("labels-idx1-ubyte");
+    std::fs::write(&labels, [0u8, 0, 8, 1, 0, 0, 0, 3, 0, 1, 2]).unwrap();
+    let e = read_images::<P>(Some(&plain), Some(&labels), &dev).unwrap_err();
+    assert!(e.contains("labels for 2 images"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -3,10 +3,11 @@
 
 use std::path::{Path, PathBuf};
 
+use burn::backend::NdArray;
 use burn::module::Module;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{Ctx, Data, Model};
-use ppl_dist::testkit::{host, t2};
+use ppl_dist::testkit::{host, is_f64, t2};
 use ppl_dist::{backend_suite, Constraint, Normal};
 use ppl_infer::{InferError, Locality, Manifest, Posterior, Svi, SviConfig, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
@@ -116,6 +117,13 @@ fn load<B: AutodiffBackend>(dir: &Path, hidden: usize, dev: &B::Device) -> Resul
     Posterior::load(dir, p, q, dev)
 }
 
+/// The export read on another plain backend `P` (its default device).
+fn load_on<P: Backend>(dir: &Path) -> Result<Posterior<P, Decoder<P>, Encoder<P>>, InferError> {
+    let dev = Default::default();
+    let (p, q) = skeletons::<P>(99, 8, &dev);
+    Posterior::load(dir, p, q, &dev)
+}
+
 fn an_exported_posterior_loads_on_the_plain_backend_with_the_same_draws<B: AutodiffBackend>(dev: &B::Device) {
     let svi = fitted::<B>(dev);
     let post = svi.to_posterior();
@@ -171,6 +179,16 @@ fn bad_exports_are_typed_errors_that_name_the_file<B: AutodiffBackend>(dev: &B::
     let fresh = || {
         post.export(&dir, &data::<B>(dev)).unwrap();
     };
+
+    // Another float dtype: the export read into a skeleton of the other precision.
+    fresh();
+    let (file, detail) = if is_f64::<B>() {
+        export_error(load_on::<NdArray<f32>>(&dir))
+    } else {
+        export_error(load_on::<NdArray<f64>>(&dir))
+    };
+    assert_eq!(file, "manifest.json");
+    assert!(detail.contains("float dtype"), "{detail}");
 
     // A skeleton of another shape (hidden width 5 instead of 8).
     fresh();
