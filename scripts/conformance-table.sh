@@ -18,7 +18,7 @@ run_backend() { # name, cargo feature flags...
   local name=$1
   shift
   echo "conformance: $name" >&2
-  cargo run --release --quiet -p ppl-examples --bin conformance_table "$@" >"$tmp/$name.md" 2>"$tmp/$name.err"
+  cargo run --release --quiet -p ppl-examples --bin conformance_table --features conformance-table "$@" >"$tmp/$name.md" 2>"$tmp/$name.err"
   local rc=$?
   if [ $rc -eq 1 ]; then status=1; fi
   echo $rc >"$tmp/$name.rc"

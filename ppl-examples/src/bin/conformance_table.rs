@@ -3,8 +3,8 @@
 //! identical inputs, and the worst error as a fraction of the f32 tolerance.
 //!
 //! ```text
-//! cargo run --release -p ppl-examples --bin conformance_table                  # flex (default)
-//! cargo run --release -p ppl-examples --bin conformance_table --features tch   # libtorch
+//! cargo run --release -p ppl-examples --bin conformance_table --features conformance-table              # flex (default)
+//! cargo run --release -p ppl-examples --bin conformance_table --features conformance-table,tch          # libtorch
 //! ```
 //! `scripts/conformance-table.sh` runs every available backend and writes `docs/conformance.md`.
 //! Exits with status 1 if a distribution does not conform, 2 if the backend cannot run here.
