@@ -15,29 +15,7 @@ use crate::param::float_options;
 #[macro_export]
 macro_rules! backend_suite {
     ($($check:ident),* $(,)?) => {
-        mod ndarray_f32 {
-            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f32>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        mod ndarray_f64 {
-            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f64>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        #[cfg(feature = "flex")]
-        mod flex {
-            type TB = ::burn::backend::Autodiff<::burn::backend::Flex>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        #[cfg(feature = "tch")]
-        mod tch {
-            type TB = ::burn::backend::Autodiff<::burn::backend::LibTorch<f32>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
-        #[cfg(feature = "cuda")]
-        mod cuda {
-            type TB = ::burn::backend::Autodiff<::burn::backend::Cuda<f32, i32>>;
-            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
-        }
+        $crate::__backend_modules!([] $($check),*);
     };
 }
 
@@ -50,7 +28,20 @@ macro_rules! backend_suite {
 #[macro_export]
 macro_rules! statistical_suite {
     ($($check:ident),* $(,)?) => {
-        #[cfg(any(feature = "slow-tests", not(feature = "flex")))]
+        $crate::__backend_modules!(
+            [#[cfg(any(feature = "slow-tests", not(feature = "flex")))]] $($check),*
+        );
+    };
+}
+
+/// The one list of backends behind [`backend_suite!`](crate::backend_suite) and
+/// [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
+/// per check; the bracketed attributes go on the NdArray f32 module. Not for direct use.
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __backend_modules {
+    ([$(#[$f32_attr:meta])*] $($check:ident),*) => {
+        $(#[$f32_attr])*
         mod ndarray_f32 {
             type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f32>>;
             $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*

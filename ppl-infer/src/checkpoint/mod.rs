@@ -36,7 +36,7 @@ use burn::tensor::{Bytes, Tensor};
 use burn_store::{BurnpackStore, BurnpackWriter, ModuleStore};
 use ppl_core::{ParamMeta, ParamStore};
 
-use crate::export::manifest::{constraint_from_name, constraint_name};
+use crate::export::manifest::{constraint_name, read_checked};
 use crate::export::{burnpack_bytes, crc, load_burnpack, FileEntry, ParamEntry, BURN_VERSION};
 use crate::optim::AnyOptimizer;
 use crate::{InferError, Svi};
@@ -222,29 +222,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         // Every file, checked against its length and checksum before any is decoded.
         let mut contents = Vec::new();
         for f in [MODULES_FILE, OPTIMIZER_FILE] {
-            let entry = st
-                .files
-                .iter()
-                .find(|e| e.name == f)
-                .ok_or_else(|| err(dir, format!("{STATE_FILE} has no checksum for {f}")))?;
-            let bytes = std::fs::read(dir.join(f)).map_err(|e| err(dir, format!("{f}: {e}")))?;
-            if bytes.len() as u64 != entry.bytes {
-                return Err(err(
-                    dir,
-                    format!(
-                        "{f} has {} bytes, the checkpoint says {} (truncated or replaced)",
-                        bytes.len(),
-                        entry.bytes
-                    ),
-                ));
-            }
-            if crc(&bytes) != entry.crc32 {
-                return Err(err(
-                    dir,
-                    format!("{f} is corrupt or from another checkpoint (checksum mismatch)"),
-                ));
-            }
-            contents.push(bytes);
+            contents.push(read_checked(dir, &st.files, f, STATE_FILE).map_err(|e| err(dir, e))?);
         }
         let this_dtype = format!("{:?}", ppl_dist::param::float_dtype::<B>());
         if st.float_dtype != this_dtype {
@@ -308,26 +286,12 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 ),
             ));
         }
-        let mut meta = Vec::with_capacity(st.params.len());
-        for p in &st.params {
-            let constraint = constraint_from_name(&p.constraint).ok_or_else(|| {
-                err(
-                    dir,
-                    format!("param `{}` has an unknown constraint `{}`", p.name, p.constraint),
-                )
-            })?;
-            if !(1..=4).contains(&p.shape.len()) {
-                return Err(err(
-                    dir,
-                    format!("param `{}` has shape {:?}; params have rank 1 to 4", p.name, p.shape),
-                ));
-            }
-            meta.push(ParamMeta {
-                name: p.name.clone(),
-                shape: p.shape.clone(),
-                constraint,
-            });
-        }
+        let meta = st
+            .params
+            .iter()
+            .map(ParamEntry::to_meta)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| err(dir, e))?;
         let device = self.device().clone();
         let mut staged = current.clone();
         staged.params = ParamStore::with_placeholders(meta, &device);

@@ -93,6 +93,52 @@ pub struct FileEntry {
     pub crc32: String,
 }
 
+/// Read the file `name` from `dir` and check it against its entry in `files` (length, then
+/// CRC-32) before anyone decodes it. `listing` names the file that holds the entries, for the
+/// message; the caller wraps the message in its own error variant.
+pub(crate) fn read_checked(dir: &Path, files: &[FileEntry], name: &str, listing: &str) -> Result<Vec<u8>, String> {
+    let entry = files
+        .iter()
+        .find(|e| e.name == name)
+        .ok_or_else(|| format!("{listing} lists no `{name}`"))?;
+    let bytes = std::fs::read(dir.join(name)).map_err(|e| format!("{name}: cannot read: {e}"))?;
+    if bytes.len() as u64 != entry.bytes {
+        return Err(format!(
+            "{name} has {} bytes, {listing} says {} (truncated or replaced)",
+            bytes.len(),
+            entry.bytes
+        ));
+    }
+    let crc = super::crc(&bytes);
+    if crc != entry.crc32 {
+        return Err(format!(
+            "{name} has CRC-32 {crc}, {listing} says {} (corrupt or from another save)",
+            entry.crc32
+        ));
+    }
+    Ok(bytes)
+}
+
+impl ParamEntry {
+    /// The store's description of this entry: the constraint by name and a rank the store
+    /// holds (1 to 4), or a message naming the param.
+    pub(crate) fn to_meta(&self) -> Result<ppl_core::ParamMeta, String> {
+        let constraint = constraint_from_name(&self.constraint)
+            .ok_or_else(|| format!("param `{}` has an unknown constraint `{}`", self.name, self.constraint))?;
+        if !(1..=4).contains(&self.shape.len()) {
+            return Err(format!(
+                "param `{}` has shape {:?}; params have rank 1 to 4",
+                self.name, self.shape
+            ));
+        }
+        Ok(ppl_core::ParamMeta {
+            name: self.name.clone(),
+            shape: self.shape.clone(),
+            constraint,
+        })
+    }
+}
+
 impl Manifest {
     /// Read and check `dir/manifest.json`: present, valid JSON of this shape, this format,
     /// this format version and this crate's version.

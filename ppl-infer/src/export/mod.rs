@@ -26,7 +26,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Bytes;
 use burn_store::{BurnpackStore, ModuleSnapshot};
 use ppl_core::handlers::Replay;
-use ppl_core::{run, Ctx, Data, Model, ParamMeta, ParamStore};
+use ppl_core::{run, Ctx, Data, Model, ParamStore};
 
 pub use manifest::{FileEntry, Manifest, ParamEntry, SiteEntry, BURN_VERSION, FORMAT, FORMAT_VERSION};
 
@@ -243,54 +243,15 @@ impl<B: Backend, P: Model<B> + Module<B>, Q: Model<B> + Module<B>> Posterior<B, 
         // Every file, checked before any is decoded.
         let mut contents = Vec::new();
         for file in [MODEL_FILE, GUIDE_FILE, PARAMS_FILE] {
-            let entry = m
-                .files
-                .iter()
-                .find(|f| f.name == file)
-                .ok_or_else(|| fail(dir, "manifest.json", format!("lists no `{file}`")))?;
-            let bytes = std::fs::read(dir.join(file)).map_err(|e| fail(dir, file, format!("cannot read: {e}")))?;
-            if bytes.len() as u64 != entry.bytes {
-                return Err(fail(
-                    dir,
-                    file,
-                    format!(
-                        "{} bytes, the manifest says {} (truncated or replaced)",
-                        bytes.len(),
-                        entry.bytes
-                    ),
-                ));
-            }
-            if crc(&bytes) != entry.crc32 {
-                return Err(fail(
-                    dir,
-                    file,
-                    format!("CRC-32 {}, the manifest says {} (corrupt)", crc(&bytes), entry.crc32),
-                ));
-            }
-            contents.push(bytes);
+            contents
+                .push(manifest::read_checked(dir, &m.files, file, "manifest.json").map_err(|e| fail(dir, file, e))?);
         }
-        let mut meta = Vec::with_capacity(m.params.len());
-        for p in &m.params {
-            let constraint = manifest::constraint_from_name(&p.constraint).ok_or_else(|| {
-                fail(
-                    dir,
-                    "manifest.json",
-                    format!("param `{}` has an unknown constraint `{}`", p.name, p.constraint),
-                )
-            })?;
-            if !(1..=4).contains(&p.shape.len()) {
-                return Err(fail(
-                    dir,
-                    "manifest.json",
-                    format!("param `{}` has shape {:?}; params have rank 1 to 4", p.name, p.shape),
-                ));
-            }
-            meta.push(ParamMeta {
-                name: p.name.clone(),
-                shape: p.shape.clone(),
-                constraint,
-            });
-        }
+        let meta = m
+            .params
+            .iter()
+            .map(ParamEntry::to_meta)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| fail(dir, "manifest.json", e))?;
         let mut contents = contents.into_iter();
         let mut next = || contents.next().expect("three files read above");
         let model = from_burnpack(model.to_device(device), next(), dir, MODEL_FILE)?;
