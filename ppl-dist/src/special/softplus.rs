@@ -1,12 +1,14 @@
 use burn::tensor::{backend::Backend, Tensor};
 
-/// `softplus(x) = ln(1 + eˣ)`, stable for every finite input.
+/// `softplus(x) = ln(1 + eˣ)`, stable for every input.
 ///
 /// # Numerics
-/// Two branches, each evaluated only on inputs where it is safe:
-/// `x + ln(1 + e⁻ˣ)` for `x > 0` and `ln(1 + eˣ)` for `x ≤ 0`. The value equals `x` for
-/// `x ≳ 17` (f32) and stays a positive tiny number for very negative `x`; the gradient is
-/// `sigmoid(x)` everywhere, including 0.
+/// `max(x, 0) + ln(1 + e^{−|x|})`: one `exp` and one `log1p` per element (the expensive
+/// calls), the same values as the two-branch form `x + ln(1 + e⁻ˣ)` for `x > 0` and
+/// `ln(1 + eˣ)` for `x ≤ 0`. The value equals `x` for `x ≳ 17` (f32) and for `+∞`, and stays
+/// a positive tiny number for very negative `x`. The gradient is `σ(x)` everywhere,
+/// including 0: `−|x|` is taken as `x` where `x ≤ 0` and `−x` elsewhere (slope 1 at 0) and
+/// `max(x, 0)` as a ReLU (slope 0 at 0), so at 0 it is `0 + ½`.
 ///
 /// ```
 /// use burn::backend::NdArray;
@@ -18,12 +20,8 @@ use burn::tensor::{backend::Backend, Tensor};
 /// ```
 pub fn softplus<B: Backend, const D: usize>(x: Tensor<B, D>) -> Tensor<B, D> {
     let pos = x.clone().greater_elem(0.0);
-    // Inputs masked to 0 where their branch is not used: no inf/NaN in either branch.
-    let neg_in = x.clone().mask_fill(pos.clone(), 0.0);
-    let pos_in = x.mask_fill(pos.clone().bool_not(), 0.0);
-    let neg_branch = neg_in.exp().log1p();
-    let pos_branch = pos_in.clone() + pos_in.neg().exp().log1p();
-    neg_branch.mask_where(pos, pos_branch)
+    let neg_abs = x.clone().mask_where(pos, x.clone().neg());
+    burn::tensor::activation::relu(x) + neg_abs.exp().log1p()
 }
 
 /// Inverse of [`softplus`]: `y + ln(1 − e⁻ʸ)` for `y > 0` (NaN for `y ≤ 0`).

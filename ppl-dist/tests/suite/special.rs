@@ -52,6 +52,9 @@ fn softplus_is_finite_exact_and_has_sigmoid_gradient<B: AutodiffBackend>(dev: &B
             grads[i]
         );
     }
+    // The infinities: `+∞` stays `+∞` (no `∞ − ∞`), `−∞` gives 0.
+    let inf = host(softplus(t1::<B>(&[f64::INFINITY, f64::NEG_INFINITY], dev)));
+    assert_eq!(inf, vec![f64::INFINITY, 0.0], "softplus(±∞)");
 }
 
 fn log_sum_exp_is_stable_and_all_neg_inf_rows_stay_neg_inf<B: AutodiffBackend>(dev: &B::Device) {
