@@ -8,32 +8,44 @@ use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
-/// `--quiet`, `--export`). `Default` holds the digit classifier's defaults; each example starts from its
-/// own.
-#[derive(Debug, Clone)]
+/// `--quiet`, `--export`), parsed by clap. `Default` holds the digit classifier's defaults;
+/// each example starts from its own, which [`ExampleArgs::command`] puts into the flags'
+/// defaults (and so into `--help`).
+#[derive(Debug, Clone, clap::Args)]
 pub struct ExampleArgs {
-    /// Epochs of SVI.
+    /// Epochs of SVI (passes over the training rows; full-batch examples: steps)
+    #[arg(long, value_name = "N")]
     pub epochs: usize,
-    /// Minibatch size M.
+    /// Minibatch size M
+    #[arg(long, value_name = "M")]
     pub batch_size: usize,
-    /// Seed of everything random.
+    /// Seed of everything random (initialisation, minibatch order, noise)
+    #[arg(long, value_name = "S")]
     pub seed: u64,
-    /// Adam's learning rate.
+    /// Adam's learning rate
+    #[arg(long, value_name = "LR")]
     pub lr: f64,
-    /// MNIST directory.
+    /// MNIST directory (IDX files; `bash scripts/fetch-mnist.sh DIR` fetches them)
+    #[arg(long, value_name = "DIR")]
     pub data_dir: PathBuf,
-    /// Where figures and the summary go.
+    /// Where figures and summary.json go
+    #[arg(long, value_name = "DIR")]
     pub out_dir: PathBuf,
-    /// Stop after this many steps (smoke runs).
+    /// Stop after this many SVI steps, a smoke run (default: run every epoch)
+    #[arg(long, value_name = "N")]
     pub steps: Option<usize>,
-    /// Training rows (default: the example's own).
+    /// Training rows to use (default: the example's own)
+    #[arg(long, value_name = "N")]
     pub num_instances: Option<usize>,
-    /// Test rows (default: the example's own).
+    /// Test rows to use (default: the example's own)
+    #[arg(long, value_name = "N")]
     pub num_instances_test: Option<usize>,
-    /// Show the progress bar.
+    /// Hide the progress bar (default: shown)
+    #[arg(long = "quiet", action = clap::ArgAction::SetFalse)]
     pub progress: bool,
-    /// Export the fitted posterior to this directory (`--export DIR`; the digit classifier,
-    /// served by `digits-serve DIR`).
+    /// Export the fitted posterior to DIR, for `digits-serve DIR` (the digit classifier only;
+    /// default: no export)
+    #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
 }
 
@@ -97,59 +109,86 @@ impl ExampleArgs {
         }
     }
 
-    /// Parse `args` (without the program name) over `defaults`.
+    /// The command line of example `name`: `about`, then every flag above with `defaults`'
+    /// values as its defaults (shown by `--help`).
+    pub fn command(name: &'static str, about: String, defaults: &ExampleArgs) -> clap::Command {
+        use clap::Args as _;
+        let d = defaults;
+        let mut cmd = ExampleArgs::augment_args(clap::Command::new(name))
+            .about(about)
+            .long_about(None);
+        for (id, value) in [
+            ("epochs", d.epochs.to_string()),
+            ("batch_size", d.batch_size.to_string()),
+            ("seed", d.seed.to_string()),
+            ("lr", d.lr.to_string()),
+            ("data_dir", d.data_dir.display().to_string()),
+            ("out_dir", d.out_dir.display().to_string()),
+        ] {
+            cmd = cmd.mut_arg(id, |a| a.required(false).default_value(value));
+        }
+        cmd
+    }
+
+    /// Parse `args` (the program name first) for example `name` over `defaults`.
     ///
     /// # Errors
-    /// An unknown flag, a missing or unparsable value; `Ok(None)` for `--help`.
-    pub fn parse(defaults: ExampleArgs, args: impl IntoIterator<Item = String>) -> Result<Option<Self>, String> {
-        let mut a = defaults;
-        let mut it = args.into_iter();
-        while let Some(flag) = it.next() {
-            let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-            let num = |v: String| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
-            match flag.as_str() {
-                "--epochs" => a.epochs = num(value()?)?,
-                "--batch-size" => a.batch_size = num(value()?)?,
-                "--seed" => a.seed = value()?.parse().map_err(|e| format!("--seed: {e}"))?,
-                "--lr" => a.lr = value()?.parse().map_err(|e| format!("--lr: {e}"))?,
-                "--data-dir" => a.data_dir = value()?.into(),
-                "--out-dir" => a.out_dir = value()?.into(),
-                "--steps" => a.steps = Some(num(value()?)?),
-                "--num-instances" => a.num_instances = Some(num(value()?)?),
-                "--num-instances-test" => a.num_instances_test = Some(num(value()?)?),
-                "--quiet" => a.progress = false,
-                "--export" => a.export = Some(value()?.into()),
-                "-h" | "--help" => return Ok(None),
-                other => return Err(format!("unknown flag {other} (see --help)")),
-            }
+    /// clap's error for an unknown flag or a missing or unparsable value, and its `--help`
+    /// and `--version` displays (`clap::Error::exit` prints them and exits with 0 or 2).
+    pub fn parse_from(
+        name: &'static str,
+        about: String,
+        defaults: &ExampleArgs,
+        args: impl IntoIterator<Item = std::ffi::OsString>,
+    ) -> Result<Self, clap::Error> {
+        use clap::FromArgMatches as _;
+        let matches = Self::command(name, about, defaults).try_get_matches_from(args)?;
+        let mut parsed = ExampleArgs::from_arg_matches(&matches)?;
+        // Defaults the flags cannot carry (no value on the command line means the example's
+        // own choice, which may itself be a number).
+        if parsed.steps.is_none() {
+            parsed.steps = defaults.steps;
         }
-        Ok(Some(a))
+        if parsed.num_instances.is_none() {
+            parsed.num_instances = defaults.num_instances;
+        }
+        if parsed.num_instances_test.is_none() {
+            parsed.num_instances_test = defaults.num_instances_test;
+        }
+        if !defaults.progress {
+            parsed.progress = false;
+        }
+        Ok(parsed)
     }
+}
+
+/// The first paragraph of a binary's `//!` documentation, unmarked: its `--help` text
+/// (`about(include_str!("vae.rs"))`).
+pub fn about(source: &str) -> String {
+    source
+        .lines()
+        .map_while(|l| l.strip_prefix("//!"))
+        .map(str::trim)
+        .take_while(|l| !l.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// The device type of the default backend (chosen by the Cargo feature).
 pub type Device = burn::tensor::Device<DefaultBackend>;
 
-/// The `main` of an example binary: parse the flags over `defaults` (printing `usage` for
-/// `--help`), get the default device (a clear error when, e.g., no CUDA device is present),
-/// run `body`, and print its report or the error (exit status 1; 2 for bad flags).
+/// The `main` of an example binary: parse the flags over `defaults` (`--help` shows
+/// [`about`] of `source`, the binary's own file, and every flag with its default), get the
+/// default device (a clear error when, e.g., no CUDA device is present), run `body`, and print
+/// its report or the error (exit status 1; 2 for bad flags).
 pub fn example_main(
-    name: &str,
-    usage: &str,
+    name: &'static str,
+    source: &str,
     defaults: ExampleArgs,
     body: impl FnOnce(&ExampleArgs, &Device) -> Result<String, String>,
 ) {
-    let args = match ExampleArgs::parse(defaults, std::env::args().skip(1)) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{usage}");
-            return;
-        }
-        Err(e) => {
-            eprintln!("{name}: {e}");
-            std::process::exit(2);
-        }
-    };
+    let args =
+        ExampleArgs::parse_from(name, about(source), &defaults, std::env::args_os()).unwrap_or_else(|e| e.exit());
     if args.export.is_some() && name != "digits" {
         eprintln!("{name}: --export is supported by the digit classifier only");
         std::process::exit(2);

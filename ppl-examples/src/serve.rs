@@ -16,29 +16,35 @@ use crate::digits::{build, classify, DigitModel, DigitQ, CLASSES};
 /// Pixels per image.
 pub const PIXELS: usize = 28 * 28;
 
-/// How `digits-serve` writes its predictions.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How `digits-serve` writes its predictions (`--format csv|jsonl`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// `index,p0,p1,p2,predicted[,label]` with a header line.
     Csv,
     /// One JSON object per image: `{"index":…,"probs":[…],"predicted":…[,"label":…]}`.
+    #[value(name = "jsonl")]
     JsonLines,
 }
 
-/// What `digits-serve` was asked to do.
-#[derive(Debug, Clone)]
+/// What `digits-serve` was asked to do: its command line (clap; the first line of each
+/// field's documentation is the flag's help).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(name = "digits-serve")]
 pub struct ServeArgs {
-    /// The export directory (`digits --export DIR`).
+    /// The export directory that `digits --export DIR` wrote
+    #[arg(value_name = "EXPORT_DIR")]
     pub export_dir: PathBuf,
-    /// Images: an IDX file (`*-images-idx3-ubyte`, optionally gzipped) or a CSV file of 784
-    /// pixel values (0–255) per line, optionally preceded by a label column; `None` or `-`
-    /// reads stdin.
+    /// Images: an IDX file (`*-images-idx3-ubyte`, optionally gzipped) or CSV (784 pixels 0–255 per line, optionally after a label); `-` is stdin (default: stdin)
+    #[arg(long, value_name = "FILE")]
     pub images: Option<PathBuf>,
-    /// Labels for IDX images (`*-labels-idx1-ubyte`).
+    /// Labels for IDX images (`*-labels-idx1-ubyte`; default: none, no accuracy)
+    #[arg(long, value_name = "FILE")]
     pub labels: Option<PathBuf>,
-    /// Keep only images with these labels (needs labels); empty keeps all.
+    /// Keep only images with these labels, comma-separated (needs labels; default: all)
+    #[arg(long, value_name = "0,1,2", value_delimiter = ',')]
     pub digits: Vec<u8>,
-    /// Output format.
+    /// Output format: csv (a header, then index,p0,p1,p2,predicted[,label]) or jsonl
+    #[arg(long, value_enum, default_value_t = OutputFormat::Csv, hide_possible_values = true)]
     pub format: OutputFormat,
 }
 

@@ -456,3 +456,75 @@ fn bad_serve_inputs_are_errors_that_say_what_is_wrong() {
     assert!(e.contains("labels for 2 images"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn every_binary_lists_every_flag_with_its_default_in_help() {
+    use ppl_examples::{bnn, gmm, hierarchical, ppca, regression, vae};
+    let examples: [(&str, &str, ExampleArgs); 7] = [
+        ("digits", env!("CARGO_BIN_EXE_digits"), ExampleArgs::default()),
+        ("bnn", env!("CARGO_BIN_EXE_bnn"), bnn::defaults()),
+        ("gmm", env!("CARGO_BIN_EXE_gmm"), gmm::defaults()),
+        (
+            "hierarchical",
+            env!("CARGO_BIN_EXE_hierarchical"),
+            hierarchical::defaults(),
+        ),
+        ("ppca", env!("CARGO_BIN_EXE_ppca"), ppca::defaults()),
+        ("regression", env!("CARGO_BIN_EXE_regression"), regression::defaults()),
+        ("vae", env!("CARGO_BIN_EXE_vae"), vae::defaults()),
+    ];
+    let help = |exe: &str| {
+        let out = std::process::Command::new(exe).arg("--help").output().unwrap();
+        assert!(out.status.success(), "{exe} --help failed");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let flag_lines = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| l.trim_start().starts_with("--"))
+            .map(str::to_string)
+            .collect()
+    };
+    for (name, exe, defaults) in examples {
+        let text = help(exe);
+        assert!(!text.contains("//!"), "{name}: raw doc markers in\n{text}");
+        let lines = flag_lines(&text);
+        assert_eq!(lines.len(), 11, "{name}: flags\n{text}");
+        for l in &lines {
+            assert!(l.contains("default"), "{name}: no default in `{l}`");
+        }
+        // The defaults shown are the example's own.
+        let line = |flag: &str| lines.iter().find(|l| l.trim_start().starts_with(flag)).unwrap().clone();
+        assert!(
+            line("--epochs ").contains(&format!("[default: {}]", defaults.epochs)),
+            "{name}"
+        );
+        assert!(line("--lr ").contains(&format!("[default: {}]", defaults.lr)), "{name}");
+        assert!(
+            line("--out-dir ").contains(&format!("[default: {}]", defaults.out_dir.display())),
+            "{name}"
+        );
+    }
+    let text = help(env!("CARGO_BIN_EXE_digits-serve"));
+    let lines = flag_lines(&text);
+    assert_eq!(lines.len(), 4, "digits-serve: flags\n{text}");
+    assert!(lines.iter().all(|l| l.contains("default")), "{text}");
+    assert!(text.contains("<EXPORT_DIR>"), "{text}");
+
+    // Parsing: values over the example's defaults, and bad flags are clap errors (exit 2).
+    let d = vae::defaults();
+    let argv = ["vae", "--steps", "5", "--quiet", "--seed", "7"].map(std::ffi::OsString::from);
+    let a = ExampleArgs::parse_from("vae", String::new(), &d, argv).unwrap();
+    assert_eq!((a.steps, a.progress, a.seed, a.epochs), (Some(5), false, 7, d.epochs));
+    assert_eq!(a.out_dir, d.out_dir);
+    for bad in [&["vae", "--epochs", "x"][..], &["vae", "--bogus"], &["vae", "--lr"]] {
+        let argv = bad.iter().map(std::ffi::OsString::from);
+        let e = ExampleArgs::parse_from("vae", String::new(), &d, argv).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+    }
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_vae"))
+        .arg("--bogus")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
+}

@@ -72,15 +72,21 @@ fn run_child(rows: usize) -> Result<(usize, u64, u64), String> {
     }
 }
 
+/// Peak memory of amortized SVI against the number of rows (the module docs above).
+#[derive(Debug, clap::Parser)]
+#[command(name = "amortized_memory")]
+struct Args {
+    /// Measure one fit on this many rows and print `rows data_bytes peak_fit_kb rss_before_kb` (default: compare)
+    #[arg(long, value_name = "N", conflicts_with = "compare")]
+    rows: Option<usize>,
+    /// Compare N rows against 10·N rows in two fresh processes and check the criterion
+    #[arg(long, value_name = "N", default_value_t = 1800)]
+    compare: usize,
+}
+
 fn main() -> ExitCode {
-    let args: Vec<String> = std::env::args().collect();
-    let arg = |flag: &str| {
-        args.iter()
-            .position(|a| a == flag)
-            .and_then(|i| args.get(i + 1))
-            .and_then(|v| v.parse::<usize>().ok())
-    };
-    if let Some(rows) = arg("--rows") {
+    let args = <Args as clap::Parser>::parse();
+    if let Some(rows) = args.rows {
         return match measure(rows) {
             Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
@@ -89,7 +95,7 @@ fn main() -> ExitCode {
             }
         };
     }
-    let n = arg("--compare").unwrap_or(1800);
+    let n = args.compare;
     let (small, large) = match (run_child(n), run_child(10 * n)) {
         (Ok(a), Ok(b)) => (a, b),
         (Err(e), _) | (_, Err(e)) => {

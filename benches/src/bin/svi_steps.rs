@@ -21,52 +21,52 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
 use ppl_infer::Validation;
 
+/// Steps per second of one SVI workload, as one JSON line (what `benches/peers/compare.py` runs).
+#[derive(Debug, clap::Parser)]
+#[command(name = "svi_steps")]
 struct Args {
+    /// The workload: digits, vae, logistic or eight_schools (benches/README.md describes each)
+    #[arg(long = "model", value_name = "MODEL", default_value = "digits", value_parser = workload)]
     workload: Workload,
+    /// Steps per timed repetition (at least 1)
+    #[arg(long, default_value_t = 300, value_parser = at_least_one)]
     steps: usize,
+    /// Timed repetitions; the median is reported (at least 1)
+    #[arg(long, default_value_t = 3, value_parser = at_least_one)]
     reps: usize,
+    /// Untimed steps before the first repetition
+    #[arg(long, default_value_t = 30)]
     warmup: usize,
+    /// Seed of the initialisation, the synthetic data and the noise
+    #[arg(long, default_value_t = 0)]
     seed: u64,
+    /// Parameter checks: first-step, always or never (`ppl_infer::Validation`)
+    #[arg(long, default_value = "first-step", value_parser = validation)]
     validation: Validation,
 }
 
-fn parse() -> Result<Args, String> {
-    let mut a = Args {
-        workload: Workload::Digits,
-        steps: 300,
-        reps: 3,
-        warmup: 30,
-        seed: 0,
-        validation: Validation::default(),
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let value = it.next().ok_or_else(|| format!("{flag} needs a value"))?;
-        let num = |v: &str| v.parse::<usize>().map_err(|e| format!("{flag}: {e}"));
-        match flag.as_str() {
-            "--model" => {
-                a.workload = Workload::parse(&value).ok_or_else(|| format!("--model: unknown workload `{value}`"))?
-            }
-            "--steps" => a.steps = num(&value)?.max(1),
-            "--reps" => a.reps = num(&value)?.max(1),
-            "--warmup" => a.warmup = num(&value)?,
-            "--seed" => a.seed = num(&value)? as u64,
-            "--validation" => {
-                a.validation = match value.as_str() {
-                    "first-step" => Validation::FirstStep,
-                    "always" => Validation::Always,
-                    "never" => Validation::Never,
-                    v => return Err(format!("--validation: `{v}` is not first-step, always or never")),
-                }
-            }
-            _ => {
-                return Err(format!(
-                    "unknown flag {flag} (--model digits|vae|logistic|eight_schools --steps --reps --warmup --seed --validation first-step|always|never)"
-                ))
-            }
-        }
+fn workload(s: &str) -> Result<Workload, String> {
+    Workload::parse(s).ok_or_else(|| {
+        let names: Vec<&str> = Workload::ALL.iter().map(|w| w.name()).collect();
+        format!("unknown workload `{s}` (one of {})", names.join(", "))
+    })
+}
+
+fn at_least_one(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(0) => Err("must be at least 1".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
     }
-    Ok(a)
+}
+
+fn validation(s: &str) -> Result<Validation, String> {
+    match s {
+        "first-step" => Ok(Validation::FirstStep),
+        "always" => Ok(Validation::Always),
+        "never" => Ok(Validation::Never),
+        v => Err(format!("`{v}` is not first-step, always or never")),
+    }
 }
 
 fn run(a: &Args) -> Result<(), String> {
@@ -101,7 +101,8 @@ fn run(a: &Args) -> Result<(), String> {
 }
 
 fn main() -> ExitCode {
-    match parse().and_then(|a| run(&a)) {
+    let args = <Args as clap::Parser>::parse();
+    match run(&args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("svi_steps: {e}");

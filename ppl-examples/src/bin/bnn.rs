@@ -10,8 +10,7 @@ use ppl_examples::bnn::{defaults, run};
 use ppl_examples::cli::example_main;
 
 fn main() {
-    let usage = include_str!("bnn.rs").lines().take(6).collect::<Vec<_>>().join("\n");
-    example_main("bnn", &usage, defaults(), |args, device| {
+    example_main("bnn", include_str!("bnn.rs"), defaults(), |args, device| {
         let r = run::<DefaultAutodiffBackend>(args, device)?;
         let m = &r.metrics;
         Ok(format!(

@@ -9,27 +9,31 @@ use ppl_examples::cli::{example_main, ExampleArgs};
 use ppl_examples::digits::run;
 
 fn main() {
-    let usage = include_str!("digits.rs").lines().take(5).collect::<Vec<_>>().join("\n");
-    example_main("digits", &usage, ExampleArgs::default(), |args, device| {
-        let r = run::<DefaultAutodiffBackend>(args, device)?;
-        Ok(format!(
-            "digit classifier ({} train / {} test images, backend {BACKEND_NAME}): test accuracy {:.2}% \
+    example_main(
+        "digits",
+        include_str!("digits.rs"),
+        ExampleArgs::default(),
+        |args, device| {
+            let r = run::<DefaultAutodiffBackend>(args, device)?;
+            Ok(format!(
+                "digit classifier ({} train / {} test images, backend {BACKEND_NAME}): test accuracy {:.2}% \
              (single sampled y: {:.2}%), final ELBO {:.1}, {} steps at {:.1} steps/s, {:.1} s\n\
              confusion (rows: true 0, 1, 2): {:?}\n\
              mean predictive entropy: correct {:.3} nats, wrong {:.3} nats\n\
              figures and summary.json in {}",
-            r.sizes.0,
-            r.sizes.1,
-            100.0 * r.accuracy,
-            100.0 * r.accuracy_sampled,
-            -r.final_loss,
-            r.steps,
-            r.steps_per_second,
-            r.total_seconds,
-            r.confusion,
-            r.entropy_correct,
-            r.entropy_wrong,
-            args.out_dir.display()
-        ))
-    });
+                r.sizes.0,
+                r.sizes.1,
+                100.0 * r.accuracy,
+                100.0 * r.accuracy_sampled,
+                -r.final_loss,
+                r.steps,
+                r.steps_per_second,
+                r.total_seconds,
+                r.confusion,
+                r.entropy_correct,
+                r.entropy_wrong,
+                args.out_dir.display()
+            ))
+        },
+    );
 }

@@ -10,66 +10,20 @@
 //! `cargo build --release -p ppl-examples --bin digits-serve --no-default-features --features flex`.
 
 use std::io::Write;
-use std::path::PathBuf;
 
+use clap::{CommandFactory, FromArgMatches};
 use ppl_examples::backend::{default_device, DefaultBackend, BACKEND_NAME};
-use ppl_examples::serve::{read_images, serve, OutputFormat, ServeArgs};
-
-fn parse(args: Vec<String>) -> Result<Option<ServeArgs>, String> {
-    let mut it = args.into_iter();
-    let mut export_dir = None;
-    let mut a = ServeArgs {
-        export_dir: PathBuf::new(),
-        images: None,
-        labels: None,
-        digits: Vec::new(),
-        format: OutputFormat::Csv,
-    };
-    while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| format!("{flag} needs a value"));
-        match flag.as_str() {
-            "--images" => a.images = Some(value()?.into()),
-            "--labels" => a.labels = Some(value()?.into()),
-            "--digits" => {
-                a.digits = value()?
-                    .split(',')
-                    .map(|d| d.trim().parse::<u8>().map_err(|e| format!("--digits: `{d}`: {e}")))
-                    .collect::<Result<_, _>>()?
-            }
-            "--format" => {
-                a.format = match value()?.as_str() {
-                    "csv" => OutputFormat::Csv,
-                    "jsonl" => OutputFormat::JsonLines,
-                    f => return Err(format!("--format: `{f}` (csv or jsonl)")),
-                }
-            }
-            "-h" | "--help" => return Ok(None),
-            f if f.starts_with("--") => return Err(format!("unknown flag {f} (see --help)")),
-            dir if export_dir.is_none() => export_dir = Some(PathBuf::from(dir)),
-            extra => return Err(format!("unexpected argument `{extra}` (see --help)")),
-        }
-    }
-    a.export_dir = export_dir.ok_or("the export directory is required (see --help)")?;
-    Ok(Some(a))
-}
+use ppl_examples::cli::about;
+use ppl_examples::serve::{read_images, serve, ServeArgs};
 
 fn main() {
-    let usage = include_str!("digits_serve.rs")
-        .lines()
-        .take(10)
-        .collect::<Vec<_>>()
-        .join("\n");
-    let args = match parse(std::env::args().skip(1).collect()) {
-        Ok(Some(a)) => a,
-        Ok(None) => {
-            println!("{usage}");
-            return;
-        }
-        Err(e) => {
-            eprintln!("digits-serve: {e}");
-            std::process::exit(2);
-        }
-    };
+    let command = ServeArgs::command()
+        .about(about(include_str!("digits_serve.rs")))
+        .long_about(None);
+    let args = command
+        .try_get_matches()
+        .and_then(|m| ServeArgs::from_arg_matches(&m))
+        .unwrap_or_else(|e| e.exit());
     let run = || -> Result<(), String> {
         let device = default_device().map_err(|e| e.to_string())?;
         let images = read_images::<DefaultBackend>(args.images.as_deref(), args.labels.as_deref(), &device)?

@@ -8,8 +8,7 @@ use ppl_examples::cli::example_main;
 use ppl_examples::gmm::{defaults, run, TRUE_MEANS};
 
 fn main() {
-    let usage = include_str!("gmm.rs").lines().take(4).collect::<Vec<_>>().join("\n");
-    example_main("gmm", &usage, defaults(), |args, device| {
+    example_main("gmm", include_str!("gmm.rs"), defaults(), |args, device| {
         let r = run::<DefaultAutodiffBackend>(args, device)?;
         Ok(format!(
             "GMM (3 components, score-function ELBO, backend {BACKEND_NAME}): component means {:.3?} \

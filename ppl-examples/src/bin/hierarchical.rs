@@ -9,27 +9,27 @@ use ppl_examples::cli::example_main;
 use ppl_examples::hierarchical::{defaults, run, N};
 
 fn main() {
-    let usage = include_str!("hierarchical.rs")
-        .lines()
-        .take(5)
-        .collect::<Vec<_>>()
-        .join("\n");
-    example_main("hierarchical", &usage, defaults(), |args, device| {
-        let r = run::<DefaultAutodiffBackend>(args, device)?;
-        let mut lines = vec![
-            format!(
-                "hierarchical model (backend {BACKEND_NAME}): posterior mean μ {:.3}, τ {:.3}",
-                r.mu_tau.0, r.mu_tau.1
-            ),
-            format!("group  mean of its {N} obs   E[θ_j] (SVI)   E[θ_j | μ, τ, y] (exact)"),
-        ];
-        for j in 0..r.theta.len() {
-            lines.push(format!(
-                "{j:>5}  {:>16.3}   {:>12.3}   {:>24.3}",
-                r.group_means[j], r.theta[j], r.theta_conditional[j]
-            ));
-        }
-        lines.push(format!("summary.json in {}", args.out_dir.display()));
-        Ok(lines.join("\n"))
-    });
+    example_main(
+        "hierarchical",
+        include_str!("hierarchical.rs"),
+        defaults(),
+        |args, device| {
+            let r = run::<DefaultAutodiffBackend>(args, device)?;
+            let mut lines = vec![
+                format!(
+                    "hierarchical model (backend {BACKEND_NAME}): posterior mean μ {:.3}, τ {:.3}",
+                    r.mu_tau.0, r.mu_tau.1
+                ),
+                format!("group  mean of its {N} obs   E[θ_j] (SVI)   E[θ_j | μ, τ, y] (exact)"),
+            ];
+            for j in 0..r.theta.len() {
+                lines.push(format!(
+                    "{j:>5}  {:>16.3}   {:>12.3}   {:>24.3}",
+                    r.group_means[j], r.theta[j], r.theta_conditional[j]
+                ));
+            }
+            lines.push(format!("summary.json in {}", args.out_dir.display()));
+            Ok(lines.join("\n"))
+        },
+    );
 }

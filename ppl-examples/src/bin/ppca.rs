@@ -9,8 +9,7 @@ use ppl_examples::cli::example_main;
 use ppl_examples::ppca::{defaults, run};
 
 fn main() {
-    let usage = include_str!("ppca.rs").lines().take(5).collect::<Vec<_>>().join("\n");
-    example_main("ppca", &usage, defaults(), |args, device| {
+    example_main("ppca", include_str!("ppca.rs"), defaults(), |args, device| {
         let r = run::<DefaultAutodiffBackend>(args, device)?;
         Ok(format!(
             "PPCA ({} images of digits 0-2, k = 2, backend {BACKEND_NAME}): ELBO {:.1} per image; \

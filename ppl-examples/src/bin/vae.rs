@@ -10,8 +10,7 @@ use ppl_examples::cli::example_main;
 use ppl_examples::vae::{defaults, run};
 
 fn main() {
-    let usage = include_str!("vae.rs").lines().take(6).collect::<Vec<_>>().join("\n");
-    example_main("vae", &usage, defaults(), |args, device| {
+    example_main("vae", include_str!("vae.rs"), defaults(), |args, device| {
         let r = run::<DefaultAutodiffBackend>(args, device)?;
         Ok(format!(
             "VAE ({} train / {} test images, backend {BACKEND_NAME}): test ELBO {:.2} nats per image \
