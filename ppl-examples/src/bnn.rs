@@ -149,16 +149,41 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         sizes: (train.len(), test.len()),
     };
     Summary::new()
-        .num("accuracy", report.metrics.accuracy)
-        .raw("confusion", &format!("{:?}", report.metrics.confusion))
-        .num("entropy_correct", report.metrics.entropy_correct)
-        .num("entropy_wrong", report.metrics.entropy_wrong)
-        .num("final_elbo", -report.final_loss)
-        .int("steps", report.steps)
-        .num("steps_per_second", report.steps_per_second)
-        .num("elapsed_seconds", report.seconds)
-        .int("train_images", report.sizes.0)
-        .int("test_images", report.sizes.1)
+        .num("accuracy", report.metrics.accuracy, "fraction of the test images")
+        .value(
+            "confusion",
+            &report.metrics.confusion,
+            "test images; rows: true digit; columns: predicted",
+        )
+        .num(
+            "entropy_correct",
+            report.metrics.entropy_correct,
+            "nats, mean predictive entropy of correct predictions",
+        )
+        .num(
+            "entropy_wrong",
+            report.metrics.entropy_wrong,
+            "nats, mean predictive entropy of wrong predictions",
+        )
+        .num(
+            "final_elbo",
+            -report.final_loss,
+            "nats, summed over all training images",
+        )
+        .num(
+            "final_elbo_per_image",
+            -report.final_loss / report.sizes.0.max(1) as f64,
+            "nats per training image",
+        )
+        .int("steps", report.steps, "SVI steps taken")
+        .num(
+            "steps_per_second",
+            report.steps_per_second,
+            "SVI steps per second of fitting",
+        )
+        .num("elapsed_seconds", report.seconds, "seconds")
+        .int("train_images", report.sizes.0, "images")
+        .int("test_images", report.sizes.1, "images")
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

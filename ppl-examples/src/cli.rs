@@ -11,7 +11,7 @@ use ppl_infer::{Elbo, LrSchedule, SviConfig};
 /// `--quiet`, `--export`), parsed by clap. `Default` holds the digit classifier's defaults;
 /// each example starts from its own, which [`ExampleArgs::command`] puts into the flags'
 /// defaults (and so into `--help`).
-#[derive(Debug, Clone, clap::Args)]
+#[derive(Debug, Clone, clap::Args, serde::Serialize)]
 pub struct ExampleArgs {
     /// Epochs of SVI (passes over the training rows; full-batch examples: steps)
     #[arg(long, value_name = "N")]

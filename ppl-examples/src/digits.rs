@@ -276,17 +276,50 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
 /// The machine-readable summary: results, settings, and what produced them.
 pub fn summary_json<B: Backend>(r: &DigitsReport, a: &DigitsArgs, device: &B::Device) -> String {
     Summary::new()
-        .num("accuracy", r.accuracy)
-        .num("accuracy_sampled_y", r.accuracy_sampled)
-        .raw("confusion", &format!("{:?}", r.confusion))
-        .num("entropy_correct", r.entropy_correct)
-        .num("entropy_wrong", r.entropy_wrong)
-        .num("final_elbo", -r.final_loss)
-        .int("steps", r.steps)
-        .num("steps_per_second", r.steps_per_second)
-        .num("fit_seconds", r.fit_seconds)
-        .num("elapsed_seconds", r.total_seconds)
-        .int("train_images", r.sizes.0)
-        .int("test_images", r.sizes.1)
+        .num(
+            "accuracy",
+            r.accuracy,
+            "fraction of the test images, posterior predictive (32 draws)",
+        )
+        .num(
+            "accuracy_sampled_y",
+            r.accuracy_sampled,
+            "fraction of the test images, one sampled label each",
+        )
+        .value(
+            "confusion",
+            &r.confusion,
+            "test images; rows: true digit 0, 1, 2; columns: predicted",
+        )
+        .num(
+            "entropy_correct",
+            r.entropy_correct,
+            "nats, mean predictive entropy of correct predictions",
+        )
+        .num(
+            "entropy_wrong",
+            r.entropy_wrong,
+            "nats, mean predictive entropy of wrong predictions",
+        )
+        .num(
+            "final_elbo",
+            -r.final_loss,
+            "nats, summed over all training images (mean of the last steps)",
+        )
+        .num(
+            "final_elbo_per_image",
+            -r.final_loss / r.sizes.0.max(1) as f64,
+            "nats per training image",
+        )
+        .int("steps", r.steps, "SVI steps taken")
+        .num(
+            "steps_per_second",
+            r.steps_per_second,
+            "SVI steps per second of fitting",
+        )
+        .num("fit_seconds", r.fit_seconds, "seconds")
+        .num("elapsed_seconds", r.total_seconds, "seconds, data loading to figures")
+        .int("train_images", r.sizes.0, "images")
+        .int("test_images", r.sizes.1, "images")
         .finish::<B>(a, device)
 }

@@ -114,8 +114,16 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         assignment_accuracy: hits as f64 / n as f64,
     };
     Summary::new()
-        .raw("component_means", &format!("{:?}", report.means))
-        .num("assignment_accuracy", report.assignment_accuracy)
+        .value(
+            "component_means",
+            &report.means,
+            "posterior mean of each component's location",
+        )
+        .num(
+            "assignment_accuracy",
+            report.assignment_accuracy,
+            "fraction of the points assigned to their true component",
+        )
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

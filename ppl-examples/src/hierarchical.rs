@@ -98,10 +98,10 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     };
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
     Summary::new()
-        .num("mu", mu)
-        .num("tau", tau)
-        .raw("theta", &format!("{:?}", report.theta))
-        .raw("group_means", &format!("{:?}", report.group_means))
+        .num("mu", mu, "posterior mean of the population mean")
+        .num("tau", tau, "posterior mean of the population scale")
+        .value("theta", &report.theta, "posterior mean of each group's mean")
+        .value("group_means", &report.group_means, "each group's sample mean")
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

@@ -98,9 +98,13 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         centroid_accuracy: hits as f64 / n as f64,
     };
     Summary::new()
-        .num("elbo_per_image", -report.loss_per_image)
-        .num("latent_centroid_accuracy", report.centroid_accuracy)
-        .int("images", n)
+        .num("elbo_per_image", -report.loss_per_image, "nats per image")
+        .num(
+            "latent_centroid_accuracy",
+            report.centroid_accuracy,
+            "fraction of the images nearest their digit's latent centroid",
+        )
+        .int("images", n, "images")
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

@@ -221,19 +221,19 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         logistic: [log_an, log_mvn],
         coverage: inside as f64 / n as f64,
     };
-    let f = |p: &Fitted| {
-        format!(
-            "{{\"w\": [{:.6}, {:.6}], \"b\": [{:.6}, {:.6}]}}",
-            p.w.0, p.w.1, p.b.0, p.b.1
-        )
-    };
+    let f = |p: &Fitted| serde_json::json!({"w": [p.w.0, p.w.1], "b": [p.b.0, p.b.1]});
+    let unit = "posterior [mean, sd] of w and of b";
     Summary::new()
-        .raw("linear_exact", &f(&report.exact))
-        .raw("linear_auto_normal", &f(&report.linear[0]))
-        .raw("linear_auto_mvn", &f(&report.linear[1]))
-        .raw("logistic_auto_normal", &f(&report.logistic[0]))
-        .raw("logistic_auto_mvn", &f(&report.logistic[1]))
-        .num("linear_90pct_coverage", report.coverage)
+        .value("linear_exact", f(&report.exact), unit)
+        .value("linear_auto_normal", f(&report.linear[0]), unit)
+        .value("linear_auto_mvn", f(&report.linear[1]), unit)
+        .value("logistic_auto_normal", f(&report.logistic[0]), unit)
+        .value("logistic_auto_mvn", f(&report.logistic[1]), unit)
+        .num(
+            "linear_90pct_coverage",
+            report.coverage,
+            "fraction of the data inside the 90 % predictive interval",
+        )
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

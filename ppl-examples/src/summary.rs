@@ -1,17 +1,31 @@
-//! The machine-readable JSON summary every example writes: its results, its settings, and
-//! what produced them (seed, backend, device, versions).
+//! The machine-readable JSON summary every example writes (serde_json): its results with their
+//! units, the full configuration, whether it was a smoke run, the command line, and what
+//! produced it (seed, backend, device, versions, git commit).
 
-use std::fmt::Write as _;
 use std::path::Path;
 
 use burn::tensor::backend::Backend;
+use serde_json::{json, Map, Value};
 
 use crate::cli::ExampleArgs;
 
-/// A flat JSON object built key by key (results first, then settings and provenance).
+/// The git commit the examples were built from (`build.rs`; empty outside a git checkout).
+const GIT_COMMIT: &str = env!("PPL_GIT_COMMIT");
+
+/// An example's results, each with its unit, in the order they were added; [`Summary::finish`]
+/// adds the settings and the provenance.
+///
+/// ```
+/// use ppl_examples::summary::Summary;
+/// let s = Summary::new()
+///     .num("accuracy", 0.9876, "fraction of the test images")
+///     .int("steps", 2110, "SVI steps");
+/// assert_eq!(s.results()["steps"], 2110);
+/// ```
 #[derive(Debug, Clone, Default)]
 pub struct Summary {
-    fields: Vec<(String, String)>,
+    results: Map<String, Value>,
+    units: Map<String, Value>,
 }
 
 impl Summary {
@@ -20,62 +34,56 @@ impl Summary {
         Summary::default()
     }
 
-    /// A number (`null` when not finite).
-    pub fn num(mut self, key: &str, v: f64) -> Self {
-        let v = if v.is_finite() {
-            format!("{v:.6}")
-        } else {
-            "null".into()
-        };
-        self.fields.push((key.into(), v));
+    /// A number and its unit (`null` when not finite).
+    pub fn num(self, key: &str, v: f64, unit: &str) -> Self {
+        self.value(key, v, unit)
+    }
+
+    /// A count and its unit.
+    pub fn int(self, key: &str, v: usize, unit: &str) -> Self {
+        self.value(key, v, unit)
+    }
+
+    /// Any serializable value (arrays, objects) and its unit. Non-finite floats become `null`.
+    pub fn value(mut self, key: &str, v: impl serde::Serialize, unit: &str) -> Self {
+        let v = serde_json::to_value(v).expect("summary values are plain numbers, strings and arrays");
+        self.results.insert(key.into(), v);
+        self.units.insert(key.into(), unit.into());
         self
     }
 
-    /// An integer.
-    pub fn int(mut self, key: &str, v: usize) -> Self {
-        self.fields.push((key.into(), v.to_string()));
-        self
+    /// The results added so far.
+    pub fn results(&self) -> &Map<String, Value> {
+        &self.results
     }
 
-    /// A string.
-    pub fn text(mut self, key: &str, v: &str) -> Self {
-        self.fields
-            .push((key.into(), format!("\"{}\"", v.replace('\\', "\\\\").replace('"', "'"))));
-        self
+    /// The summary as a JSON value: `results`, `units`, `smoke_run` (a `--steps` limit cut
+    /// the fit short), `config` (every setting of `args`), `command_line`, and `provenance`
+    /// (backend, float type, device, crate and burn versions, git commit or `null`).
+    pub fn to_value<B: Backend>(&self, args: &ExampleArgs, device: &B::Device) -> Value {
+        json!({
+            "results": self.results,
+            "units": self.units,
+            "smoke_run": args.steps.is_some(),
+            "config": args,
+            "command_line": std::env::args().collect::<Vec<_>>(),
+            "provenance": {
+                "seed": args.seed,
+                "backend": crate::backend::backend_label::<B>(device),
+                "backend_name": B::name(device),
+                "float": if size_of::<B::FloatElem>() == 8 { "f64" } else { "f32" },
+                "device": format!("{device:?}"),
+                "versions": {"ppl-examples": env!("CARGO_PKG_VERSION"), "burn": "0.21.0"},
+                "git_commit": (!GIT_COMMIT.is_empty()).then_some(GIT_COMMIT),
+            },
+        })
     }
 
-    /// Any value already written as JSON (arrays, objects).
-    pub fn raw(mut self, key: &str, json: &str) -> Self {
-        self.fields.push((key.into(), json.into()));
-        self
-    }
-
-    /// Add the settings of `args` and the provenance (seed, backend, device, versions), and
-    /// render.
+    /// [`Self::to_value`], rendered (pretty-printed, newline-terminated).
     pub fn finish<B: Backend>(self, args: &ExampleArgs, device: &B::Device) -> String {
-        let s = self
-            .int("epochs", args.epochs)
-            .int("batch_size", args.batch_size)
-            .num("learning_rate", args.lr)
-            .int("seed", args.seed as usize)
-            .text("backend", &crate::backend::backend_label::<B>(device))
-            .text("backend_name", &B::name(device))
-            .text("float", if size_of::<B::FloatElem>() == 8 { "f64" } else { "f32" })
-            .text("device", &format!("{device:?}"))
-            .raw(
-                "versions",
-                &format!(
-                    "{{\"ppl-examples\": \"{}\", \"burn\": \"0.21.0\"}}",
-                    env!("CARGO_PKG_VERSION")
-                ),
-            );
-        let mut out = String::from("{\n");
-        for (i, (k, v)) in s.fields.iter().enumerate() {
-            let comma = if i + 1 < s.fields.len() { "," } else { "" };
-            let _ = writeln!(out, "  \"{k}\": {v}{comma}");
-        }
-        out.push_str("}\n");
-        out
+        let mut s = serde_json::to_string_pretty(&self.to_value::<B>(args, device)).expect("a JSON value renders");
+        s.push('\n');
+        s
     }
 
     /// Render and write `summary.json` into `dir`.

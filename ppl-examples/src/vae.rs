@@ -205,13 +205,21 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         sizes: (n, nt),
     };
     Summary::new()
-        .num("test_elbo_nats_per_image", report.test_elbo)
-        .num("train_elbo_nats_per_image", report.train_elbo)
-        .int("steps", report.steps)
-        .num("steps_per_second", report.steps_per_second)
-        .num("elapsed_seconds", report.seconds)
-        .int("train_images", report.sizes.0)
-        .int("test_images", report.sizes.1)
+        .num("test_elbo_nats_per_image", report.test_elbo, "nats per test image")
+        .num(
+            "train_elbo_nats_per_image",
+            report.train_elbo,
+            "nats per training image, last epoch",
+        )
+        .int("steps", report.steps, "SVI steps taken")
+        .num(
+            "steps_per_second",
+            report.steps_per_second,
+            "SVI steps per second of fitting",
+        )
+        .num("elapsed_seconds", report.seconds, "seconds")
+        .int("train_images", report.sizes.0, "images")
+        .int("test_images", report.sizes.1, "images")
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
 }

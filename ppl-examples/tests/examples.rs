@@ -51,16 +51,26 @@ fn digits_smoke_run_with_two_steps_writes_figures_and_summary() {
             p.display()
         );
     }
-    let summary = std::fs::read_to_string(args.out_dir.join("summary.json")).unwrap();
-    for key in [
-        "\"accuracy\"",
-        "\"seed\": 0",
-        "\"backend\": \"ndarray\"",
-        "\"steps_per_second\"",
-        "\"versions\"",
-    ] {
-        assert!(summary.contains(key), "summary lacks {key}");
+    let text = std::fs::read_to_string(args.out_dir.join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    // A smoke run says so, with the limit that made it one and the steps it took.
+    assert_eq!(summary["smoke_run"], true, "{text}");
+    assert_eq!(summary["config"]["steps"], 2, "{text}");
+    assert_eq!(summary["results"]["steps"], 2, "{text}");
+    assert_eq!(summary["config"]["epochs"], args.epochs, "{text}");
+    assert_eq!(summary["provenance"]["seed"], 0, "{text}");
+    assert_eq!(summary["provenance"]["backend"], "ndarray", "{text}");
+    assert!(summary["provenance"]["versions"]["burn"].is_string(), "{text}");
+    assert!(summary["command_line"].is_array(), "{text}");
+    // Every figure has a unit; the ELBO comes as a total and per image.
+    let (results, units) = (
+        summary["results"].as_object().unwrap(),
+        summary["units"].as_object().unwrap(),
+    );
+    for key in ["accuracy", "steps_per_second", "final_elbo", "final_elbo_per_image"] {
+        assert!(results.contains_key(key), "summary lacks {key}: {text}");
     }
+    assert_eq!(results.keys().collect::<Vec<_>>(), units.keys().collect::<Vec<_>>());
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 
