@@ -58,10 +58,11 @@ impl CsvLoader {
     /// Read the file into a [`Data`] map.
     ///
     /// # Errors
-    /// A missing file, a line that does not parse or has the wrong number of fields, or a
-    /// column that does not exist.
+    /// A missing file, a record that does not parse (a field that is not a number, a missing
+    /// value, a quote left open, the wrong number of fields: [`DataError::Csv`] with the line,
+    /// and the row and column where it applies), or a column that does not exist.
     pub fn load<B: Backend>(&self, device: &B::Device) -> Result<Data<B>, DataError> {
-        let text = std::fs::read_to_string(&self.path).map_err(|source| match source.kind() {
+        let bytes = std::fs::read(&self.path).map_err(|source| match source.kind() {
             std::io::ErrorKind::NotFound => DataError::Missing {
                 path: self.path.clone(),
                 hint: "check the path".into(),
@@ -71,41 +72,84 @@ impl CsvLoader {
                 source,
             },
         })?;
-        let mut lines = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .peekable();
-        let split = |l: &str| {
-            l.split(self.delimiter)
-                .map(|f| f.trim().to_string())
-                .collect::<Vec<_>>()
+        self.load_bytes(&bytes, device)
+    }
+
+    /// [`Self::load`] from CSV text already in memory (stdin, a network buffer); the loader's
+    /// path only names the source in errors.
+    ///
+    /// # Errors
+    /// As [`Self::load`], less the file errors.
+    pub fn load_bytes<B: Backend>(&self, bytes: &[u8], device: &B::Device) -> Result<Data<B>, DataError> {
+        if !self.delimiter.is_ascii() {
+            return Err(DataError::Options(format!(
+                "CSV delimiter `{}` is not an ASCII character",
+                self.delimiter
+            )));
+        }
+        let bad = |line: u64, problem: String| DataError::Csv {
+            path: self.path.clone(),
+            line: line as usize,
+            problem,
         };
-        let header: Option<Vec<String>> = match lines.peek() {
-            Some((_, first)) if split(first).iter().any(|f| f.parse::<f64>().is_err()) => {
-                let h = split(first);
-                lines.next();
+        // Quoting, escapes and line endings by the `csv` crate; blank lines are skipped.
+        let mut reader = ::csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .trim(::csv::Trim::All)
+            .delimiter(self.delimiter as u8)
+            .from_reader(bytes);
+        let mut records = reader.records().peekable();
+        let line_of = |r: &::csv::StringRecord| r.position().map_or(0, |p| p.line());
+        let header: Option<Vec<String>> = match records.peek() {
+            Some(Ok(first)) if first.iter().any(|f| f.parse::<f64>().is_err()) => {
+                let h = first.iter().map(str::to_string).collect();
+                records.next();
                 Some(h)
             }
             _ => None,
         };
         let mut rows: Vec<Vec<f64>> = Vec::new();
         let mut width = header.as_ref().map(|h| h.len());
-        for (i, line) in lines {
-            let fields = split(line);
-            if *width.get_or_insert(fields.len()) != fields.len() {
-                return Err(DataError::Csv {
-                    path: self.path.clone(),
-                    line: i + 1,
-                    problem: format!("{} fields, expected {}", fields.len(), width.unwrap_or(0)),
-                });
+        for record in records {
+            let record = record.map_err(|e| {
+                let line = e.position().map_or(0, |p| p.line());
+                bad(line, e.to_string())
+            })?;
+            let line = line_of(&record);
+            let expected = *width.get_or_insert(record.len());
+            if expected != record.len() {
+                return Err(bad(line, format!("{} fields, expected {expected}", record.len())));
             }
-            let row: Result<Vec<f64>, _> = fields.iter().map(|f| f.parse::<f64>()).collect();
-            rows.push(row.map_err(|e| DataError::Csv {
-                path: self.path.clone(),
-                line: i + 1,
-                problem: format!("not a number: {e}"),
-            })?);
+            let column_name = |j: usize| match &header {
+                Some(h) => format!("column {} (`{}`)", j + 1, h[j]),
+                None => format!("column {}", j + 1),
+            };
+            let row = rows.len() + 1;
+            let mut values = Vec::with_capacity(record.len());
+            for (j, field) in record.iter().enumerate() {
+                if field.is_empty() {
+                    return Err(bad(line, format!("row {row}, {}: missing value", column_name(j))));
+                }
+                values.push(field.parse::<f64>().map_err(|e| {
+                    bad(
+                        line,
+                        format!("row {row}, {}: `{field}` is not a number ({e})", column_name(j)),
+                    )
+                })?);
+            }
+            rows.push(values);
+        }
+        if rows.is_empty() {
+            let what = if header.is_some() {
+                "a header and no data rows"
+            } else {
+                "no data rows"
+            };
+            return Err(bad(
+                1,
+                format!("{what} (an unclosed quote reads to the end of the file)"),
+            ));
         }
         let width = width.unwrap_or(0);
         let names: Vec<String> = header

@@ -170,8 +170,18 @@ pub fn read_images<B: Backend>(
 /// CSV images: 784 pixel columns, or a label column then 784 pixel columns; a header line
 /// is allowed (ppl-data's CSV loader reads the numbers).
 fn read_csv<B: Backend>(name: &Path, bytes: &[u8], device: &B::Device) -> Result<Images, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| format!("{}: neither IDX nor UTF-8 CSV", name.display()))?;
-    let fields = text.lines().next().map_or(0, |l| l.split(',').count());
+    if std::str::from_utf8(bytes).is_err() {
+        return Err(format!("{}: neither IDX nor UTF-8 CSV", name.display()));
+    }
+    // The width of the first record (the csv crate: quoting, blank lines).
+    let fields = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes)
+        .records()
+        .next()
+        .and_then(Result::ok)
+        .map_or(0, |r| r.len());
     let labelled = match fields {
         PIXELS => false,
         f if f == PIXELS + 1 => true,
@@ -182,19 +192,14 @@ fn read_csv<B: Backend>(name: &Path, bytes: &[u8], device: &B::Device) -> Result
             ))
         }
     };
-    // The loader reads a file; stdin goes through a temporary one.
-    let tmp = std::env::temp_dir().join(format!("digits-serve-{}.csv", std::process::id()));
-    std::fs::write(&tmp, text).map_err(|e| format!("{}: {e}", tmp.display()))?;
     let cols: Vec<String> = (0..fields).map(|i| i.to_string()).collect();
     let col = |r: std::ops::Range<usize>| cols[r].iter().map(String::as_str).collect::<Vec<_>>();
     let first = usize::from(labelled);
-    let mut loader = ppl_data::CsvLoader::new(&tmp).var("x", &col(first..fields));
+    let mut loader = ppl_data::CsvLoader::new(name).var("x", &col(first..fields));
     if labelled {
         loader = loader.var("label", &col(0..1));
     }
-    let data = loader.load::<B>(device);
-    let _ = std::fs::remove_file(&tmp);
-    let data = data.map_err(|e| format!("{}: {e}", name.display()))?;
+    let data = loader.load_bytes::<B>(bytes, device).map_err(|e| e.to_string())?;
     let pixels = data.get("x").expect("bound above").to_vec();
     let labels = if labelled {
         let l = data.get("label").expect("bound above").to_vec();

@@ -246,5 +246,23 @@ fn csv_loader_maps_column_groups_to_variables() {
         .load::<B>(&Default::default())
         .unwrap_err();
     assert!(e.to_string().contains("no column `nope`"), "{e}");
+    // Quoted fields (a header with the delimiter inside quotes, quoted numbers).
+    let p3 = d.join("quoted.csv");
+    std::fs::write(&p3, "\"len, cm\",\"w\"\n\"1.5\",2\n3,\"4\"\n").unwrap();
+    let q = CsvLoader::new(&p3)
+        .var("x", &["len, cm"])
+        .load::<B>(&Default::default())
+        .unwrap();
+    assert_eq!(q.get("x").unwrap().to_vec(), vec![1.5, 3.0]);
+    // A missing value is an error naming the line, the row and the column.
+    std::fs::write(&p, "a,b,label\n1.0,2.0,0\n3.5,,1\n").unwrap();
+    let e = CsvLoader::new(&p).load::<B>(&Default::default()).unwrap_err();
+    let msg = e.to_string();
+    assert!(matches!(e, DataError::Csv { line: 3, .. }), "{msg}");
+    assert!(msg.contains("row 2, column 2 (`b`): missing value"), "{msg}");
+    // A quote left open swallows the rest of the file: no data rows is an error too.
+    std::fs::write(&p2, "1,\"2\n3,4\n").unwrap();
+    let e = CsvLoader::new(&p2).load::<B>(&Default::default()).unwrap_err();
+    assert!(e.to_string().contains("no data rows"), "{e}");
     let _ = std::fs::remove_dir_all(&d);
 }
