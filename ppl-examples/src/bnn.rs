@@ -128,8 +128,20 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let metrics = ClassifierMetrics::from_probs(&ppl_dist::param::host_values(&probs), 3, &labels);
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
-    let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    save(plot::line_plot(svi.losses(), 720, 360, 25), "loss_curve.png")?;
+    plot::write(
+        plot::line_plot(
+            svi.losses(),
+            plot::Labels {
+                title: "Bayesian neural network: loss during SVI",
+                x: "step",
+                y: "−ELBO (nats, all training images)",
+            },
+            25,
+            (720, 400),
+        ),
+        &args.out_dir,
+        "loss_curve.png",
+    )?;
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| metrics.entropies[b].total_cmp(&metrics.entropies[a]));
     let pixels = ppl_dist::param::host_values(&test.images_flat());
@@ -139,7 +151,16 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         .map(|&i| pixels[i * 784..(i + 1) * 784].to_vec())
         .collect();
     let rows = uncertain.len().div_ceil(8);
-    save(plot::image_grid(&uncertain, rows, 8, 28, 28), "most_uncertain.png")?;
+    plot::write(
+        plot::image_grid(
+            &uncertain,
+            (rows, 8),
+            (28, 28),
+            "The 48 test images with the most uncertain predictions (highest entropy first)",
+        ),
+        &args.out_dir,
+        "most_uncertain.png",
+    )?;
     let report = BnnReport {
         metrics,
         final_loss: fit.epoch_losses.last().copied().unwrap_or(f64::NAN),

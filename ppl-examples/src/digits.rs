@@ -224,12 +224,33 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     let zt = points(&post_train.mean("z").expect("Normal mean").to_vec());
     let zs = points(&post_test.mean("z").expect("Normal mean").to_vec());
     let ct: Vec<usize> = train.label_values.iter().map(|&l| l as usize).collect();
-    let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    save(
-        plot::scatter_panels(&[(&zt, &ct), (&zs, &labels)], 480),
+    let dir = &args.out_dir;
+    let panel = |title, points, classes| plot::ScatterPanel { title, points, classes };
+    plot::write(
+        plot::scatter_panels(
+            &[panel("training images", &zt, &ct), panel("test images", &zs, &labels)],
+            &["digit 0", "digit 1", "digit 2"],
+            "Posterior means of z (the Q-model's encoder)",
+            ("z₁", "z₂"),
+            480,
+        ),
+        dir,
         "latent_space.png",
     )?;
-    save(plot::line_plot(svi.losses(), 720, 360, 25), "loss_curve.png")?;
+    plot::write(
+        plot::line_plot(
+            svi.losses(),
+            plot::Labels {
+                title: "Digit classifier: loss during SVI",
+                x: "step",
+                y: "−ELBO (nats, all training images)",
+            },
+            25,
+            (720, 400),
+        ),
+        dir,
+        "loss_curve.png",
+    )?;
     // Images decoded from a 15 × 15 lattice over the range of the posterior means.
     let (lo0, hi0, lo1, hi1) = zt.iter().fold(
         (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY),
@@ -252,7 +273,16 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
             .detach(),
     );
     let images: Vec<Vec<f64>> = decoded.chunks(784).map(<[f64]>::to_vec).collect();
-    save(plot::image_grid(&images, g, g, 28, 28), "decoded_lattice.png")?;
+    plot::write(
+        plot::image_grid(
+            &images,
+            (g, g),
+            (28, 28),
+            "NN1 decoded over a 15 × 15 lattice of z (z₁ left to right, z₂ bottom to top)",
+        ),
+        dir,
+        "decoded_lattice.png",
+    )?;
 
     let total = start.elapsed().as_secs_f64();
     let out = DigitsReport {

@@ -106,9 +106,23 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
     let jitter = key.uniform(n);
     let points: Vec<(f64, f64)> = x.iter().zip(&jitter).map(|(&a, &j)| (a, j)).collect();
-    plot::scatter_panels(&[(&points, &assigned)], 480)
-        .save(&args.out_dir.join("assignments.png"))
-        .map_err(|e| format!("assignments.png: {e}"))?;
+    let names: Vec<String> = (0..K).map(|k| format!("component {}", k + 1)).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    plot::write(
+        plot::scatter_panels(
+            &[plot::ScatterPanel {
+                title: "each point coloured by its most probable component",
+                points: &points,
+                classes: &assigned,
+            }],
+            &names,
+            "Gaussian mixture: assignments",
+            ("x", "jitter (for visibility only)"),
+            480,
+        ),
+        &args.out_dir,
+        "assignments.png",
+    )?;
     let report = GmmReport {
         means,
         assignment_accuracy: hits as f64 / n as f64,

@@ -1,7 +1,13 @@
-//! Minimal PNG figures (no fonts needed): scatter plots coloured by class, line plots and
-//! image grids, drawn on an RGB canvas and written with the `png` crate.
+//! PNG figures drawn with `plotters` (bitmap backend, text in DejaVu Sans embedded through the
+//! `dejavu` crate, so nothing depends on the system's fonts): scatter panels coloured by class,
+//! loss curves, predictive bands and image grids, each with a title, axes with ticks and
+//! numbers, axis labels and a legend. The pixels are written with the `png` crate.
 
 use std::path::Path;
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
 
 /// Ten distinguishable colours (tab10).
 pub const PALETTE: [[u8; 3]; 10] = [
@@ -17,6 +23,9 @@ pub const PALETTE: [[u8; 3]; 10] = [
     [23, 190, 207],
 ];
 
+/// The font family every figure's text uses (registered once per process).
+const FONT: &str = "sans-serif";
+
 /// An RGB image.
 #[derive(Debug, Clone)]
 pub struct Canvas {
@@ -26,61 +35,21 @@ pub struct Canvas {
 }
 
 impl Canvas {
-    /// A white canvas.
-    pub fn new(width: usize, height: usize) -> Self {
-        Canvas {
-            width,
-            height,
-            pixels: vec![255; width * height * 3],
-        }
+    /// Width and height in pixels.
+    pub fn size(&self) -> (usize, usize) {
+        (self.width, self.height)
     }
 
-    /// Set one pixel (ignored outside the canvas).
-    pub fn put(&mut self, x: i64, y: i64, c: [u8; 3]) {
-        if x >= 0 && y >= 0 && (x as usize) < self.width && (y as usize) < self.height {
-            let i = (y as usize * self.width + x as usize) * 3;
-            self.pixels[i..i + 3].copy_from_slice(&c);
-        }
+    /// The RGB value at `(x, y)` (row-major, top-left origin).
+    pub fn pixel(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = 3 * (y * self.width + x);
+        [self.pixels[i], self.pixels[i + 1], self.pixels[i + 2]]
     }
 
-    /// A filled disc.
-    pub fn disc(&mut self, x: f64, y: f64, r: f64, c: [u8; 3]) {
-        let ri = r.ceil() as i64;
-        for dy in -ri..=ri {
-            for dx in -ri..=ri {
-                if (dx * dx + dy * dy) as f64 <= r * r {
-                    self.put(x as i64 + dx, y as i64 + dy, c);
-                }
-            }
-        }
-    }
-
-    /// A filled rectangle.
-    pub fn rect(&mut self, x0: usize, y0: usize, w: usize, h: usize, c: [u8; 3]) {
-        for y in y0..y0 + h {
-            for x in x0..x0 + w {
-                self.put(x as i64, y as i64, c);
-            }
-        }
-    }
-
-    /// A line segment.
-    pub fn line(&mut self, (x0, y0): (f64, f64), (x1, y1): (f64, f64), c: [u8; 3]) {
-        let n = ((x1 - x0).abs().max((y1 - y0).abs()).ceil() as usize).max(1);
-        for i in 0..=n {
-            let t = i as f64 / n as f64;
-            self.put(
-                (x0 + t * (x1 - x0)).round() as i64,
-                (y0 + t * (y1 - y0)).round() as i64,
-                c,
-            );
-        }
-    }
-
-    /// Write as PNG.
+    /// Write as an 8-bit RGB PNG.
     ///
     /// # Errors
-    /// File or encoder errors.
+    /// The file cannot be created or written.
     pub fn save(&self, path: &Path) -> std::io::Result<()> {
         let file = std::fs::File::create(path)?;
         let mut enc = png::Encoder::new(std::io::BufWriter::new(file), self.width as u32, self.height as u32);
@@ -91,155 +60,361 @@ impl Canvas {
     }
 }
 
-/// Bounds of 2-D points with a 5 % margin.
-fn bounds(points: &[(f64, f64)]) -> (f64, f64, f64, f64) {
-    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
-    for &(x, y) in points.iter().filter(|p| p.0.is_finite() && p.1.is_finite()) {
-        x0 = x0.min(x);
-        x1 = x1.max(x);
-        y0 = y0.min(y);
-        y1 = y1.max(y);
-    }
-    let (mx, my) = (((x1 - x0) * 0.05).max(1e-9), ((y1 - y0) * 0.05).max(1e-9));
-    (x0 - mx, x1 + mx, y0 - my, y1 + my)
+/// Write `figure` as `dir/name` (PNG); errors name the file.
+///
+/// # Errors
+/// The figure failed to draw, or the file cannot be written.
+pub fn write(figure: Result<Canvas, String>, dir: &Path, name: &str) -> Result<(), String> {
+    figure
+        .and_then(|c| c.save(&dir.join(name)).map_err(|e| e.to_string()))
+        .map_err(|e| format!("{name}: {e}"))
 }
 
-/// One scatter panel: 2-D points and their classes.
-pub type Panel<'a> = (&'a [(f64, f64)], &'a [usize]);
+/// A figure's title and axis labels.
+#[derive(Debug, Clone, Copy)]
+pub struct Labels<'a> {
+    /// Title above the chart.
+    pub title: &'a str,
+    /// Label under the x axis.
+    pub x: &'a str,
+    /// Label beside the y axis.
+    pub y: &'a str,
+}
 
-/// Scatter panels side by side (one per `(points, classes)` set, sharing axes), points
-/// coloured by class, with a colour key (one square per class, in class order) at the top.
-pub fn scatter_panels(panels: &[Panel<'_>], size: usize) -> Canvas {
-    let all: Vec<(f64, f64)> = panels.iter().flat_map(|(p, _)| p.iter().copied()).collect();
-    let (x0, x1, y0, y1) = bounds(&all);
-    let top = 24;
-    let mut c = Canvas::new(size * panels.len(), size + top);
-    let classes = panels.iter().flat_map(|(_, k)| k.iter().copied()).max().unwrap_or(0) + 1;
-    for k in 0..classes {
-        c.rect(8 + k * 20, 6, 12, 12, PALETTE[k % 10]);
+/// One scatter panel: a title, 2-D points and their classes (indices into the class names).
+#[derive(Debug, Clone, Copy)]
+pub struct ScatterPanel<'a> {
+    /// The panel's title (`train`, `test`, …).
+    pub title: &'a str,
+    /// The points.
+    pub points: &'a [(f64, f64)],
+    /// Each point's class.
+    pub classes: &'a [usize],
+}
+
+type PlotResult = Result<(), Box<dyn std::error::Error>>;
+
+fn colour(k: usize) -> RGBColor {
+    let [r, g, b] = PALETTE[k % PALETTE.len()];
+    RGBColor(r, g, b)
+}
+
+/// Draw onto a white `width × height` bitmap.
+fn render(
+    width: usize,
+    height: usize,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> PlotResult,
+) -> Result<Canvas, String> {
+    static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
+    REGISTERED
+        .get_or_init(|| {
+            plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
+                .map_err(|_| "the embedded DejaVu Sans font does not load".to_string())
+        })
+        .clone()?;
+    let mut pixels = vec![255u8; width * height * 3];
+    {
+        let root = BitMapBackend::with_buffer(&mut pixels, (width as u32, height as u32)).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| e.to_string())?;
+        draw(&root).map_err(|e| format!("drawing a figure: {e}"))?;
+        root.present().map_err(|e| e.to_string())?;
     }
-    for (i, (pts, cls)) in panels.iter().enumerate() {
-        let ox = (i * size) as f64;
-        let frame = [120, 120, 120];
-        c.line((ox + 1.0, top as f64), (ox + 1.0, (top + size - 1) as f64), frame);
-        c.line(
-            (ox + 1.0, (top + size - 1) as f64),
-            (ox + size as f64 - 1.0, (top + size - 1) as f64),
-            frame,
-        );
-        for (&(x, y), &k) in pts.iter().zip(cls.iter()) {
-            let px = ox + 4.0 + (x - x0) / (x1 - x0) * (size as f64 - 8.0);
-            let py = top as f64 + 4.0 + (y1 - y) / (y1 - y0) * (size as f64 - 8.0);
-            c.disc(px, py, 1.5, PALETTE[k % 10]);
+    Ok(Canvas { width, height, pixels })
+}
+
+/// A tick label with as many decimals as ticks `span / 12` apart need (scientific notation
+/// from 10⁵ on, so long totals stay short).
+fn tick(v: f64, span: f64) -> String {
+    let step = (span.abs() / 12.0).max(f64::MIN_POSITIVE);
+    if v.abs() >= 1e5 {
+        let digits = (v.abs().log10() - step.log10()).ceil().clamp(1.0, 8.0) as usize;
+        format!("{:.*e}", digits - 1, v)
+    } else {
+        let decimals = (-step.log10()).ceil().clamp(0.0, 6.0) as usize;
+        format!("{v:.decimals$}")
+    }
+}
+
+/// The range of the finite values, widened by 5 % (and to a non-empty span).
+fn range(values: impl Iterator<Item = f64>) -> (f64, f64) {
+    let (lo, hi) = values
+        .filter(|v| v.is_finite())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+    if !lo.is_finite() {
+        return (0.0, 1.0);
+    }
+    let pad = ((hi - lo) * 0.05).max(1e-9 * (1.0 + lo.abs()));
+    (lo - pad, hi + pad)
+}
+
+/// Scatter panels side by side sharing both axes (e.g. a latent space on the training and
+/// the test images), points coloured by class, a legend with `class_names`.
+///
+/// # Errors
+/// The font or the drawing fails (a message).
+pub fn scatter_panels(
+    panels: &[ScatterPanel<'_>],
+    class_names: &[&str],
+    title: &str,
+    axes: (&str, &str),
+    size: usize,
+) -> Result<Canvas, String> {
+    let xr = range(panels.iter().flat_map(|p| p.points.iter().map(|q| q.0)));
+    let yr = range(panels.iter().flat_map(|p| p.points.iter().map(|q| q.1)));
+    let top = 40;
+    render(size * panels.len().max(1), size + top, |root| {
+        let (head, body) = root.split_vertically(top as u32);
+        head.titled(title, (FONT, 22))?;
+        for (area, panel) in body.split_evenly((1, panels.len().max(1))).iter().zip(panels) {
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel.title, (FONT, 18))
+                .margin(8)
+                .x_label_area_size(40)
+                .y_label_area_size(50)
+                .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+            chart
+                .configure_mesh()
+                .light_line_style(WHITE)
+                .x_desc(axes.0)
+                .y_desc(axes.1)
+                .x_label_formatter(&|x| tick(*x, xr.1 - xr.0))
+                .y_label_formatter(&|y| tick(*y, yr.1 - yr.0))
+                .label_style((FONT, 13))
+                .draw()?;
+            for (k, name) in class_names.iter().enumerate() {
+                let pts = panel
+                    .points
+                    .iter()
+                    .zip(panel.classes)
+                    .filter(|(q, &c)| c == k && q.0.is_finite() && q.1.is_finite())
+                    .map(|(q, _)| Circle::new(*q, 2, colour(k).filled()));
+                chart
+                    .draw_series(pts)?
+                    .label(*name)
+                    .legend(move |(x, y)| Circle::new((x + 5, y), 4, colour(k).filled()));
+            }
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperRight)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.4))
+                .label_font((FONT, 14))
+                .draw()?;
         }
-    }
-    c
+        Ok(())
+    })
 }
 
-/// A line plot of `values` (and, in a darker colour, their moving average over `window`).
-pub fn line_plot(values: &[f64], width: usize, height: usize, window: usize) -> Canvas {
-    let mut c = Canvas::new(width, height);
-    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
-    if finite.len() < 2 {
-        return c;
-    }
+/// A loss curve: the value at every step (light) and its moving average over `window`
+/// steps (dark), with a legend. The y axis is logarithmic when every value is positive and
+/// they span more than a factor of 20; otherwise linear over every value, or over the values
+/// after the first 5 % of steps when those stretch the range more than 3× (the early
+/// transient is then cut at the top edge), so the raw trace stays inside the frame.
+///
+/// # Errors
+/// The font or the drawing fails (a message).
+pub fn line_plot(values: &[f64], labels: Labels<'_>, window: usize, size: (usize, usize)) -> Result<Canvas, String> {
+    let window = window.max(1);
     let smooth: Vec<f64> = (0..values.len())
         .map(|i| {
-            let lo = i.saturating_sub(window.max(1) - 1);
+            let lo = i.saturating_sub(window - 1);
             let w: Vec<f64> = values[lo..=i].iter().copied().filter(|v| v.is_finite()).collect();
             w.iter().sum::<f64>() / w.len().max(1) as f64
         })
         .collect();
-    // Scale to the smoothed curve's range so the early transient does not flatten the rest.
-    let (lo, hi) = smooth
+    let finite: Vec<f64> = values.iter().copied().filter(|v| v.is_finite()).collect();
+    let (min, max) = finite
         .iter()
-        .skip(smooth.len() / 20)
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let span = (hi - lo).max(1e-9);
-    let map = |i: usize, v: f64| {
-        (
-            6.0 + i as f64 / (values.len() - 1) as f64 * (width as f64 - 12.0),
-            6.0 + (hi + 0.1 * span - v) / (1.2 * span) * (height as f64 - 12.0),
-        )
+    let log = !finite.is_empty() && min > 0.0 && max / min > 20.0;
+    let n = values.len().max(2) as f64;
+    let points = |v: &[f64]| -> Vec<(f64, f64)> {
+        v.iter()
+            .enumerate()
+            .filter(|(_, y)| y.is_finite())
+            .map(|(i, &y)| ((i + 1) as f64, y))
+            .collect()
     };
-    let axis = [120, 120, 120];
-    c.line((5.0, 5.0), (5.0, height as f64 - 5.0), axis);
-    c.line(
-        (5.0, height as f64 - 5.0),
-        (width as f64 - 5.0, height as f64 - 5.0),
-        axis,
-    );
-    for i in 1..values.len() {
-        if values[i - 1].is_finite() && values[i].is_finite() {
-            c.line(map(i - 1, values[i - 1]), map(i, values[i]), [170, 200, 230]);
+    let curves = [
+        (
+            points(values),
+            "per step".to_string(),
+            RGBColor(170, 200, 230).stroke_width(1),
+        ),
+        (
+            points(&smooth),
+            format!("moving average of {window} steps"),
+            colour(0).stroke_width(2),
+        ),
+    ];
+    render(size.0, size.1, |root| {
+        let mut builder = ChartBuilder::on(root);
+        builder
+            .caption(labels.title, (FONT, 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(80);
+        if log {
+            let chart = builder.build_cartesian_2d(1.0..n, (min / 1.2..max * 1.2).log_scale())?;
+            draw_curves(chart, labels.x, &format!("{} (log scale)", labels.y), &curves)
+        } else {
+            // Every value, unless the first 5 % of steps stretch the range more than 3×.
+            let all = range(values.iter().copied());
+            let tail = range(values[values.len() / 20..].iter().copied());
+            let clipped = all.1 - all.0 > 3.0 * (tail.1 - tail.0);
+            let yr = if clipped { tail } else { all };
+            let chart = builder.build_cartesian_2d(1.0..n, yr.0..yr.1)?;
+            let mut curves = curves.clone();
+            if clipped {
+                curves[0].1 = "per step (the first steps run above the frame)".into();
+            }
+            draw_curves(chart, labels.x, labels.y, &curves)
         }
+    })
+}
+
+/// Mesh, labelled curves and legend of a line chart with any y coordinate (linear or log).
+fn draw_curves<'a, Y>(
+    mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
+    x_desc: &str,
+    y_desc: &str,
+    curves: &[(Vec<(f64, f64)>, String, ShapeStyle)],
+) -> PlotResult
+where
+    Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let y_span = {
+        let r = chart.y_range();
+        r.end - r.start
+    };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| tick(*y, y_span))
+        .label_style((FONT, 13))
+        .draw()?;
+    for (pts, name, style) in curves {
+        let style = *style;
+        chart
+            .draw_series(LineSeries::new(pts.iter().copied(), style))?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
     }
-    for i in 1..smooth.len() {
-        c.line(map(i - 1, smooth[i - 1]), map(i, smooth[i]), PALETTE[0]);
-    }
-    c
+    chart
+        .configure_series_labels()
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.4))
+        .label_font((FONT, 14))
+        .draw()?;
+    Ok(())
 }
 
 /// A 1-D regression figure: observed `points`, and over the sorted grid `xs` a shaded band
-/// from `lo` to `hi` (e.g. a 90 % predictive interval) with the line `mid` (the predictive
-/// mean). Axes span everything shown.
+/// from `lo` to `hi` (`band_name`, e.g. a 90 % predictive interval) with the line `mid` (the
+/// predictive mean), a legend, and axes spanning everything shown.
+///
+/// # Errors
+/// The font or the drawing fails (a message).
+#[allow(clippy::too_many_arguments)]
 pub fn band_plot(
     points: &[(f64, f64)],
     xs: &[f64],
     lo: &[f64],
     mid: &[f64],
     hi: &[f64],
+    band_name: &str,
+    labels: Labels<'_>,
     size: (usize, usize),
-) -> Canvas {
-    let (w, h) = size;
-    let all: Vec<(f64, f64)> = points
-        .iter()
-        .copied()
-        .chain(xs.iter().zip(lo).map(|(&x, &y)| (x, y)))
-        .chain(xs.iter().zip(hi).map(|(&x, &y)| (x, y)))
-        .collect();
-    let (x0, x1, y0, y1) = bounds(&all);
-    let map = |x: f64, y: f64| {
-        (
-            6.0 + (x - x0) / (x1 - x0) * (w as f64 - 12.0),
-            6.0 + (y1 - y) / (y1 - y0) * (h as f64 - 12.0),
-        )
-    };
-    let mut c = Canvas::new(w, h);
-    for i in 0..xs.len() {
-        let (px, top) = map(xs[i], hi[i]);
-        let (_, bottom) = map(xs[i], lo[i]);
-        c.line((px, top), (px, bottom), [200, 220, 240]);
-        let step = if i + 1 < xs.len() {
-            map(xs[i + 1], hi[i]).0 - px
-        } else {
-            0.0
-        };
-        for k in 1..step.ceil() as i64 {
-            c.line((px + k as f64, top), (px + k as f64, bottom), [200, 220, 240]);
-        }
-    }
-    for i in 1..xs.len() {
-        c.line(map(xs[i - 1], mid[i - 1]), map(xs[i], mid[i]), PALETTE[0]);
-    }
-    for &(x, y) in points {
-        let (px, py) = map(x, y);
-        c.disc(px, py, 2.0, PALETTE[1]);
-    }
-    c
+) -> Result<Canvas, String> {
+    let xr = range(points.iter().map(|p| p.0).chain(xs.iter().copied()));
+    let yr = range(
+        points
+            .iter()
+            .map(|p| p.1)
+            .chain(lo.iter().copied())
+            .chain(hi.iter().copied()),
+    );
+    render(size.0, size.1, |root| {
+        let mut chart = ChartBuilder::on(root)
+            .caption(labels.title, (FONT, 20))
+            .margin(10)
+            .x_label_area_size(40)
+            .y_label_area_size(60)
+            .build_cartesian_2d(xr.0..xr.1, yr.0..yr.1)?;
+        chart
+            .configure_mesh()
+            .x_desc(labels.x)
+            .y_desc(labels.y)
+            .x_label_formatter(&|x| tick(*x, xr.1 - xr.0))
+            .y_label_formatter(&|y| tick(*y, yr.1 - yr.0))
+            .label_style((FONT, 13))
+            .draw()?;
+        let band_colour = RGBColor(200, 220, 240);
+        let outline: Vec<(f64, f64)> = xs
+            .iter()
+            .zip(hi)
+            .map(|(&x, &y)| (x, y))
+            .chain(xs.iter().zip(lo).rev().map(|(&x, &y)| (x, y)))
+            .collect();
+        chart
+            .draw_series(std::iter::once(Polygon::new(outline, band_colour.filled())))?
+            .label(band_name)
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 18, y + 5)], band_colour.filled()));
+        let mean_style = colour(0).stroke_width(2);
+        chart
+            .draw_series(LineSeries::new(xs.iter().zip(mid).map(|(&x, &y)| (x, y)), mean_style))?
+            .label("predictive mean")
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], mean_style));
+        chart
+            .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour(1).filled())))?
+            .label("data")
+            .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour(1).filled()));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.4))
+            .label_font((FONT, 14))
+            .draw()?;
+        Ok(())
+    })
 }
 
-/// A grid of grey images (`rows × cols` images of `h × w` pixels in [0, 1]).
-pub fn image_grid(images: &[Vec<f64>], rows: usize, cols: usize, h: usize, w: usize) -> Canvas {
-    let mut c = Canvas::new(cols * (w + 1) + 1, rows * (h + 1) + 1);
-    for (k, img) in images.iter().enumerate().take(rows * cols) {
-        let (r, col) = (k / cols, k % cols);
-        for y in 0..h {
-            for x in 0..w {
-                let v = (255.0 * (1.0 - img[y * w + x].clamp(0.0, 1.0))) as u8;
-                c.put((1 + col * (w + 1) + x) as i64, (1 + r * (h + 1) + y) as i64, [v, v, v]);
+/// A grid of grey images (`rows × cols` images of `h × w` pixels in [0, 1], drawn dark on
+/// white, each pixel `scale × scale`) under a title.
+///
+/// # Errors
+/// The font or the drawing fails (a message).
+pub fn image_grid(
+    images: &[Vec<f64>],
+    (rows, cols): (usize, usize),
+    (h, w): (usize, usize),
+    title: &str,
+) -> Result<Canvas, String> {
+    let scale = 2;
+    let top = 36;
+    let (cell_w, cell_h) = (w * scale + 2, h * scale + 2);
+    let width = (cols * cell_w + 2).max(320);
+    let left = (width - cols * cell_w) / 2;
+    render(width, top + rows * cell_h + 2, |root| {
+        let (head, body) = root.split_vertically(top as u32);
+        head.titled(title, (FONT, 18))?;
+        for (k, img) in images.iter().enumerate().take(rows * cols) {
+            let (r, c) = (k / cols, k % cols);
+            let (x0, y0) = ((left + c * cell_w + 1) as i32, (r * cell_h + 1) as i32);
+            for y in 0..h {
+                for x in 0..w {
+                    let v = (255.0 * (1.0 - img[y * w + x].clamp(0.0, 1.0))) as u8;
+                    let (px, py) = (x0 + (x * scale) as i32, y0 + (y * scale) as i32);
+                    body.draw(&Rectangle::new(
+                        [(px, py), (px + scale as i32, py + scale as i32)],
+                        RGBColor(v, v, v).filled(),
+                    ))?;
+                }
             }
         }
-    }
-    c
+        Ok(())
+    })
 }

@@ -89,9 +89,35 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         })
         .count();
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
-    let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    save(plot::scatter_panels(&[(&points, &labels)], 480), "latent_space.png")?;
-    save(plot::line_plot(svi.losses(), 720, 360, 25), "loss_curve.png")?;
+    plot::write(
+        plot::scatter_panels(
+            &[plot::ScatterPanel {
+                title: "training images",
+                points: &points,
+                classes: &labels,
+            }],
+            &["digit 0", "digit 1", "digit 2"],
+            "Probabilistic PCA: posterior means of z",
+            ("z₁", "z₂"),
+            480,
+        ),
+        &args.out_dir,
+        "latent_space.png",
+    )?;
+    plot::write(
+        plot::line_plot(
+            svi.losses(),
+            plot::Labels {
+                title: "Probabilistic PCA: loss during SVI",
+                x: "step",
+                y: "−ELBO (nats, all images)",
+            },
+            25,
+            (720, 400),
+        ),
+        &args.out_dir,
+        "loss_curve.png",
+    )?;
     let report = PpcaReport {
         loss_per_image: fit.epoch_losses.last().copied().unwrap_or(f64::NAN) / n as f64,
         images: n,

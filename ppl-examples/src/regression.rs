@@ -197,15 +197,42 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let grid_data = Data::new().with("x", upload::<B, 2>(grid.to_vec(), [grid.len(), 1], device));
     let (lo, mid, hi) = bands(&lin_predict(&grid_data, 400, "y")?);
     let pts: Vec<(f64, f64)> = x.iter().copied().zip(y.iter().copied()).collect();
-    let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
-    save(
-        plot::band_plot(&pts, &grid, &lo, &mid, &hi, (640, 400)),
+    plot::write(
+        plot::band_plot(
+            &pts,
+            &grid,
+            &lo,
+            &mid,
+            &hi,
+            "90 % predictive interval",
+            plot::Labels {
+                title: "Bayesian linear regression (AutoNormal): posterior predictive of y",
+                x: "x",
+                y: "y",
+            },
+            (640, 420),
+        ),
+        &args.out_dir,
         "linear_predictive.png",
     )?;
     let (plo, pmid, phi) = bands(&log_predict(&grid_data, 400, "p")?);
     let lpts: Vec<(f64, f64)> = xl.iter().copied().zip(yl.iter().copied()).collect();
-    save(
-        plot::band_plot(&lpts, &grid, &plo, &pmid, &phi, (640, 400)),
+    plot::write(
+        plot::band_plot(
+            &lpts,
+            &grid,
+            &plo,
+            &pmid,
+            &phi,
+            "90 % posterior interval",
+            plot::Labels {
+                title: "Bayesian logistic regression (AutoNormal): P(y = 1 | x)",
+                x: "x",
+                y: "P(y = 1)  (data: observed y)",
+            },
+            (640, 420),
+        ),
+        &args.out_dir,
         "logistic_predictive.png",
     )?;
     // Coverage of the linear data by the 90 % interval at their own x.

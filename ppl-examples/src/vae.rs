@@ -162,9 +162,21 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let test_elbo = total / nt as f64;
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
-    let save = |c: plot::Canvas, name: &str| c.save(&args.out_dir.join(name)).map_err(|e| format!("{name}: {e}"));
     let per_image: Vec<f64> = svi.losses().iter().map(|l| l / n as f64).collect();
-    save(plot::line_plot(&per_image, 720, 360, 50), "loss_curve.png")?;
+    plot::write(
+        plot::line_plot(
+            &per_image,
+            plot::Labels {
+                title: "VAE: loss during SVI",
+                x: "step",
+                y: "−ELBO (nats per image)",
+            },
+            50,
+            (720, 400),
+        ),
+        &args.out_dir,
+        "loss_curve.png",
+    )?;
     // Reconstructions: 10 test images (row 1) and the decoded posterior means (row 2), twice.
     let shown = 20.min(nt);
     let originals = x_test.clone().narrow(0, 0, shown);
@@ -185,7 +197,16 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         grid.extend(idx.iter().map(|&i| img(&orig, i)));
         grid.extend(idx.iter().map(|&i| img(&recon, i)));
     }
-    save(plot::image_grid(&grid, 4, half, 28, 28), "reconstructions.png")?;
+    plot::write(
+        plot::image_grid(
+            &grid,
+            (4, half),
+            (28, 28),
+            "Test images (rows 1, 3) and their reconstructions (rows 2, 4)",
+        ),
+        &args.out_dir,
+        "reconstructions.png",
+    )?;
     // Samples: pixel probabilities decoded from 64 prior draws.
     let z = upload::<B, 2>(
         RngKey::new(args.seed).fold_in("samples").standard_normal(64 * K),
@@ -194,7 +215,16 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     );
     let samples = host_values(&svi.model().decode(z).detach());
     let samples: Vec<Vec<f64>> = (0..64).map(|i| img(&samples, i)).collect();
-    save(plot::image_grid(&samples, 8, 8, 28, 28), "samples.png")?;
+    plot::write(
+        plot::image_grid(
+            &samples,
+            (8, 8),
+            (28, 28),
+            "Pixel probabilities decoded from 64 prior draws of z",
+        ),
+        &args.out_dir,
+        "samples.png",
+    )?;
 
     let report = VaeReport {
         test_elbo,

@@ -538,3 +538,39 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--bogus"));
 }
+
+#[test]
+fn figures_have_titles_axes_and_legends_drawn_with_the_embedded_font() {
+    use ppl_examples::plot;
+    let losses: Vec<f64> = (0..200).map(|i| 1000.0 / (1.0 + i as f64) + 50.0).collect();
+    let labels = plot::Labels {
+        title: "A title",
+        x: "step",
+        y: "loss",
+    };
+    let c = plot::line_plot(&losses, labels, 10, (400, 300)).unwrap();
+    assert_eq!(c.size(), (400, 300));
+    let ink = |x0: usize, x1: usize, y0: usize, y1: usize| {
+        (y0..y1)
+            .flat_map(|y| (x0..x1).map(move |x| (x, y)))
+            .filter(|&(x, y)| c.pixel(x, y) != [255, 255, 255])
+            .count()
+    };
+    // Title text in the top band, tick numbers and the y label in the left margin, the x
+    // label and tick numbers along the bottom: text needs the embedded font to load.
+    assert!(ink(100, 300, 0, 30) > 50, "no title");
+    assert!(ink(0, 80, 40, 260) > 200, "no y axis labels");
+    assert!(ink(80, 400, 260, 300) > 100, "no x axis labels");
+    // A non-finite value or an empty series is drawn around, not an error.
+    let mut gaps = losses.clone();
+    gaps[7] = f64::NAN;
+    assert!(plot::line_plot(&gaps, labels, 10, (400, 300)).is_ok());
+    assert!(plot::line_plot(&[], labels, 10, (400, 300)).is_ok());
+    let panel = plot::ScatterPanel {
+        title: "panel",
+        points: &[(0.0, 1.0), (1.0, 0.0)],
+        classes: &[0, 1],
+    };
+    let s = plot::scatter_panels(&[panel, panel], &["a", "b"], "two panels", ("x", "y"), 200).unwrap();
+    assert_eq!(s.size(), (400, 240));
+}
