@@ -94,6 +94,9 @@ pub struct ScatterPanel<'a> {
 
 type PlotResult = Result<(), Box<dyn std::error::Error>>;
 
+/// A line chart's curve: its points, its legend text and its stroke.
+type Curve = (Vec<(f64, f64)>, String, ShapeStyle);
+
 fn colour(k: usize) -> RGBColor {
     let [r, g, b] = PALETTE[k % PALETTE.len()];
     RGBColor(r, g, b)
@@ -278,7 +281,7 @@ fn draw_curves<'a, Y>(
     mut chart: ChartContext<'a, BitMapBackend<'a>, Cartesian2d<plotters::coord::types::RangedCoordf64, Y>>,
     x_desc: &str,
     y_desc: &str,
-    curves: &[(Vec<(f64, f64)>, String, ShapeStyle)],
+    curves: &[Curve],
 ) -> PlotResult
 where
     Y: Ranged<ValueType = f64> + plotters::coord::ranged1d::ValueFormatter<f64>,
