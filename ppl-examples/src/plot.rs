@@ -102,19 +102,24 @@ fn colour(k: usize) -> RGBColor {
     RGBColor(r, g, b)
 }
 
-/// Draw onto a white `width × height` bitmap.
-fn render(
-    width: usize,
-    height: usize,
-    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> PlotResult,
-) -> Result<Canvas, String> {
+/// Register the embedded font under [`FONT`] (once per process).
+fn ensure_font() -> Result<(), String> {
     static REGISTERED: OnceLock<Result<(), String>> = OnceLock::new();
     REGISTERED
         .get_or_init(|| {
             plotters::style::register_font(FONT, FontStyle::Normal, dejavu::sans::regular())
                 .map_err(|_| "the embedded DejaVu Sans font does not load".to_string())
         })
-        .clone()?;
+        .clone()
+}
+
+/// Draw onto a white `width × height` bitmap.
+fn render(
+    width: usize,
+    height: usize,
+    draw: impl FnOnce(&DrawingArea<BitMapBackend<'_>, Shift>) -> PlotResult,
+) -> Result<Canvas, String> {
+    ensure_font()?;
     let mut pixels = vec![255u8; width * height * 3];
     {
         let root = BitMapBackend::with_buffer(&mut pixels, (width as u32, height as u32)).into_drawing_area();
@@ -386,7 +391,7 @@ pub fn band_plot(
 }
 
 /// A grid of grey images (`rows × cols` images of `h × w` pixels in [0, 1], drawn dark on
-/// white, each pixel `scale × scale`) under a title.
+/// white, each pixel 2 × 2) under a title; as wide as the wider of the two.
 ///
 /// # Errors
 /// The font or the drawing fails (a message).
@@ -399,7 +404,12 @@ pub fn image_grid(
     let scale = 2;
     let top = 36;
     let (cell_w, cell_h) = (w * scale + 2, h * scale + 2);
-    let width = (cols * cell_w + 2).max(320);
+    // Wide enough for the title as well as the grid.
+    ensure_font()?;
+    let title_width = FontDesc::new(FontFamily::Name(FONT), 18.0, FontStyle::Normal)
+        .box_size(title)
+        .map_or(10 * title.chars().count(), |(tw, _)| tw as usize);
+    let width = (cols * cell_w + 2).max(title_width + 24);
     let left = (width - cols * cell_w) / 2;
     render(width, top + rows * cell_h + 2, |root| {
         let (head, body) = root.split_vertically(top as u32);

@@ -92,6 +92,26 @@ fn adam_with_exponential_schedule_resumes_exactly() {
 }
 
 #[test]
+fn adamw_resume_equals_an_uninterrupted_run() {
+    run_case(
+        OptimizerKind::AdamW { weight_decay: 0.05 },
+        LrSchedule::Constant,
+        "adamw",
+    );
+}
+
+#[test]
+fn rmsprop_plain_and_centered_resume_exactly() {
+    for centered in [false, true] {
+        run_case(
+            OptimizerKind::RmsProp { alpha: 0.9, centered },
+            LrSchedule::Exponential { gamma: 0.95 },
+            if centered { "rmsprop-centered" } else { "rmsprop" },
+        );
+    }
+}
+
+#[test]
 fn sgd_with_momentum_and_step_schedule_resumes_exactly() {
     run_case(
         OptimizerKind::Sgd { momentum: Some(0.9) },

@@ -330,10 +330,12 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     }
 }
 
-/// `adam` or `sgd`.
+/// `adam`, `adamw`, `rmsprop` or `sgd`.
 fn optimizer_kind<M: burn::module::AutodiffModule<B>, B: AutodiffBackend>(o: &AnyOptimizer<M, B>) -> &'static str {
     match o {
         AnyOptimizer::Adam(_) => "adam",
+        AnyOptimizer::AdamW(_) => "adamw",
+        AnyOptimizer::RmsProp(_) => "rmsprop",
         AnyOptimizer::Sgd(_) => "sgd",
     }
 }

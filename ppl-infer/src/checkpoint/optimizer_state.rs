@@ -6,9 +6,10 @@
 //! its parameter in the module tree (`q.encoder.layers.0.weight`, `params.tensors.1`), and a
 //! load maps each path back to the id that parameter has in the module being restored.
 //!
-//! Adam keeps `moment_1`, `moment_2` (and `max_moment_2` with AMSGrad) and a step count
-//! `time` per parameter; SGD with momentum keeps `velocity`; plain SGD keeps an empty state,
-//! recorded so that the set of parameters with a state is restored exactly.
+//! Adam and AdamW keep `moment_1`, `moment_2` (and `max_moment_2` with AMSGrad) and a step
+//! count `time` per parameter; RMSprop (without momentum) keeps `square_avg`, `avg` (and
+//! `grad_avg` when centered); SGD with momentum keeps `velocity`; plain SGD keeps an empty
+//! state, recorded so that the set of parameters with a state is restored exactly.
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -16,9 +17,12 @@ use burn::module::{AutodiffModule, ParamId};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::momentum::{Momentum, MomentumConfig, MomentumState};
 use burn::optim::record::{AdaptorRecord, AdaptorRecordV1};
-use burn::optim::{Adam, AdamState, AdaptiveMomentumState, Optimizer, Sgd, SgdState};
+use burn::optim::{
+    AdamState, AdamWState, AdaptiveMomentumState, CenteredState, Optimizer, RmsPropState, SgdState, SimpleOptimizer,
+    SquareAvgState,
+};
 use burn::tensor::backend::{AutodiffBackend, Backend};
-use burn::tensor::Tensor;
+use burn::tensor::{DType, Tensor, TensorData};
 use burn_store::{ModuleSnapshot, TensorSnapshot};
 use serde::{Deserialize, Serialize};
 
@@ -33,9 +37,10 @@ pub(crate) struct OptimizerEntry {
     pub path: String,
     /// The parameter's rank.
     pub rank: usize,
-    /// Adam's step count for this parameter (None for SGD).
+    /// Adam's (AdamW's) step count for this parameter (None for RMSprop and SGD).
     pub time: Option<usize>,
-    /// The names of the state's tensors (`moment_1`, `moment_2`, `max_moment_2`, `velocity`).
+    /// The names of the state's tensors (`moment_1`, `moment_2`, `max_moment_2`,
+    /// `square_avg`, `avg`, `grad_avg`, `velocity`).
     pub tensors: Vec<String>,
 }
 
@@ -81,6 +86,207 @@ pub(crate) fn key(path: &str, name: &str) -> String {
     format!("{path}.{name}")
 }
 
+/// One parameter's optimizer state of rank `D`, split into named tensors and joined back.
+trait StateTensors<B: Backend, const D: usize>: Sized {
+    /// Push the state's tensors to `out` (named by `slot`'s path); the step count, if the
+    /// state has one, and the tensors' names.
+    fn split(
+        self,
+        slot: &ParamSlot,
+        device: &B::Device,
+        out: &mut Vec<TensorSnapshot>,
+    ) -> Result<(Option<usize>, Vec<String>), String>;
+
+    /// The state from its step count and its tensors (`has` says which names the entry lists).
+    fn join(
+        time: Option<usize>,
+        has: &dyn Fn(&str) -> bool,
+        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+    ) -> Result<Self, String>;
+}
+
+fn split_adaptive<B: Backend, const D: usize>(
+    path: &str,
+    m: AdaptiveMomentumState<B, D>,
+    out: &mut Vec<TensorSnapshot>,
+) -> (Option<usize>, Vec<String>) {
+    let mut names = vec!["moment_1".to_string(), "moment_2".to_string()];
+    out.push(snapshot(path, "moment_1", &m.moment_1));
+    out.push(snapshot(path, "moment_2", &m.moment_2));
+    if let Some(max) = &m.max_moment_2 {
+        out.push(snapshot(path, "max_moment_2", max));
+        names.push("max_moment_2".to_string());
+    }
+    (Some(m.time), names)
+}
+
+fn join_adaptive<B: Backend, const D: usize>(
+    time: Option<usize>,
+    has: &dyn Fn(&str) -> bool,
+    t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+) -> Result<AdaptiveMomentumState<B, D>, String> {
+    Ok(AdaptiveMomentumState {
+        time: time.ok_or("the Adam state has no step count")?,
+        moment_1: t("moment_1")?,
+        moment_2: t("moment_2")?,
+        max_moment_2: if has("max_moment_2") {
+            Some(t("max_moment_2")?)
+        } else {
+            None
+        },
+    })
+}
+
+impl<B: Backend, const D: usize> StateTensors<B, D> for AdamState<B, D> {
+    fn split(
+        self,
+        slot: &ParamSlot,
+        _: &B::Device,
+        out: &mut Vec<TensorSnapshot>,
+    ) -> Result<(Option<usize>, Vec<String>), String> {
+        Ok(split_adaptive(&slot.path, self.momentum, out))
+    }
+    fn join(
+        time: Option<usize>,
+        has: &dyn Fn(&str) -> bool,
+        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+    ) -> Result<Self, String> {
+        Ok(AdamState {
+            momentum: join_adaptive(time, has, t)?,
+        })
+    }
+}
+
+impl<B: Backend, const D: usize> StateTensors<B, D> for AdamWState<B, D> {
+    fn split(
+        self,
+        slot: &ParamSlot,
+        _: &B::Device,
+        out: &mut Vec<TensorSnapshot>,
+    ) -> Result<(Option<usize>, Vec<String>), String> {
+        Ok(split_adaptive(&slot.path, self.momentum, out))
+    }
+    fn join(
+        time: Option<usize>,
+        has: &dyn Fn(&str) -> bool,
+        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+    ) -> Result<Self, String> {
+        Ok(AdamWState {
+            momentum: join_adaptive(time, has, t)?,
+        })
+    }
+}
+
+impl<B: Backend, const D: usize> StateTensors<B, D> for RmsPropState<B, D> {
+    fn split(
+        self,
+        slot: &ParamSlot,
+        _: &B::Device,
+        out: &mut Vec<TensorSnapshot>,
+    ) -> Result<(Option<usize>, Vec<String>), String> {
+        if self.momentum.is_some() {
+            // `OptimizerKind::RmsProp` has momentum 0; burn keeps the buffer private.
+            return Err(format!(
+                "the RMSprop state of `{}` has a momentum buffer, which checkpoints cannot read",
+                slot.path
+            ));
+        }
+        let path = &slot.path;
+        let mut names = vec!["square_avg".to_string(), "avg".to_string()];
+        out.push(snapshot(path, "square_avg", &self.square_avg.square_avg));
+        out.push(snapshot(path, "avg", &self.centered.avg));
+        if let Some(g) = &self.centered.grad_avg {
+            out.push(snapshot(path, "grad_avg", g));
+            names.push("grad_avg".to_string());
+        }
+        Ok((None, names))
+    }
+    fn join(
+        _: Option<usize>,
+        has: &dyn Fn(&str) -> bool,
+        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+    ) -> Result<Self, String> {
+        Ok(RmsPropState {
+            square_avg: SquareAvgState {
+                square_avg: t("square_avg")?,
+            },
+            centered: CenteredState {
+                grad_avg: if has("grad_avg") { Some(t("grad_avg")?) } else { None },
+                avg: t("avg")?,
+            },
+            momentum: None,
+        })
+    }
+}
+
+impl<B: Backend, const D: usize> StateTensors<B, D> for SgdState<B, D> {
+    fn split(
+        self,
+        slot: &ParamSlot,
+        device: &B::Device,
+        out: &mut Vec<TensorSnapshot>,
+    ) -> Result<(Option<usize>, Vec<String>), String> {
+        let Some(state) = self.momentum else {
+            return Ok((None, Vec::new()));
+        };
+        // burn keeps `MomentumState::velocity` private. One momentum step with momentum 1,
+        // dampening 1 and a zero gradient of the parameter's shape returns it unchanged:
+        // v' = (1 − 1)·0 + 1·v.
+        let identity = Momentum::<B>::new(&MomentumConfig::new().with_momentum(1.0).with_dampening(1.0));
+        let zero = Tensor::<B, D>::zeros(slot.shape.as_slice(), device);
+        let (velocity, _) = identity.transform(zero, Some(state));
+        out.push(snapshot(&slot.path, "velocity", &velocity));
+        Ok((None, vec!["velocity".to_string()]))
+    }
+    fn join(
+        _: Option<usize>,
+        has: &dyn Fn(&str) -> bool,
+        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+    ) -> Result<Self, String> {
+        let momentum = if has("velocity") {
+            Some(MomentumState::new(t("velocity")?))
+        } else {
+            None
+        };
+        Ok(SgdState { momentum })
+    }
+}
+
+/// Split the records of one optimizer into `out` (entries and tensors, in path order).
+fn split_records<O, B>(
+    records: impl IntoIterator<Item = (ParamId, AdaptorRecord<O, B>)>,
+    slots: &HashMap<ParamId, ParamSlot>,
+    device: &B::Device,
+    out: &mut OptimizerTensors,
+) -> Result<(), String>
+where
+    B: AutodiffBackend,
+    O: SimpleOptimizer<B::InnerBackend>,
+    O::State<1>: StateTensors<B::InnerBackend, 1>,
+    O::State<2>: StateTensors<B::InnerBackend, 2>,
+    O::State<3>: StateTensors<B::InnerBackend, 3>,
+    O::State<4>: StateTensors<B::InnerBackend, 4>,
+{
+    for (id, record) in sorted(records, slots) {
+        let slot = &slots[&id];
+        let AdaptorRecord::V1(v1) = record;
+        let (time, tensors) = match v1 {
+            AdaptorRecordV1::Rank1(s) => s.split(slot, device, &mut out.snapshots)?,
+            AdaptorRecordV1::Rank2(s) => s.split(slot, device, &mut out.snapshots)?,
+            AdaptorRecordV1::Rank3(s) => s.split(slot, device, &mut out.snapshots)?,
+            AdaptorRecordV1::Rank4(s) => s.split(slot, device, &mut out.snapshots)?,
+            _ => return Err(unsupported(&slot.path)),
+        };
+        out.entries.push(OptimizerEntry {
+            path: slot.path.clone(),
+            rank: slot.shape.len(),
+            time,
+            tensors,
+        });
+    }
+    Ok(())
+}
+
 /// Split `optim`'s state into entries and tensors; `slots` describes each parameter of the
 /// module being optimized. States of parameters the module no longer has are dropped (they
 /// can never be used again).
@@ -98,44 +304,10 @@ where
         snapshots: Vec::new(),
     };
     match optim {
-        AnyOptimizer::Adam(o) => {
-            for (id, record) in sorted(o.to_record(), slots) {
-                let path = &slots[&id].path;
-                let AdaptorRecord::V1(v1) = record;
-                let (time, tensors) = match v1 {
-                    AdaptorRecordV1::Rank1(s) => adam_tensors(path, s, &mut out.snapshots),
-                    AdaptorRecordV1::Rank2(s) => adam_tensors(path, s, &mut out.snapshots),
-                    AdaptorRecordV1::Rank3(s) => adam_tensors(path, s, &mut out.snapshots),
-                    AdaptorRecordV1::Rank4(s) => adam_tensors(path, s, &mut out.snapshots),
-                    _ => return Err(unsupported(path)),
-                };
-                out.entries.push(OptimizerEntry {
-                    path: path.clone(),
-                    rank: slots[&id].shape.len(),
-                    time: Some(time),
-                    tensors,
-                });
-            }
-        }
-        AnyOptimizer::Sgd(o) => {
-            for (id, record) in sorted(o.to_record(), slots) {
-                let slot = &slots[&id];
-                let AdaptorRecord::V1(v1) = record;
-                let tensors = match v1 {
-                    AdaptorRecordV1::Rank1(s) => sgd_tensors(slot, s, device, &mut out.snapshots),
-                    AdaptorRecordV1::Rank2(s) => sgd_tensors(slot, s, device, &mut out.snapshots),
-                    AdaptorRecordV1::Rank3(s) => sgd_tensors(slot, s, device, &mut out.snapshots),
-                    AdaptorRecordV1::Rank4(s) => sgd_tensors(slot, s, device, &mut out.snapshots),
-                    _ => return Err(unsupported(&slot.path)),
-                };
-                out.entries.push(OptimizerEntry {
-                    path: slot.path.clone(),
-                    rank: slot.shape.len(),
-                    time: None,
-                    tensors,
-                });
-            }
-        }
+        AnyOptimizer::Adam(o) => split_records(o.to_record(), slots, device, &mut out)?,
+        AnyOptimizer::AdamW(o) => split_records(o.to_record(), slots, device, &mut out)?,
+        AnyOptimizer::RmsProp(o) => split_records(o.to_record(), slots, device, &mut out)?,
+        AnyOptimizer::Sgd(o) => split_records(o.to_record(), slots, device, &mut out)?,
     }
     Ok(out)
 }
@@ -154,39 +326,30 @@ fn sorted<R>(
     v
 }
 
-fn adam_tensors<B: Backend, const D: usize>(
-    path: &str,
-    s: AdamState<B, D>,
-    out: &mut Vec<TensorSnapshot>,
-) -> (usize, Vec<String>) {
-    let m = s.momentum;
-    let mut names = vec!["moment_1".to_string(), "moment_2".to_string()];
-    out.push(snapshot(path, "moment_1", &m.moment_1));
-    out.push(snapshot(path, "moment_2", &m.moment_2));
-    if let Some(max) = &m.max_moment_2 {
-        out.push(snapshot(path, "max_moment_2", max));
-        names.push("max_moment_2".to_string());
-    }
-    (m.time, names)
-}
-
-fn sgd_tensors<B: Backend, const D: usize>(
-    slot: &ParamSlot,
-    s: SgdState<B, D>,
+/// The state `e` describes, as a record of optimizer `O`; `read` gives a tensor's values.
+fn join_record<O, B>(
+    e: &OptimizerEntry,
+    read: &dyn Fn(&str) -> Result<TensorData, String>,
     device: &B::Device,
-    out: &mut Vec<TensorSnapshot>,
-) -> Vec<String> {
-    let Some(state) = s.momentum else {
-        return Vec::new();
-    };
-    // burn keeps `MomentumState::velocity` private. One momentum step with momentum 1,
-    // dampening 1 and a zero gradient of the parameter's shape returns it unchanged:
-    // v' = (1 − 1)·0 + 1·v.
-    let identity = Momentum::<B>::new(&MomentumConfig::new().with_momentum(1.0).with_dampening(1.0));
-    let zero = Tensor::<B, D>::zeros(slot.shape.as_slice(), device);
-    let (velocity, _) = identity.transform(zero, Some(state));
-    out.push(snapshot(&slot.path, "velocity", &velocity));
-    vec!["velocity".to_string()]
+    dtype: DType,
+) -> Result<AdaptorRecord<O, B>, String>
+where
+    B: AutodiffBackend,
+    O: SimpleOptimizer<B::InnerBackend>,
+    O::State<1>: StateTensors<B::InnerBackend, 1>,
+    O::State<2>: StateTensors<B::InnerBackend, 2>,
+    O::State<3>: StateTensors<B::InnerBackend, 3>,
+    O::State<4>: StateTensors<B::InnerBackend, 4>,
+{
+    let has = |name: &str| e.tensors.iter().any(|t| t == name);
+    let at = |path: &str, r: Result<AdaptorRecord<O, B>, String>| r.map_err(|m| format!("{m} (`{path}`)"));
+    ppl_core::with_rank!(e.rank, D => {
+        let t = |name: &str| -> Result<Tensor<B::InnerBackend, D>, String> {
+            Ok(Tensor::<B::InnerBackend, D>::from_data(read(name)?, device).cast(dtype))
+        };
+        let state = <O::State<D> as StateTensors<B::InnerBackend, D>>::join(e.time, &has, &t);
+        at(&e.path, state.map(AdaptorRecord::<O, B>::from_state::<D>))
+    }, _ => Err(unsupported(&e.path)))
 }
 
 /// Rebuild `optim` (the optimizer of the module being restored, whose parameters `slots`
@@ -214,8 +377,7 @@ where
         ));
     }
     let dtype = ppl_dist::param::float_dtype::<B>();
-    let mut adam: <OptimizerAdaptor<Adam, M, B> as Optimizer<M, B>>::Record = Default::default();
-    let mut sgd: <OptimizerAdaptor<Sgd<B::InnerBackend>, M, B> as Optimizer<M, B>>::Record = Default::default();
+    let mut records = Vec::with_capacity(entries.len());
     for e in entries {
         let (id, shape) = slots
             .get(&e.path)
@@ -226,7 +388,7 @@ where
                 e.path, e.rank
             ));
         }
-        let read = |name: &str| -> Result<burn::tensor::TensorData, String> {
+        let read = move |name: &str| -> Result<TensorData, String> {
             let snap = tensors
                 .get(&key(&e.path, name))
                 .ok_or_else(|| format!("has no `{name}` for `{}`", e.path))?;
@@ -240,44 +402,38 @@ where
             snap.to_data()
                 .map_err(|err| format!("`{name}` of `{}`: {err:?}", e.path))
         };
-        let has = |name: &str| e.tensors.iter().any(|t| t == name);
-        match &optim {
-            AnyOptimizer::Adam(_) => {
-                let time = e
-                    .time
-                    .ok_or_else(|| format!("the Adam state of `{}` has no step count", e.path))?;
-                let record = ppl_core::with_rank!(e.rank, D => {
-                    let t = |name: &str| -> Result<Tensor<B::InnerBackend, D>, String> {
-                        Ok(Tensor::<B::InnerBackend, D>::from_data(read(name)?, device).cast(dtype))
-                    };
-                    let state = AdamState {
-                        momentum: AdaptiveMomentumState {
-                            time,
-                            moment_1: t("moment_1")?,
-                            moment_2: t("moment_2")?,
-                            max_moment_2: if has("max_moment_2") { Some(t("max_moment_2")?) } else { None },
-                        },
-                    };
-                    AdaptorRecord::<Adam, B>::V1(AdaptorRecordV1::from_state::<D>(state))
-                }, _ => return Err(unsupported(&e.path)));
-                adam.insert(*id, record);
-            }
-            AnyOptimizer::Sgd(_) => {
-                let record = ppl_core::with_rank!(e.rank, D => {
-                    let momentum = if has("velocity") {
-                        let v = Tensor::<B::InnerBackend, D>::from_data(read("velocity")?, device).cast(dtype);
-                        Some(MomentumState::new(v))
-                    } else {
-                        None
-                    };
-                    AdaptorRecord::<Sgd<B::InnerBackend>, B>::V1(AdaptorRecordV1::from_state::<D>(SgdState { momentum }))
-                }, _ => return Err(unsupported(&e.path)));
-                sgd.insert(*id, record);
-            }
-        }
+        records.push((*id, e, Box::new(read) as Reader<'_>));
     }
     Ok(match optim {
-        AnyOptimizer::Adam(o) => AnyOptimizer::Adam(o.load_record(adam)),
-        AnyOptimizer::Sgd(o) => AnyOptimizer::Sgd(o.load_record(sgd)),
+        AnyOptimizer::Adam(o) => AnyOptimizer::Adam(load_adaptor(o, &records, device, dtype)?),
+        AnyOptimizer::AdamW(o) => AnyOptimizer::AdamW(load_adaptor(o, &records, device, dtype)?),
+        AnyOptimizer::RmsProp(o) => AnyOptimizer::RmsProp(load_adaptor(o, &records, device, dtype)?),
+        AnyOptimizer::Sgd(o) => AnyOptimizer::Sgd(load_adaptor(o, &records, device, dtype)?),
     })
+}
+
+/// Gives the values of one named state tensor of one entry.
+type Reader<'a> = Box<dyn Fn(&str) -> Result<TensorData, String> + 'a>;
+
+/// `o` with the states of `records` (parameter id, entry, its tensors) loaded.
+fn load_adaptor<O, M, B>(
+    o: OptimizerAdaptor<O, M, B>,
+    records: &[(ParamId, &OptimizerEntry, Reader<'_>)],
+    device: &B::Device,
+    dtype: DType,
+) -> Result<OptimizerAdaptor<O, M, B>, String>
+where
+    M: AutodiffModule<B>,
+    B: AutodiffBackend,
+    O: SimpleOptimizer<B::InnerBackend>,
+    O::State<1>: StateTensors<B::InnerBackend, 1>,
+    O::State<2>: StateTensors<B::InnerBackend, 2>,
+    O::State<3>: StateTensors<B::InnerBackend, 3>,
+    O::State<4>: StateTensors<B::InnerBackend, 4>,
+{
+    let mut record: <OptimizerAdaptor<O, M, B> as Optimizer<M, B>>::Record = Default::default();
+    for (id, e, read) in records {
+        record.insert(*id, join_record(e, read.as_ref(), device, dtype)?);
+    }
+    Ok(o.load_record(record))
 }

@@ -26,7 +26,7 @@ pub(crate) struct CheckpointState {
     pub step: usize,
     /// The `SviConfig::seed` of the run.
     pub seed: u64,
-    /// `adam` or `sgd`.
+    /// `adam`, `adamw`, `rmsprop` or `sgd`.
     pub optimizer: String,
     /// The score-function baseline, if the objective keeps one.
     #[serde(with = "float_or_text::option")]
