@@ -90,13 +90,17 @@ fn run(a: &Args) -> Result<(), String> {
     let tail = &losses[losses.len().saturating_sub(50)..];
     let final_loss = tail.iter().sum::<f64>() / tail.len() as f64 / a.workload.full_size() as f64;
     let peak_mib = proc_status_kb("VmHWM:").unwrap_or(0) as f64 / 1024.0;
-    let reps: Vec<String> = rates.iter().map(|r| format!("{r:.2}")).collect();
-    println!(
-        "{{\"impl\": \"ppl-rs-{BACKEND_NAME}\", \"model\": \"{}\", \"steps_per_s\": {median:.3}, \"reps\": [{}], \
-         \"peak_rss_mib\": {peak_mib:.1}, \"final_loss_per_row\": {final_loss:.4}}}",
-        a.workload.name(),
-        reps.join(", ")
-    );
+    // Rounded as printed before (compare.py reads the line with `json.loads`).
+    let round = |v: f64, digits: i32| (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
+    let line = serde_json::json!({
+        "impl": format!("ppl-rs-{BACKEND_NAME}"),
+        "model": a.workload.name(),
+        "steps_per_s": round(median, 3),
+        "reps": rates.iter().map(|&r| round(r, 2)).collect::<Vec<_>>(),
+        "peak_rss_mib": round(peak_mib, 1),
+        "final_loss_per_row": round(final_loss, 4),
+    });
+    println!("{line}");
     Ok(())
 }
 
