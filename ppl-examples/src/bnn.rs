@@ -128,19 +128,12 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let metrics = ClassifierMetrics::from_probs(&ppl_dist::param::host_values(&probs), 3, &labels);
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
-    plot::write(
-        plot::line_plot(
-            svi.losses(),
-            plot::Labels {
-                title: "Bayesian neural network: loss during SVI",
-                x: "step",
-                y: "−ELBO (nats, all training images)",
-            },
-            25,
-            (720, 400),
-        ),
+    plot::write_loss_curve(
+        svi.losses(),
+        "Bayesian neural network: loss during SVI",
+        "−ELBO (nats, all training images)",
+        25,
         &args.out_dir,
-        "loss_curve.png",
     )?;
     let mut order: Vec<usize> = (0..labels.len()).collect();
     order.sort_by(|&a, &b| metrics.entropies[b].total_cmp(&metrics.entropies[a]));

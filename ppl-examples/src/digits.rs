@@ -229,7 +229,7 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     plot::write(
         plot::scatter_panels(
             &[panel("training images", &zt, &ct), panel("test images", &zs, &labels)],
-            &["digit 0", "digit 1", "digit 2"],
+            &plot::DIGIT_CLASSES,
             "Posterior means of z (the Q-model's encoder)",
             ("z₁", "z₂"),
             480,
@@ -237,19 +237,12 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
         dir,
         "latent_space.png",
     )?;
-    plot::write(
-        plot::line_plot(
-            svi.losses(),
-            plot::Labels {
-                title: "Digit classifier: loss during SVI",
-                x: "step",
-                y: "−ELBO (nats, all training images)",
-            },
-            25,
-            (720, 400),
-        ),
+    plot::write_loss_curve(
+        svi.losses(),
+        "Digit classifier: loss during SVI",
+        "−ELBO (nats, all training images)",
+        25,
         dir,
-        "loss_curve.png",
     )?;
     // Images decoded from a 15 × 15 lattice over the range of the posterior means.
     let (lo0, hi0, lo1, hi1) = zt.iter().fold(

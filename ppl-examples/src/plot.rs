@@ -70,6 +70,24 @@ pub fn write(figure: Result<Canvas, String>, dir: &Path, name: &str) -> Result<(
         .map_err(|e| format!("{name}: {e}"))
 }
 
+/// Write the loss curve of a fit (`values` per step, [`line_plot`] with a moving average of
+/// `window` steps, 720 × 400) as `dir/loss_curve.png`, titled `title`, x axis "step", y axis
+/// `y_label` (say what the loss is and over what: "−ELBO (nats per image)").
+///
+/// # Errors
+/// As [`write`].
+pub fn write_loss_curve(values: &[f64], title: &str, y_label: &str, window: usize, dir: &Path) -> Result<(), String> {
+    let labels = Labels {
+        title,
+        x: "step",
+        y: y_label,
+    };
+    write(line_plot(values, labels, window, (720, 400)), dir, "loss_curve.png")
+}
+
+/// The class names of the three-digit data sets (digits 0, 1 and 2), for legends.
+pub const DIGIT_CLASSES: [&str; 3] = ["digit 0", "digit 1", "digit 2"];
+
 /// A figure's title and axis labels.
 #[derive(Debug, Clone, Copy)]
 pub struct Labels<'a> {
@@ -201,13 +219,7 @@ pub fn scatter_panels(
                     .label(*name)
                     .legend(move |(x, y)| Circle::new((x + 5, y), 4, colour(k).filled()));
             }
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperRight)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.4))
-                .label_font((FONT, 14))
-                .draw()?;
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         }
         Ok(())
     })
@@ -243,7 +255,7 @@ pub fn line_plot(values: &[f64], labels: Labels<'_>, window: usize, size: (usize
             .map(|(i, &y)| ((i + 1) as f64, y))
             .collect()
     };
-    let curves = [
+    let mut curves = [
         (
             points(values),
             "per step".to_string(),
@@ -272,7 +284,6 @@ pub fn line_plot(values: &[f64], labels: Labels<'_>, window: usize, size: (usize
             let clipped = all.1 - all.0 > 3.0 * (tail.1 - tail.0);
             let yr = if clipped { tail } else { all };
             let chart = builder.build_cartesian_2d(1.0..n, yr.0..yr.1)?;
-            let mut curves = curves.clone();
             if clipped {
                 curves[0].1 = "per step (the first steps run above the frame)".into();
             }
@@ -310,8 +321,17 @@ where
             .label(name.as_str())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
     }
+    legend(&mut chart, SeriesLabelPosition::UpperRight)
+}
+
+/// The legend of `chart`'s labelled series, in one style for every figure, at `position`.
+fn legend<'a, CT: plotters::coord::CoordTranslate>(
+    chart: &mut ChartContext<'a, BitMapBackend<'a>, CT>,
+    position: SeriesLabelPosition,
+) -> PlotResult {
     chart
         .configure_series_labels()
+        .position(position)
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.4))
         .label_font((FONT, 14))
@@ -379,14 +399,7 @@ pub fn band_plot(
             .draw_series(points.iter().map(|&p| Circle::new(p, 3, colour(1).filled())))?
             .label("data")
             .legend(move |(x, y)| Circle::new((x + 9, y), 4, colour(1).filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.4))
-            .label_font((FONT, 14))
-            .draw()?;
-        Ok(())
+        legend(&mut chart, SeriesLabelPosition::UpperLeft)
     })
 }
 

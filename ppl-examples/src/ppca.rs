@@ -96,7 +96,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
                 points: &points,
                 classes: &labels,
             }],
-            &["digit 0", "digit 1", "digit 2"],
+            &plot::DIGIT_CLASSES,
             "Probabilistic PCA: posterior means of z",
             ("z₁", "z₂"),
             480,
@@ -104,19 +104,12 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         &args.out_dir,
         "latent_space.png",
     )?;
-    plot::write(
-        plot::line_plot(
-            svi.losses(),
-            plot::Labels {
-                title: "Probabilistic PCA: loss during SVI",
-                x: "step",
-                y: "−ELBO (nats, all images)",
-            },
-            25,
-            (720, 400),
-        ),
+    plot::write_loss_curve(
+        svi.losses(),
+        "Probabilistic PCA: loss during SVI",
+        "−ELBO (nats, all images)",
+        25,
         &args.out_dir,
-        "loss_curve.png",
     )?;
     let report = PpcaReport {
         loss_per_image: fit.epoch_losses.last().copied().unwrap_or(f64::NAN) / n as f64,

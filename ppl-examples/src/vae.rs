@@ -163,19 +163,12 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
     let per_image: Vec<f64> = svi.losses().iter().map(|l| l / n as f64).collect();
-    plot::write(
-        plot::line_plot(
-            &per_image,
-            plot::Labels {
-                title: "VAE: loss during SVI",
-                x: "step",
-                y: "−ELBO (nats per image)",
-            },
-            50,
-            (720, 400),
-        ),
+    plot::write_loss_curve(
+        &per_image,
+        "VAE: loss during SVI",
+        "−ELBO (nats per image)",
+        50,
         &args.out_dir,
-        "loss_curve.png",
     )?;
     // Reconstructions: 10 test images (row 1) and the decoded posterior means (row 2), twice.
     let shown = 20.min(nt);

@@ -137,45 +137,32 @@ fn join_adaptive<B: Backend, const D: usize>(
     })
 }
 
-impl<B: Backend, const D: usize> StateTensors<B, D> for AdamState<B, D> {
-    fn split(
-        self,
-        slot: &ParamSlot,
-        _: &B::Device,
-        out: &mut Vec<TensorSnapshot>,
-    ) -> Result<(Option<usize>, Vec<String>), String> {
-        Ok(split_adaptive(&slot.path, self.momentum, out))
-    }
-    fn join(
-        time: Option<usize>,
-        has: &dyn Fn(&str) -> bool,
-        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
-    ) -> Result<Self, String> {
-        Ok(AdamState {
-            momentum: join_adaptive(time, has, t)?,
-        })
-    }
+/// `StateTensors` for the states that are one `momentum: AdaptiveMomentumState` (Adam, AdamW).
+macro_rules! adaptive_momentum_state {
+    ($($state:ident),+) => {$(
+        impl<B: Backend, const D: usize> StateTensors<B, D> for $state<B, D> {
+            fn split(
+                self,
+                slot: &ParamSlot,
+                _: &B::Device,
+                out: &mut Vec<TensorSnapshot>,
+            ) -> Result<(Option<usize>, Vec<String>), String> {
+                Ok(split_adaptive(&slot.path, self.momentum, out))
+            }
+            fn join(
+                time: Option<usize>,
+                has: &dyn Fn(&str) -> bool,
+                t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
+            ) -> Result<Self, String> {
+                Ok($state {
+                    momentum: join_adaptive(time, has, t)?,
+                })
+            }
+        }
+    )+};
 }
 
-impl<B: Backend, const D: usize> StateTensors<B, D> for AdamWState<B, D> {
-    fn split(
-        self,
-        slot: &ParamSlot,
-        _: &B::Device,
-        out: &mut Vec<TensorSnapshot>,
-    ) -> Result<(Option<usize>, Vec<String>), String> {
-        Ok(split_adaptive(&slot.path, self.momentum, out))
-    }
-    fn join(
-        time: Option<usize>,
-        has: &dyn Fn(&str) -> bool,
-        t: &dyn Fn(&str) -> Result<Tensor<B, D>, String>,
-    ) -> Result<Self, String> {
-        Ok(AdamWState {
-            momentum: join_adaptive(time, has, t)?,
-        })
-    }
-}
+adaptive_momentum_state!(AdamState, AdamWState);
 
 impl<B: Backend, const D: usize> StateTensors<B, D> for RmsPropState<B, D> {
     fn split(
