@@ -16,9 +16,11 @@
 pub mod autoguide;
 mod checkpoint;
 mod data_plan;
+mod early_stopping;
 pub mod elbo;
 mod error;
 pub mod export;
+mod fit_control;
 mod optim;
 mod posterior;
 mod progress;
@@ -32,9 +34,11 @@ mod variational_family;
 pub use autoguide::{AutoAmortizedNormal, AutoAmortizedNormalConfig, AutoDelta, AutoMultivariateNormal, AutoNormal};
 #[doc(hidden)]
 pub use checkpoint::SaveStage;
+pub use early_stopping::EarlyStopping;
 pub use elbo::Elbo;
 pub use error::InferError;
 pub use export::Manifest;
+pub use fit_control::{EpochInfo, FitControl, Flow, StepInfo, StopReason};
 pub use optim::{LrSchedule, OptimizerKind};
 pub use posterior::Posterior;
 pub use query::Query;

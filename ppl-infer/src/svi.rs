@@ -10,10 +10,13 @@ use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
 
 use crate::data_plan;
+use crate::early_stopping::EarlyStopper;
 use crate::elbo::{
     first_non_finite_site, run_unmatched, AnyObjective, Batch, ElboEstimate, Objective, ObjectiveInput, TraceElbo,
 };
+use crate::fit_control::{EpochInfo, FitControl, Flow, StepInfo, StopReason};
 use crate::optim::AnyOptimizer;
+use crate::EarlyStopping;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
 use crate::{Locality, SviGuide, SviModel, VariationalFamily};
 
@@ -164,6 +167,16 @@ pub struct FitReport {
     pub seconds: f64,
     /// Steps per second.
     pub steps_per_second: f64,
+    /// Held-out loss evaluations (see [`FitControl::validate_on`]): the step count after
+    /// which each was taken, and the −ELBO per data point of the validation set.
+    pub validation: Vec<(usize, f64)>,
+    /// The evaluation with the lowest held-out loss: its step count and loss.
+    pub best: Option<(usize, f64)>,
+    /// Why the fit stopped before its budget, if it did.
+    pub stopped: Option<StopReason>,
+    /// The step count whose state was put back at the end ([`EarlyStopping::restore_best`]),
+    /// if any was.
+    pub restored_to_step: Option<usize>,
 }
 
 /// Fit a P-model with a Q-model by stochastic variational inference (Pyro's `SVI`,
@@ -218,6 +231,19 @@ pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> {
 }
 
 type Previous<B, P, Q> = (SviModules<B, P, Q>, AnyOptimizer<SviModules<B, P, Q>, B>, Option<f64>);
+
+/// A state [`Svi::fit_with`] may put back: modules, optimizer, step count, baseline (the
+/// loss history is cut back to the step count).
+type Snapshot<B, P, Q> = (
+    SviModules<B, P, Q>,
+    AnyOptimizer<SviModules<B, P, Q>, B>,
+    usize,
+    Option<f64>,
+);
+
+/// The best held-out evaluation of a fit: step count, loss, and the state then (kept when it
+/// is to be put back).
+type Best<B, P, Q> = (usize, f64, Option<Snapshot<B, P, Q>>);
 
 /// An ELBO estimate from many draws ([`Svi::estimate_elbo`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -613,7 +639,8 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
 
     /// Fit on `data` for the configured epochs: shuffled minibatches of `batch_size` rows of
     /// the `datamodel` plate, each scaled to the full data set. Shows a progress bar with
-    /// the loss and steps/s.
+    /// the loss per data point and the rate. The same as [`Svi::fit_with`] with
+    /// [`FitControl::new`].
     ///
     /// # What is shuffled and minibatched
     /// Only the data read inside the `datamodel` plate. Before the first step the guide and
@@ -627,6 +654,50 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// the `datamodel` plate; [`InferError::UnusedData`] for bound data nothing reads;
     /// [`InferError::TooManySkipped`]; step errors.
     pub fn fit(&mut self, data: &Data<B>) -> Result<FitReport, InferError> {
+        self.fit_with(data, FitControl::new())
+    }
+
+    /// [`Svi::fit`] with training control: a held-out loss evaluated every k steps, early
+    /// stopping on it that keeps the best parameters, and callbacks per step and per epoch
+    /// ([`FitControl`]). The held-out evaluations, the best one and why the fit stopped are
+    /// in the [`FitReport`].
+    ///
+    /// ```
+    /// use burn::backend::{Autodiff, NdArray};
+    /// use burn::tensor::Tensor;
+    /// use ppl_core::{Ctx, Data};
+    /// use ppl_dist::{Constraint, Normal};
+    /// use ppl_infer::{EarlyStopping, FitControl, Svi, SviConfig};
+    ///
+    /// type B = Autodiff<NdArray<f64>>;
+    /// let dev = Default::default();
+    /// let p = |ctx: &mut Ctx<B>| {
+    ///     let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
+    ///     ctx.datamodel(|ctx| { ctx.sample("x", Normal::new(z, 1.0)); });
+    /// };
+    /// let q = |ctx: &mut Ctx<B>| {
+    ///     let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
+    ///     let scale = ctx.param("scale", ctx.ones([1]), Constraint::Positive);
+    ///     ctx.sample("z", Normal::new(loc, scale));
+    /// };
+    /// let xs = |v: [f64; 4]| Data::new().with("x", Tensor::<B, 1>::from_floats(v, &dev));
+    /// let (train, held_out) = (xs([1.0, 2.0, 3.0, 2.0]), xs([1.5, 2.5, 2.0, 1.0]));
+    /// let config = SviConfig { epochs: 2000, batch_size: 4, lr: 0.05, progress: false, ..Default::default() };
+    /// let mut svi = Svi::from_fns(p, q, config, &dev);
+    /// let control = FitControl::new().validate_on(&held_out, 10).early_stopping(EarlyStopping::default());
+    /// let report = svi.fit_with(&train, control).unwrap();
+    /// assert!(report.steps < 2000);                           // stopped early
+    /// let (best_step, best_loss) = report.best.unwrap();
+    /// assert_eq!(svi.steps(), best_step);                     // the best state is back
+    /// assert_eq!(svi.held_out_loss(&held_out).unwrap(), best_loss);
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Svi::fit`]; [`InferError::Config`] for a bad [`FitControl`] (early stopping
+    /// without a validation set, validation every 0 steps, a bad [`EarlyStopping`]); errors
+    /// of the held-out evaluation.
+    pub fn fit_with(&mut self, data: &Data<B>, mut control: FitControl<'_, B>) -> Result<FitReport, InferError> {
+        control.validate()?;
         if self.config.batch_size == 0 {
             return Err(InferError::Config(
                 "batch size 0: a minibatch needs at least one row".into(),
@@ -655,11 +726,21 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         };
         let total = per_epoch * self.config.epochs;
         let total = self.config.max_steps.map_or(total, |s| s.min(total));
+        let held_out = match control.validation {
+            Some((v, every)) => Some((self.plan_data(self.modules(), v)?, every)),
+            None => None,
+        };
+        let mut stopper = control.early_stopping.map(EarlyStopper::new);
+        let restore_best = control.early_stopping.is_some_and(|r: EarlyStopping| r.restore_best);
+        let mut validation = Vec::new();
+        let mut best: Option<Best<B, P, Q>> = None;
+        let mut stopped = None;
+        let per_point = |loss: f64| loss / n_rows as f64;
         let bar = crate::progress::bar(total as u64, self.config.progress);
         let start = Instant::now();
         let (mut steps, skipped0) = (0, self.skipped);
         let mut epoch_losses = Vec::new();
-        for epoch in 0..self.config.epochs {
+        'epochs: for epoch in 0..self.config.epochs {
             if steps >= total {
                 break;
             }
@@ -703,10 +784,60 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                     count += 1;
                 }
                 steps += 1;
+                let mut held_out_loss = None;
+                if let Some((v, every)) = &held_out {
+                    if steps % every == 0 {
+                        let value = self.held_out_loss_planned(v)?;
+                        held_out_loss = Some(value);
+                        validation.push((self.step, value));
+                        if value.is_finite() && best.as_ref().is_none_or(|b| value < b.1) {
+                            let snapshot = restore_best.then(|| self.snapshot());
+                            best = Some((self.step, value, snapshot));
+                        }
+                        if stopper.as_mut().is_some_and(|s| s.observe(value)) {
+                            stopped = Some(StopReason::EarlyStopping);
+                        }
+                    }
+                }
                 bar.set_position(steps as u64);
-                bar.set_message(format!("epoch {} loss {:.3}", epoch + 1, loss));
+                bar.set_message(crate::progress::message(
+                    epoch,
+                    per_point(loss),
+                    validation.last().map(|v| v.1),
+                    steps as f64 / start.elapsed().as_secs_f64().max(1e-9),
+                ));
+                if let Some(hook) = control.on_step.as_mut() {
+                    let info = StepInfo {
+                        step: self.step,
+                        epoch,
+                        loss,
+                        loss_per_datapoint: per_point(loss),
+                        validation: held_out_loss,
+                    };
+                    if hook(&info) == Flow::Stop {
+                        stopped = stopped.or(Some(StopReason::Callback));
+                    }
+                }
+                if stopped.is_some() {
+                    epoch_losses.push(if count > 0 { sum / count as f64 } else { f64::NAN });
+                    break 'epochs;
+                }
             }
-            epoch_losses.push(if count > 0 { sum / count as f64 } else { f64::NAN });
+            let mean_loss = if count > 0 { sum / count as f64 } else { f64::NAN };
+            epoch_losses.push(mean_loss);
+            if let Some(hook) = control.on_epoch.as_mut() {
+                let info = EpochInfo {
+                    epoch,
+                    step: self.step,
+                    mean_loss,
+                    mean_loss_per_datapoint: per_point(mean_loss),
+                    validation: validation.last().map(|v| v.1),
+                };
+                if hook(&info) == Flow::Stop {
+                    stopped = Some(StopReason::Callback);
+                    break;
+                }
+            }
         }
         bar.finish_and_clear();
         let skipped = self.skipped - skipped0;
@@ -717,6 +848,16 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 max_fraction: self.config.max_skipped_fraction,
             });
         }
+        let mut restored_to_step = None;
+        let best = best.map(|(step, value, snapshot)| {
+            if let Some(snapshot) = snapshot {
+                if snapshot.2 != self.step {
+                    restored_to_step = Some(snapshot.2);
+                    self.put_back(snapshot);
+                }
+            }
+            (step, value)
+        });
         let seconds = start.elapsed().as_secs_f64();
         Ok(FitReport {
             steps,
@@ -724,7 +865,67 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             skipped,
             seconds,
             steps_per_second: steps as f64 / seconds.max(1e-9),
+            validation,
+            best,
+            stopped,
+            restored_to_step,
         })
+    }
+
+    /// The current state, for [`Svi::put_back`].
+    fn snapshot(&self) -> Snapshot<B, P, Q> {
+        (
+            self.modules.clone(),
+            self.optim.clone(),
+            self.step,
+            self.objective.baseline(),
+        )
+    }
+
+    /// Go back to a [`Svi::snapshot`]: parameters, optimizer, step count, baseline, and the
+    /// loss history cut back to that step.
+    fn put_back(&mut self, (modules, optim, step, baseline): Snapshot<B, P, Q>) {
+        let mut losses = std::mem::take(&mut self.losses);
+        losses.truncate(step);
+        self.restore(modules, optim, step, losses, baseline);
+    }
+
+    /// The held-out loss on `data`: the −ELBO per data point of `data`, its `datamodel` rows
+    /// taken as the whole data set (global latents' terms counted once), from one draw of
+    /// the guide with a key fixed by the seed, so that two calls differ only by the
+    /// parameters. Evaluated without gradients in chunks of `query_chunk` rows (each chunk's
+    /// estimate weighted by its share of the rows). What [`FitControl::validate_on`]
+    /// evaluates.
+    ///
+    /// # Errors
+    /// [`InferError::UnusedData`] and other data-plan errors; model or guide errors.
+    pub fn held_out_loss(&self, data: &Data<B>) -> Result<f64, InferError> {
+        let planned = self.plan_data(self.modules(), data)?;
+        self.held_out_loss_planned(&planned)
+    }
+
+    /// [`Svi::held_out_loss`] on data already planned by [`Svi::plan_data`].
+    fn held_out_loss_planned(&self, data: &Data<B>) -> Result<f64, InferError> {
+        let key = self.key.fold_in("held-out loss");
+        let Some(n) = data.rows()? else {
+            return Ok(-self.evaluate(data, 1, &key)?.elbo);
+        };
+        if n == 0 {
+            return Err(InferError::Config("the held-out data have 0 rows".into()));
+        }
+        let chunk = self.chunk();
+        let mut elbo = 0.0;
+        for (c, start) in (0..n).step_by(chunk).enumerate() {
+            let rows = chunk.min(n - start);
+            let part = if rows == n {
+                data.clone()
+            } else {
+                data.narrow_rows(start, rows)
+            };
+            let est = self.evaluate(&part, n, &key.fold_in_u64(c as u64))?;
+            elbo += est.elbo * rows as f64 / n as f64;
+        }
+        Ok(-elbo / n as f64)
     }
 
     /// The guide's latent sites (declared by the guide, or read off the first step; empty

@@ -13,4 +13,5 @@ mod particles;
 mod posterior_queries;
 mod reliability;
 mod robustness;
+mod training_control;
 mod validation;
