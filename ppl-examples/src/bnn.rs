@@ -128,6 +128,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let metrics = ClassifierMetrics::from_probs(&ppl_dist::param::host_values(&probs), 3, &labels);
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(svi.model(), &train.to_data(), device, &args.out_dir, "model")?;
     plot::write_loss_curve(
         svi.losses(),
         "Bayesian neural network: loss during SVI",

@@ -220,6 +220,7 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
 
     // Figures.
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(svi.model(), &train.to_data(), device, &args.out_dir, "model")?;
     let points = |v: &[f64]| v.chunks(2).map(|c| (c[0], c[1])).collect::<Vec<_>>();
     let zt = points(&post_train.mean("z").expect("Normal mean").to_vec());
     let zs = points(&post_test.mean("z").expect("Normal mean").to_vec());

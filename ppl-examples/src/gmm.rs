@@ -87,8 +87,8 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     };
     let config = args.full_batch_config(Elbo::Trace { particles: 4 });
     let mut svi = Svi::from_fns(p, q, config, device);
-    svi.fit(&Data::new().with("x", upload::<B, 2>(x.to_vec(), [n, 1], device)))
-        .map_err(|e| e.to_string())?;
+    let data = Data::new().with("x", upload::<B, 2>(x.to_vec(), [n, 1], device));
+    svi.fit(&data).map_err(|e| e.to_string())?;
     let mut means = svi.param("mu.loc").ok_or("mu.loc")?.to_vec();
     let logits = svi.param("c.logits").ok_or("c.logits")?.to_vec();
     // Components in order of their fitted means; each point's most probable component.
@@ -104,6 +104,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let hits = assigned.iter().zip(&truth).filter(|(a, t)| a == t).count();
     means.sort_by(f64::total_cmp);
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(svi.model(), &data, device, &args.out_dir, "model")?;
     let jitter = key.uniform(n);
     let points: Vec<(f64, f64)> = x.iter().zip(&jitter).map(|(&a, &j)| (a, j)).collect();
     let names: Vec<String> = (0..K).map(|k| format!("component {}", k + 1)).collect();

@@ -97,6 +97,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         mu_tau: (mu, tau),
     };
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(&model::<B>, &data, device, &args.out_dir, "model")?;
     Summary::new()
         .num("mu", mu, "posterior mean of the population mean")
         .num("tau", tau, "posterior mean of the population scale")

@@ -20,6 +20,7 @@ pub mod digits;
 pub mod gmm;
 pub mod hierarchical;
 pub mod metrics;
+pub mod model_graph;
 pub mod plot;
 pub mod ppca;
 pub mod regression;

@@ -89,6 +89,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         })
         .count();
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(&model::<B>, &data, device, &args.out_dir, "model")?;
     plot::write(
         plot::scatter_panels(
             &[plot::ScatterPanel {

@@ -193,6 +193,8 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
 
     // Figures: 90 % posterior predictive bands over a grid (AutoMVN).
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(&linear::<B>, &lin_data, device, &args.out_dir, "linear_model")?;
+    crate::model_graph::write(&logistic::<B>, &log_data, device, &args.out_dir, "logistic_model")?;
     let grid: Vec<f64> = (0..121).map(|i| -3.2 + 6.4 * i as f64 / 120.0).collect();
     let grid_data = Data::new().with("x", upload::<B, 2>(grid.to_vec(), [grid.len(), 1], device));
     let (lo, mid, hi) = bands(&lin_predict(&grid_data, 400, "y")?);

@@ -149,7 +149,8 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let config = args.svi_config(Elbo::MeanField { particles: 1 });
     let mut svi = Svi::new(p, q, config, device);
     let n = train.len();
-    let fit = svi.fit(&Data::new().with("x", x_train)).map_err(|e| e.to_string())?;
+    let train_data = Data::new().with("x", x_train);
+    let fit = svi.fit(&train_data).map_err(|e| e.to_string())?;
     // Test ELBO: each chunk evaluated as a whole data set (scale 1), summed over chunks.
     let (nt, chunk) = (test.len(), 1000);
     let mut total = 0.0;
@@ -162,6 +163,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
     let test_elbo = total / nt as f64;
 
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
+    crate::model_graph::write(svi.model(), &train_data, device, &args.out_dir, "model")?;
     let per_image: Vec<f64> = svi.losses().iter().map(|l| l / n as f64).collect();
     plot::write_loss_curve(
         &per_image,

@@ -43,6 +43,8 @@ fn digits_smoke_run_with_two_steps_writes_figures_and_summary() {
         "loss_curve.png",
         "decoded_lattice.png",
         "summary.json",
+        "model.dot",
+        "model.svg",
     ] {
         let p = args.out_dir.join(f);
         assert!(
@@ -128,6 +130,60 @@ fn digits_fit_is_bitwise_reproducible_within_a_process() {
     assert_eq!(first, None, "the two fits part at step {first:?}");
 }
 
+#[test]
+fn the_digit_models_graph_has_its_sites_plate_and_edges() {
+    use ppl_infer::render::{render_model, NodeKind};
+    let (dir, _) = data_dir();
+    let device = Default::default();
+    let opts = ppl_data::MnistOptions {
+        num_instances: Some(40),
+        num_instances_test: Some(1),
+        digits: vec![0, 1, 2],
+        dir: Some(dir),
+        ..Default::default()
+    };
+    let (train, _) = ppl_data::load_data::<B>(&opts, &device).unwrap();
+    let (p, _) = build::<B>(0, &device);
+    let graph = render_model(&p, &train.to_data(), &device).unwrap();
+    let kinds: Vec<(&str, NodeKind, Option<&str>)> = graph
+        .nodes
+        .iter()
+        .map(|n| (n.name.as_str(), n.kind, n.distribution))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("z", NodeKind::Latent, Some("Normal")),
+            ("x", NodeKind::Observed, Some("Normal")),
+            ("y", NodeKind::Observed, Some("Categorical")),
+        ]
+    );
+    // z feeds the image (through NN1) and the label (through NN2); nothing else.
+    let edges: Vec<(&str, &str)> = graph.edges.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    assert_eq!(edges, [("z", "x"), ("z", "y")]);
+    // All three in the data plate, of the rows given.
+    assert_eq!(graph.plates(), [("data".to_string(), 40)]);
+    let dot = graph.to_dot();
+    assert!(
+        dot.contains("subgraph cluster_0") && dot.contains("label=\"data (40)\""),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("\"x\" [label=\"x\\n~ Normal\", shape=ellipse, style=filled"),
+        "{dot}"
+    );
+    // Drawn without Graphviz too: every site named in the SVG.
+    let svg = graph.to_svg_without_graphviz().unwrap();
+    assert!(svg.contains("<svg"), "{}", &svg[..200.min(svg.len())]);
+    for label in [
+        "z ~ Normal in data (40)",
+        "x ~ Normal in data (40)",
+        "y ~ Categorical in data (40)",
+    ] {
+        assert!(svg.contains(label), "{label} in the SVG");
+    }
+}
+
 /// Each of `files` was written into `dir` (and is not empty).
 fn assert_written(dir: &std::path::Path, files: &[&str]) {
     for f in files {
@@ -153,7 +209,16 @@ fn bnn_smoke_run_with_two_steps_writes_figures_and_summary() {
     let r = ppl_examples::bnn::run::<B>(&args, &Default::default()).unwrap();
     assert_eq!(r.steps, 2);
     assert!(r.final_loss.is_finite());
-    assert_written(&args.out_dir, &["loss_curve.png", "most_uncertain.png", "summary.json"]);
+    assert_written(
+        &args.out_dir,
+        &[
+            "loss_curve.png",
+            "most_uncertain.png",
+            "summary.json",
+            "model.dot",
+            "model.svg",
+        ],
+    );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 
@@ -207,7 +272,14 @@ fn vae_smoke_run_with_two_steps_writes_figures_and_summary() {
     );
     assert_written(
         &args.out_dir,
-        &["loss_curve.png", "reconstructions.png", "samples.png", "summary.json"],
+        &[
+            "loss_curve.png",
+            "reconstructions.png",
+            "samples.png",
+            "summary.json",
+            "model.dot",
+            "model.svg",
+        ],
     );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
@@ -224,7 +296,13 @@ fn regression_smoke_run_with_two_steps_writes_figures_and_summary() {
     assert!(r.linear.iter().all(|f| f.w.0.is_finite() && f.w.1 > 0.0));
     assert_written(
         &args.out_dir,
-        &["linear_predictive.png", "logistic_predictive.png", "summary.json"],
+        &[
+            "linear_predictive.png",
+            "logistic_predictive.png",
+            "summary.json",
+            "linear_model.dot",
+            "logistic_model.svg",
+        ],
     );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
@@ -240,7 +318,18 @@ fn hierarchical_smoke_run_with_two_steps_writes_summary() {
     let r = ppl_examples::hierarchical::run::<B>(&args, &Default::default()).unwrap();
     assert_eq!(r.theta.len(), ppl_examples::hierarchical::J);
     assert!(r.mu_tau.1 > 0.0 && r.theta.iter().all(|t| t.is_finite()));
-    assert_written(&args.out_dir, &["summary.json"]);
+    assert_written(&args.out_dir, &["summary.json", "model.dot", "model.svg"]);
+    // Nested plates, and who feeds whom.
+    let dot = std::fs::read_to_string(args.out_dir.join("model.dot")).unwrap();
+    for edge in ["\"mu\" -> \"theta\"", "\"tau\" -> \"theta\"", "\"theta\" -> \"y\""] {
+        assert!(dot.contains(edge), "{edge} in {dot}");
+    }
+    assert_eq!(dot.matches(" -> ").count(), 3, "{dot}");
+    let (groups, obs) = (
+        dot.find("label=\"groups (").unwrap(),
+        dot.find("label=\"obs (").unwrap(),
+    );
+    assert!(groups < obs, "obs nested in groups: {dot}");
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 
@@ -257,7 +346,16 @@ fn ppca_smoke_run_with_two_steps_writes_figures_and_summary() {
     };
     let r = ppl_examples::ppca::run::<B>(&args, &Default::default()).unwrap();
     assert!(r.loss_per_image.is_finite() && r.images > 0);
-    assert_written(&args.out_dir, &["latent_space.png", "loss_curve.png", "summary.json"]);
+    assert_written(
+        &args.out_dir,
+        &[
+            "latent_space.png",
+            "loss_curve.png",
+            "summary.json",
+            "model.dot",
+            "model.svg",
+        ],
+    );
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 
@@ -273,7 +371,16 @@ fn gmm_smoke_run_with_two_steps_writes_figure_and_summary() {
     let r = ppl_examples::gmm::run::<B>(&args, &Default::default()).unwrap();
     assert_eq!(r.means.len(), ppl_examples::gmm::K);
     assert!(r.means.iter().all(|m| m.is_finite()));
-    assert_written(&args.out_dir, &["assignments.png", "summary.json"]);
+    assert_written(
+        &args.out_dir,
+        &["assignments.png", "summary.json", "model.dot", "model.svg"],
+    );
+    // The discrete assignment c feeds x although it is used as an index (found by redrawing it).
+    let dot = std::fs::read_to_string(args.out_dir.join("model.dot")).unwrap();
+    for edge in ["\"c\" -> \"x\"", "\"mu\" -> \"x\""] {
+        assert!(dot.contains(edge), "{edge} in {dot}");
+    }
+    assert_eq!(dot.matches(" -> ").count(), 2, "{dot}");
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 

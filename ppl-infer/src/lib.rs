@@ -25,6 +25,7 @@ mod optim;
 mod posterior;
 mod progress;
 mod query;
+pub mod render;
 mod samples;
 mod svi;
 mod svi_model;
