@@ -184,6 +184,27 @@ fn the_digit_models_graph_has_its_sites_plate_and_edges() {
     }
 }
 
+#[test]
+fn the_readmes_own_project_program_is_the_standalone_crate_ci_builds() {
+    // CI builds and runs examples/standalone; the README must show that same program.
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let section = &readme[readme.find("## Use it in your own project").expect("the section")..];
+    let start = section.find("```rust\n").expect("a Rust block") + "```rust\n".len();
+    let program = &section[start..start + section[start..].find("```\n").expect("block end")];
+    let main = std::fs::read_to_string(root.join("examples/standalone/src/main.rs")).unwrap();
+    assert!(
+        main.ends_with(program),
+        "README program and examples/standalone/src/main.rs differ"
+    );
+    let manifest = std::fs::read_to_string(root.join("examples/standalone/Cargo.toml")).unwrap();
+    assert!(
+        manifest
+            .contains(r#"burn = { version = "=0.21.0", default-features = false, features = ["std", "autodiff"] }"#),
+        "the standalone crate depends on burn as the README says"
+    );
+}
+
 /// Each of `files` was written into `dir` (and is not empty).
 fn assert_written(dir: &std::path::Path, files: &[&str]) {
     for f in files {
