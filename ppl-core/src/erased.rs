@@ -21,6 +21,8 @@ pub trait ErasedDist<B: Backend>: std::fmt::Debug + Send + Sync {
     fn support(&self) -> Constraint;
     /// Whether `rsample` is pathwise.
     fn has_rsample(&self) -> bool;
+    /// How many values a finite support has ([`Distribution::enumerate_size`]).
+    fn enumerate_size(&self) -> Option<usize>;
     /// `log_prob` of a value of the same rank (event dims summed, kept as size 1); `None` if
     /// the rank differs.
     fn log_prob(&self, value: &Value<B>) -> Option<Value<B>>;
@@ -76,6 +78,9 @@ impl<B: Backend, const D: usize, T: Distribution<B, D> + 'static> ErasedDist<B> 
     }
     fn has_rsample(&self) -> bool {
         self.0.has_rsample()
+    }
+    fn enumerate_size(&self) -> Option<usize> {
+        self.0.enumerate_size()
     }
     fn log_prob(&self, value: &Value<B>) -> Option<Value<B>> {
         Some(Value::from_tensor(self.0.log_prob(value.tensor::<D>()?)))

@@ -137,6 +137,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Categorical<B, D> {
     fn device(&self) -> B::Device {
         self.log_probs.device()
     }
+    fn enumerate_size(&self) -> Option<usize> {
+        Some(self.num_classes())
+    }
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
         let k = self.num_classes();
         let value = expand_value("Categorical", value, self.shape);

@@ -118,6 +118,13 @@ pub trait Distribution<B: Backend, const D: usize>: AsAny + std::fmt::Debug + Se
         None
     }
 
+    /// How many values the support has, when it is finite and the same for every batch
+    /// element: what an enumerating estimator sums over (Bernoulli 2, Categorical and
+    /// OneHotCategorical K). `None` for every other distribution.
+    fn enumerate_size(&self) -> Option<usize> {
+        (self.support() == Constraint::Boolean).then_some(2)
+    }
+
     /// Batch dimensions of [`Distribution::value_shape`].
     fn batch_shape(&self) -> Vec<usize> {
         let s = self.value_shape();

@@ -69,6 +69,9 @@ impl<B: Backend, const D: usize, T: Distribution<B, D>> Distribution<B, D> for E
     fn support(&self) -> Constraint {
         self.base.support()
     }
+    fn enumerate_size(&self) -> Option<usize> {
+        self.base.enumerate_size()
+    }
     fn device(&self) -> B::Device {
         self.base.device()
     }

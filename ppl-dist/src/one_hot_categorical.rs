@@ -62,6 +62,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for OneHotCategorical<B, D> 
         device = log_probs
     );
 
+    fn enumerate_size(&self) -> Option<usize> {
+        Some(self.log_probs.dims()[D - 1])
+    }
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
         let last = D - 1;
         let k = value.dims()[last] as f64;

@@ -102,14 +102,15 @@ impl EarlyStopper {
             return false;
         }
         let (mean, se) = mean_and_std_err(&self.history[self.history.len() - w..]);
-        match self.best_window {
-            Some((best, best_se)) if mean >= best - self.rule.z * (se * se + best_se * best_se).sqrt() => {
-                self.since_improvement += 1;
-            }
-            _ => {
-                self.best_window = Some((mean, se));
-                self.since_improvement = 0;
-            }
+        let improved = mean.is_finite()
+            && self
+                .best_window
+                .is_none_or(|(best, best_se)| mean < best - self.rule.z * (se * se + best_se * best_se).sqrt());
+        if improved {
+            self.best_window = Some((mean, se));
+            self.since_improvement = 0;
+        } else {
+            self.since_improvement += 1;
         }
         self.since_improvement >= self.rule.patience
     }
@@ -177,6 +178,14 @@ mod tests {
             .collect();
         let at = stops_at(EarlyStopping::default(), &plateau).expect("stops on the plateau");
         assert!((40..=80).contains(&at), "stopped at {at}");
+    }
+
+    #[test]
+    fn a_non_finite_evaluation_never_counts_as_an_improvement() {
+        let values = [3.0, f64::NAN, f64::NAN, 2.0];
+        let mut s = EarlyStopper::new(rule(2, 1));
+        let stops: Vec<bool> = values.iter().map(|&v| s.observe(v)).collect();
+        assert_eq!(stops, [false, false, true, false]);
     }
 
     #[test]

@@ -419,10 +419,12 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// [`InferError::Config`] when vectorization is asked for with the Rényi bound or with a
     /// guide that declares a global latent.
     fn particle_layout(&self, objective: &AnyObjective) -> Result<bool, InferError> {
-        let renyi = matches!(objective, AnyObjective::Renyi(_));
+        let renyi = matches!(objective, AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_));
         match (self.config.vectorize_particles, self.modules.q.locality()) {
             (true, _) if renyi => Err(InferError::Config(
-                "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound".into(),
+                "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound or \
+                 Elbo::TraceEnum"
+                    .into(),
             )),
             (true, Locality::Global) => Err(InferError::Config(
                 "vectorize_particles needs every latent inside the data plate, and the guide declares a global \

@@ -10,6 +10,7 @@
 //! |---|---|
 //! | [`Replay`] | latent sites take their value from another trace (how a guide feeds a model) |
 //! | [`Condition`] | clamp sites to values and mark them observed (InferPy's `data=`) |
+//! | [`Enumerate`] | one discrete site takes each value of its support in a stacked copy of the rows |
 //! | [`Substitute`] | give sites values without observing them (param sites included) |
 //! | [`Block`] | hide sites from the trace (and from handlers pushed after it) |
 //! | [`Scale`] | multiply log-densities by a factor |
@@ -19,6 +20,7 @@
 
 mod block;
 mod condition;
+mod enumerate;
 mod mask;
 mod median;
 mod replay;
@@ -28,6 +30,7 @@ mod substitute;
 
 pub use block::Block;
 pub use condition::Condition;
+pub use enumerate::Enumerate;
 pub use mask::Mask;
 pub use median::Median;
 pub use replay::Replay;

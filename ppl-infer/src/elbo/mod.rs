@@ -10,12 +10,14 @@ mod objective;
 mod particles;
 mod renyi;
 mod trace_elbo;
+mod trace_enum;
 
 pub use mean_field::{AnalyticKlTerm, MeanFieldElbo};
 pub use objective::{AnyObjective, Objective, ObjectiveInput};
 pub use particles::{ParticleElbo, ParticleTerm};
 pub use renyi::RenyiElbo;
 pub use trace_elbo::{MonteCarloTerm, TraceElbo};
+pub use trace_enum::{TraceEnumElbo, MAX_ENUMERATED_VALUES};
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;
@@ -51,6 +53,14 @@ pub enum Elbo {
         /// Number of importance samples.
         particles: usize,
     },
+    /// The ELBO with the model's one discrete latent per data row (Bernoulli, Categorical,
+    /// OneHotCategorical) summed out exactly instead of sampled: weighted by the guide's
+    /// q(c | x) where the guide has the site, summed out of the model where it does not.
+    /// Every other guide latent must be reparameterized. [`TraceEnumElbo`].
+    TraceEnum {
+        /// Number of draws of the other latents averaged per step.
+        particles: usize,
+    },
 }
 
 impl Elbo {
@@ -60,6 +70,7 @@ impl Elbo {
             Elbo::Trace { particles } => AnyObjective::Trace(TraceElbo::new(particles)),
             Elbo::MeanField { particles } => AnyObjective::MeanField(MeanFieldElbo::new(particles)),
             Elbo::Renyi { alpha, particles } => AnyObjective::Renyi(RenyiElbo::new(alpha, particles)),
+            Elbo::TraceEnum { particles } => AnyObjective::TraceEnum(TraceEnumElbo::new(particles)),
         }
     }
 }

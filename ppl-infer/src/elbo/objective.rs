@@ -4,7 +4,7 @@ use burn::tensor::backend::Backend;
 use ppl_core::{Model, ParamStore};
 use ppl_dist::RngKey;
 
-use super::{Batch, ElboEstimate, MeanFieldElbo, RenyiElbo, TraceElbo};
+use super::{Batch, ElboEstimate, MeanFieldElbo, RenyiElbo, TraceElbo, TraceEnumElbo};
 use crate::InferError;
 
 /// Everything one evaluation of an [`Objective`] reads: the two programs, the minibatch, the
@@ -97,6 +97,8 @@ pub enum AnyObjective {
     MeanField(MeanFieldElbo),
     /// [`RenyiElbo`].
     Renyi(RenyiElbo),
+    /// [`TraceEnumElbo`].
+    TraceEnum(TraceEnumElbo),
 }
 
 impl AnyObjective {
@@ -106,7 +108,7 @@ impl AnyObjective {
         match self {
             AnyObjective::Trace(o) => o.baseline(),
             AnyObjective::MeanField(o) => o.baseline(),
-            AnyObjective::Renyi(_) => None,
+            AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_) => None,
         }
     }
 
@@ -115,7 +117,7 @@ impl AnyObjective {
         match self {
             AnyObjective::Trace(o) => o.set_baseline(baseline),
             AnyObjective::MeanField(o) => o.set_baseline(baseline),
-            AnyObjective::Renyi(_) => {}
+            AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_) => {}
         }
     }
 
@@ -125,6 +127,7 @@ impl AnyObjective {
             AnyObjective::Trace(o) => o.particles(),
             AnyObjective::MeanField(o) => o.particles(),
             AnyObjective::Renyi(o) => o.particles(),
+            AnyObjective::TraceEnum(o) => o.particles(),
         }
     }
 
@@ -135,6 +138,7 @@ impl AnyObjective {
             AnyObjective::Trace(o) => AnyObjective::Trace(o.clone().with_particles(particles)),
             AnyObjective::MeanField(o) => AnyObjective::MeanField(o.clone().with_particles(particles)),
             AnyObjective::Renyi(o) => AnyObjective::Renyi(o.clone()),
+            AnyObjective::TraceEnum(o) => AnyObjective::TraceEnum(o.clone().with_particles(particles)),
         }
     }
 }
@@ -148,6 +152,7 @@ impl<B: Backend> Objective<B> for AnyObjective {
             AnyObjective::Trace(o) => o.estimate(input),
             AnyObjective::MeanField(o) => o.estimate(input),
             AnyObjective::Renyi(o) => o.estimate(input),
+            AnyObjective::TraceEnum(o) => o.estimate(input),
         }
     }
 }

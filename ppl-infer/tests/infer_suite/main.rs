@@ -7,6 +7,7 @@ mod bayesian_layers;
 mod checkpoint;
 mod conjugate;
 mod discrete;
+mod enumeration;
 mod export;
 mod gradients;
 mod particles;

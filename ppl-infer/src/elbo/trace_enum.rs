@@ -1,0 +1,379 @@
+//! The ELBO with a discrete latent summed out exactly (Pyro's `TraceEnum_ELBO`, parallel
+//! enumeration laid out along the data plate's rows).
+
+use burn::tensor::{backend::Backend, Tensor};
+use ppl_core::handlers::{Enumerate, Replay, Substitute};
+use ppl_core::{run, Ctx, Data, Model, Site, SiteKind, Trace};
+use ppl_dist::RngKey;
+
+use super::{run_unmatched, zero, Batch, ElboEstimate, Objective, ObjectiveInput};
+use crate::InferError;
+
+/// The largest support an enumerated site may have (the minibatch is copied this many times).
+pub const MAX_ENUMERATED_VALUES: usize = 256;
+
+/// The ELBO with one discrete latent per data row summed out exactly (Pyro's
+/// `TraceEnum_ELBO`), averaged over `particles` draws of the other latents.
+///
+/// The model's discrete latent `c` inside the `datamodel` plate (Bernoulli, Categorical or
+/// OneHotCategorical: K values) is enumerated: the minibatch's M rows are copied K times and
+/// `c` takes value `k` in copy `k` ([`Enumerate`]), so one run of the model scores every value.
+/// Then, per row:
+/// * **the guide samples `c`** (an inference network q(c | x)): the row's ELBO is
+///   `Σ_k q(k | x) · (ln p(x, c = k, z_k) − ln q(c = k, z_k | x))`, the guide also run on the
+///   copies (so q(z | x, c) may depend on c);
+/// * **the guide does not have `c`**: it is summed out of the model, the row's ELBO being
+///   `ln Σ_k p(x, c = k, z) − ln q(z | x)` with the guide's draw z shared by every k.
+///
+/// Global terms count once; row terms are scaled by N/M. Every other latent of the guide
+/// must be reparameterized (no score-function terms are needed, and none are added).
+/// Model sites in the data plate must not have a scale of their own (a `Scale` handler).
+///
+/// # Limits
+/// One enumerated site per data plate: n sites would cost K^n copies. Discrete latents
+/// outside the data plate, and supports that are infinite (Poisson) or larger than
+/// [`MAX_ENUMERATED_VALUES`], are [`InferError::Config`] errors that name the site.
+///
+/// ```
+/// use burn::backend::{Autodiff, NdArray};
+/// use ppl_core::{Ctx, Data};
+/// use ppl_dist::{param::upload, Categorical, Normal, RngKey};
+/// use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceEnumElbo};
+/// type B = Autodiff<NdArray<f64>>;
+/// let dev = Default::default();
+/// // A two-component mixture with known parameters: the enumerated ELBO is ln p(x).
+/// let model = ppl_infer::model_fn(|ctx: &mut Ctx<B>| {
+///     ctx.datamodel(|ctx| {
+///         let c = ctx.sample("c", Categorical::new(upload::<B, 2>(vec![0.3, 0.7], [1, 2], &ctx.device().clone())));
+///         ctx.sample("x", Normal::new(c * 4.0 - 2.0, 1.0));         // means −2 and 2
+///     });
+/// });
+/// let guide = ppl_infer::model_fn(|_: &mut Ctx<B>| {});
+/// let data = Data::new().with("x", upload::<B, 2>(vec![-1.5, 2.5], [2, 1], &dev));
+/// let est = TraceEnumElbo::new(1)
+///     .estimate(ObjectiveInput::new(&model, &guide, Batch::new(&data, 2), &RngKey::new(0), &dev))
+///     .unwrap();
+/// let normal = |x: f64, m: f64| (-(x - m) * (x - m) / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt();
+/// let exact: f64 = [-1.5, 2.5].iter().map(|&x| (0.3 * normal(x, -2.0) + 0.7 * normal(x, 2.0)).ln()).sum();
+/// assert!((est.elbo - exact).abs() < 1e-9);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TraceEnumElbo {
+    particles: usize,
+}
+
+impl TraceEnumElbo {
+    /// The estimator over `particles` draws of the non-enumerated latents (0 is an error at
+    /// evaluation).
+    pub fn new(particles: usize) -> Self {
+        TraceEnumElbo { particles }
+    }
+
+    /// Draws per evaluation.
+    pub fn particles(&self) -> usize {
+        self.particles
+    }
+
+    /// The same estimator with another number of draws.
+    pub fn with_particles(mut self, particles: usize) -> Self {
+        self.particles = particles;
+        self
+    }
+}
+
+/// The site a run enumerates: its name, its number of values, and whether the guide has it.
+#[derive(Debug, Clone)]
+struct EnumeratedSite {
+    name: String,
+    size: usize,
+    in_guide: bool,
+}
+
+impl<B: Backend> Objective<B> for TraceEnumElbo {
+    fn estimate<P: Model<B>, Q: Model<B>>(
+        &mut self,
+        input: ObjectiveInput<'_, B, P, Q>,
+    ) -> Result<ElboEstimate<B>, InferError> {
+        if self.particles == 0 {
+            return Err(InferError::Config("the ELBO needs at least one particle".into()));
+        }
+        let ObjectiveInput {
+            model: p,
+            guide: q,
+            batch,
+            mut params,
+            key,
+            device,
+        } = input;
+        let mut surrogate = zero::<B>(device);
+        let mut total = 0.0;
+        let mut last = None;
+        for k in 0..self.particles {
+            let key = key.fold_in_u64(k as u64);
+            let (elbo, guide, model, ps) = enumerated_particle(p, q, &batch, params, &key, device)?;
+            params = ps;
+            total += ppl_dist::param::host_values(&elbo)[0];
+            surrogate = surrogate + elbo;
+            last = Some((guide, model));
+        }
+        Ok(ElboEstimate {
+            surrogate_loss: surrogate.neg() / self.particles as f64,
+            elbo: total / self.particles as f64,
+            traces: last.expect("at least one particle"),
+            params,
+        })
+    }
+}
+
+type ParticleOut<B> = (Tensor<B, 1>, Trace<B>, Trace<B>, ppl_core::ParamStore<B>);
+
+/// One particle: the ELBO (a `[1]` tensor with the estimator's gradient), the guide and
+/// model traces, and the parameter store after the runs.
+fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
+    p: &P,
+    q: &Q,
+    batch: &Batch<'_, B>,
+    params: ppl_core::ParamStore<B>,
+    key: &RngKey,
+    device: &B::Device,
+) -> Result<ParticleOut<B>, InferError> {
+    // A plain run finds the site to enumerate (and draws the guide, for a model-side sum).
+    let plain = run_unmatched(p, q, batch, params, key, device)?;
+    let Some(site) = enumerated_site(&plain.guide, &plain.model)? else {
+        check_sites(&plain.guide, &plain.model, None)?;
+        let elbo = plain.model.log_joint().unwrap_or_else(|| zero(device))
+            - plain.guide.log_joint().unwrap_or_else(|| zero(device));
+        return Ok((elbo, plain.guide, plain.model, plain.params));
+    };
+    let rows = batch.data.rows()?.filter(|&m| m > 0).ok_or_else(|| {
+        InferError::Config(format!(
+            "enumerating `{}` needs data rows in the `datamodel` plate; the bound data have none",
+            site.name
+        ))
+    })?;
+    let (size, scale) = (site.size, batch.full_size as f64 / rows as f64);
+    let idx: Vec<usize> = (0..size).flat_map(|_| 0..rows).collect();
+    let tiled = batch.data.select_rows(&idx);
+    let context = |program_key: &str, params| {
+        Ctx::new(tiled.clone(), key.fold_in(program_key), device)
+            .with_params(params)
+            .with_data_size(batch.full_size)
+            .with_data_replicas(size)
+    };
+    let enumerate = || Enumerate::<B>::new(&site.name, size, rows, device);
+    let (guide, model, params) = if site.in_guide {
+        let guide = run(
+            q,
+            context("guide", plain.params)
+                .with_program("guide")
+                .with_handler(enumerate()),
+        )?;
+        let ctx = context("model", guide.params)
+            .with_handler(Replay::new(&guide.trace))
+            .with_handler(enumerate());
+        let model = run(p, ctx)?;
+        (guide.trace, model.trace, model.params)
+    } else {
+        // The guide's draws, copied to every enumerated value.
+        let ctx = context("model", plain.params)
+            .with_handler(Substitute::new(tiled_latents(&plain.guide, &idx)?))
+            .with_handler(enumerate());
+        let model = run(p, ctx)?;
+        (plain.guide, model.trace, model.params)
+    };
+    check_sites(&guide, &model, Some(&site.name))?;
+
+    let (model_global, model_rows) = split_terms(&model, size, rows, scale)?;
+    let rows_of = |t: Tensor<B, 1>| t.reshape([size, rows]);
+    let elbo_rows = if site.in_guide {
+        let (guide_global, guide_rows) = split_terms(&guide, size, rows, scale)?;
+        let log_q = guide
+            .site(&site.name)
+            .and_then(|s| s.log_prob.as_ref())
+            .map(|lp| lp.reshape::<1>([size * rows]))
+            .expect("the guide enumerated the site");
+        let weight = rows_of(log_q).exp();
+        let gap = rows_of(model_rows - guide_rows);
+        // Σ_k q(k)·(ln p − ln q), a value of probability 0 contributing 0 (not 0·∞).
+        let zero_weight = weight.clone().equal_elem(0.0);
+        let terms = (weight * gap).mask_fill(zero_weight, 0.0);
+        (model_global - guide_global, terms.sum_dim(0).reshape([rows]))
+    } else {
+        let (guide_global, guide_rows) = split_terms(&guide, 1, rows, scale)?;
+        let summed = ppl_dist::special::log_sum_exp(rows_of(model_rows), 0).reshape([rows]);
+        (model_global - guide_global, summed - guide_rows)
+    };
+    let (global, per_row) = elbo_rows;
+    let elbo = global + per_row.sum().reshape([1]) * scale;
+    Ok((elbo, guide, model, params))
+}
+
+/// The one discrete latent of the model to enumerate, if any.
+///
+/// # Errors
+/// [`InferError::Config`] naming the site for a discrete latent outside the data plate, a
+/// support that is not finite or too large, or more than one such site.
+fn enumerated_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<Option<EnumeratedSite>, InferError> {
+    let mut found: Vec<EnumeratedSite> = Vec::new();
+    for s in model.latent_sites() {
+        let Some(dist) = s.dist.as_ref().filter(|d| d.support().is_discrete()) else {
+            continue;
+        };
+        if !s.plates.first().is_some_and(|p| p.is_data_plate()) {
+            return Err(InferError::Config(format!(
+                "site `{}` ({}) is a discrete latent outside the data plate (or not its outermost plate): \
+                 Elbo::TraceEnum sums out per-row sites only; use Elbo::Trace (score-function gradients) for it",
+                s.name,
+                dist.name()
+            )));
+        }
+        let size = dist.enumerate_size().ok_or_else(|| {
+            InferError::Config(format!(
+                "site `{}` ({}) has no finite support to sum over: Elbo::TraceEnum enumerates Bernoulli, \
+                 Categorical and OneHotCategorical sites; use Elbo::Trace for it",
+                s.name,
+                dist.name()
+            ))
+        })?;
+        if size > MAX_ENUMERATED_VALUES {
+            return Err(InferError::Config(format!(
+                "site `{}` has {size} values; Elbo::TraceEnum enumerates at most {MAX_ENUMERATED_VALUES} \
+                 (the minibatch is copied once per value)",
+                s.name
+            )));
+        }
+        found.push(EnumeratedSite {
+            name: s.name.clone(),
+            size,
+            in_guide: guide.contains(&s.name),
+        });
+    }
+    if found.len() > 1 {
+        let names: Vec<String> = found.iter().map(|s| format!("`{}`", s.name)).collect();
+        return Err(InferError::Config(format!(
+            "Elbo::TraceEnum sums out one discrete site per data plate (n sites cost K^n copies of the \
+             minibatch); this model has {}",
+            names.join(", ")
+        )));
+    }
+    Ok(found.pop())
+}
+
+/// Guide and model sites match (the enumerated site may be missing from the guide), and
+/// every other guide latent is reparameterized.
+fn check_sites<B: Backend>(guide: &Trace<B>, model: &Trace<B>, enumerated: Option<&str>) -> Result<(), InferError> {
+    for m in model.latent_sites().filter(|m| Some(m.name.as_str()) != enumerated) {
+        if !guide.contains(&m.name) {
+            return Err(InferError::UnmatchedSite {
+                site: m.name.clone(),
+                detail: "the model has this latent but the guide does not sample it (bind data to observe it, or \
+                         add it to the guide)"
+                    .into(),
+            });
+        }
+    }
+    for g in guide.latent_sites().filter(|g| !g.auxiliary) {
+        match model.site(&g.name) {
+            None => {
+                return Err(InferError::UnmatchedSite {
+                    site: g.name.clone(),
+                    detail: "the guide samples it but the model has no such site".into(),
+                })
+            }
+            Some(m) if m.observed => {
+                return Err(InferError::UnmatchedSite {
+                    site: g.name.clone(),
+                    detail: "the guide samples it but it is observed in the model".into(),
+                })
+            }
+            _ => {}
+        }
+        if !g.reparameterized && Some(g.name.as_str()) != enumerated {
+            return Err(InferError::Config(format!(
+                "Elbo::TraceEnum: the guide's site `{}` is neither enumerated nor reparameterized; use \
+                 Elbo::Trace (score-function gradients) for such a model",
+                g.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The guide's latent values, those in the data plate copied as `idx` says (the rows of
+/// every enumerated value).
+fn tiled_latents<B: Backend>(guide: &Trace<B>, idx: &[usize]) -> Result<Data<B>, InferError> {
+    let mut values = Data::new();
+    for s in guide.latent_sites() {
+        values.insert(&s.name, s.value.clone());
+        if !s.plates.iter().any(|p| p.is_data_plate()) {
+            values.mark_whole(&s.name);
+        }
+    }
+    Ok(values.select_rows(idx))
+}
+
+/// A trace's log-density split into its global part (sites outside the data plate, scaled,
+/// `[1]`) and its unscaled per-row part (`[copies · rows]`, summed over the data-plate sites).
+///
+/// # Errors
+/// [`InferError::Config`] for a data-plate site whose scale is not the plate's N/M (a
+/// `Scale` handler), or whose rows are not the data plate's.
+fn split_terms<B: Backend>(
+    trace: &Trace<B>,
+    copies: usize,
+    rows: usize,
+    scale: f64,
+) -> Result<(Tensor<B, 1>, Tensor<B, 1>), InferError> {
+    let device = trace.sites().first().map(|s| s.value.device());
+    let mut global: Option<Tensor<B, 1>> = None;
+    let mut per_row: Option<Tensor<B, 1>> = None;
+    let add = |acc: &mut Option<Tensor<B, 1>>, t: Tensor<B, 1>| {
+        *acc = Some(match acc.take() {
+            Some(a) => a + t,
+            None => t,
+        })
+    };
+    for s in trace.sites() {
+        let (Some(lp), Some(lp_sum)) = (&s.log_prob, &s.log_prob_sum) else {
+            continue;
+        };
+        if !s.plates.iter().any(|p| p.is_data_plate()) {
+            add(&mut global, lp_sum.clone());
+            continue;
+        }
+        check_row_site(s, copies, rows, scale)?;
+        let n = copies * rows;
+        let total: usize = lp.dims().iter().product();
+        add(&mut per_row, lp.reshape::<2>([n, total / n]).sum_dim(1).reshape([n]));
+    }
+    let zeros = |n: usize| -> Tensor<B, 1> {
+        let dev = device.clone().unwrap_or_default();
+        Tensor::zeros([n], ppl_dist::param::float_options::<B>(&dev))
+    };
+    Ok((
+        global.unwrap_or_else(|| zeros(1)),
+        per_row.unwrap_or_else(|| zeros(copies * rows)),
+    ))
+}
+
+fn check_row_site<B: Backend>(s: &Site<B>, copies: usize, rows: usize, scale: f64) -> Result<(), InferError> {
+    let lp_rows = s.log_prob.as_ref().map(|lp| lp.dims()[0]);
+    if !s.plates.first().is_some_and(|p| p.is_data_plate()) || lp_rows != Some(copies * rows) {
+        return Err(InferError::Config(format!(
+            "Elbo::TraceEnum: site `{}` is in the data plate but its log-density does not have the plate's \
+             {} rows first (shape {:?})",
+            s.name,
+            copies * rows,
+            s.log_prob.as_ref().map(|lp| lp.dims())
+        )));
+    }
+    let own = s.scale * copies as f64;
+    if s.kind != SiteKind::Factor && (own - scale).abs() > 1e-9 * scale.abs().max(1.0) {
+        return Err(InferError::Config(format!(
+            "Elbo::TraceEnum: site `{}` is scaled by {own} instead of the data plate's N/M = {scale} (a Scale \
+             handler inside the enumerated plate is not supported)",
+            s.name
+        )));
+    }
+    Ok(())
+}

@@ -1,0 +1,186 @@
+//! Elbo::TraceEnum: a discrete latent per row summed out exactly. With an exact guide (or
+//! none, for a model-side sum) the ELBO of a mixture with known parameters is its log
+//! evidence; a mixture with unknown means fits without score-function noise; what cannot be
+//! enumerated is a named error.
+
+use burn::tensor::backend::AutodiffBackend;
+use ppl_core::{Ctx, Data};
+use ppl_dist::testkit::{t1, t2, tolerance};
+use ppl_dist::{backend_suite, Bernoulli, Categorical, Constraint, Normal, Poisson, RngKey};
+use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceEnumElbo};
+use ppl_infer::{model_fn, Elbo, InferError, Svi, SviConfig};
+
+backend_suite!(
+    enumerated_elbo_of_a_known_mixture_is_its_log_evidence,
+    enumerated_mixture_recovers_component_means,
+    what_cannot_be_enumerated_is_a_named_error,
+);
+
+/// Mixture weights and means, and six points.
+const WEIGHTS: [f64; 3] = [0.2, 0.5, 0.3];
+const MEANS: [f64; 3] = [-3.0, 0.0, 2.5];
+const X: [f64; 6] = [-2.7, -0.4, 0.3, 2.2, 3.1, -1.4];
+
+fn normal_pdf(x: f64, m: f64) -> f64 {
+    (-(x - m) * (x - m) / 2.0).exp() / (2.0 * std::f64::consts::PI).sqrt()
+}
+
+/// p(c = k | x) for each point, and ln p(x).
+fn exact() -> (Vec<f64>, f64) {
+    let mut posterior = Vec::new();
+    let mut log_evidence = 0.0;
+    for x in X {
+        let joint: Vec<f64> = (0..3).map(|k| WEIGHTS[k] * normal_pdf(x, MEANS[k])).collect();
+        let evidence: f64 = joint.iter().sum();
+        posterior.extend(joint.iter().map(|j| j / evidence));
+        log_evidence += evidence.ln();
+    }
+    (posterior, log_evidence)
+}
+
+fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: AutodiffBackend>(dev: &B::Device) {
+    // c ~ Categorical(w), x | c ~ N(m_c, 1), every parameter known.
+    let model = model_fn(|ctx: &mut Ctx<B>| {
+        let weights = t2::<B>(&WEIGHTS, 1, 3, ctx.device());
+        let means = t1::<B>(&MEANS, ctx.device());
+        ctx.datamodel(|ctx| {
+            let c = ctx.sample("c", Categorical::new(weights));
+            let dims = c.dims();
+            let idx = c.int().reshape([dims[0]]);
+            ctx.sample("x", Normal::new(means.select(0, idx).reshape([dims[0], 1]), 1.0));
+        });
+    });
+    let (posterior, log_evidence) = exact();
+    let x = t2::<B>(&X, X.len(), 1, dev);
+    let key = RngKey::new(3);
+    let estimate = |guide: &dyn Fn(&mut Ctx<B>), data: &Data<B>| {
+        let input = ObjectiveInput::new(&model, &guide, Batch::new(data, X.len()), &key, dev);
+        TraceEnumElbo::new(1).estimate(input).unwrap().elbo
+    };
+    let tol = tolerance::<B>(log_evidence, 40.0, 1e-10);
+    // No guide for c: summed out of the model, ln Σ_k p(x, c = k) per row.
+    let data = Data::new().with("x", x.clone());
+    let elbo = estimate(&|_: &mut Ctx<B>| {}, &data);
+    assert!(
+        (elbo - log_evidence).abs() < tol,
+        "model-side sum {elbo} vs ln p(x) {log_evidence}"
+    );
+    // The exact posterior q(c | x) = p(c | x), bound per row as data: the ELBO is ln p(x)
+    // (KL 0); a uniform q is below it.
+    let with_q = |probs: &[f64]| data.clone().with("q", t2::<B>(probs, X.len(), 3, dev));
+    let guide = |ctx: &mut Ctx<B>| {
+        ctx.datamodel(|ctx| {
+            let probs = ctx.data::<2>("q");
+            ctx.sample("c", Categorical::new(probs));
+        });
+    };
+    let elbo = estimate(&guide, &with_q(&posterior));
+    assert!(
+        (elbo - log_evidence).abs() < tol,
+        "exact guide {elbo} vs ln p(x) {log_evidence}"
+    );
+    let uniform = estimate(&guide, &with_q(&[1.0 / 3.0; 18]));
+    assert!(
+        uniform < log_evidence - 0.1,
+        "uniform guide {uniform} vs ln p(x) {log_evidence}"
+    );
+}
+
+fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
+    // As tests/infer_suite/discrete.rs (20 points at ±2, σ = 0.5), with the assignment summed
+    // out of the model: no guide for c, no score-function noise, a tenth of the steps.
+    let n = 20;
+    let x: Vec<f64> = (0..n)
+        .map(|i| if i % 2 == 0 { -2.0 } else { 2.0 } + 0.3 * ((i / 2) as f64 - 4.5) / 4.5)
+        .collect();
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([2]), 10.0));
+        let (mu0, mu1) = (mu.clone().narrow(0, 0, 1), mu.narrow(0, 1, 1));
+        ctx.datamodel(|ctx| {
+            let c = ctx.sample("c", Bernoulli::new(ctx.full([1], 0.5)));
+            let loc = mu0.clone() * (c.clone().neg() + 1.0) + mu1.clone() * c;
+            ctx.sample("x", Normal::new(loc, 0.5));
+        });
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
+        let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
+        ctx.sample("mu", Normal::new(loc, s));
+    };
+    let config = SviConfig {
+        epochs: 200,
+        batch_size: n,
+        shuffle: false,
+        lr: 0.05,
+        elbo: Elbo::TraceEnum { particles: 1 },
+        progress: false,
+        seed: 1,
+        ..Default::default()
+    };
+    let mut svi = Svi::from_fns(p, q, config, dev);
+    svi.fit(&Data::new().with("x", t1::<B>(&x, dev))).unwrap();
+    let means = svi.param("mu.loc").unwrap().to_vec();
+    assert!(
+        (means[0] + 2.0).abs() < 0.1 && (means[1] - 2.0).abs() < 0.1,
+        "component means {means:?}"
+    );
+}
+
+fn what_cannot_be_enumerated_is_a_named_error<B: AutodiffBackend>(dev: &B::Device) {
+    let data = Data::new().with("x", t1::<B>(&[1.0, 2.0], dev));
+    let config = SviConfig {
+        epochs: 1,
+        batch_size: 2,
+        elbo: Elbo::TraceEnum { particles: 1 },
+        progress: false,
+        ..Default::default()
+    };
+    let expect = |e: InferError, needles: &[&str]| {
+        assert!(
+            matches!(&e, InferError::Config(m) if needles.iter().all(|n| m.contains(n))),
+            "{e}"
+        );
+    };
+    // Two discrete sites in one plate.
+    expect(
+        fit_error(&config, &data, dev, |ctx: &mut Ctx<B>| {
+            ctx.datamodel(|ctx| {
+                let a = ctx.sample("a", Bernoulli::new(ctx.full([1], 0.5)));
+                let b = ctx.sample("b", Bernoulli::new(ctx.full([1], 0.5)));
+                ctx.sample("x", Normal::new(a + b, 1.0));
+            });
+        }),
+        &["`a`", "`b`", "one discrete site"],
+    );
+    // An infinite support.
+    expect(
+        fit_error(&config, &data, dev, |ctx: &mut Ctx<B>| {
+            ctx.datamodel(|ctx| {
+                let k = ctx.sample("k", Poisson::new(ctx.full([1], 2.0)));
+                ctx.sample("x", Normal::new(k, 1.0));
+            });
+        }),
+        &["`k`", "Poisson", "finite support"],
+    );
+    // A global discrete latent.
+    expect(
+        fit_error(&config, &data, dev, |ctx: &mut Ctx<B>| {
+            let s = ctx.sample("switch", Bernoulli::new(ctx.full([1], 0.5)));
+            ctx.datamodel(|ctx| {
+                ctx.sample("x", Normal::new(s, 1.0));
+            });
+        }),
+        &["`switch`", "outside the data plate"],
+    );
+}
+
+/// The error of fitting `p` (with an empty guide) on `data`.
+fn fit_error<B: AutodiffBackend, F: Fn(&mut Ctx<B>) + Clone + Send + Sync + 'static>(
+    config: &SviConfig,
+    data: &Data<B>,
+    dev: &B::Device,
+    p: F,
+) -> InferError {
+    let mut svi = Svi::new(model_fn(p), model_fn(|_: &mut Ctx<B>| {}), config.clone(), dev);
+    svi.fit(data).unwrap_err()
+}
