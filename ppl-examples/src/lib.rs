@@ -5,7 +5,7 @@
 //! * [`bnn`]: a Bayesian neural network classifier (Flipout layers) with predictive
 //!   uncertainty.
 //! * [`vae`]: Edward's inference-network VAE on binarized MNIST.
-//! * [`gmm`]: a Gaussian mixture with discrete assignments (score-function ELBO).
+//! * [`gmm`]: a Gaussian mixture with discrete assignments, summed out (`Elbo::TraceEnum`).
 //! * [`hierarchical`]: a hierarchical model with nested plates (partial pooling).
 //! * [`ppca`]: probabilistic PCA (InferPy's probzoo) on MNIST.
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and

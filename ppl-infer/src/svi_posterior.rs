@@ -2,7 +2,11 @@
 
 use burn::module::Module;
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
 use ppl_core::Data;
+use ppl_dist::RngKey;
+
+use crate::elbo::{Batch, ObjectiveInput};
 
 use crate::svi::release_autodiff_graphs;
 use crate::{InferError, Posterior, Query, Svi, SviGuide, SviModel};
@@ -56,5 +60,36 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// As [`Posterior::prior`].
     pub fn prior(&self, targets: &[&str], data: &Data<B>, instances: usize) -> Result<Query<B>, InferError> {
         self.to_posterior().prior(targets, data, instances)
+    }
+
+    /// The posterior over the model's enumerated discrete site for each row of `data`
+    /// (Pyro's `infer_discrete`, as probabilities): `p(c = k | x, z) ∝ p(x, c = k, z)`, the
+    /// other latents z drawn once from the guide with a key fixed by the seed. Returns the
+    /// site's name and a `[rows, K]` tensor (rows sum to 1), computed in chunks of
+    /// `query_chunk` rows without gradients. See [`crate::elbo::TraceEnumElbo`] for what can
+    /// be enumerated.
+    ///
+    /// # Errors
+    /// [`InferError::Config`] when the model has no discrete per-row latent to enumerate, or
+    /// one that cannot be; data-plan, model or guide errors.
+    pub fn enumerated_posterior(&self, data: &Data<B>) -> Result<(String, Tensor<B, 2>), InferError> {
+        let key = RngKey::new(self.config().seed).fold_in("enumerated posterior");
+        self.with_frozen(|m| {
+            let data = self.plan_data(m, data)?;
+            let n = data.rows()?.unwrap_or(1);
+            let mut name = String::new();
+            let mut parts = Vec::new();
+            for (c, start) in (0..n).step_by(self.chunk()).enumerate() {
+                let rows = self.chunk().min(n - start);
+                let part = data.narrow_rows(start, rows);
+                let key = key.fold_in_u64(c as u64);
+                let input = ObjectiveInput::new(&m.p, &m.q, Batch::new(&part, n), &key, self.device())
+                    .with_params(m.params.clone());
+                let (site, probs) = crate::elbo::enumerated_posterior(input)?;
+                name = site;
+                parts.push(probs.detach());
+            }
+            Ok((name, Tensor::cat(parts, 0)))
+        })
     }
 }

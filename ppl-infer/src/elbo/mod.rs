@@ -17,7 +17,7 @@ pub use objective::{AnyObjective, Objective, ObjectiveInput};
 pub use particles::{ParticleElbo, ParticleTerm};
 pub use renyi::RenyiElbo;
 pub use trace_elbo::{MonteCarloTerm, TraceElbo};
-pub use trace_enum::{TraceEnumElbo, MAX_ENUMERATED_VALUES};
+pub use trace_enum::{enumerated_posterior, TraceEnumElbo, MAX_ENUMERATED_VALUES};
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;

@@ -127,23 +127,31 @@ impl<B: Backend> Objective<B> for TraceEnumElbo {
 
 type ParticleOut<B> = (Tensor<B, 1>, Trace<B>, Trace<B>, ppl_core::ParamStore<B>);
 
-/// One particle: the ELBO (a `[1]` tensor with the estimator's gradient), the guide and
-/// model traces, and the parameter store after the runs.
-fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
+/// Guide and model run with the site enumerated: the traces, the parameter store after the
+/// runs, and the sizes.
+struct EnumeratedRun<B: Backend> {
+    site: EnumeratedSite,
+    guide: Trace<B>,
+    model: Trace<B>,
+    params: ppl_core::ParamStore<B>,
+    rows: usize,
+    scale: f64,
+}
+
+/// A plain run (guide, then model) finds the site to enumerate; then the model (and the
+/// guide, if it has the site) run on the rows copied once per value. `Err(plain run)` when
+/// there is nothing to enumerate.
+fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
     p: &P,
     q: &Q,
     batch: &Batch<'_, B>,
     params: ppl_core::ParamStore<B>,
     key: &RngKey,
     device: &B::Device,
-) -> Result<ParticleOut<B>, InferError> {
-    // A plain run finds the site to enumerate (and draws the guide, for a model-side sum).
+) -> Result<Result<EnumeratedRun<B>, super::Particle<B>>, InferError> {
     let plain = run_unmatched(p, q, batch, params, key, device)?;
     let Some(site) = enumerated_site(&plain.guide, &plain.model)? else {
-        check_sites(&plain.guide, &plain.model, None)?;
-        let elbo = plain.model.log_joint().unwrap_or_else(|| zero(device))
-            - plain.guide.log_joint().unwrap_or_else(|| zero(device));
-        return Ok((elbo, plain.guide, plain.model, plain.params));
+        return Ok(Err(plain));
     };
     let rows = batch.data.rows()?.filter(|&m| m > 0).ok_or_else(|| {
         InferError::Config(format!(
@@ -151,7 +159,7 @@ fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
             site.name
         ))
     })?;
-    let (size, scale) = (site.size, batch.full_size as f64 / rows as f64);
+    let size = site.size;
     let idx: Vec<usize> = (0..size).flat_map(|_| 0..rows).collect();
     let tiled = batch.data.select_rows(&idx);
     let context = |program_key: &str, params| {
@@ -182,10 +190,47 @@ fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
         (plain.guide, model.trace, model.params)
     };
     check_sites(&guide, &model, Some(&site.name))?;
+    Ok(Ok(EnumeratedRun {
+        site,
+        guide,
+        model,
+        params,
+        rows,
+        scale: batch.full_size as f64 / rows as f64,
+    }))
+}
 
+/// One particle: the ELBO (a `[1]` tensor with the estimator's gradient), the guide and
+/// model traces, and the parameter store after the runs.
+fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
+    p: &P,
+    q: &Q,
+    batch: &Batch<'_, B>,
+    params: ppl_core::ParamStore<B>,
+    key: &RngKey,
+    device: &B::Device,
+) -> Result<ParticleOut<B>, InferError> {
+    let run = match run_enumerated(p, q, batch, params, key, device)? {
+        Ok(run) => run,
+        Err(plain) => {
+            check_sites(&plain.guide, &plain.model, None)?;
+            let elbo = plain.model.log_joint().unwrap_or_else(|| zero(device))
+                - plain.guide.log_joint().unwrap_or_else(|| zero(device));
+            return Ok((elbo, plain.guide, plain.model, plain.params));
+        }
+    };
+    let EnumeratedRun {
+        site,
+        guide,
+        model,
+        params,
+        rows,
+        scale,
+    } = run;
+    let size = site.size;
     let (model_global, model_rows) = split_terms(&model, size, rows, scale)?;
     let rows_of = |t: Tensor<B, 1>| t.reshape([size, rows]);
-    let elbo_rows = if site.in_guide {
+    let (global, per_row) = if site.in_guide {
         let (guide_global, guide_rows) = split_terms(&guide, size, rows, scale)?;
         let log_q = guide
             .site(&site.name)
@@ -203,9 +248,40 @@ fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
         let summed = ppl_dist::special::log_sum_exp(rows_of(model_rows), 0).reshape([rows]);
         (model_global - guide_global, summed - guide_rows)
     };
-    let (global, per_row) = elbo_rows;
     let elbo = global + per_row.sum().reshape([1]) * scale;
     Ok((elbo, guide, model, params))
+}
+
+/// The posterior over the enumerated site of each row (Pyro's `infer_discrete`, as
+/// probabilities): `p(c = k | x, z) ∝ p(x, c = k, z)` with the other latents z drawn from the
+/// guide with `key`. Returns the site's name and a `[rows, K]` tensor whose rows sum to 1.
+///
+/// # Errors
+/// [`InferError::Config`] when the model has nothing to enumerate (or what it has cannot
+/// be); model or guide errors.
+pub fn enumerated_posterior<B: Backend, P: Model<B>, Q: Model<B>>(
+    input: ObjectiveInput<'_, B, P, Q>,
+) -> Result<(String, Tensor<B, 2>), InferError> {
+    let ObjectiveInput {
+        model: p,
+        guide: q,
+        batch,
+        params,
+        key,
+        device,
+    } = input;
+    let run = run_enumerated(p, q, &batch, params, key, device)?.map_err(|_| {
+        InferError::Config(
+            "the model has no discrete latent in the data plate to enumerate (Bernoulli, Categorical or \
+             OneHotCategorical)"
+                .into(),
+        )
+    })?;
+    let (size, rows) = (run.site.size, run.rows);
+    let (_, model_rows) = split_terms(&run.model, size, rows, run.scale)?;
+    let log_joint = model_rows.reshape([size, rows]).swap_dims(0, 1);
+    let posterior = burn::tensor::activation::softmax(log_joint, 1);
+    Ok((run.site.name, posterior))
 }
 
 /// The one discrete latent of the model to enumerate, if any.

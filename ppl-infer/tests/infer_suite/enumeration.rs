@@ -84,6 +84,20 @@ fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: AutodiffBackend>(de
         uniform < log_evidence - 0.1,
         "uniform guide {uniform} vs ln p(x) {log_evidence}"
     );
+    // The posterior over c per row (infer_discrete) is p(c | x).
+    let config = SviConfig {
+        progress: false,
+        ..Default::default()
+    };
+    let svi = Svi::new(model, model_fn(|_: &mut Ctx<B>| {}), config, dev);
+    let (site, probs) = svi.enumerated_posterior(&data).unwrap();
+    assert_eq!((site.as_str(), probs.dims()), ("c", [X.len(), 3]));
+    for (got, want) in ppl_dist::testkit::host(probs).iter().zip(&posterior) {
+        assert!(
+            (got - want).abs() < tolerance::<B>(*want, 10.0, 1e-12),
+            "{got} vs {want}"
+        );
+    }
 }
 
 fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
