@@ -13,6 +13,7 @@ use crate::data_plan;
 use crate::early_stopping::EarlyStopper;
 use crate::elbo::{
     first_non_finite_site, run_unmatched, AnyObjective, Batch, ElboEstimate, Objective, ObjectiveInput, TraceElbo,
+    TraceEnumElbo,
 };
 use crate::fit_control::{EpochInfo, FitControl, Flow, StepInfo, StopReason};
 use crate::optim::AnyOptimizer;
@@ -337,7 +338,8 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
     /// `draws` independent draws of the guide, in one call and without gradients: the
     /// number to compare fits by. Each draw is reproducible (its key is folded from the
-    /// draw's index).
+    /// draw's index). Under [`Elbo::TraceEnum`] the enumerated site is summed out in every
+    /// draw.
     ///
     /// # Errors
     /// [`InferError::Config`] for zero draws; model or guide errors.
@@ -354,7 +356,12 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 let draw_key = key.fold_in_u64(d as u64);
                 let input = ObjectiveInput::new(&m.p, &m.q, Batch::new(&data, n), &draw_key, &self.device)
                     .with_params(m.params.clone());
-                let est = TraceElbo::new(1).estimate(input)?;
+                // The Monte-Carlo ELBO; a model whose discrete site is summed out needs the
+                // enumerating estimator (its guide may lack the site).
+                let est = match &self.objective {
+                    AnyObjective::TraceEnum(_) => TraceEnumElbo::new(1).estimate(input)?,
+                    _ => TraceElbo::new(1).estimate(input)?,
+                };
                 values.push(est.elbo);
                 drop(est);
                 release_autodiff_graphs::<B>(&self.device);

@@ -138,6 +138,9 @@ fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Devi
         (means[0] + 2.0).abs() < 0.1 && (means[1] - 2.0).abs() < 0.1,
         "component means {means:?}"
     );
+    // The ELBO estimate sums the assignments out too (the guide has no `c`).
+    let estimate = svi.estimate_elbo(&Data::new().with("x", t1::<B>(&x, dev)), 8).unwrap();
+    assert!(estimate.mean.is_finite() && estimate.draws == 8, "{estimate:?}");
 }
 
 fn what_cannot_be_enumerated_is_a_named_error<B: AutodiffBackend>(dev: &B::Device) {
