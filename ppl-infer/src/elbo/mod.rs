@@ -182,6 +182,16 @@ pub(crate) fn zero<B: Backend>(device: &B::Device) -> Tensor<B, 1> {
 
 /// R5: every guide sample site is a model latent, and every model latent is in the guide.
 fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), InferError> {
+    check_matching_except(guide, model, None)
+}
+
+/// [`check_matching`], the model's latent `summed_out` (an enumerated site the model sums
+/// out) allowed to be missing from the guide.
+pub(crate) fn check_matching_except<B: Backend>(
+    guide: &Trace<B>,
+    model: &Trace<B>,
+    summed_out: Option<&str>,
+) -> Result<(), InferError> {
     for s in guide
         .sites()
         .iter()
@@ -203,7 +213,7 @@ fn check_matching<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<(), 
             _ => {}
         }
     }
-    for m in model.latent_sites() {
+    for m in model.latent_sites().filter(|m| Some(m.name.as_str()) != summed_out) {
         if !guide.contains(&m.name) {
             return Err(InferError::UnmatchedSite {
                 site: m.name.clone(),

@@ -6,7 +6,7 @@ use ppl_core::handlers::{Enumerate, Replay, Substitute};
 use ppl_core::{run, Ctx, Data, Model, Site, SiteKind, Trace};
 use ppl_dist::RngKey;
 
-use super::{run_unmatched, zero, Batch, ElboEstimate, Objective, ObjectiveInput};
+use super::{check_matching_except, run_unmatched, zero, Batch, ElboEstimate, Objective, ObjectiveInput};
 use crate::InferError;
 
 /// The largest support an enumerated site may have (the minibatch is copied this many times).
@@ -338,39 +338,16 @@ fn enumerated_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<Opt
 /// Guide and model sites match (the enumerated site may be missing from the guide), and
 /// every other guide latent is reparameterized.
 fn check_sites<B: Backend>(guide: &Trace<B>, model: &Trace<B>, enumerated: Option<&str>) -> Result<(), InferError> {
-    for m in model.latent_sites().filter(|m| Some(m.name.as_str()) != enumerated) {
-        if !guide.contains(&m.name) {
-            return Err(InferError::UnmatchedSite {
-                site: m.name.clone(),
-                detail: "the model has this latent but the guide does not sample it (bind data to observe it, or \
-                         add it to the guide)"
-                    .into(),
-            });
-        }
-    }
-    for g in guide.latent_sites().filter(|g| !g.auxiliary) {
-        match model.site(&g.name) {
-            None => {
-                return Err(InferError::UnmatchedSite {
-                    site: g.name.clone(),
-                    detail: "the guide samples it but the model has no such site".into(),
-                })
-            }
-            Some(m) if m.observed => {
-                return Err(InferError::UnmatchedSite {
-                    site: g.name.clone(),
-                    detail: "the guide samples it but it is observed in the model".into(),
-                })
-            }
-            _ => {}
-        }
-        if !g.reparameterized && Some(g.name.as_str()) != enumerated {
-            return Err(InferError::Config(format!(
-                "Elbo::TraceEnum: the guide's site `{}` is neither enumerated nor reparameterized; use \
-                 Elbo::Trace (score-function gradients) for such a model",
-                g.name
-            )));
-        }
+    check_matching_except(guide, model, enumerated)?;
+    if let Some(g) = guide
+        .latent_sites()
+        .find(|g| !g.auxiliary && !g.reparameterized && Some(g.name.as_str()) != enumerated)
+    {
+        return Err(InferError::Config(format!(
+            "Elbo::TraceEnum: the guide's site `{}` is neither enumerated nor reparameterized; use \
+             Elbo::Trace (score-function gradients) for such a model",
+            g.name
+        )));
     }
     Ok(())
 }

@@ -1,7 +1,8 @@
 //! A model with a discrete latent per point (a two-component mixture with a Bernoulli
 //! assignment) fits with the score-function estimator and recovers the component means.
 
-use burn::tensor::{activation::sigmoid, backend::AutodiffBackend};
+use burn::tensor::activation::sigmoid;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{statistical_suite, Bernoulli, BinaryParam, Constraint, Normal};
@@ -9,21 +10,37 @@ use ppl_infer::{Elbo, LrSchedule, Svi, SviConfig};
 
 statistical_suite!(score_function_mixture_recovers_component_means);
 
-fn score_function_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
-    // 20 points at −2 and +2 (σ = 0.5), offsets of mean zero: the component means are ±2.
-    let n = 20;
-    let x: Vec<f64> = (0..n)
+/// 20 points at −2 and +2, alternating, with offsets of mean zero: the component means of
+/// [`two_component_mixture`] fitted to them are ±2.
+pub(crate) fn two_cluster_points() -> Vec<f64> {
+    (0..20)
         .map(|i| if i % 2 == 0 { -2.0 } else { 2.0 } + 0.3 * ((i / 2) as f64 - 4.5) / 4.5)
-        .collect();
-    let p = |ctx: &mut Ctx<B>| {
-        let mu = ctx.sample("mu", Normal::new(ctx.zeros([2]), 10.0));
-        let (mu0, mu1) = (mu.clone().narrow(0, 0, 1), mu.narrow(0, 1, 1));
-        ctx.datamodel(|ctx| {
-            let c = ctx.sample("c", Bernoulli::new(ctx.full([1], 0.5)));
-            let loc = mu0.clone() * (c.clone().neg() + 1.0) + mu1.clone() * c;
-            ctx.sample("x", Normal::new(loc, 0.5));
-        });
-    };
+        .collect()
+}
+
+/// μ ~ N(0, 10²) per component (`[2]`); per point c ~ Bernoulli(½), x ~ N(μ_c, 0.5²).
+pub(crate) fn two_component_mixture<B: Backend>(ctx: &mut Ctx<B>) {
+    let mu = ctx.sample("mu", Normal::new(ctx.zeros([2]), 10.0));
+    let (mu0, mu1) = (mu.clone().narrow(0, 0, 1), mu.narrow(0, 1, 1));
+    ctx.datamodel(|ctx| {
+        let c = ctx.sample("c", Bernoulli::new(ctx.full([1], 0.5)));
+        let loc = mu0.clone() * (c.clone().neg() + 1.0) + mu1.clone() * c;
+        ctx.sample("x", Normal::new(loc, 0.5));
+    });
+}
+
+/// The fitted means of [`two_component_mixture`] on [`two_cluster_points`] are ±2 (to 0.1).
+pub(crate) fn assert_component_means(means: &[f64]) {
+    assert!(
+        (means[0] + 2.0).abs() < 0.1 && (means[1] - 2.0).abs() < 0.1,
+        "component means {means:?}"
+    );
+}
+
+fn score_function_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
+    let x = two_cluster_points();
+    let n = x.len();
+    let p = two_component_mixture::<B>;
     let q = move |ctx: &mut Ctx<B>| {
         let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
         let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
@@ -49,11 +66,7 @@ fn score_function_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::
     };
     let mut svi = Svi::from_fns(p, q, config, dev);
     svi.fit(&Data::new().with("x", t1::<B>(&x, dev))).unwrap();
-    let means = svi.param("mu.loc").unwrap().to_vec();
-    assert!(
-        (means[0] + 2.0).abs() < 0.1 && (means[1] - 2.0).abs() < 0.1,
-        "component means {means:?}"
-    );
+    assert_component_means(&svi.param("mu.loc").unwrap().to_vec());
     // The assignments are learned too: each point's probability of component 1 matches its side.
     let probs = ppl_dist::testkit::host(sigmoid(svi.params().unconstrained("c.logits").unwrap()));
     for (i, p1) in probs.iter().enumerate() {

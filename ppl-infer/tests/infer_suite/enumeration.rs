@@ -103,19 +103,9 @@ fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: AutodiffBackend>(de
 fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
     // As tests/infer_suite/discrete.rs (20 points at ±2, σ = 0.5), with the assignment summed
     // out of the model: no guide for c, no score-function noise, a tenth of the steps.
-    let n = 20;
-    let x: Vec<f64> = (0..n)
-        .map(|i| if i % 2 == 0 { -2.0 } else { 2.0 } + 0.3 * ((i / 2) as f64 - 4.5) / 4.5)
-        .collect();
-    let p = |ctx: &mut Ctx<B>| {
-        let mu = ctx.sample("mu", Normal::new(ctx.zeros([2]), 10.0));
-        let (mu0, mu1) = (mu.clone().narrow(0, 0, 1), mu.narrow(0, 1, 1));
-        ctx.datamodel(|ctx| {
-            let c = ctx.sample("c", Bernoulli::new(ctx.full([1], 0.5)));
-            let loc = mu0.clone() * (c.clone().neg() + 1.0) + mu1.clone() * c;
-            ctx.sample("x", Normal::new(loc, 0.5));
-        });
-    };
+    let x = crate::discrete::two_cluster_points();
+    let n = x.len();
+    let p = crate::discrete::two_component_mixture::<B>;
     let q = |ctx: &mut Ctx<B>| {
         let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
         let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
@@ -132,14 +122,11 @@ fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Devi
         ..Default::default()
     };
     let mut svi = Svi::from_fns(p, q, config, dev);
-    svi.fit(&Data::new().with("x", t1::<B>(&x, dev))).unwrap();
-    let means = svi.param("mu.loc").unwrap().to_vec();
-    assert!(
-        (means[0] + 2.0).abs() < 0.1 && (means[1] - 2.0).abs() < 0.1,
-        "component means {means:?}"
-    );
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    svi.fit(&data).unwrap();
+    crate::discrete::assert_component_means(&svi.param("mu.loc").unwrap().to_vec());
     // The ELBO estimate sums the assignments out too (the guide has no `c`).
-    let estimate = svi.estimate_elbo(&Data::new().with("x", t1::<B>(&x, dev)), 8).unwrap();
+    let estimate = svi.estimate_elbo(&data, 8).unwrap();
     assert!(estimate.mean.is_finite() && estimate.draws == 8, "{estimate:?}");
 }
 
