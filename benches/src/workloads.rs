@@ -1,7 +1,8 @@
 //! The SVI workloads shared by the criterion benches, the peer comparison and the memory
 //! check: the InferPy digit classifier and Edward's VAE, on synthetic data of MNIST shape, and
 //! two small models where the fixed cost of a step dominates: a Bayesian logistic regression
-//! and eight schools.
+//! and eight schools; and the `gmm` example's mixture, with its assignments enumerated or
+//! sampled (what summing a discrete latent out costs per step).
 //!
 //! The Python peers in `benches/peers/` build the same networks, data sizes and objective
 //! (analytic-KL mean-field ELBO, one particle, Adam lr 1e-3, minibatches of 128 scaled by N/M)
@@ -11,7 +12,7 @@ use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::{Data, FixedPlate};
 use ppl_dist::RngKey;
-use ppl_examples::{digits, vae};
+use ppl_examples::{digits, gmm, vae};
 use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Validation};
 
 /// Pixels per image.
@@ -36,15 +37,23 @@ pub enum Workload {
     /// μ ~ N(0, 5), τ ~ HalfCauchy(5), θ_j ~ N(μ, τ), y_j ~ N(θ_j, σ_j) in a plate of 8,
     /// AutoNormal guide, Monte-Carlo ELBO with 1 particle, Adam lr 0.01, all 8 schools every step.
     EightSchools,
+    /// The `gmm` example's mixture (K = 3, 300 points, full batch, Adam lr 0.01): the
+    /// assignments summed out (`Elbo::TraceEnum`, a guide for the means only).
+    MixtureEnum,
+    /// The same mixture with the assignments sampled: a categorical per point in the guide,
+    /// `Elbo::Trace` with 4 particles (score-function gradients), as `gmm` fitted it before.
+    MixtureSampled,
 }
 
 impl Workload {
     /// Every workload.
-    pub const ALL: [Workload; 4] = [
+    pub const ALL: [Workload; 6] = [
         Workload::Digits,
         Workload::Vae,
         Workload::Logistic,
         Workload::EightSchools,
+        Workload::MixtureEnum,
+        Workload::MixtureSampled,
     ];
 
     /// The name used on the command line and in result tables.
@@ -54,6 +63,8 @@ impl Workload {
             Workload::Vae => "vae",
             Workload::Logistic => "logistic",
             Workload::EightSchools => "eight_schools",
+            Workload::MixtureEnum => "mixture_enum",
+            Workload::MixtureSampled => "mixture_sampled",
         }
     }
 
@@ -69,6 +80,7 @@ impl Workload {
             Workload::Vae => 60_000,
             Workload::Logistic => LOGISTIC_ROWS,
             Workload::EightSchools => EIGHT_SCHOOLS_Y.len(),
+            Workload::MixtureEnum | Workload::MixtureSampled => MIXTURE_POINTS,
         }
     }
 }
@@ -213,6 +225,65 @@ pub fn logistic_regression_with<B: AutodiffBackend>(
     (Svi::new(ppl_infer::model_fn(model), guide, config, device), data)
 }
 
+/// Points of the mixture workloads.
+pub const MIXTURE_POINTS: usize = 300;
+
+/// An SVI engine whose model and guide are plain functions.
+pub type FnSvi<B> = Svi<B, FnModel<ModelFn<fn(&mut ppl_core::Ctx<B>)>>, FnModel<ModelFn<fn(&mut ppl_core::Ctx<B>)>>>;
+
+/// The guide of the component means: a normal per mean, started at the true locations'
+/// neighbourhood (−3, 0, 3).
+fn mixture_means_guide<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<B>) {
+    let init = ppl_dist::param::upload::<B, 2>(vec![-3.0, 0.0, 3.0], [1, gmm::K], ctx.device());
+    let loc = ctx.param("mu.loc", init, ppl_dist::Constraint::Real);
+    let scale = ctx.param("mu.scale", ctx.full([1, gmm::K], 0.1), ppl_dist::Constraint::Positive);
+    ctx.sample("mu", ppl_dist::Normal::new(loc, scale));
+}
+
+/// [`mixture_means_guide`] and a categorical per point with its own logits.
+fn mixture_sampled_guide<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<B>) {
+    mixture_means_guide(ctx);
+    let logits = ctx.param(
+        "c.logits",
+        ctx.zeros([MIXTURE_POINTS, gmm::K]),
+        ppl_dist::Constraint::Real,
+    );
+    ctx.datamodel(|ctx| {
+        ctx.sample("c", ppl_dist::Categorical::from_logits(logits));
+    });
+}
+
+/// A mixture engine (see [`Workload::MixtureEnum`], [`Workload::MixtureSampled`]) and its data.
+///
+/// # Panics
+/// For another workload.
+pub fn mixture<B: AutodiffBackend>(
+    workload: Workload,
+    seed: u64,
+    validation: Validation,
+    device: &B::Device,
+) -> (FnSvi<B>, Data<B>) {
+    let (x, _) = gmm::points(MIXTURE_POINTS, seed);
+    let data = Data::new().with("x", ppl_dist::param::upload::<B, 2>(x, [MIXTURE_POINTS, 1], device));
+    let (guide, elbo): (fn(&mut ppl_core::Ctx<B>), Elbo) = match workload {
+        Workload::MixtureEnum => (mixture_means_guide::<B>, Elbo::TraceEnum { particles: 1 }),
+        Workload::MixtureSampled => (mixture_sampled_guide::<B>, Elbo::Trace { particles: 4 }),
+        other => panic!("{} is not a mixture workload", other.name()),
+    };
+    let config = SviConfig {
+        batch_size: MIXTURE_POINTS,
+        shuffle: false,
+        lr: 0.01,
+        seed,
+        elbo,
+        progress: false,
+        validation,
+        ..Default::default()
+    };
+    let model: fn(&mut ppl_core::Ctx<B>) = gmm::model::<B>;
+    (Svi::from_fns(model, guide, config, device), data)
+}
+
 /// Minibatches of one workload, uploaded once, handed out in a cycle.
 pub struct Batches<B: AutodiffBackend> {
     batches: Vec<Data<B>>,
@@ -237,7 +308,7 @@ impl<B: AutodiffBackend> Batches<B> {
                             Tensor::<B, 1, Int>::from_data(TensorData::new(lb, [BATCH]), device),
                         )
                     }
-                    Workload::Vae | Workload::Logistic | Workload::EightSchools => data,
+                    _ => data,
                 }
             })
             .collect();
@@ -263,6 +334,8 @@ pub enum StepRunner<B: AutodiffBackend> {
     Vae(Box<VaeSvi<B>>, Batches<B>),
     /// The logistic regression or eight schools, on the whole data set every step.
     Small(Workload, Box<AutoNormalSvi<B>>, Data<B>),
+    /// A mixture workload, on the whole data set every step.
+    Mixture(Workload, Box<FnSvi<B>>, Data<B>),
 }
 
 /// The SVI settings of every workload: mean-field ELBO (analytic KL), 1 particle, Adam lr 1e-3.
@@ -308,6 +381,10 @@ impl<B: AutodiffBackend> StepRunner<B> {
                 let (svi, data) = eight_schools::<B>(seed, validation, device);
                 StepRunner::Small(workload, Box::new(svi), data)
             }
+            Workload::MixtureEnum | Workload::MixtureSampled => {
+                let (svi, data) = mixture::<B>(workload, seed, validation, device);
+                StepRunner::Mixture(workload, Box::new(svi), data)
+            }
         }
     }
 
@@ -320,6 +397,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
             StepRunner::Digits(svi, b) => svi.step(b.next_batch(), Workload::Digits.full_size()),
             StepRunner::Vae(svi, b) => svi.step(b.next_batch(), Workload::Vae.full_size()),
             StepRunner::Small(w, svi, data) => svi.step(data, w.full_size()),
+            StepRunner::Mixture(w, svi, data) => svi.step(data, w.full_size()),
         }
     }
 }
@@ -335,6 +413,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
             StepRunner::Digits(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Digits.full_size(), &key)?.elbo),
             StepRunner::Vae(svi, b) => Ok(svi.evaluate(b.next_batch(), Workload::Vae.full_size(), &key)?.elbo),
             StepRunner::Small(w, svi, data) => Ok(svi.evaluate(data, w.full_size(), &key)?.elbo),
+            StepRunner::Mixture(w, svi, data) => Ok(svi.evaluate(data, w.full_size(), &key)?.elbo),
         }
     }
 }

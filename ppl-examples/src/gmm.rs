@@ -35,6 +35,24 @@ fn select_mean<B: Backend>(c: Tensor<B, 2>, mu: Tensor<B, 2>) -> Tensor<B, 2> {
         .expect("K > 0")
 }
 
+/// The P-model: `μ ~ N(0, 10²)` `[1, K]`; per row of `x` `[n, 1]`, `c ~ Categorical(1/K)` and
+/// `x ~ N(μ_c, SIGMA²)`.
+pub fn model<B: Backend>(ctx: &mut Ctx<B>) {
+    let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, K]), 10.0));
+    ctx.datamodel(|ctx| {
+        let c = ctx.sample("c", Categorical::from_logits(ctx.zeros([1, K])));
+        ctx.sample("x", Normal::new(select_mean(c, mu), SIGMA));
+    });
+}
+
+/// `n` seeded points, point `i` from component `i mod K`: `(x, true components)`.
+pub fn points(n: usize, seed: u64) -> (Vec<f64>, Vec<usize>) {
+    let truth: Vec<usize> = (0..n).map(|i| i % K).collect();
+    let noise = RngKey::new(seed).fold_in("gmm").standard_normal(n);
+    let x = (0..n).map(|i| TRUE_MEANS[truth[i]] + SIGMA * noise[i]).collect();
+    (x, truth)
+}
+
 /// The GMM's defaults: 300 full-batch steps, lr 0.2 (decayed ×0.1), `out/gmm`.
 pub fn defaults() -> ExampleArgs {
     ExampleArgs {
@@ -64,20 +82,12 @@ pub struct GmmReport {
 /// Fitting errors, unwritable output.
 pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<GmmReport, String> {
     let n = args.num_instances.unwrap_or(300);
-    let mut key = RngKey::new(args.seed).fold_in("gmm");
-    let truth: Vec<usize> = (0..n).map(|i| i % K).collect();
-    let noise = key.standard_normal(n);
-    let x: Vec<f64> = (0..n).map(|i| TRUE_MEANS[truth[i]] + SIGMA * noise[i]).collect();
+    let (x, truth) = points(n, args.seed);
+    let mut key = RngKey::new(args.seed).fold_in("gmm").fold_in("jitter");
     let mut sorted = x.clone();
     sorted.sort_by(f64::total_cmp);
     let init: Vec<f64> = (0..K).map(|k| sorted[(2 * k + 1) * n / (2 * K)]).collect();
-    let p = |ctx: &mut Ctx<B>| {
-        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, K]), 10.0));
-        ctx.datamodel(|ctx| {
-            let c = ctx.sample("c", Categorical::from_logits(ctx.zeros([1, K])));
-            ctx.sample("x", Normal::new(select_mean(c, mu), SIGMA));
-        });
-    };
+    let p = model::<B>;
     let q = move |ctx: &mut Ctx<B>| {
         let loc = ctx.param(
             "mu.loc",

@@ -25,7 +25,7 @@ use ppl_infer::Validation;
 #[derive(Debug, clap::Parser)]
 #[command(name = "svi_steps")]
 struct Args {
-    /// The workload: digits, vae, logistic or eight_schools (benches/README.md describes each)
+    /// The workload: digits, vae, logistic, eight_schools, mixture_enum or mixture_sampled (benches/README.md describes each)
     #[arg(long = "model", value_name = "MODEL", default_value = "digits", value_parser = workload)]
     workload: Workload,
     /// Steps per timed repetition (at least 1)
