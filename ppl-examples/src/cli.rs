@@ -8,7 +8,7 @@ use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
-/// `--quiet`, `--export`), parsed by clap. `Default` holds the digit classifier's defaults;
+/// `--quiet`, `--export`, `--autoguide`), parsed by clap. `Default` holds the digit classifier's defaults;
 /// each example starts from its own, which [`ExampleArgs::command`] puts into the flags'
 /// defaults (and so into `--help`).
 #[derive(Debug, Clone, clap::Args, serde::Serialize)]
@@ -47,6 +47,10 @@ pub struct ExampleArgs {
     /// default: no export)
     #[arg(long, value_name = "DIR")]
     pub export: Option<PathBuf>,
+    /// Fit with the amortized autoguide (AutoAmortizedNormal) instead of the hand-written
+    /// Q-model (the digit classifier only; default: the hand-written one)
+    #[arg(long)]
+    pub autoguide: bool,
 }
 
 impl Default for ExampleArgs {
@@ -63,6 +67,7 @@ impl Default for ExampleArgs {
             num_instances_test: None,
             progress: true,
             export: None,
+            autoguide: false,
         }
     }
 }
@@ -189,8 +194,14 @@ pub fn example_main(
 ) {
     let args =
         ExampleArgs::parse_from(name, about(source), &defaults, std::env::args_os()).unwrap_or_else(|e| e.exit());
-    if args.export.is_some() && name != "digits" {
-        eprintln!("{name}: --export is supported by the digit classifier only");
+    for (set, flag) in [(args.export.is_some(), "--export"), (args.autoguide, "--autoguide")] {
+        if set && name != "digits" {
+            eprintln!("{name}: {flag} is supported by the digit classifier only");
+            std::process::exit(2);
+        }
+    }
+    if args.export.is_some() && args.autoguide {
+        eprintln!("{name}: digits-serve loads the hand-written Q-model; --export cannot be combined with --autoguide");
         std::process::exit(2);
     }
     let device = match default_device() {

@@ -15,7 +15,9 @@ use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::{Categorical, Normal, RngKey};
-use ppl_infer::{Elbo, Locality, Svi, VariationalFamily};
+use ppl_infer::{
+    AutoAmortizedNormal, AutoAmortizedNormalConfig, Elbo, InferError, Locality, Svi, SviGuide, VariationalFamily,
+};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
 use crate::cli::ExampleArgs;
@@ -48,12 +50,33 @@ pub struct DigitQ<B: Backend> {
     head: NormalHead,
 }
 
-impl<B: Backend> DigitQ<B> {
+/// A Q-model of the digit classifier: a guide whose z, for images `x` `[n, 784]`, is normal
+/// with `(loc, scale)`, each `[n, k]`, computed from x alone. [`classify`] and the figures
+/// need only that. The hand-written [`DigitQ`] is one; so is the amortized autoguide
+/// ([`AutoAmortizedNormal`], `digits --autoguide`).
+pub trait DigitGuide<B: Backend> {
     /// The posterior parameters of z for images `x` `[n, 784]`: `(loc, scale)`, each `[n, k]`.
-    pub fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+    fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>);
+}
+
+impl<B: Backend> DigitGuide<B> for DigitQ<B> {
+    fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
         self.head
             .params(self.encoder.forward(x))
             .expect("the encoder's last layer has the head's width 2k")
+    }
+}
+
+/// The autoguide built on the digit model by [`autoguide`]: its one per-row latent is z,
+/// real, so the encoder's normal is z's.
+impl<B: Backend> DigitGuide<B> for AutoAmortizedNormal<B> {
+    fn encode(&self, x: Tensor<B, 2>) -> (Tensor<B, 2>, Tensor<B, 2>) {
+        assert!(
+            matches!(self.sites(), [s] if s.name == "z"),
+            "a digit guide covers z alone; this one covers {:?}",
+            self.sites().iter().map(|s| &s.name).collect::<Vec<_>>()
+        );
+        AutoAmortizedNormal::encode(self, x).remove(0)
     }
 }
 
@@ -89,6 +112,26 @@ pub fn build<B: Backend>(seed: u64, device: &B::Device) -> (DigitModel<B>, Digit
     (DigitModel { nn1, nn2, k }, DigitQ { encoder, head })
 }
 
+/// The amortized autoguide for the digit model (`digits --autoguide`): found from the model
+/// and `data` (it reads `x`, covers z), shaped like [`DigitQ`] — one hidden layer of 100
+/// ReLU units, scale floor 0.01, seeded by `seed + 2` — so no hand-written guide is needed.
+///
+/// # Errors
+/// As [`AutoAmortizedNormalConfig::init`].
+pub fn autoguide<B: Backend>(
+    model: &DigitModel<B>,
+    data: &Data<B>,
+    seed: u64,
+    device: &B::Device,
+) -> Result<AutoAmortizedNormal<B>, InferError> {
+    AutoAmortizedNormalConfig::new()
+        .with_hidden(&[100])
+        .with_activation(Activation::Relu)
+        .with_floor(0.01)
+        .with_seed(seed + 2)
+        .init(model, data, device)
+}
+
 /// The classes: digits 0, 1, 2.
 pub const CLASSES: usize = 3;
 
@@ -105,7 +148,7 @@ pub const CLASSIFIER_DRAWS: usize = 32;
 /// the served classifier is a function of the image.
 pub fn classify<B: Backend>(
     model: &DigitModel<B>,
-    guide: &DigitQ<B>,
+    guide: &impl DigitGuide<B>,
     x: Tensor<B, 2>,
     seed: u64,
     device: &B::Device,
@@ -181,6 +224,23 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let start = Instant::now();
     let (p, q) = build::<B>(args.seed, device);
+    if args.autoguide {
+        let q = autoguide(&p, &train.to_data(), args.seed, device).map_err(|e| e.to_string())?;
+        fit_and_report(args, device, (train, test), start, p, q)
+    } else {
+        fit_and_report(args, device, (train, test), start, p, q)
+    }
+}
+
+/// [`run`] from the fit on, for either Q-model.
+fn fit_and_report<B: AutodiffBackend, Q: SviGuide<B> + DigitGuide<B>>(
+    args: &DigitsArgs,
+    device: &B::Device,
+    (train, test): (ppl_data::MnistSplit<B>, ppl_data::MnistSplit<B>),
+    start: Instant,
+    p: DigitModel<B>,
+    q: Q,
+) -> Result<DigitsReport, String> {
     let config = args.svi_config(Elbo::MeanField { particles: 1 });
     let mut svi = Svi::new(p, q, config, device);
     let report = svi.fit(&train.to_data()).map_err(|e| e.to_string())?;

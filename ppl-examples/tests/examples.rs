@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use burn::backend::{Autodiff, NdArray};
 use ppl_examples::cli::ExampleArgs;
-use ppl_examples::digits::{build, run, DigitsArgs};
+use ppl_examples::digits::{autoguide, build, classify, run, DigitsArgs};
 use ppl_infer::{Elbo, Svi};
 
 type B = Autodiff<NdArray<f32>>;
@@ -128,6 +128,63 @@ fn digits_fit_is_bitwise_reproducible_within_a_process() {
     assert_eq!(a.len(), 60);
     let first = a.iter().zip(&b).position(|(x, y)| x.to_bits() != y.to_bits());
     assert_eq!(first, None, "the two fits part at step {first:?}");
+}
+
+#[test]
+fn digits_autoguide_finds_the_hand_written_q_model() {
+    // `digits --autoguide`: AutoAmortizedNormal, built from the model and the data alone, reads
+    // `x`, covers z, and is shaped and seeded like the hand-written DigitQ, so the two fits
+    // take the same steps, bit for bit, and classify alike.
+    let (dir, full) = data_dir();
+    let args = DigitsArgs {
+        data_dir: dir,
+        num_instances: full.then_some(1000),
+        steps: Some(60),
+        progress: false,
+        ..Default::default()
+    };
+    let device = Default::default();
+    let (train, test) = ppl_data::load_data::<B>(&args.mnist_options(&[0, 1, 2]), &device).unwrap();
+    let (p, q) = build::<B>(args.seed, &device);
+    let auto = autoguide(&p, &train.to_data(), args.seed, &device).unwrap();
+    assert_eq!(auto.input(), "x");
+    assert_eq!(auto.sites().iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["z"]);
+    assert!(auto.global_sites().is_empty());
+    let config = args.svi_config(Elbo::MeanField { particles: 1 });
+    let mut hand = Svi::new(p, q, config.clone(), &device);
+    hand.fit(&train.to_data()).unwrap();
+    let (p, _) = build::<B>(args.seed, &device);
+    let mut auto = Svi::new(p, auto, config, &device);
+    auto.fit(&train.to_data()).unwrap();
+    let first = hand
+        .losses()
+        .iter()
+        .zip(auto.losses())
+        .position(|(x, y)| x.to_bits() != y.to_bits());
+    assert_eq!(first, None, "the two fits part at step {first:?}");
+    let (h, a) = (hand.to_posterior(), auto.to_posterior());
+    let x = test.images_flat();
+    assert_eq!(
+        classify(h.model(), h.guide(), x.clone(), 3, &device),
+        classify(a.model(), a.guide(), x, 3, &device)
+    );
+    // The binary's flag runs it end to end.
+    let out = out("autoguide");
+    let r = run::<B>(
+        &DigitsArgs {
+            out_dir: out.clone(),
+            steps: Some(2),
+            autoguide: true,
+            ..args
+        },
+        &device,
+    )
+    .unwrap();
+    assert_eq!(r.steps, 2);
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["config"]["autoguide"], true);
+    let _ = std::fs::remove_dir_all(&out);
 }
 
 #[test]
@@ -626,7 +683,7 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
         let text = help(exe);
         assert!(!text.contains("//!"), "{name}: raw doc markers in\n{text}");
         let lines = flag_lines(&text);
-        assert_eq!(lines.len(), 11, "{name}: flags\n{text}");
+        assert_eq!(lines.len(), 12, "{name}: flags\n{text}");
         for l in &lines {
             assert!(l.contains("default"), "{name}: no default in `{l}`");
         }

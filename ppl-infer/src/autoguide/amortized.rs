@@ -69,18 +69,30 @@ impl AutoAmortizedNormalConfig {
         self
     }
 
+    /// Smallest scale of every normal (added after the softplus).
+    pub fn with_floor(mut self, floor: f64) -> Self {
+        self.floor = floor;
+        self
+    }
+
     /// Build the guide for `model`'s latents (one model run with `data`).
     ///
     /// # Errors
-    /// As [`discover`]; [`InferError::Config`] when no latent lies in the data plate (use
-    /// AutoNormal), when no or several data entries could be the encoder's input (naming
-    /// them), or when the input is not `[N, d]`.
+    /// As [`discover`]; [`InferError::Config`] for a negative or non-finite floor, when no
+    /// latent lies in the data plate (use AutoNormal), when no or several data entries could
+    /// be the encoder's input (naming them), or when the input is not `[N, d]`.
     pub fn init<B: Backend, M: Model<B>>(
         &self,
         model: &M,
         data: &Data<B>,
         device: &B::Device,
     ) -> Result<AutoAmortizedNormal<B>, InferError> {
+        if !(self.floor.is_finite() && self.floor >= 0.0) {
+            return Err(InferError::Config(format!(
+                "AutoAmortizedNormal: the scale floor must be finite and ≥ 0; it is {}",
+                self.floor
+            )));
+        }
         let (sites, global): (Vec<LatentSpec>, Vec<LatentSpec>) =
             discover(model, data, device)?.into_iter().partition(|s| s.local);
         if sites.is_empty() {
@@ -186,13 +198,39 @@ impl<B: Backend> AutoAmortizedNormal<B> {
         self.global.as_ref().map_or(&[], |g| g.sites())
     }
 
-    fn site<const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, out: Tensor<B, 2>, offset: usize) {
-        let rows = out.dims()[0];
+    /// The encoder on rows `x` `[n, d]`: for each site of [`sites`](Self::sites), in that
+    /// order, the location and scale `[n, e]` (e = elements of one row of the site) of its
+    /// independent normals — of the value itself for a real latent, of its log for a positive
+    /// one, of its logit for one in the unit interval. What the guide samples from, without a
+    /// trace: for classifiers and plots built on the fitted encoder.
+    ///
+    /// # Panics
+    /// When `x` is not as wide as the data the guide was built on (burn's shape check).
+    pub fn encode(&self, x: Tensor<B, 2>) -> Vec<(Tensor<B, 2>, Tensor<B, 2>)> {
+        let out = self.encoder.forward(x);
+        let mut offset = 0;
+        self.sites
+            .iter()
+            .map(|s| {
+                let params = self.site_params(s, out.clone(), offset);
+                offset += 2 * row_size(s);
+                params
+            })
+            .collect()
+    }
+
+    /// Site `s`'s (loc, scale) `[n, row size]` from the encoder output's columns at `offset`.
+    fn site_params(&self, s: &LatentSpec, out: Tensor<B, 2>, offset: usize) -> (Tensor<B, 2>, Tensor<B, 2>) {
         let d = row_size(s);
-        let (loc, scale) = NormalHead::new(d)
+        NormalHead::new(d)
             .with_floor(self.floor)
             .params(out.narrow(1, offset, 2 * d))
-            .expect("the slice has the head's width 2d");
+            .expect("the slice has the head's width 2d")
+    }
+
+    fn site<const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, out: Tensor<B, 2>, offset: usize) {
+        let rows = out.dims()[0];
+        let (loc, scale) = self.site_params(s, out, offset);
         let mut shape = [0; D];
         shape[0] = rows;
         shape[1..].copy_from_slice(&s.shape[1..]);

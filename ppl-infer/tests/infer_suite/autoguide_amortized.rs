@@ -182,4 +182,24 @@ fn auto_amortized_normal_says_what_it_reads_and_what_it_cannot_choose<B: Autodif
         .init(&two, &both, dev)
         .unwrap();
     assert_eq!(q.input(), "w");
+
+    // A floor that would give invalid scales is refused.
+    for floor in [-0.1, f64::NAN] {
+        match AutoAmortizedNormalConfig::new().with_floor(floor).init(&p, &data, dev) {
+            Err(InferError::Config(m)) => assert!(m.contains("floor"), "{m}"),
+            other => panic!("floor {floor}: expected a config error, got {:?}", other.map(|_| ())),
+        }
+    }
+    // `encode` gives what the guide samples from: z's loc and scale per row, the scale at
+    // least the floor.
+    let q = AutoAmortizedNormalConfig::new()
+        .with_floor(0.25)
+        .init(&p, &data, dev)
+        .unwrap();
+    let params = q.encode(data.get("x").unwrap().tensor::<2>().unwrap());
+    assert_eq!(params.len(), 1);
+    let (loc, scale) = &params[0];
+    assert_eq!((loc.dims(), scale.dims()), ([3, 1], [3, 1]));
+    let scale = ppl_dist::param::host_values(scale);
+    assert!(scale.iter().all(|s| *s >= 0.25), "{scale:?}");
 }
