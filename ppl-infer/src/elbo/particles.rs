@@ -93,13 +93,17 @@ impl<T: ParticleTerm> ParticleElbo<T> {
     }
 }
 
-/// `Σ` of the scaled log-densities of the guide's non-reparameterized sample sites.
-fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tensor<B, 1>> {
+/// The score function: `Σ` of the log-densities of the guide's non-reparameterized draws,
+/// **unscaled**. It is the log-density of the values actually drawn — a minibatch's M rows,
+/// not the N/M-scaled stand-in for all N rows that the ELBO's terms are — so a plate's N/M
+/// scale must not enter it (Pyro's `ScoreParts` leaves it unscaled too). Scaled, a
+/// minibatched discrete latent's gradient came out N/M times too large.
+pub(super) fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tensor<B, 1>> {
     let mut any = false;
     let mut acc = zero::<B>(device);
     for s in guide.latent_sites().filter(|s| !s.reparameterized) {
-        if let Some(lp) = &s.log_prob_sum {
-            acc = acc + lp.clone();
+        if let Some(lp) = &s.log_prob {
+            acc = acc + lp.sum();
             any = true;
         }
     }
