@@ -12,8 +12,8 @@ use ppl_dist::RngKey;
 use crate::data_plan;
 use crate::early_stopping::EarlyStopper;
 use crate::elbo::{
-    first_non_finite_site, run_unmatched, AnyObjective, Batch, ElboEstimate, Objective, ObjectiveInput, TraceElbo,
-    TraceEnumElbo,
+    first_non_finite_site, run_unmatched, AnyObjective, Batch, ElboEstimate, Objective, ObjectiveInput, ObjectiveState,
+    TraceElbo, TraceEnumElbo,
 };
 use crate::fit_control::{EpochInfo, FitControl, Flow, StepInfo, StopReason};
 use crate::optim::AnyOptimizer;
@@ -216,7 +216,7 @@ pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> {
     device: B::Device,
     step: usize,
     losses: Vec<f64>,
-    /// The estimator and its state (the score-function baseline).
+    /// The estimator and its state (the score-function baselines).
     objective: AnyObjective,
     skipped: usize,
     /// The state before the last applied update (modules, optimizer, baseline), kept so
@@ -231,15 +231,19 @@ pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> {
     validated: bool,
 }
 
-type Previous<B, P, Q> = (SviModules<B, P, Q>, AnyOptimizer<SviModules<B, P, Q>, B>, Option<f64>);
+type Previous<B, P, Q> = (
+    SviModules<B, P, Q>,
+    AnyOptimizer<SviModules<B, P, Q>, B>,
+    ObjectiveState,
+);
 
-/// A state [`Svi::fit_with`] may put back: modules, optimizer, step count, baseline (the
+/// A state [`Svi::fit_with`] may put back: modules, optimizer, step count, baselines (the
 /// loss history is cut back to the step count).
 type Snapshot<B, P, Q> = (
     SviModules<B, P, Q>,
     AnyOptimizer<SviModules<B, P, Q>, B>,
     usize,
-    Option<f64>,
+    ObjectiveState,
 );
 
 /// The best held-out evaluation of a fit: step count, loss, and the state then (kept when it
@@ -429,8 +433,8 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         let renyi = matches!(objective, AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_));
         match (self.config.vectorize_particles, self.modules.q.locality()) {
             (true, _) if renyi => Err(InferError::Config(
-                "vectorize_particles applies to Elbo::Trace and Elbo::MeanField, not to the Rényi bound or \
-                 Elbo::TraceEnum"
+                "vectorize_particles applies to Elbo::Trace, Elbo::MeanField and Elbo::TraceGraph, not to the \
+                 Rényi bound or Elbo::TraceEnum"
                     .into(),
             )),
             (true, Locality::Global) => Err(InferError::Config(
@@ -479,7 +483,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             let idx: Vec<usize> = (0..k).flat_map(|_| 0..rows).collect();
             let tiled = data.select_rows(&idx);
             let est = single.estimate(input(&tiled, k))?;
-            objective.set_baseline(single.baseline());
+            objective.set_state(single.state());
             est
         } else {
             objective.estimate(input(data, 1))?
@@ -602,7 +606,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         self.modules = updated;
         let before_optim = std::mem::replace(&mut self.optim, optim);
-        self.previous = Some((before, before_optim, self.objective.baseline()));
+        self.previous = Some((before, before_optim, self.objective.state()));
         self.validated |= checks;
         self.objective = objective;
         self.step += 1;
@@ -616,7 +620,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         let (m, o, b) = self.previous.take()?;
         self.modules = m;
         self.optim = o;
-        self.objective.set_baseline(b);
+        self.objective.set_state(b);
         let undone = self.step.checked_sub(1)?;
         if self.config.non_finite == NonFinitePolicy::Error {
             self.step = undone;
@@ -887,7 +891,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             self.modules.clone(),
             self.optim.clone(),
             self.step,
-            self.objective.baseline(),
+            self.objective.state(),
         )
     }
 
@@ -951,8 +955,8 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         &self.optim
     }
 
-    pub(crate) fn baseline(&self) -> Option<f64> {
-        self.objective.baseline()
+    pub(crate) fn objective_state(&self) -> ObjectiveState {
+        self.objective.state()
     }
 
     pub(crate) fn restore(
@@ -961,7 +965,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         optim: AnyOptimizer<SviModules<B, P, Q>, B>,
         step: usize,
         losses: Vec<f64>,
-        baseline: Option<f64>,
+        objective: ObjectiveState,
     ) {
         self.previous = None;
         self.validated = false;
@@ -969,7 +973,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         self.optim = optim;
         self.step = step;
         self.losses = losses;
-        self.objective.set_baseline(baseline);
+        self.objective.set_state(objective);
     }
 
     /// Rows per query chunk.

@@ -36,6 +36,7 @@ use burn::tensor::{Bytes, Tensor};
 use burn_store::{BurnpackStore, BurnpackWriter, ModuleStore};
 use ppl_core::{ParamMeta, ParamStore};
 
+use crate::elbo::ObjectiveState;
 use crate::export::manifest::{constraint_name, read_checked};
 use crate::export::{burnpack_bytes, crc, load_burnpack, FileEntry, ParamEntry, BURN_VERSION};
 use crate::optim::AnyOptimizer;
@@ -132,7 +133,8 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             step: self.steps(),
             seed: self.config().seed,
             optimizer: optimizer_kind(self.optimizer()).to_string(),
-            baseline: self.baseline(),
+            baseline: self.objective_state().baseline,
+            site_baselines: self.objective_state().site_baselines,
             float_dtype: format!("{:?}", ppl_dist::param::float_dtype::<B>()),
             model_type: std::any::type_name::<P>().to_string(),
             guide_type: std::any::type_name::<Q>().to_string(),
@@ -196,7 +198,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     }
 
     fn commit(&mut self, s: StagedSvi<B, P, Q>) -> Result<(), InferError> {
-        self.restore(s.modules, s.optim, s.step, s.losses, s.baseline);
+        self.restore(s.modules, s.optim, s.step, s.losses, s.objective);
         Ok(())
     }
 
@@ -325,7 +327,10 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             optim,
             step: st.step,
             losses: st.losses,
-            baseline: st.baseline,
+            objective: ObjectiveState {
+                baseline: st.baseline,
+                site_baselines: st.site_baselines,
+            },
         })
     }
 }
@@ -368,7 +373,7 @@ struct Staged<M, O> {
     optim: O,
     step: usize,
     losses: Vec<f64>,
-    baseline: Option<f64>,
+    objective: ObjectiveState,
 }
 
 /// The points of the save sequence (for crash-recovery tests).

@@ -31,6 +31,10 @@ pub(crate) struct CheckpointState {
     /// The score-function baseline, if the objective keeps one.
     #[serde(with = "float_or_text::option")]
     pub baseline: Option<f64>,
+    /// Per-site score-function baselines (`Elbo::TraceGraph`), finite values only; absent
+    /// when empty, so a checkpoint without them reads and checksums as before.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub site_baselines: std::collections::BTreeMap<String, f64>,
     /// The float dtype of the parameters (`F32`, `F64`).
     pub float_dtype: String,
     /// The model's Rust type.
@@ -157,6 +161,7 @@ mod tests {
             seed: 7,
             optimizer: "adam".into(),
             baseline: Some(f64::NAN),
+            site_baselines: [("c".to_string(), -12.345_678_901_234_567)].into(),
             float_dtype: "F32".into(),
             model_type: "m".into(),
             guide_type: "g".into(),
@@ -176,7 +181,22 @@ mod tests {
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
         assert_eq!(bits(&back.losses), bits(&sample().losses));
         assert!(back.baseline.unwrap().is_nan());
+        assert_eq!(
+            back.site_baselines["c"].to_bits(),
+            (-12.345_678_901_234_567f64).to_bits()
+        );
         assert_eq!(back.step, 3);
+    }
+
+    #[test]
+    fn a_state_without_site_baselines_reads_and_checksums_as_before() {
+        // Written before per-site baselines existed: no `site_baselines` key at all.
+        let mut old = sample();
+        old.site_baselines.clear();
+        let json = old.into_json().unwrap();
+        assert!(!json.contains("site_baselines"), "{json}");
+        let back = CheckpointState::from_json(json.as_bytes()).unwrap();
+        assert!(back.site_baselines.is_empty());
     }
 
     #[test]

@@ -11,13 +11,15 @@ mod particles;
 mod renyi;
 mod trace_elbo;
 mod trace_enum;
+mod trace_graph;
 
 pub use mean_field::{AnalyticKlTerm, MeanFieldElbo};
-pub use objective::{AnyObjective, Objective, ObjectiveInput};
+pub use objective::{AnyObjective, Objective, ObjectiveInput, ObjectiveState};
 pub use particles::{ParticleElbo, ParticleTerm};
 pub use renyi::RenyiElbo;
 pub use trace_elbo::{MonteCarloTerm, TraceElbo};
 pub use trace_enum::{enumerated_posterior, TraceEnumElbo, MAX_ENUMERATED_VALUES};
+pub use trace_graph::TraceGraphElbo;
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;
@@ -61,6 +63,15 @@ pub enum Elbo {
         /// Number of draws of the other latents averaged per step.
         particles: usize,
     },
+    /// As [`Elbo::Trace`], with lower-variance score-function gradients: each
+    /// non-reparameterized guide site in the data plate is weighted row by row by the costs
+    /// of its own row (not the whole ELBO), less a baseline of its own; sites outside the
+    /// plate by the whole ELBO, with their own baselines. For discrete latents that cannot
+    /// be enumerated. [`TraceGraphElbo`].
+    TraceGraph {
+        /// Number of draws averaged per step.
+        particles: usize,
+    },
 }
 
 impl Elbo {
@@ -71,6 +82,7 @@ impl Elbo {
             Elbo::MeanField { particles } => AnyObjective::MeanField(MeanFieldElbo::new(particles)),
             Elbo::Renyi { alpha, particles } => AnyObjective::Renyi(RenyiElbo::new(alpha, particles)),
             Elbo::TraceEnum { particles } => AnyObjective::TraceEnum(TraceEnumElbo::new(particles)),
+            Elbo::TraceGraph { particles } => AnyObjective::TraceGraph(TraceGraphElbo::new(particles)),
         }
     }
 }

@@ -1,10 +1,12 @@
 //! The [`Objective`] trait: one estimator of a variational objective, owning its state.
 
+use std::collections::BTreeMap;
+
 use burn::tensor::backend::Backend;
 use ppl_core::{Model, ParamStore};
 use ppl_dist::RngKey;
 
-use super::{Batch, ElboEstimate, MeanFieldElbo, RenyiElbo, TraceElbo, TraceEnumElbo};
+use super::{Batch, ElboEstimate, MeanFieldElbo, RenyiElbo, TraceElbo, TraceEnumElbo, TraceGraphElbo};
 use crate::InferError;
 
 /// Everything one evaluation of an [`Objective`] reads: the two programs, the minibatch, the
@@ -74,8 +76,7 @@ impl<'a, B: Backend, P, Q> ObjectiveInput<'a, B, P, Q> {
 /// An estimator owns its state across steps (the score-function baseline of
 /// [`TraceElbo`]/[`MeanFieldElbo`]) and updates it only when an evaluation succeeds.
 /// [`crate::Svi`] evaluates a copy and keeps it only when the whole step succeeds, so a
-/// failed step leaves the state as it was. New estimators (enumeration, per-site baselines)
-/// implement this trait.
+/// failed step leaves the state as it was. New estimators implement this trait.
 pub trait Objective<B: Backend> {
     /// Evaluate the objective once.
     ///
@@ -99,24 +100,47 @@ pub enum AnyObjective {
     Renyi(RenyiElbo),
     /// [`TraceEnumElbo`].
     TraceEnum(TraceEnumElbo),
+    /// [`TraceGraphElbo`].
+    TraceGraph(TraceGraphElbo),
+}
+
+/// What an estimator carries from one step to the next: its score-function baselines.
+/// [`crate::Svi`] keeps it with the parameters (undone steps, restored best states) and
+/// saves it in checkpoints, so a resumed fit takes the same steps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ObjectiveState {
+    /// The moving-average baseline of the whole ELBO ([`TraceElbo`], [`MeanFieldElbo`]).
+    pub baseline: Option<f64>,
+    /// Per-site baselines by site name ([`TraceGraphElbo`]).
+    pub site_baselines: BTreeMap<String, f64>,
 }
 
 impl AnyObjective {
-    /// The score-function baseline (a moving average of earlier ELBOs), if the estimator
-    /// keeps one and has seen a step; saved in checkpoints.
-    pub fn baseline(&self) -> Option<f64> {
+    /// The estimator's state (empty for one that keeps none); saved in checkpoints.
+    pub fn state(&self) -> ObjectiveState {
         match self {
-            AnyObjective::Trace(o) => o.baseline(),
-            AnyObjective::MeanField(o) => o.baseline(),
-            AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_) => None,
+            AnyObjective::Trace(o) => ObjectiveState {
+                baseline: o.baseline(),
+                ..Default::default()
+            },
+            AnyObjective::MeanField(o) => ObjectiveState {
+                baseline: o.baseline(),
+                ..Default::default()
+            },
+            AnyObjective::TraceGraph(o) => ObjectiveState {
+                baseline: None,
+                site_baselines: o.baselines().clone(),
+            },
+            AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_) => ObjectiveState::default(),
         }
     }
 
-    /// Restore the baseline (from a checkpoint, or when a step is undone).
-    pub fn set_baseline(&mut self, baseline: Option<f64>) {
+    /// Restore the state (from a checkpoint, or when a step is undone).
+    pub fn set_state(&mut self, state: ObjectiveState) {
         match self {
-            AnyObjective::Trace(o) => o.set_baseline(baseline),
-            AnyObjective::MeanField(o) => o.set_baseline(baseline),
+            AnyObjective::Trace(o) => o.set_baseline(state.baseline),
+            AnyObjective::MeanField(o) => o.set_baseline(state.baseline),
+            AnyObjective::TraceGraph(o) => o.set_baselines(state.site_baselines),
             AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_) => {}
         }
     }
@@ -128,6 +152,7 @@ impl AnyObjective {
             AnyObjective::MeanField(o) => o.particles(),
             AnyObjective::Renyi(o) => o.particles(),
             AnyObjective::TraceEnum(o) => o.particles(),
+            AnyObjective::TraceGraph(o) => o.particles(),
         }
     }
 
@@ -139,6 +164,7 @@ impl AnyObjective {
             AnyObjective::MeanField(o) => AnyObjective::MeanField(o.clone().with_particles(particles)),
             AnyObjective::Renyi(o) => AnyObjective::Renyi(o.clone()),
             AnyObjective::TraceEnum(o) => AnyObjective::TraceEnum(o.clone().with_particles(particles)),
+            AnyObjective::TraceGraph(o) => AnyObjective::TraceGraph(o.clone().with_particles(particles)),
         }
     }
 }
@@ -153,6 +179,7 @@ impl<B: Backend> Objective<B> for AnyObjective {
             AnyObjective::MeanField(o) => o.estimate(input),
             AnyObjective::Renyi(o) => o.estimate(input),
             AnyObjective::TraceEnum(o) => o.estimate(input),
+            AnyObjective::TraceGraph(o) => o.estimate(input),
         }
     }
 }

@@ -7,7 +7,7 @@ use ppl_core::handlers::Mask;
 use ppl_core::{Ctx, Data, Model, Value};
 use ppl_dist::testkit::{host, is_f64, t1};
 use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
-use ppl_infer::elbo::{Batch, MeanFieldElbo, Objective, ObjectiveInput, RenyiElbo, TraceElbo};
+use ppl_infer::elbo::{Batch, MeanFieldElbo, Objective, ObjectiveInput, RenyiElbo, TraceElbo, TraceGraphElbo};
 
 backend_suite!(masked_latents_keep_their_monte_carlo_term_under_mean_field,);
 
@@ -231,29 +231,56 @@ fn minibatched_score_function_gradient_is_unbiased<B: AutodiffBackend>(dev: &B::
     // is the density of the draws actually made, so it is not scaled by N/M (Pyro's
     // ScoreParts leaves it unscaled too); scaling it made this gradient 4× too large.
     // 16 independent estimates of 300 particles each; their mean within 4 standard errors
-    // of 4.4 (α ≈ 1e-4 under normality).
+    // of 4.4 (α ≈ 1e-4 under normality), for the whole-ELBO and the per-row estimators.
+    // Per-row costs leave out the other rows' terms: the standard error is lower.
     let data = Data::new().with("x", t1::<B>(&[1.2, -0.4, 0.7, 2.0], dev));
     let batch = Batch::new(&data, 16);
-    let grad_of = |elbo: &mut TraceElbo, seed: u64| {
+    fn grad_of<B: AutodiffBackend, O: Objective<B>>(
+        elbo: &mut O,
+        batch: &Batch<'_, B>,
+        seed: u64,
+        dev: &B::Device,
+    ) -> f64 {
         let key = RngKey::new(seed);
         let est = elbo
             .estimate(ObjectiveInput::new(&Rows, &RowsScoreGuide, batch.clone(), &key, dev))
             .unwrap();
         let g = est.surrogate_loss.backward();
         -host(est.params.unconstrained("loc").unwrap().grad(&g).unwrap())[0]
-    };
-    // Pilot: the mean ELBO as the baseline (fixed for every estimate below).
-    let mut pilot = TraceElbo::new(200);
-    let _ = grad_of(&mut pilot, 1);
+    }
     let reps = 16;
-    let g: Vec<f64> = (0..reps)
-        .map(|r| grad_of(&mut pilot.clone().with_particles(300), 100 + r))
-        .collect();
-    let mean = g.iter().sum::<f64>() / reps as f64;
-    let se = (g.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (reps - 1) as f64 / reps as f64).sqrt();
+    let stats = |g: Vec<f64>| {
+        let mean = g.iter().sum::<f64>() / reps as f64;
+        let se = (g.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (reps - 1) as f64 / reps as f64).sqrt();
+        (mean, se)
+    };
+    // Pilot runs set the baselines (kept fixed for every estimate below).
+    let mut trace = TraceElbo::new(200);
+    let _ = grad_of(&mut trace, &batch, 1, dev);
+    let (mean, se_trace) = stats(
+        (0..reps)
+            .map(|r| grad_of(&mut trace.clone().with_particles(300), &batch, 100 + r, dev))
+            .collect(),
+    );
     assert!(
-        (mean - 4.4).abs() < 4.0 * se,
-        "score-function gradient {mean} ± {se}, exact 4.4"
+        (mean - 4.4).abs() < 4.0 * se_trace,
+        "whole-ELBO score-function gradient {mean} ± {se_trace}, exact 4.4"
+    );
+    let mut graph = TraceGraphElbo::new(200);
+    let _ = grad_of(&mut graph, &batch, 1, dev);
+    assert!(graph.baselines().contains_key("z"), "{:?}", graph.baselines());
+    let (mean, se_graph) = stats(
+        (0..reps)
+            .map(|r| grad_of(&mut graph.clone().with_particles(300), &batch, 100 + r, dev))
+            .collect(),
+    );
+    assert!(
+        (mean - 4.4).abs() < 4.0 * se_graph,
+        "per-row score-function gradient {mean} ± {se_graph}, exact 4.4"
+    );
+    assert!(
+        se_graph < se_trace,
+        "per-row costs should lower the variance: se {se_graph} vs {se_trace}"
     );
 }
 
