@@ -8,7 +8,7 @@ use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
-/// `--quiet`, `--export`, `--autoguide`), parsed by clap. `Default` holds the digit classifier's defaults;
+/// `--quiet`, `--export`, `--autoguide`, `--labels`), parsed by clap. `Default` holds the digit classifier's defaults;
 /// each example starts from its own, which [`ExampleArgs::command`] puts into the flags'
 /// defaults (and so into `--help`).
 #[derive(Debug, Clone, clap::Args, serde::Serialize)]
@@ -51,6 +51,10 @@ pub struct ExampleArgs {
     /// Q-model (the digit classifier only; default: the hand-written one)
     #[arg(long)]
     pub autoguide: bool,
+    /// Training images whose labels are kept (the semi-supervised classifier only; default:
+    /// 100)
+    #[arg(long, value_name = "N")]
+    pub labels: Option<usize>,
 }
 
 impl Default for ExampleArgs {
@@ -68,6 +72,7 @@ impl Default for ExampleArgs {
             progress: true,
             export: None,
             autoguide: false,
+            labels: None,
         }
     }
 }
@@ -194,9 +199,13 @@ pub fn example_main(
 ) {
     let args =
         ExampleArgs::parse_from(name, about(source), &defaults, std::env::args_os()).unwrap_or_else(|e| e.exit());
-    for (set, flag) in [(args.export.is_some(), "--export"), (args.autoguide, "--autoguide")] {
-        if set && name != "digits" {
-            eprintln!("{name}: {flag} is supported by the digit classifier only");
+    for (set, flag, only) in [
+        (args.export.is_some(), "--export", "digits"),
+        (args.autoguide, "--autoguide", "digits"),
+        (args.labels.is_some(), "--labels", "ssvae"),
+    ] {
+        if set && name != only {
+            eprintln!("{name}: {flag} is supported by `{only}` only");
             std::process::exit(2);
         }
     }

@@ -25,5 +25,6 @@ pub mod plot;
 pub mod ppca;
 pub mod regression;
 pub mod serve;
+pub mod ssvae;
 pub mod summary;
 pub mod vae;

@@ -363,6 +363,40 @@ fn vae_smoke_run_with_two_steps_writes_figures_and_summary() {
 }
 
 #[test]
+fn ssvae_smoke_run_writes_figures_and_summary_and_keeps_the_labels_it_says() {
+    let (dir, _) = data_dir();
+    let args = ExampleArgs {
+        data_dir: dir,
+        out_dir: out("ssvae"),
+        steps: Some(4),
+        progress: false,
+        ..ppl_examples::ssvae::defaults()
+    };
+    let r = ppl_examples::ssvae::run::<B>(&args, 12, &Default::default()).unwrap();
+    assert_eq!((r.steps, r.labels), (4, 12));
+    assert_eq!(r.label_counts, [4, 4, 4], "balanced classes");
+    assert!((0.0..=1.0).contains(&r.accuracy) && (0.0..=1.0).contains(&r.accuracy_labelled_only));
+    assert_written(
+        &args.out_dir,
+        &[
+            "loss_curve.png",
+            "samples.png",
+            "summary.json",
+            "model.dot",
+            "model.svg",
+        ],
+    );
+    let text = std::fs::read_to_string(args.out_dir.join("summary.json")).unwrap();
+    let summary: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(summary["results"]["labelled_images"], 12, "{text}");
+    assert!(summary["results"]["accuracy_labelled_only"].is_number(), "{text}");
+    // More labels than images is an error that says what to choose.
+    let e = ppl_examples::ssvae::run::<B>(&args, 1_000_000, &Default::default()).unwrap_err();
+    assert!(e.contains("labelled images"), "{e}");
+    let _ = std::fs::remove_dir_all(&args.out_dir);
+}
+
+#[test]
 fn regression_smoke_run_with_two_steps_writes_figures_and_summary() {
     let args = ExampleArgs {
         out_dir: out("regression-smoke"),
@@ -654,8 +688,8 @@ fn bad_serve_inputs_are_errors_that_say_what_is_wrong() {
 
 #[test]
 fn every_binary_lists_every_flag_with_its_default_in_help() {
-    use ppl_examples::{bnn, gmm, hierarchical, ppca, regression, vae};
-    let examples: [(&str, &str, ExampleArgs); 7] = [
+    use ppl_examples::{bnn, gmm, hierarchical, ppca, regression, ssvae, vae};
+    let examples: [(&str, &str, ExampleArgs); 8] = [
         ("digits", env!("CARGO_BIN_EXE_digits"), ExampleArgs::default()),
         ("bnn", env!("CARGO_BIN_EXE_bnn"), bnn::defaults()),
         ("gmm", env!("CARGO_BIN_EXE_gmm"), gmm::defaults()),
@@ -667,6 +701,7 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
         ("ppca", env!("CARGO_BIN_EXE_ppca"), ppca::defaults()),
         ("regression", env!("CARGO_BIN_EXE_regression"), regression::defaults()),
         ("vae", env!("CARGO_BIN_EXE_vae"), vae::defaults()),
+        ("ssvae", env!("CARGO_BIN_EXE_ssvae"), ssvae::defaults()),
     ];
     let help = |exe: &str| {
         let out = std::process::Command::new(exe).arg("--help").output().unwrap();
@@ -683,7 +718,7 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
         let text = help(exe);
         assert!(!text.contains("//!"), "{name}: raw doc markers in\n{text}");
         let lines = flag_lines(&text);
-        assert_eq!(lines.len(), 12, "{name}: flags\n{text}");
+        assert_eq!(lines.len(), 13, "{name}: flags\n{text}");
         for l in &lines {
             assert!(l.contains("default"), "{name}: no default in `{l}`");
         }

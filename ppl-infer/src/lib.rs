@@ -23,7 +23,7 @@ pub mod export;
 mod fit_control;
 mod optim;
 mod posterior;
-mod progress;
+pub mod progress;
 mod query;
 pub mod render;
 mod samples;

@@ -1,10 +1,11 @@
-//! The progress bar shown while fitting.
+//! The progress bar shown while fitting, for training loops of one's own too (e.g. steps
+//! alternating between two data sets).
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 /// A bar over `total` steps showing the message ([`message`]); hidden when
-/// `show` is false or stderr is not a terminal.
-pub(crate) fn bar(total: u64, show: bool) -> ProgressBar {
+/// `show` is false or stderr is not a terminal (indicatif's `ProgressBar`).
+pub fn bar(total: u64, show: bool) -> ProgressBar {
     let bar = ProgressBar::with_draw_target(
         Some(total),
         if show {
@@ -22,7 +23,7 @@ pub(crate) fn bar(total: u64, show: bool) -> ProgressBar {
 
 /// The bar's message: epoch (1-based), the step's −ELBO per data point, the latest held-out
 /// one, and the rate in steps/s (s/step below one step a second).
-pub(crate) fn message(epoch: usize, loss_per_point: f64, held_out: Option<f64>, steps_per_second: f64) -> String {
+pub fn message(epoch: usize, loss_per_point: f64, held_out: Option<f64>, steps_per_second: f64) -> String {
     let rate = if steps_per_second >= 1.0 {
         format!("{steps_per_second:.0} steps/s")
     } else {
