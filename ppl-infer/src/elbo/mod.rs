@@ -168,12 +168,7 @@ pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
     key: &RngKey,
     device: &B::Device,
 ) -> Result<Particle<B>, InferError> {
-    let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
-        .with_program("guide")
-        .with_params(params)
-        .with_data_size(batch.full_size)
-        .with_data_replicas(batch.replicas);
-    let guide = run(q, ctx)?;
+    let guide = run_guide(q, batch, params, key, device)?;
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("model"), device)
         .with_params(guide.params)
         .with_data_size(batch.full_size)
@@ -185,6 +180,26 @@ pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
         model: model.trace,
         params: model.params,
     })
+}
+
+/// The guide's run of a particle alone (the key folded with "guide", as in
+/// [`run_particle`]): its trace and the parameter store after it.
+///
+/// # Errors
+/// Guide errors.
+pub(crate) fn run_guide<B: Backend, Q: Model<B>>(
+    q: &Q,
+    batch: &Batch<'_, B>,
+    params: ParamStore<B>,
+    key: &RngKey,
+    device: &B::Device,
+) -> Result<ppl_core::RunResult<B>, InferError> {
+    let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
+        .with_program("guide")
+        .with_params(params)
+        .with_data_size(batch.full_size)
+        .with_data_replicas(batch.replicas);
+    Ok(run(q, ctx)?)
 }
 
 /// A `[1]` zero in the backend's dtype (the empty sum of log-densities).

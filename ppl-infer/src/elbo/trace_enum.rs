@@ -6,7 +6,7 @@ use ppl_core::handlers::{Enumerate, Replay, Substitute};
 use ppl_core::{run, Ctx, Data, Model, Site, SiteKind, Trace};
 use ppl_dist::RngKey;
 
-use super::{check_matching_except, run_unmatched, zero, Batch, ElboEstimate, Objective, ObjectiveInput};
+use super::{check_matching_except, run_guide, run_unmatched, zero, Batch, ElboEstimate, Objective, ObjectiveInput};
 use crate::InferError;
 
 /// The largest support an enumerated site may have (the minibatch is copied this many times).
@@ -57,16 +57,46 @@ pub const MAX_ENUMERATED_VALUES: usize = 256;
 /// let exact: f64 = [-1.5, 2.5].iter().map(|&x| (0.3 * normal(x, -2.0) + 0.7 * normal(x, 2.0)).ln()).sum();
 /// assert!((est.elbo - exact).abs() < 1e-9);
 /// ```
+///
+/// # Cost
+/// The first evaluation on data of a given layout (names, and shapes past the rows) runs
+/// guide and model once plainly to find the site, then on the copies. Later evaluations on
+/// the same layout (the estimator remembers four) skip the plain run (the guide's plain run stays where the guide does not
+/// have the site: its draws are shared by every value). Should the site found then differ
+/// (a model that branches on the data), the plain run is made again: the result is the same
+/// with or without the shortcut.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TraceEnumElbo {
     particles: usize,
+    /// The site found on data of each layout seen (at most [`LAYOUTS_KEPT`], the latest),
+    /// for the evaluations that follow.
+    discovered: Vec<(Layout, EnumeratedSite)>,
+}
+
+/// How many data layouts' sites an estimator keeps (steps may alternate between, e.g.,
+/// labelled and unlabelled batches).
+const LAYOUTS_KEPT: usize = 4;
+
+/// A batch's layout: each entry's name and its shape past the rows.
+type Layout = Vec<(String, Vec<usize>)>;
+
+fn layout<B: Backend>(data: &Data<B>) -> Layout {
+    data.names()
+        .map(|n| {
+            let dims = data.get(n).map(|v| v.dims()).unwrap_or_default();
+            (n.to_string(), dims.into_iter().skip(1).collect())
+        })
+        .collect()
 }
 
 impl TraceEnumElbo {
     /// The estimator over `particles` draws of the non-enumerated latents (0 is an error at
     /// evaluation).
     pub fn new(particles: usize) -> Self {
-        TraceEnumElbo { particles }
+        TraceEnumElbo {
+            particles,
+            discovered: Vec::new(),
+        }
     }
 
     /// Draws per evaluation.
@@ -82,7 +112,7 @@ impl TraceEnumElbo {
 }
 
 /// The site a run enumerates: its name, its number of values, and whether the guide has it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 struct EnumeratedSite {
     name: String,
     size: usize,
@@ -108,13 +138,28 @@ impl<B: Backend> Objective<B> for TraceEnumElbo {
         let mut surrogate = zero::<B>(device);
         let mut total = 0.0;
         let mut last = None;
+        let shape = layout(batch.data);
+        let mut known = self
+            .discovered
+            .iter()
+            .find(|(l, _)| *l == shape)
+            .map(|(_, site)| site.clone());
         for k in 0..self.particles {
             let key = key.fold_in_u64(k as u64);
-            let (elbo, guide, model, ps) = enumerated_particle(p, q, &batch, params, &key, device)?;
+            let ((elbo, guide, model, ps), site) =
+                enumerated_particle(p, q, &batch, params, &key, device, known.as_ref())?;
             params = ps;
+            known = site;
             total += ppl_dist::param::host_values(&elbo)[0];
             surrogate = surrogate + elbo;
             last = Some((guide, model));
+        }
+        self.discovered.retain(|(l, _)| *l != shape);
+        if let Some(site) = known {
+            self.discovered.push((shape, site));
+            if self.discovered.len() > LAYOUTS_KEPT {
+                self.discovered.remove(0);
+            }
         }
         Ok(ElboEstimate {
             surrogate_loss: surrogate.neg() / self.particles as f64,
@@ -138,9 +183,10 @@ struct EnumeratedRun<B: Backend> {
     scale: f64,
 }
 
-/// A plain run (guide, then model) finds the site to enumerate; then the model (and the
-/// guide, if it has the site) run on the rows copied once per value. `Err(plain run)` when
-/// there is nothing to enumerate.
+/// A plain run (guide, then model) finds the site to enumerate — or `known` names it, and
+/// only the guide runs plainly, if it lacks the site; then the model (and the guide, if it
+/// has the site) run on the rows copied once per value. `Err(plain run)` when there is
+/// nothing to enumerate.
 fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
     p: &P,
     q: &Q,
@@ -148,10 +194,21 @@ fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
     params: ppl_core::ParamStore<B>,
     key: &RngKey,
     device: &B::Device,
+    known: Option<&EnumeratedSite>,
 ) -> Result<Result<EnumeratedRun<B>, super::Particle<B>>, InferError> {
-    let plain = run_unmatched(p, q, batch, params, key, device)?;
-    let Some(site) = enumerated_site(&plain.guide, &plain.model)? else {
-        return Ok(Err(plain));
+    let (site, plain_guide, params) = match known {
+        Some(site) if site.in_guide => (site.clone(), None, params),
+        Some(site) => {
+            let guide = run_guide(q, batch, params, key, device)?;
+            (site.clone(), Some(guide.trace), guide.params)
+        }
+        None => {
+            let plain = run_unmatched(p, q, batch, params, key, device)?;
+            let Some(site) = enumerated_site(&plain.guide, &plain.model)? else {
+                return Ok(Err(plain));
+            };
+            (site, Some(plain.guide), plain.params)
+        }
     };
     let rows = batch.data.rows()?.filter(|&m| m > 0).ok_or_else(|| {
         InferError::Config(format!(
@@ -172,9 +229,7 @@ fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
     let (guide, model, params) = if site.in_guide {
         let guide = run(
             q,
-            context("guide", plain.params)
-                .with_program("guide")
-                .with_handler(enumerate()),
+            context("guide", params).with_program("guide").with_handler(enumerate()),
         )?;
         let ctx = context("model", guide.params)
             .with_handler(Replay::new(&guide.trace))
@@ -183,11 +238,12 @@ fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
         (guide.trace, model.trace, model.params)
     } else {
         // The guide's draws, copied to every enumerated value.
-        let ctx = context("model", plain.params)
-            .with_handler(Substitute::new(tiled_latents(&plain.guide, &idx)?))
+        let plain_guide = plain_guide.expect("the guide ran plainly when it lacks the site");
+        let ctx = context("model", params)
+            .with_handler(Substitute::new(tiled_latents(&plain_guide, &idx)?))
             .with_handler(enumerate());
         let model = run(p, ctx)?;
-        (plain.guide, model.trace, model.params)
+        (plain_guide, model.trace, model.params)
     };
     check_sites(&guide, &model, Some(&site.name))?;
     Ok(Ok(EnumeratedRun {
@@ -201,7 +257,9 @@ fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
 }
 
 /// One particle: the ELBO (a `[1]` tensor with the estimator's gradient), the guide and
-/// model traces, and the parameter store after the runs.
+/// model traces, and the parameter store after the runs; with the site enumerated (`None`
+/// when there was none). `known`: the site found on earlier data of this layout; if the
+/// runs no longer show it, the particle is evaluated again from a plain run.
 fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     p: &P,
     q: &Q,
@@ -209,16 +267,30 @@ fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
     params: ppl_core::ParamStore<B>,
     key: &RngKey,
     device: &B::Device,
-) -> Result<ParticleOut<B>, InferError> {
-    let run = match run_enumerated(p, q, batch, params, key, device)? {
+    known: Option<&EnumeratedSite>,
+) -> Result<(ParticleOut<B>, Option<EnumeratedSite>), InferError> {
+    let outcome = run_enumerated(p, q, batch, params.clone(), key, device, known);
+    if known.is_some() {
+        // The known site must still be the one the runs show; any error or another site,
+        // and the particle is evaluated from a plain run (which reports a real error).
+        let same = match &outcome {
+            Ok(Ok(run)) => enumerated_site(&run.guide, &run.model).ok().flatten().as_ref() == known,
+            _ => false,
+        };
+        if !same {
+            return enumerated_particle(p, q, batch, params, key, device, None);
+        }
+    }
+    let run = match outcome? {
         Ok(run) => run,
         Err(plain) => {
             check_sites(&plain.guide, &plain.model, None)?;
             let elbo = plain.model.log_joint().unwrap_or_else(|| zero(device))
                 - plain.guide.log_joint().unwrap_or_else(|| zero(device));
-            return Ok((elbo, plain.guide, plain.model, plain.params));
+            return Ok(((elbo, plain.guide, plain.model, plain.params), None));
         }
     };
+    let found = Some(run.site.clone());
     let EnumeratedRun {
         site,
         guide,
@@ -249,7 +321,7 @@ fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
         (model_global - guide_global, summed - guide_rows)
     };
     let elbo = global + per_row.sum().reshape([1]) * scale;
-    Ok((elbo, guide, model, params))
+    Ok(((elbo, guide, model, params), found))
 }
 
 /// The posterior over the enumerated site of each row (Pyro's `infer_discrete`, as
@@ -270,7 +342,7 @@ pub fn enumerated_posterior<B: Backend, P: Model<B>, Q: Model<B>>(
         key,
         device,
     } = input;
-    let run = run_enumerated(p, q, &batch, params, key, device)?.map_err(|_| {
+    let run = run_enumerated(p, q, &batch, params, key, device, None)?.map_err(|_| {
         InferError::Config(
             "the model has no discrete latent in the data plate to enumerate (Bernoulli, Categorical or \
              OneHotCategorical)"

@@ -14,6 +14,7 @@ backend_suite!(
     enumerated_elbo_of_a_known_mixture_is_its_log_evidence,
     enumerated_mixture_recovers_component_means,
     what_cannot_be_enumerated_is_a_named_error,
+    later_evaluations_skip_the_plain_run_and_give_the_same_estimate,
 );
 
 /// Mixture weights and means, and six points.
@@ -187,4 +188,64 @@ fn fit_error<B: AutodiffBackend, F: Fn(&mut Ctx<B>) + Clone + Send + Sync + 'sta
 ) -> InferError {
     let mut svi = Svi::new(model_fn(p), model_fn(|_: &mut Ctx<B>| {}), config.clone(), dev);
     svi.fit(data).unwrap_err()
+}
+
+fn later_evaluations_skip_the_plain_run_and_give_the_same_estimate<B: AutodiffBackend>(dev: &B::Device) {
+    // After the first evaluation the estimator knows the site for data of this layout and
+    // skips the plain run; the estimates (value and gradient) equal a fresh estimator's, bit
+    // for bit. A model whose site changes with the data values (same layout) is caught and
+    // evaluated from a plain run again.
+    let model = model_fn(|ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 5.0));
+        let positive = ppl_dist::testkit::host(ctx.data::<2>("x").sum())[0] > 0.0;
+        ctx.datamodel(|ctx| {
+            let c = ctx.sample(if positive { "c" } else { "d" }, Bernoulli::new(ctx.full([1, 1], 0.4)));
+            ctx.sample("x", Normal::new(c * 3.0 + mu.clone().unsqueeze::<2>(), 1.0));
+        });
+    });
+    let guide = model_fn(|ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+        ctx.sample("mu", Normal::new(loc, 0.7));
+    });
+    let data = |x: &[f64]| Data::new().with("x", t2::<B>(x, x.len(), 1, dev));
+    let run = |elbo: &mut TraceEnumElbo, data: &Data<B>, seed: u64| {
+        let key = RngKey::new(seed);
+        let est = elbo
+            .estimate(ObjectiveInput::new(&model, &guide, Batch::new(data, 4), &key, dev))
+            .unwrap();
+        let g = est.surrogate_loss.backward();
+        let grad = ppl_dist::testkit::host(est.params.unconstrained("loc").unwrap().grad(&g).unwrap())[0];
+        (est.elbo.to_bits(), grad.to_bits(), est.traces.1.contains("c"))
+    };
+    let (a, b) = (data(&[0.5, 3.2, -0.3, 2.9]), data(&[-0.5, -3.2, 0.3, -2.9]));
+    let mut warm = TraceEnumElbo::new(2);
+    run(&mut warm, &a, 1);
+    for seed in 2..5 {
+        assert_eq!(run(&mut warm, &a, seed), run(&mut TraceEnumElbo::new(2), &a, seed));
+    }
+    // Same layout, other site: the known site is not there, the plain run finds `d`.
+    let got = run(&mut warm, &b, 7);
+    assert_eq!(got, run(&mut TraceEnumElbo::new(2), &b, 7));
+    assert!(!got.2, "`d` was enumerated");
+    // A guide that has the site (q(c) weights the values): no plain run at all once known.
+    let guide_c = model_fn(|ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+        ctx.sample("mu", Normal::new(loc, 0.7));
+        let logit = ctx.param("logit", ctx.zeros([1, 1]), Constraint::Real);
+        ctx.datamodel(|ctx| {
+            ctx.sample("c", Bernoulli::from_logits(logit));
+        });
+    });
+    let run_c = |elbo: &mut TraceEnumElbo, seed: u64| {
+        let key = RngKey::new(seed);
+        let est = elbo
+            .estimate(ObjectiveInput::new(&model, &guide_c, Batch::new(&a, 4), &key, dev))
+            .unwrap();
+        let g = est.surrogate_loss.backward();
+        let grad = ppl_dist::testkit::host(est.params.unconstrained("logit").unwrap().grad(&g).unwrap())[0];
+        (est.elbo.to_bits(), grad.to_bits())
+    };
+    let mut warm = TraceEnumElbo::new(1);
+    run_c(&mut warm, 1);
+    assert_eq!(run_c(&mut warm, 2), run_c(&mut TraceEnumElbo::new(1), 2));
 }
