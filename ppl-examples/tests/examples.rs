@@ -102,20 +102,30 @@ fn digits_classifier_learns_on_a_reduced_real_run() {
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
 
+/// A reduced digits run: 60 steps on 1 000 images (the fixture without full MNIST).
+fn sixty_steps() -> DigitsArgs {
+    let (dir, full) = data_dir();
+    DigitsArgs {
+        data_dir: dir,
+        num_instances: full.then_some(1000),
+        steps: Some(60),
+        progress: false,
+        ..Default::default()
+    }
+}
+
+/// The first step at which two loss histories differ, bit for bit.
+fn first_difference(a: &[f64], b: &[f64]) -> Option<usize> {
+    a.iter().zip(b).position(|(x, y)| x.to_bits() != y.to_bits())
+}
+
 #[test]
 fn digits_fit_is_bitwise_reproducible_within_a_process() {
     // C2 on the real model: two fits with the same seed in one process give the same loss at
     // every step, bit for bit. Before burn-ndarray's approximate `recip` was switched off
     // (ppl-dist/src/backend.rs) the losses parted at step 9 on full MNIST, because which
     // elements took the approximate path depended on buffer alignment.
-    let (dir, full) = data_dir();
-    let args = DigitsArgs {
-        data_dir: dir,
-        num_instances: full.then_some(1000),
-        steps: Some(60),
-        progress: false,
-        ..Default::default()
-    };
+    let args = sixty_steps();
     let device = Default::default();
     let (train, _) = ppl_data::load_data::<B>(&args.mnist_options(&[0, 1, 2]), &device).unwrap();
     let fit = || {
@@ -126,7 +136,7 @@ fn digits_fit_is_bitwise_reproducible_within_a_process() {
     };
     let (a, b) = (fit(), fit());
     assert_eq!(a.len(), 60);
-    let first = a.iter().zip(&b).position(|(x, y)| x.to_bits() != y.to_bits());
+    let first = first_difference(&a, &b);
     assert_eq!(first, None, "the two fits part at step {first:?}");
 }
 
@@ -135,14 +145,7 @@ fn digits_autoguide_finds_the_hand_written_q_model() {
     // `digits --autoguide`: AutoAmortizedNormal, built from the model and the data alone, reads
     // `x`, covers z, and is shaped and seeded like the hand-written DigitQ, so the two fits
     // take the same steps, bit for bit, and classify alike.
-    let (dir, full) = data_dir();
-    let args = DigitsArgs {
-        data_dir: dir,
-        num_instances: full.then_some(1000),
-        steps: Some(60),
-        progress: false,
-        ..Default::default()
-    };
+    let args = sixty_steps();
     let device = Default::default();
     let (train, test) = ppl_data::load_data::<B>(&args.mnist_options(&[0, 1, 2]), &device).unwrap();
     let (p, q) = build::<B>(args.seed, &device);
@@ -156,11 +159,7 @@ fn digits_autoguide_finds_the_hand_written_q_model() {
     let (p, _) = build::<B>(args.seed, &device);
     let mut auto = Svi::new(p, auto, config, &device);
     auto.fit(&train.to_data()).unwrap();
-    let first = hand
-        .losses()
-        .iter()
-        .zip(auto.losses())
-        .position(|(x, y)| x.to_bits() != y.to_bits());
+    let first = first_difference(hand.losses(), auto.losses());
     assert_eq!(first, None, "the two fits part at step {first:?}");
     let (h, a) = (hand.to_posterior(), auto.to_posterior());
     let x = test.images_flat();

@@ -202,6 +202,14 @@ pub(crate) fn run_guide<B: Backend, Q: Model<B>>(
     Ok(run(q, ctx)?)
 }
 
+/// [`InferError::Config`] for an estimator asked to average zero particles.
+pub(crate) fn require_particles(particles: usize) -> Result<(), InferError> {
+    if particles == 0 {
+        return Err(InferError::Config("the ELBO needs at least one particle".into()));
+    }
+    Ok(())
+}
+
 /// A `[1]` zero in the backend's dtype (the empty sum of log-densities).
 pub(crate) fn zero<B: Backend>(device: &B::Device) -> Tensor<B, 1> {
     Tensor::zeros([1], ppl_dist::param::float_options::<B>(device))

@@ -5,7 +5,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::{Model, Trace};
 
-use super::{run_particle, zero, ElboEstimate, Objective, ObjectiveInput, Particle};
+use super::{require_particles, run_particle, zero, ElboEstimate, Objective, ObjectiveInput, Particle};
 use crate::InferError;
 
 /// The guide and model traces of one particle.
@@ -115,9 +115,7 @@ impl<B: Backend, T: ParticleTerm> Objective<B> for ParticleElbo<T> {
         &mut self,
         input: ObjectiveInput<'_, B, P, Q>,
     ) -> Result<ElboEstimate<B>, InferError> {
-        if self.particles == 0 {
-            return Err(InferError::Config("the ELBO needs at least one particle".into()));
-        }
+        require_particles(self.particles)?;
         let device = input.device;
         let baseline = self.baseline.unwrap_or(0.0);
         let mut surrogate = zero::<B>(device);

@@ -6,7 +6,10 @@ use ppl_core::handlers::{Enumerate, Replay, Substitute};
 use ppl_core::{run, Ctx, Data, Model, Site, SiteKind, Trace};
 use ppl_dist::RngKey;
 
-use super::{check_matching_except, run_guide, run_unmatched, zero, Batch, ElboEstimate, Objective, ObjectiveInput};
+use super::{
+    check_matching_except, require_particles, run_guide, run_unmatched, zero, Batch, ElboEstimate, Objective,
+    ObjectiveInput,
+};
 use crate::InferError;
 
 /// The largest support an enumerated site may have (the minibatch is copied this many times).
@@ -124,9 +127,7 @@ impl<B: Backend> Objective<B> for TraceEnumElbo {
         &mut self,
         input: ObjectiveInput<'_, B, P, Q>,
     ) -> Result<ElboEstimate<B>, InferError> {
-        if self.particles == 0 {
-            return Err(InferError::Config("the ELBO needs at least one particle".into()));
-        }
+        require_particles(self.particles)?;
         let ObjectiveInput {
             model: p,
             guide: q,

@@ -7,7 +7,7 @@ use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::{Model, Site, Trace};
 
 use super::particles::for_each_particle;
-use super::{zero, ElboEstimate, Objective, ObjectiveInput};
+use super::{require_particles, zero, ElboEstimate, MonteCarloTerm, Objective, ObjectiveInput, ParticleTerm};
 use crate::InferError;
 
 /// The Monte-Carlo ELBO with lower-variance score-function gradients (the idea of Pyro's
@@ -128,17 +128,14 @@ impl<B: Backend> Objective<B> for TraceGraphElbo {
         &mut self,
         input: ObjectiveInput<'_, B, P, Q>,
     ) -> Result<ElboEstimate<B>, InferError> {
-        if self.particles == 0 {
-            return Err(InferError::Config("the ELBO needs at least one particle".into()));
-        }
+        require_particles(self.particles)?;
         let device = input.device;
         let mut surrogate = zero::<B>(device);
         let mut total = 0.0;
         // Per site: the sum over particles of the mean cost it was weighted by.
         let mut seen: BTreeMap<String, f64> = BTreeMap::new();
         let (params, traces) = for_each_particle(input, self.particles, |guide, model| {
-            let elbo_k =
-                model.log_joint().unwrap_or_else(|| zero(device)) - guide.log_joint().unwrap_or_else(|| zero(device));
+            let elbo_k = MonteCarloTerm.elbo(guide, model, device);
             let value = ppl_dist::param::host_values(&elbo_k)[0];
             let mut s = elbo_k;
             let local_cost = match plate_rows(guide) {

@@ -201,19 +201,8 @@ fn score_function_gradient_is_unbiased_against_pathwise<B: AutodiffBackend>(dev:
     );
 }
 
-/// Per row: zᵢ ~ N(0, 1), xᵢ ~ N(zᵢ, 1).
-struct Rows;
-
-impl<B: burn::tensor::backend::Backend> Model<B> for Rows {
-    fn model(&self, ctx: &mut Ctx<B>) {
-        ctx.datamodel(|ctx| {
-            let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
-            ctx.sample("x", Normal::new(z, 1.0));
-        });
-    }
-}
-
-/// Per row: q(zᵢ) = N(loc, 0.8), one learnable loc, drawn without reparameterization.
+/// For [`Model2`], per row: q(zᵢ) = N(loc, 0.8), one learnable loc, drawn without
+/// reparameterization.
 struct RowsScoreGuide;
 
 impl<B: burn::tensor::backend::Backend> Model<B> for RowsScoreGuide {
@@ -243,7 +232,7 @@ fn minibatched_score_function_gradient_is_unbiased<B: AutodiffBackend>(dev: &B::
     ) -> f64 {
         let key = RngKey::new(seed);
         let est = elbo
-            .estimate(ObjectiveInput::new(&Rows, &RowsScoreGuide, batch.clone(), &key, dev))
+            .estimate(ObjectiveInput::new(&Model2, &RowsScoreGuide, batch.clone(), &key, dev))
             .unwrap();
         let g = est.surrogate_loss.backward();
         -host(est.params.unconstrained("loc").unwrap().grad(&g).unwrap())[0]
