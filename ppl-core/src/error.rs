@@ -62,6 +62,25 @@ pub enum CoreError {
         /// The shape asked for.
         shape: Vec<usize>,
     },
+    /// A `param` site asked for with another shape or constraint than it was created with
+    /// (two parameters sharing a name, or an init whose shape changed).
+    #[error(
+        "param `{name}` was created with shape {stored_shape:?} ({stored_constraint:?}); this call asks for shape \
+         {asked_shape:?} ({asked_constraint:?}): a param's shape and constraint are fixed when it is created — \
+         rename one of the two, or keep the first's"
+    )]
+    ParamMismatch {
+        /// Param name.
+        name: String,
+        /// Shape it was created with.
+        stored_shape: Vec<usize>,
+        /// Constraint it was created with.
+        stored_constraint: ppl_dist::Constraint,
+        /// Shape of this call's init.
+        asked_shape: Vec<usize>,
+        /// Constraint of this call.
+        asked_constraint: ppl_dist::Constraint,
+    },
     /// The model body panicked (e.g. a shape error inside a network); `site` is the last
     /// site that ran before the panic, `data` the names and shapes of the bound data.
     #[error(

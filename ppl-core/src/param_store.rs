@@ -5,7 +5,7 @@ use burn::tensor::{backend::Backend, Tensor};
 use ppl_dist::Constraint;
 
 use crate::transform::{to_constrained, to_unconstrained};
-use crate::Value;
+use crate::{CoreError, Value};
 
 /// Named parameters in unconstrained space (Pyro's param store), as an ordinary burn
 /// [`Module`] so optimizers and records handle them like network weights.
@@ -65,9 +65,26 @@ impl<B: Backend> ParamStore<B> {
     }
 
     /// The constrained value of `name` (with gradients), creating it from `init` if absent.
-    pub fn get_or_init(&mut self, name: &str, init: Value<B>, constraint: Constraint) -> Value<B> {
+    ///
+    /// # Errors
+    /// [`CoreError::ParamMismatch`] when `name` exists with another shape or constraint than
+    /// `init`'s and `constraint` (the stored value is never silently returned in their place).
+    pub fn get_or_init(&mut self, name: &str, init: Value<B>, constraint: Constraint) -> Result<Value<B>, CoreError> {
         let i = match self.position(name) {
-            Some(i) => i,
+            Some(i) => {
+                let m = &self.meta[i];
+                let shape = init.dims();
+                if m.shape != shape || m.constraint != constraint {
+                    return Err(CoreError::ParamMismatch {
+                        name: name.to_string(),
+                        stored_shape: m.shape.clone(),
+                        stored_constraint: m.constraint,
+                        asked_shape: shape,
+                        asked_constraint: constraint,
+                    });
+                }
+                i
+            }
             None => {
                 let shape = init.dims();
                 // The transforms are element-wise, so flattening first changes nothing.
@@ -82,7 +99,7 @@ impl<B: Backend> ParamStore<B> {
                 self.tensors.len() - 1
             }
         };
-        self.value_at(i)
+        Ok(self.value_at(i))
     }
 
     /// A store with the given parameters, each a zero placeholder of the right size, ready for

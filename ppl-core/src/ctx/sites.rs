@@ -86,7 +86,10 @@ impl<B: Backend> Ctx<B> {
         self.process(&mut msg);
         let v = match msg.value.take() {
             Some(v) => v,
-            None => self.params.get_or_init(name, Value::from_tensor(init), constraint),
+            None => match self.params.get_or_init(name, Value::from_tensor(init), constraint) {
+                Ok(v) => v,
+                Err(e) => self.fail(e),
+            },
         };
         let t = self.conform::<D>(name, v.clone(), {
             let mut s = [0; D];

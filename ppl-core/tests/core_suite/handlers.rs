@@ -125,6 +125,26 @@ fn param_sites_are_constrained_and_persist<B: AutodiffBackend>(dev: &B::Device) 
     let leaf = again.params.unconstrained("s").unwrap();
     let g = host(leaf.grad(&grads).expect("the positive param gets a gradient"));
     assert!(g.iter().all(|v| v.is_finite() && *v != 0.0), "{g:?}");
+    // A later call with another shape or constraint is an error naming both, never the
+    // stored value in their place.
+    for (shape, constraint) in [(3, Constraint::Positive), (2, Constraint::Real)] {
+        let other = move |ctx: &mut Ctx<B>| {
+            ctx.param("s", ctx.full([shape], 0.5), constraint);
+        };
+        let e = run(
+            &other,
+            Ctx::<B>::new(Data::new(), RngKey::new(2), dev).with_params(again.params.clone()),
+        )
+        .unwrap_err();
+        let msg = e.to_string();
+        assert!(
+            matches!(e, ppl_core::CoreError::ParamMismatch { .. })
+                && msg.contains("`s`")
+                && msg.contains("[2]")
+                && msg.contains(&format!("{constraint:?}")),
+            "{msg}"
+        );
+    }
 }
 
 fn prior_predictive_draws_the_requested_sites<B: AutodiffBackend>(dev: &B::Device) {
