@@ -73,6 +73,11 @@ pub struct Site<B: Backend> {
 }
 
 impl<B: Backend> Site<B> {
+    /// Whether the site lies in the data plate (`ctx.datamodel`), at any depth.
+    pub fn in_data_plate(&self) -> bool {
+        self.plates.iter().any(|p| p.is_data_plate())
+    }
+
     /// Whether this is a latent (unobserved) sample site.
     pub fn is_latent(&self) -> bool {
         self.kind == SiteKind::Sample && !self.observed

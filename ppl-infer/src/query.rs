@@ -79,10 +79,7 @@ pub(crate) fn collect<B: Backend>(traces: Vec<Trace<B>>, targets: &[&str]) -> Re
         }
         // A site outside the data plate is one value for the whole query, not one per chunk:
         // the first chunk's (later chunks drew their own, which only their rows used).
-        if sites
-            .first()
-            .is_some_and(|s| !s.plates.iter().any(|p| p.is_data_plate()))
-        {
+        if sites.first().is_some_and(|s| !s.in_data_plate()) {
             sites.truncate(1);
         }
         let cat = |vals: Vec<Value<B>>| Value::cat(vals.into_iter().map(|v| v.detach()).collect());

@@ -496,12 +496,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             }
         }
         if vectorize {
-            if let Some(s) = est
-                .traces
-                .0
-                .latent_sites()
-                .find(|s| !s.plates.iter().any(|p| p.is_data_plate()))
-            {
+            if let Some(s) = est.traces.0.latent_sites().find(|s| !s.in_data_plate()) {
                 return Err(InferError::Config(format!(
                     "vectorize_particles needs every latent inside the data plate (copies of the minibatch \
                      share anything global); site `{}` is global: use the particle loop (vectorize_particles: false)",

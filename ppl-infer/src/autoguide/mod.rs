@@ -98,7 +98,7 @@ pub fn discover<B: Backend, M: Model<B>>(
             shape: s.value.dims(),
             support,
             init,
-            local: s.plates.iter().any(|p| p.is_data_plate()),
+            local: s.in_data_plate(),
         });
     }
     Ok(specs)

@@ -202,6 +202,29 @@ pub(crate) fn run_guide<B: Backend, Q: Model<B>>(
     Ok(run(q, ctx)?)
 }
 
+/// A data-plate site's unscaled log-density `lp` summed per row: `[rows]`.
+///
+/// # Errors
+/// [`InferError::Config`], naming the `estimator`, when the data plate is not the site's
+/// outermost plate or `lp` does not have `rows` rows first.
+pub(crate) fn row_log_prob<B: Backend>(
+    estimator: &str,
+    s: &ppl_core::Site<B>,
+    lp: &ppl_core::Value<B>,
+    rows: usize,
+) -> Result<Tensor<B, 1>, InferError> {
+    let dims = lp.dims();
+    if !s.plates.first().is_some_and(|p| p.is_data_plate()) || dims.first() != Some(&rows) {
+        return Err(InferError::Config(format!(
+            "{estimator}: site `{}` is in the data plate but its log-density does not have the plate's {rows} \
+             rows first (shape {dims:?})",
+            s.name
+        )));
+    }
+    let total: usize = dims.iter().product();
+    Ok(lp.reshape::<2>([rows, total / rows]).sum_dim(1).reshape([rows]))
+}
+
 /// [`InferError::Config`] for an estimator asked to average zero particles.
 pub(crate) fn require_particles(particles: usize) -> Result<(), InferError> {
     if particles == 0 {

@@ -98,7 +98,7 @@ impl<T: ParticleTerm> ParticleElbo<T> {
 /// not the N/M-scaled stand-in for all N rows that the ELBO's terms are — so a plate's N/M
 /// scale must not enter it (Pyro's `ScoreParts` leaves it unscaled too). Scaled, a
 /// minibatched discrete latent's gradient came out N/M times too large.
-pub(super) fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tensor<B, 1>> {
+fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tensor<B, 1>> {
     let mut any = false;
     let mut acc = zero::<B>(device);
     for s in guide.latent_sites().filter(|s| !s.reparameterized) {

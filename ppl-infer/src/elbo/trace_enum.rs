@@ -7,8 +7,8 @@ use ppl_core::{run, Ctx, Data, Model, Site, SiteKind, Trace};
 use ppl_dist::RngKey;
 
 use super::{
-    check_matching_except, require_particles, run_guide, run_unmatched, zero, Batch, ElboEstimate, Objective,
-    ObjectiveInput,
+    check_matching_except, require_particles, row_log_prob, run_guide, run_unmatched, zero, Batch, ElboEstimate,
+    Objective, ObjectiveInput,
 };
 use crate::InferError;
 
@@ -64,8 +64,8 @@ pub const MAX_ENUMERATED_VALUES: usize = 256;
 /// # Cost
 /// The first evaluation on data of a given layout (names, and shapes past the rows) runs
 /// guide and model once plainly to find the site, then on the copies. Later evaluations on
-/// the same layout (the estimator remembers four) skip the plain run (the guide's plain run stays where the guide does not
-/// have the site: its draws are shared by every value). Should the site found then differ
+/// the same layout (the estimator remembers four) skip the plain run (the guide's plain run
+/// stays where the guide does not have the site: its draws are shared by every value). Should the site found then differ
 /// (a model that branches on the data), the plain run is made again: the result is the same
 /// with or without the shortcut.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -431,7 +431,7 @@ fn tiled_latents<B: Backend>(guide: &Trace<B>, idx: &[usize]) -> Result<Data<B>,
     let mut values = Data::new();
     for s in guide.latent_sites() {
         values.insert(&s.name, s.value.clone());
-        if !s.plates.iter().any(|p| p.is_data_plate()) {
+        if !s.in_data_plate() {
             values.mark_whole(&s.name);
         }
     }
@@ -463,14 +463,12 @@ fn split_terms<B: Backend>(
         let (Some(lp), Some(lp_sum)) = (&s.log_prob, &s.log_prob_sum) else {
             continue;
         };
-        if !s.plates.iter().any(|p| p.is_data_plate()) {
+        if !s.in_data_plate() {
             add(&mut global, lp_sum.clone());
             continue;
         }
-        check_row_site(s, copies, rows, scale)?;
-        let n = copies * rows;
-        let total: usize = lp.dims().iter().product();
-        add(&mut per_row, lp.reshape::<2>([n, total / n]).sum_dim(1).reshape([n]));
+        check_row_scale(s, copies, scale)?;
+        add(&mut per_row, row_log_prob("Elbo::TraceEnum", s, lp, copies * rows)?);
     }
     let zeros = |n: usize| -> Tensor<B, 1> {
         let dev = device.clone().unwrap_or_default();
@@ -482,17 +480,8 @@ fn split_terms<B: Backend>(
     ))
 }
 
-fn check_row_site<B: Backend>(s: &Site<B>, copies: usize, rows: usize, scale: f64) -> Result<(), InferError> {
-    let lp_rows = s.log_prob.as_ref().map(|lp| lp.dims()[0]);
-    if !s.plates.first().is_some_and(|p| p.is_data_plate()) || lp_rows != Some(copies * rows) {
-        return Err(InferError::Config(format!(
-            "Elbo::TraceEnum: site `{}` is in the data plate but its log-density does not have the plate's \
-             {} rows first (shape {:?})",
-            s.name,
-            copies * rows,
-            s.log_prob.as_ref().map(|lp| lp.dims())
-        )));
-    }
+/// A data-plate site's scale must be the plate's N/M (no `Scale` handler of its own).
+fn check_row_scale<B: Backend>(s: &Site<B>, copies: usize, scale: f64) -> Result<(), InferError> {
     let own = s.scale * copies as f64;
     if s.kind != SiteKind::Factor && (own - scale).abs() > 1e-9 * scale.abs().max(1.0) {
         return Err(InferError::Config(format!(

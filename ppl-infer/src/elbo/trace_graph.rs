@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 
 use burn::tensor::{backend::Backend, Tensor};
-use ppl_core::{Model, Site, Trace};
+use ppl_core::{Model, Trace};
 
 use super::particles::for_each_particle;
-use super::{require_particles, zero, ElboEstimate, MonteCarloTerm, Objective, ObjectiveInput, ParticleTerm};
+use super::{
+    require_particles, row_log_prob, zero, ElboEstimate, MonteCarloTerm, Objective, ObjectiveInput, ParticleTerm,
+};
 use crate::InferError;
 
 /// The Monte-Carlo ELBO with lower-variance score-function gradients (the idea of Pyro's
@@ -71,11 +73,6 @@ impl TraceGraphElbo {
     }
 }
 
-/// Whether a site lies in the data plate.
-fn in_data_plate<B: Backend>(s: &Site<B>) -> bool {
-    s.plates.iter().any(|p| p.is_data_plate())
-}
-
 /// A trace's terms as seen by one row: per row, the scaled log-densities of its data-plate
 /// sites (`[rows]`), and the scaled global terms of the sites after the first data-plate site
 /// (`[1]`). `None` when the trace has no data-plate site.
@@ -88,30 +85,16 @@ fn row_costs<B: Backend>(trace: &Trace<B>, rows: usize) -> Result<(Tensor<B, 1>,
         let (Some(lp), Some(lp_sum)) = (&s.log_prob, &s.log_prob_sum) else {
             continue;
         };
-        if !in_data_plate(s) {
+        if !s.in_data_plate() {
             if after_plate {
                 late = late + lp_sum.clone();
             }
             continue;
         }
         after_plate = true;
-        per_row = per_row + site_rows(s, lp, rows)? * s.scale;
+        per_row = per_row + row_log_prob("Elbo::TraceGraph", s, lp, rows)? * s.scale;
     }
     Ok((per_row, late))
-}
-
-/// A data-plate site's unscaled log-density summed per row: `[rows]`.
-fn site_rows<B: Backend>(s: &Site<B>, lp: &ppl_core::Value<B>, rows: usize) -> Result<Tensor<B, 1>, InferError> {
-    let dims = lp.dims();
-    if !s.plates.first().is_some_and(|p| p.is_data_plate()) || dims.first() != Some(&rows) {
-        return Err(InferError::Config(format!(
-            "Elbo::TraceGraph: site `{}` is in the data plate but its log-density does not have the plate's {rows} \
-             rows first (shape {dims:?})",
-            s.name
-        )));
-    }
-    let total: usize = dims.iter().product();
-    Ok(lp.reshape::<2>([rows, total / rows]).sum_dim(1).reshape([rows]))
 }
 
 /// The rows of the data plate in this particle: those of its first local non-reparameterized
@@ -119,7 +102,7 @@ fn site_rows<B: Backend>(s: &Site<B>, lp: &ppl_core::Value<B>, rows: usize) -> R
 fn plate_rows<B: Backend>(guide: &Trace<B>) -> Option<usize> {
     guide
         .latent_sites()
-        .find(|s| !s.reparameterized && in_data_plate(s))
+        .find(|s| !s.reparameterized && s.in_data_plate())
         .and_then(|s| s.log_prob.as_ref().map(|lp| lp.dims()[0]))
 }
 
@@ -152,8 +135,8 @@ impl<B: Backend> Objective<B> for TraceGraphElbo {
                 let Some(lp) = &site.log_prob else { continue };
                 let b = self.baselines.get(&site.name).copied().unwrap_or(0.0);
                 match &local_cost {
-                    Some((rows, cost, mean)) if in_data_plate(site) => {
-                        let score = site_rows(site, lp, *rows)?;
+                    Some((rows, cost, mean)) if site.in_data_plate() => {
+                        let score = row_log_prob("Elbo::TraceGraph", site, lp, *rows)?;
                         s = s + (score * (cost.clone() - b)).sum();
                         *seen.entry(site.name.clone()).or_default() += mean;
                     }

@@ -195,7 +195,7 @@ impl<B: Backend, P: Model<B> + Module<B>, Q: Model<B> + Module<B>> Posterior<B, 
             .map(|s| SiteEntry {
                 name: s.name.clone(),
                 observed: s.observed,
-                per_row: s.plates.iter().any(|p| p.is_data_plate()),
+                per_row: s.in_data_plate(),
                 shape: s.value.dims(),
                 support: s
                     .dist
