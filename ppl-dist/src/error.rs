@@ -49,6 +49,14 @@ pub enum DistError {
         /// Name of the second distribution.
         q: &'static str,
     },
+    /// No bijection from unconstrained space onto this support ([`crate::transforms::biject_to`]).
+    #[error("no transform onto the support {constraint}: {reason}")]
+    NoTransform {
+        /// The support, e.g. `"Boolean"`.
+        constraint: String,
+        /// Why, and what to do instead.
+        reason: &'static str,
+    },
     /// The selected backend cannot run on this machine (e.g. `cuda` without a driver).
     #[error("backend `{backend}` is not available: {reason}")]
     BackendUnavailable {

@@ -31,6 +31,7 @@ pub mod rng;
 pub mod special;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod transforms;
 pub mod validation;
 
 mod bernoulli;

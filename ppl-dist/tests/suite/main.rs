@@ -18,4 +18,5 @@ mod parity;
 mod shapes;
 mod special;
 mod support_and_errors;
+mod transforms;
 mod value_stability;
