@@ -99,6 +99,15 @@ pub enum InferError {
         /// What went wrong.
         detail: String,
     },
+    /// MCMC cannot sample this model or a chain failed: a discrete latent (NUTS moves
+    /// continuous ones), no finite starting point (naming the site), or an error inside a chain.
+    #[error("MCMC{}: {detail}", chain.map(|c| format!(" chain {c}")).unwrap_or_default())]
+    Mcmc {
+        /// The chain concerned, if one.
+        chain: Option<usize>,
+        /// What went wrong, naming the site where one is to blame.
+        detail: String,
+    },
     /// An exported posterior could not be written or loaded: a missing, truncated or corrupt
     /// file, a manifest from another format or crate version, or a skeleton (model or guide)
     /// whose types or shapes differ from the exported ones. Nothing is half-loaded.

@@ -21,6 +21,7 @@ pub mod elbo;
 mod error;
 pub mod export;
 mod fit_control;
+pub mod mcmc;
 mod optim;
 mod posterior;
 pub mod progress;

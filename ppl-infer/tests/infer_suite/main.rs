@@ -10,6 +10,7 @@ mod discrete;
 mod enumeration;
 mod export;
 mod gradients;
+mod nuts;
 mod particles;
 mod posterior_queries;
 mod reliability;
