@@ -6,6 +6,8 @@
 //!   uncertainty.
 //! * [`vae`]: Edward's inference-network VAE on binarized MNIST.
 //! * [`gmm`]: a Gaussian mixture with discrete assignments, summed out (`Elbo::TraceEnum`).
+//! * [`eight_schools`]: NUTS against AutoNormal and AutoMultivariateNormal on the
+//!   non-centred eight schools.
 //! * [`hierarchical`]: a hierarchical model with nested plates (partial pooling).
 //! * [`ppca`]: probabilistic PCA (InferPy's probzoo) on MNIST.
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
@@ -17,6 +19,7 @@ pub mod backend;
 pub mod bnn;
 pub mod cli;
 pub mod digits;
+pub mod eight_schools;
 pub mod gmm;
 pub mod hierarchical;
 pub mod metrics;

@@ -444,3 +444,80 @@ pub fn image_grid(
         Ok(())
     })
 }
+
+/// One panel of [`marginals`]: a quantity's name and its draws under each method.
+#[derive(Debug, Clone, Copy)]
+pub struct MarginalPanel<'a> {
+    /// The quantity (`μ`, `τ`, `θ₁`): the panel's title and x label.
+    pub name: &'a str,
+    /// `(method, draws)` pairs, one curve each.
+    pub draws: &'a [(&'a str, &'a [f64])],
+    /// Clip the x axis to these quantiles of the pooled draws (heavy tails, e.g. τ's).
+    pub clip: (f64, f64),
+}
+
+/// Histogram densities (40 bins over the panel's clipped range, as step lines) of each
+/// method's draws, panels side by side: how well approximate posteriors match a reference.
+///
+/// # Errors
+/// The font or the drawing fails (a message).
+pub fn marginals(panels: &[MarginalPanel<'_>], title: &str, size: (usize, usize)) -> Result<Canvas, String> {
+    const BINS: usize = 40;
+    let top = 40;
+    render(size.0 * panels.len().max(1), size.1 + top, |root| {
+        let (head, body) = root.split_vertically(top as u32);
+        head.titled(title, (FONT, 22))?;
+        for (area, panel) in body.split_evenly((1, panels.len().max(1))).iter().zip(panels) {
+            let mut pooled: Vec<f64> = panel.draws.iter().flat_map(|(_, d)| d.iter().copied()).filter(|v| v.is_finite()).collect();
+            pooled.sort_by(f64::total_cmp);
+            let at = |q: f64| pooled.get(((pooled.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
+            let (lo, hi) = (at(panel.clip.0), at(panel.clip.1));
+            let hi = if hi > lo { hi } else { lo + 1.0 };
+            let width = (hi - lo) / BINS as f64;
+            let curves: Vec<Vec<(f64, f64)>> = panel
+                .draws
+                .iter()
+                .map(|(_, d)| {
+                    let mut counts = [0usize; BINS];
+                    for v in d.iter().filter(|v| **v >= lo && **v < hi) {
+                        counts[(((v - lo) / width) as usize).min(BINS - 1)] += 1;
+                    }
+                    let norm = d.len().max(1) as f64 * width;
+                    let mut pts = vec![(lo, 0.0)];
+                    for (b, c) in counts.iter().enumerate() {
+                        let y = *c as f64 / norm;
+                        pts.push((lo + b as f64 * width, y));
+                        pts.push((lo + (b + 1) as f64 * width, y));
+                    }
+                    pts.push((hi, 0.0));
+                    pts
+                })
+                .collect();
+            let ymax = curves.iter().flatten().map(|p| p.1).fold(0.0, f64::max).max(1e-12) * 1.1;
+            let mut chart = ChartBuilder::on(area)
+                .caption(panel.name, (FONT, 18))
+                .margin(8)
+                .x_label_area_size(40)
+                .y_label_area_size(60)
+                .build_cartesian_2d(lo..hi, 0.0..ymax)?;
+            chart
+                .configure_mesh()
+                .light_line_style(WHITE)
+                .x_desc(panel.name)
+                .y_desc("density")
+                .x_label_formatter(&|x| tick(*x, hi - lo))
+                .y_label_formatter(&|y| tick(*y, ymax))
+                .label_style((FONT, 13))
+                .draw()?;
+            for (k, ((method, _), pts)) in panel.draws.iter().zip(&curves).enumerate() {
+                let style = colour(k).stroke_width(2);
+                chart
+                    .draw_series(LineSeries::new(pts.iter().copied(), style))?
+                    .label(*method)
+                    .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 18, y)], style));
+            }
+            legend(&mut chart, SeriesLabelPosition::UpperRight)?;
+        }
+        Ok(())
+    })
+}

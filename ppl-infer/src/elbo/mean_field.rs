@@ -15,7 +15,8 @@ use super::zero;
 pub type MeanFieldElbo = ParticleElbo<AnalyticKlTerm>;
 
 /// The per-particle term of [`MeanFieldElbo`]: observed log-likelihoods, minus the analytic
-/// KL of each latent site that has one, plus `ln p − ln q` for the others.
+/// KL of each latent site that has one, plus `ln p − ln q` for the others, minus `ln q` of
+/// the guide's terms that pair with no model site (auxiliary sites, guide factors).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AnalyticKlTerm;
 
@@ -37,6 +38,16 @@ impl ParticleTerm for AnalyticKlTerm {
                 Some(kl) => acc - kl.sum() * m.scale,
                 None => acc + lp.clone() - g.log_prob_sum.clone().expect("sample site"),
             };
+        }
+        // Guide terms with no model site to pair with — an auxiliary joint site
+        // (AutoMultivariateNormal's), a guide `factor` — keep their Monte-Carlo `−ln q`:
+        // leaving them out would drop the guide's entropy.
+        for g in guide.sites() {
+            if let Some(lp) = &g.log_prob_sum {
+                if model.site(&g.name).is_none() {
+                    acc = acc - lp.clone();
+                }
+            }
         }
         acc
     }
