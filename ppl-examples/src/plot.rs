@@ -468,9 +468,19 @@ pub fn marginals(panels: &[MarginalPanel<'_>], title: &str, size: (usize, usize)
         let (head, body) = root.split_vertically(top as u32);
         head.titled(title, (FONT, 22))?;
         for (area, panel) in body.split_evenly((1, panels.len().max(1))).iter().zip(panels) {
-            let mut pooled: Vec<f64> = panel.draws.iter().flat_map(|(_, d)| d.iter().copied()).filter(|v| v.is_finite()).collect();
+            let mut pooled: Vec<f64> = panel
+                .draws
+                .iter()
+                .flat_map(|(_, d)| d.iter().copied())
+                .filter(|v| v.is_finite())
+                .collect();
             pooled.sort_by(f64::total_cmp);
-            let at = |q: f64| pooled.get(((pooled.len().max(1) - 1) as f64 * q) as usize).copied().unwrap_or(0.0);
+            let at = |q: f64| {
+                pooled
+                    .get(((pooled.len().max(1) - 1) as f64 * q) as usize)
+                    .copied()
+                    .unwrap_or(0.0)
+            };
             let (lo, hi) = (at(panel.clip.0), at(panel.clip.1));
             let hi = if hi > lo { hi } else { lo + 1.0 };
             let width = (hi - lo) / BINS as f64;

@@ -26,7 +26,10 @@ pub(super) fn inverse<B: Backend, const D: usize>(t: &Transform, y: Tensor<B, D>
     }
 }
 
-pub(super) fn forward_with_ladj<B: Backend, const D: usize>(t: &Transform, x: Tensor<B, D>) -> (Tensor<B, D>, Tensor<B, D>) {
+pub(super) fn forward_with_ladj<B: Backend, const D: usize>(
+    t: &Transform,
+    x: Tensor<B, D>,
+) -> (Tensor<B, D>, Tensor<B, D>) {
     match t {
         Transform::Exp => (x.clone().exp(), x),
         // ln σ(x) = −softplus(−x)

@@ -72,9 +72,20 @@ impl Transform {
     /// [`DistError::InvalidParameter`] unless `low < high`, both finite.
     pub fn interval(low: f64, high: f64) -> Result<Transform, DistError> {
         if !(low.is_finite() && high.is_finite() && low < high) {
-            return Err(DistError::invalid("Transform::interval", "high - low", high - low, "bounds must be finite with low < high"));
+            return Err(DistError::invalid(
+                "Transform::interval",
+                "high - low",
+                high - low,
+                "bounds must be finite with low < high",
+            ));
         }
-        Ok(Transform::Compose(vec![Transform::Sigmoid, Transform::Affine { loc: low, scale: high - low }]))
+        Ok(Transform::Compose(vec![
+            Transform::Sigmoid,
+            Transform::Affine {
+                loc: low,
+                scale: high - low,
+            },
+        ]))
     }
 
     /// The set `x` lives in.
@@ -231,4 +242,3 @@ pub fn biject_to(constraint: Constraint) -> Result<Transform, DistError> {
         }),
     }
 }
-

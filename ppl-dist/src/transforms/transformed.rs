@@ -71,7 +71,11 @@ impl<B: Backend, const D: usize> TransformedDistribution<B, D> {
         let mut inside = codomain.check(y.clone())?;
         if codomain == Constraint::Simplex {
             let k = y.dims()[D - 1] as f64;
-            let sums = y.sum_dim(D - 1).sub_scalar(1.0).abs().lower_equal_elem(1e-5 * k.max(1.0));
+            let sums = y
+                .sum_dim(D - 1)
+                .sub_scalar(1.0)
+                .abs()
+                .lower_equal_elem(1e-5 * k.max(1.0));
             inside = inside.all_dim(D - 1).bool_and(sums);
         }
         for k in 0..self.event_dims() {
@@ -119,7 +123,8 @@ impl<B: Backend, const D: usize> Distribution<B, D> for TransformedDistribution<
     }
 
     fn sample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Tensor<B, D> {
-        self.transform.forward(self.base.sample_expanded(self.base_shape(shape), rng))
+        self.transform
+            .forward(self.base.sample_expanded(self.base_shape(shape), rng))
     }
 
     fn has_rsample(&self) -> bool {
@@ -127,7 +132,9 @@ impl<B: Backend, const D: usize> Distribution<B, D> for TransformedDistribution<
     }
 
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        Ok(self.transform.forward(self.base.rsample_expanded(self.base_shape(shape), rng)?))
+        Ok(self
+            .transform
+            .forward(self.base.rsample_expanded(self.base_shape(shape), rng)?))
     }
 
     fn median(&self) -> Option<Tensor<B, D>> {

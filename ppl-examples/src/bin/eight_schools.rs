@@ -40,7 +40,11 @@ fn main() {
                     cell(2)
                 ));
             }
-            let secs: Vec<String> = r.methods.iter().map(|m| format!("{} {:.1} s", m.method, m.seconds)).collect();
+            let secs: Vec<String> = r
+                .methods
+                .iter()
+                .map(|m| format!("{} {:.1} s", m.method, m.seconds))
+                .collect();
             lines.push(format!("time: {}", secs.join(", ")));
             lines.push(format!("marginals.png and summary.json in {}", args.out_dir.display()));
             Ok(lines.join("\n"))

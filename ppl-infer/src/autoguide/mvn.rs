@@ -3,15 +3,20 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::special::{inverse_softplus, softplus};
+use ppl_dist::transforms::{biject_to, Transform};
 use ppl_dist::{Constraint, Deterministic, MultivariateNormal};
 
 use super::{discover, host_tensor, unsupported_rank, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
-/// Full-rank autoguide over the real-valued latents: one multivariate normal over all their
-/// elements, concatenated (`_auto_latent.loc` `[1, d]`, and `_auto_latent.scale_tril`, whose
+/// Full-rank autoguide: one multivariate normal over all latent elements in unconstrained
+/// space, concatenated (`_auto_latent.loc` `[1, d]`, and `_auto_latent.scale_tril`, whose
 /// diagonal is kept positive by softplus), so posterior correlations between latents are
-/// learned. Each model latent takes its slice of the joint draw as a point mass.
+/// learned. Each model latent takes its slice of the joint draw, mapped onto its support by
+/// [`ppl_dist::transforms::biject_to`] (exp for positive latents, the sigmoid for the unit
+/// interval), as a point mass; for a constrained latent the guide adds the factor
+/// `_auto_latent.<site>.log_abs_det_jacobian` = `−ln |det J|`, so that its density is that of
+/// the transformed normal.
 #[derive(Module, Debug, Clone)]
 pub struct AutoMultivariateNormal {
     #[module(skip)]
@@ -33,18 +38,12 @@ impl AutoMultivariateNormal {
     /// Build the guide for `model`'s latents (one model run with `data`).
     ///
     /// # Errors
-    /// As [`discover`], and [`InferError::Config`] for a latent that is not real-valued
-    /// (use [`super::AutoNormal`], which handles constrained supports).
+    /// As [`discover`] (which accepts real, positive and unit-interval latents).
     pub fn new<B: Backend, M: Model<B>>(model: &M, data: &Data<B>, device: &B::Device) -> Result<Self, InferError> {
         let sites = discover(model, data, device)?;
-        if let Some(s) = sites
-            .iter()
-            .find(|s| !matches!(s.support, Constraint::Real | Constraint::RealVector))
-        {
-            return Err(InferError::Config(format!(
-                "AutoMultivariateNormal covers real-valued latents; `{}` has support {:?} (use AutoNormal)",
-                s.name, s.support
-            )));
+        for s in &sites {
+            biject_to(s.support)
+                .map_err(|e| InferError::Config(format!("AutoMultivariateNormal: latent `{}`: {e}", s.name)))?;
         }
         Ok(AutoMultivariateNormal { sites, init_scale: 0.1 })
     }
@@ -57,7 +56,32 @@ impl AutoMultivariateNormal {
     fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, flat: Tensor<B, 2>) {
         let mut shape = [0; D];
         shape.copy_from_slice(&s.shape);
-        ctx.sample(&s.name, Deterministic::new(flat.reshape(shape)));
+        let x = flat.reshape(shape);
+        match biject_to(s.support).expect("checked by new") {
+            Transform::Identity => {
+                ctx.sample(&s.name, Deterministic::new(x));
+            }
+            t => {
+                let (y, ladj) = t.forward_with_log_abs_det_jacobian(x);
+                ctx.sample(&s.name, Deterministic::new(y));
+                ctx.factor(&format!("{AUTO_LATENT}.{}.log_abs_det_jacobian", s.name), ladj.neg());
+            }
+        }
+    }
+
+    /// The unconstrained starting point: each site's initial value mapped back from its
+    /// support.
+    fn unconstrained_init<B: Backend>(&self, device: &B::Device) -> Tensor<B, 2> {
+        let parts: Vec<Tensor<B, 2>> = self
+            .sites
+            .iter()
+            .map(|s| {
+                let n = s.init.len();
+                let t = biject_to(s.support).expect("checked by new");
+                t.inverse(host_tensor::<B, 2>(&s.init, &[1, n], device))
+            })
+            .collect();
+        Tensor::cat(parts, 1)
     }
 }
 
@@ -68,10 +92,9 @@ impl<B: Backend> Model<B> for AutoMultivariateNormal {
 
     fn model(&self, ctx: &mut Ctx<B>) {
         let d = self.dim();
-        let init: Vec<f64> = self.sites.iter().flat_map(|s| s.init.iter().copied()).collect();
         let loc = ctx.param(
             &format!("{AUTO_LATENT}.loc"),
-            host_tensor::<B, 2>(&init, &[1, d], ctx.device()),
+            self.unconstrained_init::<B>(ctx.device()),
             Constraint::Real,
         );
         // Unconstrained d×d: strict lower triangle as is, diagonal through softplus.

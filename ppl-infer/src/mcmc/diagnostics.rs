@@ -84,7 +84,10 @@ pub fn split_rhat(chains: &[Vec<f64>]) -> f64 {
     let halves = split(chains);
     let bulk = rhat_of(&rank_normalize(&halves));
     let median = quantile(&halves.concat(), 0.5);
-    let folded: Vec<Vec<f64>> = halves.iter().map(|c| c.iter().map(|x| (x - median).abs()).collect()).collect();
+    let folded: Vec<Vec<f64>> = halves
+        .iter()
+        .map(|c| c.iter().map(|x| (x - median).abs()).collect())
+        .collect();
     let tail = rhat_of(&rank_normalize(&folded));
     bulk.max(tail)
 }
@@ -175,7 +178,10 @@ pub fn ess_tail(chains: &[Vec<f64>]) -> f64 {
         .iter()
         .map(|&p| {
             let q = quantile(&pooled, p);
-            let ind: Vec<Vec<f64>> = halves.iter().map(|c| c.iter().map(|x| f64::from(u8::from(*x <= q))).collect()).collect();
+            let ind: Vec<Vec<f64>> = halves
+                .iter()
+                .map(|c| c.iter().map(|x| f64::from(u8::from(*x <= q))).collect())
+                .collect();
             ess_of(&ind)
         })
         .fold(f64::INFINITY, f64::min)
@@ -232,9 +238,21 @@ mod tests {
             let x = data(kind);
             let ours = (split_rhat(&x), ess_bulk(&x), ess_tail(&x));
             let close = |a: f64, b: f64| (a - b).abs() <= 1e-9 * b.abs();
-            assert!(close(ours.0, *rhat), "data {kind}: R-hat {} against ArviZ {rhat}", ours.0);
-            assert!(close(ours.1, *bulk), "data {kind}: bulk ESS {} against ArviZ {bulk}", ours.1);
-            assert!(close(ours.2, *tail), "data {kind}: tail ESS {} against ArviZ {tail}", ours.2);
+            assert!(
+                close(ours.0, *rhat),
+                "data {kind}: R-hat {} against ArviZ {rhat}",
+                ours.0
+            );
+            assert!(
+                close(ours.1, *bulk),
+                "data {kind}: bulk ESS {} against ArviZ {bulk}",
+                ours.1
+            );
+            assert!(
+                close(ours.2, *tail),
+                "data {kind}: tail ESS {} against ArviZ {tail}",
+                ours.2
+            );
         }
     }
 

@@ -76,7 +76,13 @@ impl<B: Backend> McmcSamples<B> {
                 }
             }
             offset += len;
-            sites.insert(name.clone(), SiteDraws { shape: shape.clone(), values });
+            sites.insert(
+                name.clone(),
+                SiteDraws {
+                    shape: shape.clone(),
+                    values,
+                },
+            );
         }
         McmcSamples {
             sites,
@@ -140,7 +146,10 @@ impl<B: Backend> McmcSamples<B> {
         shape[0] = self.chains;
         shape[1] = self.draws;
         shape[2..].copy_from_slice(&s.shape);
-        Some(Tensor::from_data(TensorData::new(s.values.clone(), shape), float_options::<B>(&self.device)))
+        Some(Tensor::from_data(
+            TensorData::new(s.values.clone(), shape),
+            float_options::<B>(&self.device),
+        ))
     }
 
     /// The chains of element `index` (row-major within the site) of site `name`:
@@ -153,7 +162,11 @@ impl<B: Backend> McmcSamples<B> {
         }
         Some(
             (0..self.chains)
-                .map(|c| (0..self.draws).map(|d| s.values[(c * self.draws + d) * len + index]).collect())
+                .map(|c| {
+                    (0..self.draws)
+                        .map(|d| s.values[(c * self.draws + d) * len + index])
+                        .collect()
+                })
                 .collect(),
         )
     }
@@ -168,7 +181,8 @@ impl<B: Backend> McmcSamples<B> {
                 .values
                 .chunks(len.max(1))
                 .map(|v| {
-                    let t: Tensor<B, 1> = Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), float_options::<B>(&self.device));
+                    let t: Tensor<B, 1> =
+                        Tensor::from_data(TensorData::new(v.to_vec(), [v.len()]), float_options::<B>(&self.device));
                     match s.shape.len() {
                         1 => Value::from_tensor(t.reshape([s.shape[0]])),
                         2 => Value::from_tensor(t.reshape([s.shape[0], s.shape[1]])),
@@ -194,7 +208,11 @@ impl<B: Backend> McmcSamples<B> {
                 let n = pooled.len() as f64;
                 let mean = pooled.iter().sum::<f64>() / n;
                 let sd = (pooled.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
-                let label = if len == 1 { name.clone() } else { format!("{name}[{}]", unravel(i, &s.shape)) };
+                let label = if len == 1 {
+                    name.clone()
+                } else {
+                    format!("{name}[{}]", unravel(i, &s.shape))
+                };
                 rows.push(SummaryRow {
                     name: label,
                     mean,

@@ -67,11 +67,22 @@ impl LatentSlot {
 /// Model errors; [`InferError::Mcmc`] for a discrete latent (naming it: sum it out with
 /// `Elbo::TraceEnum` or fit it with a guide), for a latent of a subsampled plate, or for a
 /// support with no bijection from real space (an `Interval` whose bounds are parameters).
-pub fn latent_layout<B: Backend, M: Model<B>>(model: &M, data: &Data<B>, device: &B::Device) -> Result<Vec<LatentSlot>, InferError> {
-    let trace = run(model, Ctx::new(data.clone(), RngKey::new(0).fold_in("mcmc-layout"), device))?.trace;
+pub fn latent_layout<B: Backend, M: Model<B>>(
+    model: &M,
+    data: &Data<B>,
+    device: &B::Device,
+) -> Result<Vec<LatentSlot>, InferError> {
+    let trace = run(
+        model,
+        Ctx::new(data.clone(), RngKey::new(0).fold_in("mcmc-layout"), device),
+    )?
+    .trace;
     let unused = crate::data_plan::unused(data, trace.data_reads());
     if !unused.is_empty() {
-        return Err(crate::data_plan::unused_error(unused, crate::data_plan::sample_sites(&[&trace])));
+        return Err(crate::data_plan::unused_error(
+            unused,
+            crate::data_plan::sample_sites(&[&trace]),
+        ));
     }
     let mut slots = Vec::new();
     let mut offset = 0;
@@ -83,7 +94,11 @@ pub fn latent_layout<B: Backend, M: Model<B>>(model: &M, data: &Data<B>, device:
                 s.name, p.name
             )));
         }
-        let support = s.dist.as_ref().expect("sample sites carry their distribution").support();
+        let support = s
+            .dist
+            .as_ref()
+            .expect("sample sites carry their distribution")
+            .support();
         if support.is_discrete() {
             return Err(mcmc(format!(
                 "latent `{}` is discrete (support {support:?}); NUTS moves continuous latents only: sum it out \

@@ -175,7 +175,7 @@ impl Nuts {
         let total = cfg.num_chains as u64 * (cfg.num_warmup + cfg.num_samples);
         let bar = crate::progress::bar(total, cfg.progress);
         let started = Instant::now();
-        let results: Vec<Result<(Vec<Vec<f64>>, ChainStats), InferError>> = std::thread::scope(|scope| {
+        let results: Vec<Result<ChainRun, InferError>> = std::thread::scope(|scope| {
             let handles: Vec<_> = (0..cfg.num_chains)
                 .map(|chain| {
                     let (slots, bar) = (slots.clone(), bar.clone());
@@ -215,6 +215,9 @@ impl Nuts {
     }
 }
 
+/// One chain's kept draws (constrained, flat) and its statistics.
+type ChainRun = (Vec<Vec<f64>>, ChainStats);
+
 /// A starting point in `(−r, r)ⁿ` with a finite log-density and gradient (100 tries).
 fn initial_point<B: AutodiffBackend, M: Model<B>>(
     cfg: &NutsConfig,
@@ -226,11 +229,18 @@ fn initial_point<B: AutodiffBackend, M: Model<B>>(
     let mut gradient = vec![0.0; dim];
     let mut last = Vec::new();
     for _ in 0..100 {
-        let point: Vec<f64> = key.uniform(dim).into_iter().map(|u| (2.0 * u - 1.0) * cfg.init_radius).collect();
+        let point: Vec<f64> = key
+            .uniform(dim)
+            .into_iter()
+            .map(|u| (2.0 * u - 1.0) * cfg.init_radius)
+            .collect();
         match density.value_and_gradient(&point, &mut gradient) {
             Ok(_) => return Ok(point),
             Err(super::potential::LogDensityError::Model(e)) => {
-                return Err(InferError::Mcmc { chain: Some(chain), detail: e })
+                return Err(InferError::Mcmc {
+                    chain: Some(chain),
+                    detail: e,
+                })
             }
             Err(_) => last = point,
         }
@@ -253,7 +263,7 @@ fn run_chain<B: AutodiffBackend, M: Model<B>>(
     slots: Vec<LatentSlot>,
     device: &B::Device,
     bar: &indicatif::ProgressBar,
-) -> Result<(Vec<Vec<f64>>, ChainStats), InferError> {
+) -> Result<ChainRun, InferError> {
     let fail = |e: anyhow::Error| InferError::Mcmc {
         chain: Some(chain),
         detail: format!("{e:#}"),
@@ -261,15 +271,20 @@ fn run_chain<B: AutodiffBackend, M: Model<B>>(
     let dim = dimension(&slots);
     let density = LogDensity::new(model, data, slots.clone(), device);
     let init = initial_point(cfg, chain, &density, dim)?;
-    let mut settings = DiagNutsSettings::default();
-    settings.num_tune = cfg.num_warmup;
-    settings.num_draws = cfg.num_samples;
-    settings.num_chains = cfg.num_chains;
-    settings.maxdepth = cfg.max_tree_depth;
-    settings.seed = cfg.seed;
+    let mut settings = DiagNutsSettings {
+        num_tune: cfg.num_warmup,
+        num_draws: cfg.num_samples,
+        num_chains: cfg.num_chains,
+        maxdepth: cfg.max_tree_depth,
+        seed: cfg.seed,
+        ..Default::default()
+    };
     settings.adapt_options.step_size_settings.target_accept = cfg.target_accept;
-    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(RngKey::new(cfg.seed).fold_in("nuts").fold_in_u64(chain as u64).seed());
-    let mut sampler = settings.new_chain(chain as u64, CpuMath::new(density), &mut rng).map_err(fail)?;
+    let mut rng =
+        rand_chacha::ChaCha8Rng::seed_from_u64(RngKey::new(cfg.seed).fold_in("nuts").fold_in_u64(chain as u64).seed());
+    let mut sampler = settings
+        .new_chain(chain as u64, CpuMath::new(density), &mut rng)
+        .map_err(fail)?;
     sampler.set_position(&init).map_err(fail)?;
     let mut draws = Vec::with_capacity(cfg.num_samples as usize);
     let mut stats = ChainStats {

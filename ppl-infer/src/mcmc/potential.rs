@@ -65,7 +65,10 @@ impl<'a, B: AutodiffBackend, M: Model<B>> LogDensity<'a, B, M> {
     }
 
     fn flat(&self, position: &[f64]) -> Tensor<B, 1> {
-        Tensor::from_data(TensorData::new(position.to_vec(), [position.len()]), float_options::<B>(&self.device))
+        Tensor::from_data(
+            TensorData::new(position.to_vec(), [position.len()]),
+            float_options::<B>(&self.device),
+        )
     }
 
     /// The model's trace with the latents set from `u`, and `Σ ln |det J|`.
@@ -80,7 +83,8 @@ impl<'a, B: AutodiffBackend, M: Model<B>> LogDensity<'a, B, M> {
                 None => l,
             });
         }
-        let ctx = Ctx::new(self.data.clone(), RngKey::new(0).fold_in("mcmc"), &self.device).with_handler(Substitute::new(values));
+        let ctx = Ctx::new(self.data.clone(), RngKey::new(0).fold_in("mcmc"), &self.device)
+            .with_handler(Substitute::new(values));
         Ok((run(self.model, ctx)?.trace, ladj))
     }
 
@@ -162,7 +166,11 @@ impl<B: AutodiffBackend, M: Model<B>> CpuLogpFunc for LogDensity<'_, B, M> {
         self.value_and_gradient(position, gradient)
     }
 
-    fn expand_vector<R: nuts_rs::rand::Rng + ?Sized>(&mut self, _rng: &mut R, array: &[f64]) -> Result<Vec<f64>, CpuMathError> {
+    fn expand_vector<R: nuts_rs::rand::Rng + ?Sized>(
+        &mut self,
+        _rng: &mut R,
+        array: &[f64],
+    ) -> Result<Vec<f64>, CpuMathError> {
         Ok(array.to_vec())
     }
 }

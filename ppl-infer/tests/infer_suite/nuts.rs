@@ -44,7 +44,9 @@ fn config(seed: u64) -> NutsConfig {
 /// Monte-Carlo standard errors of `(mean, sd)`, R-hat < 1.01, and no divergences.
 fn assert_posterior<B: AutodiffBackend>(draws: &McmcSamples<B>, label: &str, mean: f64, sd: f64) {
     let summary = draws.summary();
-    let row = summary.row(label).unwrap_or_else(|| panic!("no row {label} in\n{summary}"));
+    let row = summary
+        .row(label)
+        .unwrap_or_else(|| panic!("no row {label} in\n{summary}"));
     println!("{row:?}");
     let mcse_mean = sd / row.ess_bulk.sqrt();
     // the standard error of a standard deviation estimated from ESS near-normal draws
@@ -101,7 +103,9 @@ fn gamma_poisson_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     assert_posterior(&draws, "lambda", a / b, a.sqrt() / b);
 }
 
-const FLIPS: [f64; 15] = [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0];
+const FLIPS: [f64; 15] = [
+    1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0,
+];
 
 fn beta_bernoulli_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     // p ~ Beta(2, 3), yᵢ ~ Bernoulli(p): the posterior is Beta(2 + s, 3 + n − s)
@@ -156,8 +160,16 @@ fn same_seed_same_draws<B: AutodiffBackend>(dev: &B::Device) {
         Nuts::new(cfg).run(&model, &data, dev).unwrap()
     };
     let (a, b, c) = (small(7), small(7), small(8));
-    assert_eq!(a.values("lambda"), b.values("lambda"), "the same seed must give the same draws");
-    assert_ne!(a.values("lambda"), c.values("lambda"), "another seed must give other draws");
+    assert_eq!(
+        a.values("lambda"),
+        b.values("lambda"),
+        "the same seed must give the same draws"
+    );
+    assert_ne!(
+        a.values("lambda"),
+        c.values("lambda"),
+        "another seed must give other draws"
+    );
     assert_eq!(a.seed(), 7);
 }
 
@@ -173,7 +185,10 @@ fn a_discrete_latent_is_refused_by_name<B: AutodiffBackend>(dev: &B::Device) {
     println!("{err}");
     assert!(matches!(err, InferError::Mcmc { .. }), "{err:?}");
     let text = err.to_string();
-    assert!(text.contains("`coin`") && text.contains("discrete") && text.contains("TraceEnum"), "{text}");
+    assert!(
+        text.contains("`coin`") && text.contains("discrete") && text.contains("TraceEnum"),
+        "{text}"
+    );
 }
 
 fn a_model_with_no_finite_starting_point_names_the_site<B: AutodiffBackend>(dev: &B::Device) {
@@ -189,7 +204,10 @@ fn a_model_with_no_finite_starting_point_names_the_site<B: AutodiffBackend>(dev:
     println!("{err}");
     let text = err.to_string();
     assert!(matches!(err, InferError::Mcmc { chain: Some(_), .. }), "{err:?}");
-    assert!(text.contains("observed site `y`") && text.contains("no starting point"), "{text}");
+    assert!(
+        text.contains("observed site `y`") && text.contains("no starting point"),
+        "{text}"
+    );
 }
 
 fn invalid_settings_are_refused<B: AutodiffBackend>(dev: &B::Device) {
