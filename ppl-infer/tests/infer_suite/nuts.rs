@@ -224,3 +224,64 @@ fn invalid_settings_are_refused<B: AutodiffBackend>(dev: &B::Device) {
         assert!(matches!(err, InferError::Config(_)), "{err:?}");
     }
 }
+
+mod network {
+    use super::*;
+    use burn::tensor::{activation::tanh, Tensor};
+
+    statistical_suite!(a_small_neural_network_samples);
+
+    const H: usize = 5;
+
+    /// A 1–5–1 tanh network whose weights are latents (`w1`, `b1`, `w2`, `b2` ~ N(0, 1)), 20
+    /// noisy points of sin(x) (σ = 0.1): NUTS samples it (2 chains × 40 draws after 80
+    /// warm-up, trees of depth ≤ 7 to bound the cost; a multimodal posterior, so no
+    /// convergence is claimed) and the posterior mean of the network's output fits the data.
+    fn a_small_neural_network_samples<B: AutodiffBackend>(dev: &B::Device) {
+        let n = 20;
+        let xs: Vec<f64> = (0..n).map(|i| -2.0 + 4.0 * i as f64 / (n - 1) as f64).collect();
+        let noise = ppl_dist::RngKey::new(9).standard_normal(n);
+        let ys: Vec<f64> = xs.iter().zip(&noise).map(|(x, e)| x.sin() + 0.1 * e).collect();
+        let model = |ctx: &mut Ctx<B>| {
+            let w1 = ctx.sample("w1", Normal::new(ctx.zeros([1, H]), 1.0));
+            let b1 = ctx.sample("b1", Normal::new(ctx.zeros([1, H]), 1.0));
+            let w2 = ctx.sample("w2", Normal::new(ctx.zeros([H, 1]), 1.0));
+            let b2 = ctx.sample("b2", Normal::new(ctx.zeros([1, 1]), 1.0));
+            ctx.datamodel(|ctx| {
+                let x: Tensor<B, 2> = ctx.data("x");
+                let f = tanh(x.matmul(w1) + b1).matmul(w2) + b2;
+                ctx.sample("y", Normal::new(f, 0.1));
+            });
+        };
+        let data = Data::new()
+            .with("x", t2::<B>(&xs, n, 1, dev))
+            .with("y", t2::<B>(&ys, n, 1, dev));
+        let cfg = config(11)
+            .with_num_warmup(80)
+            .with_num_samples(40)
+            .with_num_chains(2)
+            .with_max_tree_depth(7);
+        let draws = Nuts::new(cfg).run(&model, &data, dev).unwrap();
+        assert_eq!(draws.get::<4>("w1").unwrap().dims(), [2, 40, 1, H]);
+        // the posterior mean prediction at each x, from the draws on the host
+        let (w1, b1, w2, b2) = (
+            draws.values("w1").unwrap(),
+            draws.values("b1").unwrap(),
+            draws.values("w2").unwrap(),
+            draws.values("b2").unwrap(),
+        );
+        let total = 80;
+        let mut sq = 0.0;
+        for (x, y) in xs.iter().zip(&ys) {
+            let mut mean = 0.0;
+            for d in 0..total {
+                let hidden = (0..H).map(|h| (x * w1[d * H + h] + b1[d * H + h]).tanh() * w2[d * H + h]);
+                mean += (hidden.sum::<f64>() + b2[d]) / total as f64;
+            }
+            sq += (mean - y).powi(2);
+        }
+        let rmse = (sq / n as f64).sqrt();
+        println!("posterior-mean RMSE {rmse:.3}; {:?}", draws.chain_stats());
+        assert!(rmse < 0.2, "the sampled network fits the data: RMSE {rmse}");
+    }
+}
