@@ -104,7 +104,8 @@ pub fn quantity_names() -> Vec<String> {
     names
 }
 
-/// Sample with NUTS, fit both autoguides, compare; writes `marginals.png` and `summary.json`.
+/// Sample with NUTS, fit both autoguides, compare; writes `marginals.png`, `nuts_draws.json`
+/// (the draws, each chain's statistics and the convergence table) and `summary.json`.
 ///
 /// # Errors
 /// Sampling or fitting errors, unwritable output.
@@ -234,6 +235,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
             clip: if k == 1 { (0.0, 0.98) } else { (0.005, 0.995) },
         })
         .collect();
+    samples.write_json(&args.out_dir.join("nuts_draws.json"))?;
     plot::write(
         plot::marginals(&panels, "Eight schools: NUTS against the autoguides", (420, 380)),
         &args.out_dir,

@@ -853,5 +853,10 @@ fn eight_schools_smoke_run_writes_figure_and_summary() {
     let r = ppl_examples::eight_schools::run::<B>(&args, &Default::default()).unwrap();
     assert_eq!(r.methods.len(), 3);
     assert_eq!(r.nuts_summary.draws, 10);
-    assert_written(&args.out_dir, &["marginals.png", "summary.json"]);
+    assert_written(&args.out_dir, &["marginals.png", "nuts_draws.json", "summary.json"]);
+    let text = std::fs::read_to_string(args.out_dir.join("nuts_draws.json")).unwrap();
+    let saved: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(saved["sites"]["tau"]["values"].as_array().unwrap().len(), 4 * 10);
+    assert_eq!(saved["chain_stats"].as_array().unwrap().len(), 4);
+    assert!(saved["summary"][0]["r_hat"].is_number() || saved["summary"][0]["r_hat"].is_null());
 }

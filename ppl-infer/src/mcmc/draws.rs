@@ -8,11 +8,14 @@ use burn::tensor::{backend::Backend, Tensor, TensorData};
 use ppl_core::Value;
 use ppl_dist::param::float_options;
 
+use ppl_core::{Model, ParamStore};
+
 use super::diagnostics::{ess_bulk, ess_tail, quantile, split_rhat};
-use crate::Samples;
+use super::guide::DrawsGuide;
+use crate::{Posterior, Samples};
 
 /// What one chain's sampler reported after warm-up.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct ChainStats {
     /// Divergent transitions among the kept draws.
     pub divergences: usize,
@@ -196,6 +199,59 @@ impl<B: Backend> McmcSamples<B> {
         Samples::new(out, self.chains * self.draws)
     }
 
+    /// The draws as a guide ([`DrawsGuide`]): each run of it picks one draw.
+    pub fn guide(&self) -> DrawsGuide<B> {
+        let sites = self
+            .order
+            .iter()
+            .map(|n| {
+                let s = &self.sites[n];
+                (n.clone(), s.shape.clone(), s.values.clone())
+            })
+            .collect();
+        DrawsGuide::new(sites, self.chains * self.draws)
+    }
+
+    /// A [`Posterior`] of `model` whose latents come from these draws: its
+    /// `posterior_predictive_samples`, `sample` and the other queries work as after SVI (each
+    /// query draw picks one MCMC draw at random, reproducibly from the seed).
+    pub fn to_posterior<M: Model<B>>(&self, model: M) -> Posterior<B, M, DrawsGuide<B>> {
+        Posterior::new(model, self.guide(), ParamStore::new(), self.seed, &self.device)
+            .with_guide_latents(self.order.clone())
+    }
+
+    /// Everything as JSON: the seed, the number of chains and draws, each site's shape and
+    /// values (`[chain, draw, …shape]`, row-major), each chain's statistics and the
+    /// convergence summary — the draws and their diagnostics in one file.
+    pub fn to_json(&self) -> serde_json::Value {
+        let sites: serde_json::Map<String, serde_json::Value> = self
+            .order
+            .iter()
+            .map(|n| {
+                let s = &self.sites[n];
+                (n.clone(), serde_json::json!({ "shape": s.shape, "values": s.values }))
+            })
+            .collect();
+        serde_json::json!({
+            "sampler": "NUTS (nuts-rs)",
+            "seed": self.seed,
+            "chains": self.chains,
+            "draws": self.draws,
+            "sites": sites,
+            "chain_stats": self.stats,
+            "summary": self.summary().rows,
+        })
+    }
+
+    /// Write [`McmcSamples::to_json`] to `path`.
+    ///
+    /// # Errors
+    /// The file cannot be written (the message names it).
+    pub fn write_json(&self, path: &std::path::Path) -> Result<(), String> {
+        let text = serde_json::to_string(&self.to_json()).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
     /// The convergence table: one row per scalar element of every site.
     pub fn summary(&self) -> McmcSummary {
         let mut rows = Vec::new();
@@ -246,7 +302,7 @@ fn unravel(mut i: usize, shape: &[usize]) -> String {
 }
 
 /// One scalar's line of [`McmcSummary`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SummaryRow {
     /// `site` or `site[i, j]`.
     pub name: String,

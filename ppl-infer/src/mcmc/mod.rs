@@ -9,12 +9,14 @@
 
 mod diagnostics;
 mod draws;
+mod guide;
 mod layout;
 mod nuts;
 mod potential;
 
 pub use diagnostics::{ess_bulk, ess_tail, quantile, split_rhat};
 pub use draws::{ChainStats, McmcSamples, McmcSummary, SummaryRow};
+pub use guide::DrawsGuide;
 pub use layout::{constrained_values, dimension, latent_layout, LatentSlot};
 pub use nuts::{Nuts, NutsConfig};
 pub use potential::{LogDensity, LogDensityError};

@@ -22,6 +22,7 @@ statistical_suite!(
     beta_bernoulli_posterior_is_recovered,
     dirichlet_multinomial_posterior_is_recovered,
     same_seed_same_draws,
+    posterior_predictive_from_the_draws_matches_the_exact_one,
 );
 mod errors {
     use super::*;
@@ -284,4 +285,47 @@ mod network {
         println!("posterior-mean RMSE {rmse:.3}; {:?}", draws.chain_stats());
         assert!(rmse < 0.2, "the sampled network fits the data: RMSE {rmse}");
     }
+}
+
+fn posterior_predictive_from_the_draws_matches_the_exact_one<B: AutodiffBackend>(dev: &B::Device) {
+    // w ~ N(0, 1), yᵢ ~ N(w·xᵢ, 0.5): w | y ~ N(m, s²) with 1/s² = 1 + Σx²/0.25, m = s²·Σxy/0.25;
+    // the predictive of y at x* is N(m·x*, s²x*² + 0.25)
+    let xs = [-1.0, -0.5, 0.0, 0.4, 0.8, 1.2, 1.5, 2.0];
+    let ys = [-0.9, -0.2, 0.3, 0.1, 0.9, 0.8, 1.6, 1.7];
+    let model = |ctx: &mut Ctx<B>| {
+        let w = ctx.sample("w", Normal::new(ctx.zeros([1, 1]), 1.0));
+        ctx.datamodel(|ctx| {
+            let x: burn::tensor::Tensor<B, 2> = ctx.data("x");
+            ctx.sample("y", Normal::new(x.matmul(w), 0.5));
+        });
+    };
+    let data = Data::new()
+        .with("x", t2::<B>(&xs, 8, 1, dev))
+        .with("y", t2::<B>(&ys, 8, 1, dev));
+    let draws = Nuts::new(config(5)).run(&model, &data, dev).unwrap();
+    let post = draws.to_posterior(model);
+    let n = 2000;
+    let queries = post
+        .posterior_predictive_samples(&["y", "w"], &Data::new().with("x", t2::<B>(&[2.0], 1, 1, dev)), n)
+        .unwrap();
+    let pooled = draws.values("w").unwrap();
+    let ys_new: Vec<f64> = queries.iter().map(|q| q.sample("y").unwrap().to_vec()[0]).collect();
+    for q in queries.iter().take(20) {
+        let w = q.sample("w").unwrap().to_vec()[0];
+        assert!(pooled.contains(&w), "w = {w} is one of the MCMC draws");
+    }
+    let prec = 1.0 + xs.iter().map(|x| x * x).sum::<f64>() / 0.25;
+    let m = xs.iter().zip(&ys).map(|(x, y)| x * y).sum::<f64>() / 0.25 / prec;
+    let (mean, var) = (2.0 * m, 4.0 / prec + 0.25);
+    let got = ys_new.iter().sum::<f64>() / n as f64;
+    let got_var = ys_new.iter().map(|y| (y - got).powi(2)).sum::<f64>() / (n - 1) as f64;
+    // 5 standard errors: the predictive draws resample 4000 correlated MCMC draws
+    assert!(
+        (got - mean).abs() < 5.0 * (var / n as f64).sqrt(),
+        "predictive mean {got} against {mean}"
+    );
+    assert!(
+        (got_var - var).abs() < 5.0 * var * (2.0 / n as f64).sqrt(),
+        "predictive variance {got_var} against {var}"
+    );
 }
