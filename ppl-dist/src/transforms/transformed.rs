@@ -146,3 +146,5 @@ impl<B: Backend, const D: usize> Distribution<B, D> for TransformedDistribution<
         }
     }
 }
+
+crate::impl_into_distribution!(TransformedDistribution<B, D>);

@@ -94,6 +94,16 @@ fn continuous_samplers_pass_ks<B: AutodiffBackend>(dev: &B::Device) {
         ks("Beta", &Beta::new(s::<B>(a, dev), b).unwrap(), |x| be.cdf(x));
         let e = sd::Exp::new(b).unwrap();
         ks("Exponential", &Exponential::new(s::<B>(b, dev)).unwrap(), |x| e.cdf(x));
+        let w = sd::Weibull::new(a, b).unwrap();
+        ks("Weibull", &ppl_dist::Weibull::new(s::<B>(b, dev), a).unwrap(), |x| {
+            w.cdf(x)
+        });
+        let pa = sd::Pareto::new(b, a).unwrap();
+        ks("Pareto", &ppl_dist::Pareto::new(s::<B>(b, dev), a).unwrap(), |x| {
+            pa.cdf(x)
+        });
+        let c = sd::ChiSquared::new(a).unwrap();
+        ks("Chi2", &ppl_dist::Chi2::new(s::<B>(a, dev)).unwrap(), |x| c.cdf(x));
         let t = sd::StudentsT::new(1.0, 2.0, a).unwrap();
         ks("StudentT", &StudentT::new(s::<B>(a, dev), 1.0, 2.0).unwrap(), |x| {
             t.cdf(x)
@@ -138,6 +148,21 @@ fn discrete_samplers_pass_chi_square<B: AutodiffBackend>(dev: &B::Device) {
             &ppl_dist::Geometric::new(s::<B>(p, dev)).unwrap(),
             |k| g.pmf(k as u64 + 1),
             400,
+        );
+        // BetaBinomial(20, α, β) with mean 20p: the pmf in f64 from statrs's ln Γ
+        let (a, bb) = (2.0 * p / (1.0 - p).max(0.1), 2.0);
+        let lb = |x: f64, y: f64| {
+            use statrs::function::gamma::ln_gamma;
+            ln_gamma(x) + ln_gamma(y) - ln_gamma(x + y)
+        };
+        chi2(
+            "BetaBinomial",
+            &ppl_dist::BetaBinomial::new(20.0, s::<B>(a, dev), bb).unwrap(),
+            |k| {
+                use statrs::function::factorial::ln_binomial;
+                (ln_binomial(20, k as u64) + lb(k as f64 + a, 20.0 - k as f64 + bb) - lb(a, bb)).exp()
+            },
+            20,
         );
         let bi = sd::Binomial::new(p, 30).unwrap();
         chi2(

@@ -655,3 +655,117 @@ fn point_mass_empirical_and_mixture_log_probs_match_closed_forms<B: AutodiffBack
         );
     }
 }
+
+mod newer {
+    //! Weibull, Pareto and Chi2 (issue 21) against statrs, typical ranges (1000 random
+    //! parameter draws each; own samples, samples ×3, and values outside the support).
+    use super::*;
+    use ppl_dist::{Chi2, Pareto, Weibull};
+    use statrs::function::gamma::ln_gamma;
+
+    backend_suite!(weibull_pareto_chi2_log_probs_match_statrs);
+
+    fn weibull_pareto_chi2_log_probs_match_statrs<B: AutodiffBackend>(dev: &B::Device) {
+        let r = &TYPICAL;
+        let key = &mut RngKey::new(77);
+        let (scale, scale_t) = param::<B>(log_uniform(key, N, r.scale.0, r.scale.1), dev);
+        let (c1, c1_t) = param::<B>(log_uniform(key, N, r.conc.0, r.conc.1), dev);
+        let sets = |d: &dyn Distribution<B, 1>, key: &mut RngKey, below: Vec<f64>| {
+            let s = host(d.sample(key));
+            vec![s.clone(), s.iter().map(|x| x * 3.0).collect(), below]
+        };
+
+        let d = Weibull::new(scale_t.clone(), c1_t.clone()).unwrap();
+        compare("Weibull", &d, sets(&d, key, vec![-1.0; N]), r.rel64, |i, x| {
+            let (l, k) = (scale[i], c1[i]);
+            let rf = if x < 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                statrs::distribution::Weibull::new(k, l).unwrap().ln_pdf(x)
+            };
+            let z = x / l;
+            (
+                rf,
+                k.ln().abs() + l.ln().abs() + (k - 1.0).abs() * z.ln().abs() + z.powf(k),
+            )
+        });
+
+        let d = Pareto::new(scale_t.clone(), c1_t.clone()).unwrap();
+        let below: Vec<f64> = scale.iter().map(|s| s * 0.5).collect();
+        compare("Pareto", &d, sets(&d, key, below), r.rel64, |i, x| {
+            let (s, a) = (scale[i], c1[i]);
+            let rf = if x < s {
+                f64::NEG_INFINITY
+            } else {
+                statrs::distribution::Pareto::new(s, a).unwrap().ln_pdf(x)
+            };
+            (rf, a.ln().abs() + a * s.ln().abs() + (a + 1.0) * x.ln().abs())
+        });
+
+        let d = Chi2::new(c1_t.clone()).unwrap();
+        compare("Chi2", &d, sets(&d, key, vec![-1.0; N]), r.rel64, |i, x| {
+            let nu = c1[i];
+            let rf = if x < 0.0 {
+                f64::NEG_INFINITY
+            } else {
+                statrs::distribution::ChiSquared::new(nu).unwrap().ln_pdf(x)
+            };
+            (
+                rf,
+                (nu / 2.0 - 1.0).abs() * x.ln().abs() + x / 2.0 + nu / 2.0 * 2f64.ln() + ln_gamma(nu / 2.0).abs(),
+            )
+        });
+    }
+}
+
+mod beta_binomial {
+    //! BetaBinomial against SciPy 1.x's `betabinom.logpmf` (statrs has none), values computed
+    //! once and written here; and out-of-support values.
+    use super::*;
+    use ppl_dist::BetaBinomial;
+
+    backend_suite!(beta_binomial_log_pmf_matches_scipy);
+
+    /// `(n, α, β, k, scipy.stats.betabinom.logpmf(k, n, α, β))`.
+    const SCIPY: [(f64, f64, f64, f64, f64); 10] = [
+        (10.0, 2.0, 3.0, 0.0, -2.719100037288795),
+        (10.0, 2.0, 3.0, 4.0, -1.967112356705917),
+        (10.0, 2.0, 3.0, 10.0, -4.51085950651685),
+        (1.0, 0.5, 0.5, 1.0, -0.6931471805599452),
+        (25.0, 0.3, 7.5, 2.0, -2.5563195462559216),
+        (25.0, 0.3, 7.5, 25.0, -18.087217239697836),
+        (100.0, 40.0, 60.0, 38.0, -2.886938811477279),
+        (7.0, 1.0, 1.0, 3.0, -2.0794415416798357),
+        (50.0, 0.05, 0.08, 0.0, -0.7015534040426394),
+        (50.0, 0.05, 0.08, 17.0, -5.981502228493731),
+    ];
+
+    fn beta_binomial_log_pmf_matches_scipy<B: AutodiffBackend>(dev: &B::Device) {
+        let col = |j: usize| t1::<B>(&SCIPY.map(|c| [c.0, c.1, c.2, c.3][j]), dev);
+        let d = BetaBinomial::new(col(0), col(1), col(2)).unwrap();
+        let ours = host(d.log_prob(col(3)));
+        for (i, c) in SCIPY.iter().enumerate() {
+            // terms: the five lgammas of n, k and the Beta functions, each up to ~|lnΓ(n + α + β)|
+            let terms = 6.0 * (c.0 + c.1 + c.2 + 1.0) * (c.0 + c.1 + c.2 + 1.0).ln().max(1.0);
+            let tol = lp_tolerance::<B>(c.4, terms, 1e-10);
+            assert_lp(
+                "BetaBinomial",
+                i,
+                ours[i],
+                c.4,
+                tol,
+                &format!("n {}, α {}, β {}, k {}", c.0, c.1, c.2, c.3),
+            );
+        }
+        let outside = host(d.log_prob(t1::<B>(&[-1.0, 11.0, 0.5, 2.0, 26.0, 101.0, 8.0, 3.5, 51.0, -0.0], dev)));
+        for (i, v) in outside.iter().enumerate().take(9) {
+            if [0, 1, 2, 4, 5, 7, 8].contains(&i) {
+                assert_eq!(
+                    *v,
+                    f64::NEG_INFINITY,
+                    "value {i} lies outside 0..=n or is not an integer"
+                );
+            }
+        }
+    }
+}

@@ -50,6 +50,14 @@ fn sample_moments_match_closed_forms<B: AutodiffBackend>(dev: &B::Device) {
     check_moments("Laplace", &Laplace::new(s(1.0), 0.5).unwrap(), 10);
     check_moments("Logistic", &Logistic::new(s(-2.0), 0.3).unwrap(), 11);
     check_moments("Gumbel", &Gumbel::new(s(0.5), 1.5).unwrap(), 12);
+    check_moments("Weibull", &ppl_dist::Weibull::new(s(2.0), 1.5).unwrap(), 18);
+    check_moments("Pareto", &ppl_dist::Pareto::new(s(1.0), 9.0).unwrap(), 19);
+    check_moments("Chi2", &ppl_dist::Chi2::new(s(4.0)).unwrap(), 20);
+    check_moments(
+        "BetaBinomial",
+        &ppl_dist::BetaBinomial::new(s(12.0), 2.0, 3.0).unwrap(),
+        21,
+    );
     check_moments("Bernoulli", &Bernoulli::new(s(0.3)).unwrap(), 13);
     check_moments("Poisson", &Poisson::new(s(3.5)).unwrap(), 14);
     check_moments("Binomial", &Binomial::new(20.0, s(0.35)).unwrap(), 15);

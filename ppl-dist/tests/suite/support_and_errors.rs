@@ -122,6 +122,25 @@ fn invalid_parameters_are_named_errors<B: AutodiffBackend>(dev: &B::Device) {
         expect_invalid(Gumbel::new(s(0.0), s(bad)).map(|_| ()), "Gumbel", "scale");
         expect_invalid(StudentT::new(s(bad), 0.0, 1.0).map(|_| ()), "StudentT", "df");
         expect_invalid(Exponential::new(s(bad)).map(|_| ()), "Exponential", "rate");
+        expect_invalid(ppl_dist::Weibull::new(s(bad), 1.0).map(|_| ()), "Weibull", "scale");
+        expect_invalid(
+            ppl_dist::Weibull::new(s(1.0), s(bad)).map(|_| ()),
+            "Weibull",
+            "concentration",
+        );
+        expect_invalid(ppl_dist::Pareto::new(s(bad), 1.0).map(|_| ()), "Pareto", "scale");
+        expect_invalid(ppl_dist::Pareto::new(s(1.0), s(bad)).map(|_| ()), "Pareto", "alpha");
+        expect_invalid(ppl_dist::Chi2::new(s(bad)).map(|_| ()), "Chi2", "df");
+        expect_invalid(
+            ppl_dist::BetaBinomial::new(s(5.0), s(bad), 1.0).map(|_| ()),
+            "BetaBinomial",
+            "concentration1",
+        );
+        expect_invalid(
+            ppl_dist::BetaBinomial::new(s(5.0), 1.0, s(bad)).map(|_| ()),
+            "BetaBinomial",
+            "concentration0",
+        );
         expect_invalid(Gamma::new(s(bad), 1.0).map(|_| ()), "Gamma", "concentration");
         expect_invalid(Gamma::new(s(1.0), s(bad)).map(|_| ()), "Gamma", "rate");
         expect_invalid(

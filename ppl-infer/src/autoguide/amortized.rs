@@ -95,6 +95,13 @@ impl AutoAmortizedNormalConfig {
         }
         let (sites, global): (Vec<LatentSpec>, Vec<LatentSpec>) =
             discover(model, data, device)?.into_iter().partition(|s| s.local);
+        if let Some(s) = sites.iter().find(|s| s.support == ppl_dist::Constraint::Simplex) {
+            return Err(InferError::Config(format!(
+                "AutoAmortizedNormal: latent `{}` is a simplex in the data plate; the encoder has no simplex head yet \
+                 (write the guide by hand, e.g. a Dirichlet with concentrations from ppl_nn's heads)",
+                s.name
+            )));
+        }
         if sites.is_empty() {
             let global: Vec<&str> = global.iter().map(|s| s.name.as_str()).collect();
             return Err(InferError::Config(format!(

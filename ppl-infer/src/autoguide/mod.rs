@@ -18,6 +18,7 @@ pub use normal::AutoNormal;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use ppl_core::{run, Ctx, Data, Model};
 use ppl_dist::param::float_options;
+use ppl_dist::transforms::{Transform, TransformedDistribution};
 use ppl_dist::{Constraint, RngKey};
 
 use crate::InferError;
@@ -81,10 +82,11 @@ pub fn discover<B: Backend, M: Model<B>>(
                 | Constraint::Positive
                 | Constraint::NonNegative
                 | Constraint::UnitInterval
+                | Constraint::Simplex
         ) {
             return Err(InferError::Config(format!(
-                "autoguide: latent `{}` has support {support:?}; autoguides cover real, positive and unit-interval \
-                 latents (discrete latents need a hand-written guide)",
+                "autoguide: latent `{}` has support {support:?}; autoguides cover real, positive, unit-interval \
+                 and simplex latents (discrete latents need a hand-written guide)",
                 s.name
             )));
         }
@@ -117,7 +119,8 @@ pub(crate) fn host_tensor<B: Backend, const D: usize>(
 
 /// Sample site `s` from the normal family that respects its support, with `loc` and `scale`
 /// in that family's own parameterization: LogNormal for positive latents, LogitNormal for the
-/// unit interval, Normal otherwise (what AutoNormal and AutoAmortizedNormal both use).
+/// unit interval, a stick-broken Normal for the simplex (`loc` and `scale` of shape
+/// `[…, K − 1]`), Normal otherwise (what AutoNormal and AutoAmortizedNormal both use).
 pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
     ctx: &mut ppl_core::Ctx<B>,
     s: &LatentSpec,
@@ -130,6 +133,11 @@ pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
         }
         Constraint::UnitInterval => {
             ctx.sample(&s.name, ppl_dist::LogitNormal::new_unchecked(loc, scale));
+        }
+        Constraint::Simplex => {
+            // loc and scale have the unconstrained shape […, K − 1]
+            let base = ppl_dist::Normal::new_unchecked(loc, scale);
+            ctx.sample(&s.name, TransformedDistribution::new(base, Transform::StickBreaking));
         }
         _ => {
             ctx.sample(&s.name, ppl_dist::Normal::new_unchecked(loc, scale));

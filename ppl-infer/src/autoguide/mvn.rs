@@ -50,14 +50,15 @@ impl AutoMultivariateNormal {
 
     /// Total number of latent elements d.
     pub fn dim(&self) -> usize {
-        self.sites.iter().map(|s| s.shape.iter().product::<usize>()).sum()
+        self.sites.iter().map(free_len).sum()
     }
 
     fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, flat: Tensor<B, 2>) {
+        let transform = biject_to(s.support).expect("checked by new");
         let mut shape = [0; D];
-        shape.copy_from_slice(&s.shape);
+        shape.copy_from_slice(&transform.inverse_shape(&s.shape));
         let x = flat.reshape(shape);
-        match biject_to(s.support).expect("checked by new") {
+        match transform {
             Transform::Identity => {
                 ctx.sample(&s.name, Deterministic::new(x));
             }
@@ -76,9 +77,9 @@ impl AutoMultivariateNormal {
             .sites
             .iter()
             .map(|s| {
-                let n = s.init.len();
                 let t = biject_to(s.support).expect("checked by new");
-                t.inverse(host_tensor::<B, 2>(&s.init, &[1, n], device))
+                let free = t.inverse(host_tensor::<B, 4>(&s.init, &pad4(&s.shape), device));
+                free.reshape([1, free_len(s)])
             })
             .collect();
         Tensor::cat(parts, 1)
@@ -110,7 +111,7 @@ impl<B: Backend> Model<B> for AutoMultivariateNormal {
         );
         let mut offset = 0;
         for s in &self.sites {
-            let n: usize = s.shape.iter().product();
+            let n = free_len(s);
             let flat = joint.clone().narrow(1, offset, n);
             offset += n;
             ppl_core::with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s, flat.clone()), _ => unsupported_rank(ctx, s));
@@ -128,4 +129,17 @@ impl<B: Backend> VariationalFamily<B> for AutoMultivariateNormal {
     fn locality(&self) -> Locality {
         Locality::Global
     }
+}
+
+/// How many unconstrained coordinates site `s` takes (a simplex of K: K − 1 per row).
+fn free_len(s: &LatentSpec) -> usize {
+    let t = biject_to(s.support).expect("checked by new");
+    t.inverse_shape(&s.shape).iter().product()
+}
+
+/// `shape` with leading 1s up to rank 4 (the transforms act on the last dimension only).
+fn pad4(shape: &[usize]) -> [usize; 4] {
+    let mut out = [1; 4];
+    out[4 - shape.len()..].copy_from_slice(shape);
+    out
 }

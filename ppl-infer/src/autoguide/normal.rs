@@ -2,13 +2,15 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use ppl_core::transform::to_unconstrained;
 use ppl_core::{Ctx, Data, Model};
+use ppl_dist::transforms::Transform;
 use ppl_dist::Constraint;
 
 use super::{discover, host_tensor, sample_normal_family, unsupported_rank, LatentSpec};
 use crate::{InferError, Locality, VariationalFamily};
 
 /// Mean-field autoguide: one independent normal per latent element, in unconstrained space
-/// (Normal for real latents, LogNormal for positive ones, LogitNormal for the unit interval),
+/// (Normal for real latents, LogNormal for positive ones, LogitNormal for the unit interval, a
+/// stick-broken Normal of `K − 1` coordinates for a simplex of `K`),
 /// with learnable `{site}.loc` and softplus-positive `{site}.scale` (initial scale 0.1, as in
 /// NumPyro).
 #[derive(Module, Debug, Clone)]
@@ -57,15 +59,17 @@ impl AutoNormal {
         let init = host_tensor::<B, D>(&s.init, &s.shape, ctx.device());
         // `loc` lives in the space of each site's own family: ln x for the LogNormal of a
         // positive latent (its median is exp(loc), so the guide starts at `init`), logit x for
-        // the LogitNormal, x itself otherwise.
+        // the LogitNormal, the stick-breaking preimage (one coordinate fewer) for the simplex,
+        // x itself otherwise.
         let loc_init = match s.support {
             Constraint::Positive | Constraint::NonNegative => init.clone().log(),
+            Constraint::Simplex => Transform::StickBreaking.inverse(init.clone()),
             _ => to_unconstrained(s.support, init.clone()),
         };
-        let loc = ctx.param(&format!("{}.loc", s.name), loc_init, Constraint::Real);
+        let loc = ctx.param(&format!("{}.loc", s.name), loc_init.clone(), Constraint::Real);
         let scale = ctx.param(
             &format!("{}.scale", s.name),
-            init.ones_like() * self.init_scale,
+            loc_init.ones_like() * self.init_scale,
             Constraint::Positive,
         );
         sample_normal_family(ctx, s, loc, scale);

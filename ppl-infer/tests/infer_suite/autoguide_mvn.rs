@@ -155,3 +155,75 @@ mod positive {
         assert!((scale - s).abs() < 0.1 * s, "scale {scale} against the optimum {s}");
     }
 }
+
+mod simplex {
+    use super::*;
+    use ppl_dist::{Dirichlet, Multinomial};
+    use ppl_infer::AutoNormal;
+
+    statistical_suite!(autoguides_fit_a_simplex_latent_by_stick_breaking);
+
+    /// p ~ Dirichlet([1, 2, 3]), counts [7, 4, 9] ~ Multinomial(20, p): the posterior is
+    /// Dirichlet([8, 6, 12]) (means 0.308, 0.231, 0.462; sd ≈ 0.09). AutoNormal and
+    /// AutoMultivariateNormal put a normal on the 2 stick-breaking coordinates; the
+    /// approximation's mean (1 000 guide draws, Monte-Carlo sd ≈ 0.003) lies within 0.02 of
+    /// the exact one, and every draw is on the simplex.
+    fn autoguides_fit_a_simplex_latent_by_stick_breaking<B: AutodiffBackend>(dev: &B::Device) {
+        let p = |ctx: &mut Ctx<B>| {
+            let alpha = t2::<B>(&[1.0, 2.0, 3.0], 1, 3, ctx.device());
+            let probs = ctx.sample("p", Dirichlet::new(alpha));
+            ctx.sample("counts", Multinomial::new(20, probs));
+        };
+        let data = Data::new().with_whole("counts", t2::<B>(&[7.0, 4.0, 9.0], 1, 3, dev));
+        let exact = [8.0 / 26.0, 6.0 / 26.0, 12.0 / 26.0];
+        let steps = 2000;
+        let config = SviConfig {
+            epochs: steps,
+            batch_size: 1,
+            shuffle: false,
+            lr: 0.02,
+            schedule: LrSchedule::Exponential {
+                gamma: 0.05f64.powf(1.0 / steps as f64),
+            },
+            elbo: Elbo::Trace { particles: 8 },
+            progress: false,
+            seed: 6,
+            ..Default::default()
+        };
+        let check = |name: &str, draws: Vec<Vec<f64>>| {
+            let n = draws.len() as f64;
+            for (k, e) in exact.iter().enumerate() {
+                let mean = draws.iter().map(|d| d[k]).sum::<f64>() / n;
+                assert!(
+                    (mean - e).abs() < 0.02,
+                    "{name}: p[{k}] mean {mean:.4} against the exact {e:.4}"
+                );
+            }
+            for d in &draws {
+                assert!(
+                    (d.iter().sum::<f64>() - 1.0).abs() < 1e-5 && d.iter().all(|v| *v >= 0.0),
+                    "{name}: {d:?}"
+                );
+            }
+        };
+        let guide = AutoNormal::new(&p, &data, dev).unwrap();
+        let mut svi = Svi::new(model_fn(p), guide, config.clone(), dev);
+        svi.fit(&data).unwrap();
+        assert_eq!(svi.param("p.loc").unwrap().dims(), vec![1, 2], "K − 1 free coordinates");
+        let q = svi.posterior_predictive_samples(&["p"], &data, 1000).unwrap();
+        check(
+            "AutoNormal",
+            q.iter().map(|q| q.sample("p").unwrap().to_vec()).collect(),
+        );
+
+        let guide = AutoMultivariateNormal::new(&p, &data, dev).unwrap();
+        assert_eq!(guide.dim(), 2);
+        let mut svi = Svi::new(model_fn(p), guide, config, dev);
+        svi.fit(&data).unwrap();
+        let q = svi.posterior_predictive_samples(&["p"], &data, 1000).unwrap();
+        check(
+            "AutoMultivariateNormal",
+            q.iter().map(|q| q.sample("p").unwrap().to_vec()).collect(),
+        );
+    }
+}

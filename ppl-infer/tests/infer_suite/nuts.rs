@@ -35,8 +35,8 @@ mod errors {
 
 fn config(seed: u64) -> NutsConfig {
     NutsConfig::default()
-        .with_num_warmup(500)
-        .with_num_samples(1000)
+        .with_num_warmup(300)
+        .with_num_samples(600)
         .with_seed(seed)
         .with_progress(false)
 }
@@ -66,7 +66,7 @@ fn assert_posterior<B: AutodiffBackend>(draws: &McmcSamples<B>, label: &str, mea
         4.0 * mcse_sd
     );
     assert!(row.r_hat < 1.01, "{label}: R-hat {}", row.r_hat);
-    assert!(row.ess_bulk > 400.0, "{label}: bulk ESS {} of 4000 draws", row.ess_bulk);
+    assert!(row.ess_bulk > 400.0, "{label}: bulk ESS {} of 2400 draws", row.ess_bulk);
     assert_eq!(draws.divergences(), 0, "divergences: {:?}", draws.chain_stats());
 }
 
@@ -85,7 +85,7 @@ fn normal_normal_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     let precision = 0.25 + Y_NORMAL.len() as f64 / 0.64;
     let mean = (1.0 * 0.25 + Y_NORMAL.iter().sum::<f64>() / 0.64) / precision;
     assert_posterior(&draws, "mu", mean, precision.powf(-0.5));
-    assert_eq!(draws.get::<3>("mu").unwrap().dims(), [4, 1000, 1]);
+    assert_eq!(draws.get::<3>("mu").unwrap().dims(), [4, 600, 1]);
 }
 
 const Y_COUNTS: [f64; 12] = [3.0, 5.0, 2.0, 4.0, 6.0, 1.0, 3.0, 4.0, 2.0, 5.0, 3.0, 4.0];
