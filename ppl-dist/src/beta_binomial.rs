@@ -7,7 +7,7 @@ use crate::macros::dist_common;
 use crate::param::{
     broadcast_params, check_param, check_param_each, expand_value, host_values, positive, upload, ParamArg,
 };
-use crate::special::{lgamma, log_beta};
+use crate::special::log_beta;
 use crate::{Constraint, DistError, Distribution, RngKey};
 
 /// Beta-binomial distribution: `n` Bernoulli trials whose success probability is drawn once
@@ -116,12 +116,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for BetaBinomial<B, D> {
             self.concentration1.clone(),
             self.concentration0.clone(),
         );
-        let inside = Constraint::NonNegativeInteger
-            .check(value.clone())
-            .expect("integer check")
-            .bool_and(value.clone().lower_equal(n.clone().expand(value.dims())));
-        let k = value.mask_fill(inside.clone().bool_not(), 0.0);
-        let log_choose = lgamma(n.clone() + 1.0) - lgamma(k.clone() + 1.0) - lgamma(n.clone() - k.clone() + 1.0);
+        let (k, inside, log_choose) = crate::binomial::counts_of(value, n.clone());
         let lp = log_choose + log_beta(k.clone() + a.clone(), n - k + b.clone()) - log_beta(a, b);
         mask_outside(lp, inside)
     }

@@ -92,12 +92,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Binomial<B, D> {
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
         let value = expand_value("Binomial", value, self.shape);
         let n = self.total_count.clone();
-        let inside = Constraint::NonNegativeInteger
-            .check(value.clone())
-            .expect("integer check")
-            .bool_and(value.clone().lower_equal(n.clone().expand(value.dims())));
-        let k = value.mask_fill(inside.clone().bool_not(), 0.0);
-        let log_choose = lgamma(n.clone() + 1.0) - lgamma(k.clone() + 1.0) - lgamma(n.clone() - k.clone() + 1.0);
+        let (k, inside, log_choose) = counts_of(value, n.clone());
         mask_outside(log_choose + self.param.weighted_log(k.clone(), n - k), inside)
     }
     fn sample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Tensor<B, D> {
@@ -113,4 +108,19 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Binomial<B, D> {
         let p = self.probs();
         Some((self.total_count.clone() * p.clone() * (p.neg() + 1.0)).expand(self.shape))
     }
+}
+
+/// For a count `value` of `n` trials: the count with out-of-support entries set to 0, the mask
+/// of entries in `{0, …, n}`, and `ln C(n, k)` (shared by Binomial and BetaBinomial).
+pub(crate) fn counts_of<B: Backend, const D: usize>(
+    value: Tensor<B, D>,
+    n: Tensor<B, D>,
+) -> (Tensor<B, D>, Tensor<B, D, burn::tensor::Bool>, Tensor<B, D>) {
+    let inside = Constraint::NonNegativeInteger
+        .check(value.clone())
+        .expect("integer check")
+        .bool_and(value.clone().lower_equal(n.clone().expand(value.dims())));
+    let k = value.mask_fill(inside.clone().bool_not(), 0.0);
+    let log_choose = lgamma(n.clone() + 1.0) - lgamma(k.clone() + 1.0) - lgamma(n - k.clone() + 1.0);
+    (k, inside, log_choose)
 }

@@ -13,7 +13,7 @@ use ppl_core::{Ctx, Data, FixedPlate};
 use ppl_dist::param::upload;
 use ppl_dist::{HalfCauchy, Normal};
 use ppl_infer::mcmc::{McmcSummary, Nuts, NutsConfig};
-use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, Svi};
+use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, Svi, SviConfig, SviGuide};
 
 use crate::cli::ExampleArgs;
 use crate::plot::{self, MarginalPanel};
@@ -182,36 +182,20 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         out
     };
     let targets = ["mu", "tau", "theta"];
-    {
-        let started = Instant::now();
-        let guide = AutoNormal::new(&model::<B>, &data, device).map_err(|e| e.to_string())?;
-        let mut svi = Svi::new(model_fn(model::<B>), guide, svi_config.clone(), device);
-        svi.fit(&data).map_err(|e| e.to_string())?;
-        let seconds = started.elapsed().as_secs_f64();
-        let q = svi
-            .posterior_predictive_samples(&targets, &data, n_draws)
-            .map_err(|e| e.to_string())?;
-        methods.push(MethodDraws {
-            method: "AutoNormal",
-            draws: collect(q),
-            seconds,
-        });
-    }
-    {
-        let started = Instant::now();
-        let guide = AutoMultivariateNormal::new(&model::<B>, &data, device).map_err(|e| e.to_string())?;
-        let mut svi = Svi::new(model_fn(model::<B>), guide, svi_config, device);
-        svi.fit(&data).map_err(|e| e.to_string())?;
-        let seconds = started.elapsed().as_secs_f64();
-        let q = svi
-            .posterior_predictive_samples(&targets, &data, n_draws)
-            .map_err(|e| e.to_string())?;
-        methods.push(MethodDraws {
-            method: "AutoMultivariateNormal",
-            draws: collect(q),
-            seconds,
-        });
-    }
+    let auto_normal = AutoNormal::new(&model::<B>, &data, device).map_err(|e| e.to_string())?;
+    let (seconds, queries) = fit_and_draw(auto_normal, &svi_config, &data, &targets, n_draws, device)?;
+    methods.push(MethodDraws {
+        method: "AutoNormal",
+        draws: collect(queries),
+        seconds,
+    });
+    let auto_mvn = AutoMultivariateNormal::new(&model::<B>, &data, device).map_err(|e| e.to_string())?;
+    let (seconds, queries) = fit_and_draw(auto_mvn, &svi_config, &data, &targets, n_draws, device)?;
+    methods.push(MethodDraws {
+        method: "AutoMultivariateNormal",
+        draws: collect(queries),
+        seconds,
+    });
     let report = EightSchoolsReport {
         nuts_summary,
         theta_summary,
@@ -262,4 +246,24 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
         .value("reference_mean", REFERENCE_MEAN, "posteriordb, μ, τ, θ₁ … θ₈")
         .write::<B>(&args.out_dir, args, device)?;
     Ok(report)
+}
+
+/// Fit the model with `guide`, then draw `n` posterior samples of `targets`: the fit's wall
+/// seconds and the draws.
+fn fit_and_draw<B: AutodiffBackend, Q: SviGuide<B>>(
+    guide: Q,
+    config: &SviConfig,
+    data: &Data<B>,
+    targets: &[&str],
+    n: usize,
+    device: &B::Device,
+) -> Result<(f64, Vec<ppl_infer::Query<B>>), String> {
+    let started = Instant::now();
+    let mut svi = Svi::new(model_fn(model::<B>), guide, config.clone(), device);
+    svi.fit(data).map_err(|e| e.to_string())?;
+    let seconds = started.elapsed().as_secs_f64();
+    let queries = svi
+        .posterior_predictive_samples(targets, data, n)
+        .map_err(|e| e.to_string())?;
+    Ok((seconds, queries))
 }

@@ -110,3 +110,20 @@ pub(crate) fn plan<B: Backend>(
     }
     Ok(out)
 }
+
+/// Run `model` once with `data` (drawing from `key`) for its trace, refusing bound data the
+/// model does not read ([`InferError::UnusedData`], naming the site it most likely meant):
+/// how autoguides and MCMC find a model's latent sites.
+pub(crate) fn checked_trace<B: Backend, M: ppl_core::Model<B>>(
+    model: &M,
+    data: &Data<B>,
+    key: ppl_dist::RngKey,
+    device: &B::Device,
+) -> Result<Trace<B>, InferError> {
+    let trace = ppl_core::run(model, ppl_core::Ctx::new(data.clone(), key, device))?.trace;
+    let unused = unused(data, trace.data_reads());
+    if !unused.is_empty() {
+        return Err(unused_error(unused, sample_sites(&[&trace])));
+    }
+    Ok(trace)
+}

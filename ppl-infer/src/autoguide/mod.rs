@@ -16,7 +16,7 @@ pub use mvn::{AutoMultivariateNormal, AUTO_LATENT};
 pub use normal::AutoNormal;
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
-use ppl_core::{run, Ctx, Data, Model};
+use ppl_core::{Data, Model};
 use ppl_dist::param::float_options;
 use ppl_dist::transforms::{Transform, TransformedDistribution};
 use ppl_dist::{Constraint, RngKey};
@@ -53,18 +53,7 @@ pub fn discover<B: Backend, M: Model<B>>(
     data: &Data<B>,
     device: &B::Device,
 ) -> Result<Vec<LatentSpec>, InferError> {
-    let trace = run(
-        model,
-        Ctx::new(data.clone(), RngKey::new(0).fold_in("autoguide"), device),
-    )?
-    .trace;
-    let unused = crate::data_plan::unused(data, trace.data_reads());
-    if !unused.is_empty() {
-        return Err(crate::data_plan::unused_error(
-            unused,
-            crate::data_plan::sample_sites(&[&trace]),
-        ));
-    }
+    let trace = crate::data_plan::checked_trace(model, data, RngKey::new(0).fold_in("autoguide"), device)?;
     let mut specs = Vec::new();
     for s in trace.latent_sites() {
         if let Some(p) = s.plates.iter().find(|p| p.subsample_size < p.size) {

@@ -2,7 +2,7 @@
 //! transform that takes its slice onto the site's support.
 
 use burn::tensor::{backend::Backend, Tensor};
-use ppl_core::{run, Ctx, Data, Model, Value};
+use ppl_core::{Data, Model, Value};
 use ppl_dist::transforms::{biject_to, Transform};
 use ppl_dist::{Constraint, RngKey};
 
@@ -72,18 +72,7 @@ pub fn latent_layout<B: Backend, M: Model<B>>(
     data: &Data<B>,
     device: &B::Device,
 ) -> Result<Vec<LatentSlot>, InferError> {
-    let trace = run(
-        model,
-        Ctx::new(data.clone(), RngKey::new(0).fold_in("mcmc-layout"), device),
-    )?
-    .trace;
-    let unused = crate::data_plan::unused(data, trace.data_reads());
-    if !unused.is_empty() {
-        return Err(crate::data_plan::unused_error(
-            unused,
-            crate::data_plan::sample_sites(&[&trace]),
-        ));
-    }
+    let trace = crate::data_plan::checked_trace(model, data, RngKey::new(0).fold_in("mcmc-layout"), device)?;
     let mut slots = Vec::new();
     let mut offset = 0;
     for s in trace.latent_sites() {
