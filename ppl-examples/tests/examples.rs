@@ -687,8 +687,8 @@ fn bad_serve_inputs_are_errors_that_say_what_is_wrong() {
 
 #[test]
 fn every_binary_lists_every_flag_with_its_default_in_help() {
-    use ppl_examples::{bnn, gmm, hierarchical, ppca, regression, ssvae, vae};
-    let examples: [(&str, &str, ExampleArgs); 8] = [
+    use ppl_examples::{bnn, eight_schools, gmm, hierarchical, ppca, regression, ssvae, vae};
+    let examples: [(&str, &str, ExampleArgs); 9] = [
         ("digits", env!("CARGO_BIN_EXE_digits"), ExampleArgs::default()),
         ("bnn", env!("CARGO_BIN_EXE_bnn"), bnn::defaults()),
         ("gmm", env!("CARGO_BIN_EXE_gmm"), gmm::defaults()),
@@ -701,6 +701,11 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
         ("regression", env!("CARGO_BIN_EXE_regression"), regression::defaults()),
         ("vae", env!("CARGO_BIN_EXE_vae"), vae::defaults()),
         ("ssvae", env!("CARGO_BIN_EXE_ssvae"), ssvae::defaults()),
+        (
+            "eight_schools",
+            env!("CARGO_BIN_EXE_eight_schools"),
+            eight_schools::defaults(),
+        ),
     ];
     let help = |exe: &str| {
         let out = std::process::Command::new(exe).arg("--help").output().unwrap();
@@ -792,6 +797,31 @@ fn figures_have_titles_axes_and_legends_drawn_with_the_embedded_font() {
     };
     let s = plot::scatter_panels(&[panel, panel], &["a", "b"], "two panels", ("x", "y"), 200).unwrap();
     assert_eq!(s.size(), (400, 240));
+    // Marginal densities: a panel per quantity, a curve per method; NaN draws and a
+    // constant sample are drawn around.
+    let a: Vec<f64> = (0..500).map(|i| (i as f64 * 0.37).sin()).collect();
+    let b: Vec<f64> = a.iter().map(|v| v * 0.5 + 0.2).chain([f64::NAN]).collect();
+    let draws = [("one", a.as_slice()), ("two", b.as_slice())];
+    let flat = [("flat", &[1.0; 10][..])];
+    let panels = [
+        plot::MarginalPanel {
+            name: "q",
+            draws: &draws,
+            clip: (0.0, 1.0),
+        },
+        plot::MarginalPanel {
+            name: "c",
+            draws: &flat,
+            clip: (0.01, 0.99),
+        },
+    ];
+    let m = plot::marginals(&panels, "marginals", (300, 260)).unwrap();
+    assert_eq!(m.size(), (600, 300));
+    let ink_m = (0..600)
+        .flat_map(|x| (0..40).map(move |y| (x, y)))
+        .filter(|&(x, y)| m.pixel(x, y) != [255, 255, 255])
+        .count();
+    assert!(ink_m > 50, "no title on the marginals figure");
 }
 
 /// Issue 21: NUTS on the non-centred eight schools (NdArray f64, 4 chains × 1 000 draws after
