@@ -36,12 +36,13 @@ use crate::{
     MultivariateNormal, MultivariateNormalDiag, NegativeBinomial, Normal, OneHotCategorical, Poisson, RngKey, StudentT,
     Uniform,
 };
+use crate::{BetaBinomial, Chi2, Pareto, TruncatedNormal, Weibull};
 
 /// The reference backend: NdArray in f64, with autodiff.
 pub type Reference = Autodiff<NdArray<f64>>;
 
 /// Every distribution [`evaluate`] knows, by name.
-pub const CASES: [&str; 28] = [
+pub const CASES: [&str; 33] = [
     "Normal",
     "LogNormal",
     "HalfNormal",
@@ -68,6 +69,11 @@ pub const CASES: [&str; 28] = [
     "Categorical",
     "OneHotCategorical",
     "Multinomial",
+    "Weibull",
+    "Pareto",
+    "Chi2",
+    "TruncatedNormal",
+    "BetaBinomial",
     "Normal(extreme)",
     "Gamma(extreme)",
 ];
@@ -209,6 +215,21 @@ fn inputs(case: &str) -> Inputs {
             }
             cont(vec![f.u(4, 0.3, 10.0)], x)
         }
+        "Weibull" => cont(vec![f.u(c, 0.5, 3.0), f.u(c, 0.5, 5.0)], f.u(c, 0.05, 5.0)),
+        "Pareto" => cont(vec![f.u(c, 0.5, 2.0), f.u(c, 0.5, 5.0)], f.u(c, 2.1, 10.0)),
+        "Chi2" => cont(vec![f.u(c, 0.5, 20.0)], f.u(c, 0.05, 20.0)),
+        // loc, scale, low, high; values inside every row's interval
+        "TruncatedNormal" => cont(
+            vec![
+                f.u(c, -1.0, 1.0),
+                f.u(c, 0.5, 2.0),
+                f.u(c, -3.0, -1.5),
+                f.u(c, 1.5, 3.0),
+            ],
+            f.u(c, -1.4, 1.4),
+        ),
+        // total count 15, then both concentrations
+        "BetaBinomial" => disc(vec![f.u(c, 0.3, 10.0), f.u(c, 0.3, 10.0)], f.int(c, 15)),
         "Bernoulli" => disc(vec![f.u(c, -4.0, 4.0)], f.int(c, 1)),
         "Binomial" => disc(vec![f.u(c, -3.0, 3.0)], f.int(c, 20)),
         "Geometric" => disc(vec![f.u(c, -3.0, 3.0)], f.int(c, 10)),
@@ -250,6 +271,11 @@ fn build<B: AutodiffBackend>(case: &str, p: &[Tensor<B, 2>]) -> Result<Box<dyn D
         "MultivariateNormalDiag" => Box::new(MultivariateNormalDiag::new(a(), b())?),
         "MultivariateNormal" => Box::new(MultivariateNormal::new(a(), b().reshape([ROWS, 3, 3]))?),
         "Dirichlet" => Box::new(Dirichlet::new(a())?),
+        "Weibull" => Box::new(Weibull::new(a(), b())?),
+        "Pareto" => Box::new(Pareto::new(a(), b())?),
+        "Chi2" => Box::new(Chi2::new(a())?),
+        "TruncatedNormal" => Box::new(TruncatedNormal::new(a(), b(), p[2].clone(), p[3].clone())?),
+        "BetaBinomial" => Box::new(BetaBinomial::new(15.0, a(), b())?),
         "Bernoulli" => Box::new(Bernoulli::from_logits(a())?),
         "Binomial" => Box::new(Binomial::from_logits(20.0, a())?),
         "Geometric" => Box::new(Geometric::from_logits(a())?),

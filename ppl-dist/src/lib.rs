@@ -72,6 +72,7 @@ mod mvn_diag;
 mod normal;
 mod pareto;
 mod student_t;
+mod truncated_normal;
 mod uniform;
 mod weibull;
 
@@ -115,6 +116,7 @@ pub use poisson::Poisson;
 pub use probs::BinaryParam;
 pub use rng::{RngKey, RngState};
 pub use student_t::StudentT;
+pub use truncated_normal::TruncatedNormal;
 pub use uniform::Uniform;
 pub use weibull::Weibull;
 
@@ -148,6 +150,7 @@ impl_into_distribution!(Normal<B, D>);
 impl_into_distribution!(OneHotCategorical<B, D>);
 impl_into_distribution!(Poisson<B, D>);
 impl_into_distribution!(StudentT<B, D>);
+impl_into_distribution!(TruncatedNormal<B, D>);
 impl_into_distribution!(Uniform<B, D>);
 impl_into_distribution!(MultivariateNormal<B>, 2);
 

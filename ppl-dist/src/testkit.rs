@@ -34,6 +34,28 @@ macro_rules! statistical_suite {
     };
 }
 
+/// Instantiate generic checks of backend-independent machinery whose every run is costly
+/// (MCMC chains of thousands of gradient evaluations): one `#[test]` per check on the
+/// default backend only, flex when the calling crate's `flex` feature is on, NdArray f64
+/// otherwise. The backends' arithmetic under those checks (densities, transforms, gradients)
+/// is covered per backend by the conformance suites, so a second backend here would re-run
+/// the same sampler on the same numbers.
+#[macro_export]
+macro_rules! default_backend_suite {
+    ($($check:ident),* $(,)?) => {
+        #[cfg(feature = "flex")]
+        mod flex {
+            type TB = ::burn::backend::Autodiff<::burn::backend::Flex>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+        #[cfg(not(feature = "flex"))]
+        mod ndarray_f64 {
+            type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f64>>;
+            $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
+        }
+    };
+}
+
 /// The one list of backends behind [`backend_suite!`](crate::backend_suite) and
 /// [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
 /// per check; the bracketed attributes go on the NdArray f32 module. Not for direct use.

@@ -10,6 +10,7 @@ mod log1mexp;
 mod log1p_square;
 mod log_beta;
 mod log_sum_exp;
+mod ndtr;
 mod softplus;
 mod xlogy;
 
@@ -19,5 +20,6 @@ pub use log1mexp::{expm1, log1mexp};
 pub use log1p_square::log1p_square;
 pub use log_beta::log_beta;
 pub use log_sum_exp::log_sum_exp;
+pub use ndtr::{log_ndtr, log_ndtr_f64, log_normal_interval_mass, log_normal_pdf_f64, ndtri_log_f64};
 pub use softplus::{inverse_softplus, sigmoid, softplus};
 pub use xlogy::{xlog1py, xlogy};

@@ -19,4 +19,5 @@ mod shapes;
 mod special;
 mod support_and_errors;
 mod transforms;
+mod truncated_normal;
 mod value_stability;

@@ -3,7 +3,9 @@
 //! Gamma–Poisson; unit interval: Beta–Bernoulli; simplex: Dirichlet–Multinomial) — recover the
 //! posterior mean and standard deviation within 4 Monte-Carlo standard errors (from the
 //! run's own bulk ESS), over 4 chains, with R-hat < 1.01 and no divergences; reproducibility
-//! from the seed; and the errors a user can cause.
+//! from the seed; and the errors a user can cause. The sampler checks run on the default
+//! backend only (`default_backend_suite!`): NUTS itself is backend-independent, and the
+//! densities and gradients beneath it are checked per backend by the conformance suites.
 //!
 //! α: with the Monte-Carlo error approximately normal, a 4-MCSE bound fails with probability
 //! ≈ 6·10⁻⁵ per checked number (≈ 10⁻³ over the suite); the seeds are fixed, so a run either
@@ -12,11 +14,11 @@
 use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2};
-use ppl_dist::{statistical_suite, Bernoulli, Beta, Dirichlet, Exponential, Gamma, Multinomial, Normal, Poisson};
+use ppl_dist::{default_backend_suite, Bernoulli, Beta, Dirichlet, Exponential, Gamma, Multinomial, Normal, Poisson};
 use ppl_infer::mcmc::{McmcSamples, Nuts, NutsConfig};
 use ppl_infer::InferError;
 
-statistical_suite!(
+default_backend_suite!(
     normal_normal_posterior_is_recovered,
     gamma_poisson_posterior_is_recovered,
     beta_bernoulli_posterior_is_recovered,
@@ -230,7 +232,7 @@ mod network {
     use super::*;
     use burn::tensor::{activation::tanh, Tensor};
 
-    statistical_suite!(a_small_neural_network_samples);
+    default_backend_suite!(a_small_neural_network_samples);
 
     const H: usize = 5;
 
