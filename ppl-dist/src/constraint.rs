@@ -1,6 +1,6 @@
 //! Supports of distributions (and domains of parameters).
 
-use burn::tensor::{backend::Backend, Bool, Tensor};
+use burn::tensor::{backend::Backend, Bool, Tensor, TensorData};
 
 /// The set a distribution's values live in.
 ///
@@ -36,6 +36,11 @@ pub enum Constraint {
     MultinomialCounts,
     /// Real vectors (an event of real numbers).
     RealVector,
+    /// Lower-triangular matrices with a positive diagonal (the last two dimensions).
+    LowerCholesky,
+    /// Cholesky factors of correlation matrices: lower-triangular, positive diagonal, each
+    /// row of unit length (the last two dimensions).
+    CorrCholesky,
     /// A single point (the value of a Deterministic distribution).
     Singleton,
     /// Whatever the wrapped distribution allows (mixtures, empirical distributions).
@@ -44,7 +49,8 @@ pub enum Constraint {
 
 impl Constraint {
     /// Element-wise membership for the constraints that need no parameters; `None` for the
-    /// parameter-dependent ones (`Interval`, `IntegerInterval`, `Singleton`, `Dependent`).
+    /// parameter-dependent ones (`Interval`, `IntegerInterval`, `Singleton`, `Dependent`) and
+    /// the matrix ones (`LowerCholesky`, `CorrCholesky`: a property of the whole matrix).
     pub fn check<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Option<Tensor<B, D, Bool>> {
         let integer = |x: Tensor<B, D>| x.clone().equal(x.floor());
         Some(match self {
@@ -58,9 +64,12 @@ impl Constraint {
             Constraint::NonNegativeInteger | Constraint::CategoricalIndex | Constraint::MultinomialCounts => {
                 integer(x.clone()).bool_and(x.greater_equal_elem(0.0))
             }
-            Constraint::Interval | Constraint::IntegerInterval | Constraint::Singleton | Constraint::Dependent => {
-                return None
-            }
+            Constraint::Interval
+            | Constraint::IntegerInterval
+            | Constraint::Singleton
+            | Constraint::Dependent
+            | Constraint::LowerCholesky
+            | Constraint::CorrCholesky => return None,
         })
     }
 
@@ -89,4 +98,41 @@ pub fn mask_outside<B: Backend, const D: usize>(lp: Tensor<B, D>, inside: Tensor
         inside.expand(lp_dims)
     };
     lp.mask_fill(inside.bool_not(), f64::NEG_INFINITY)
+}
+
+/// Whether each `[…, K, K]` matrix of `y` is lower-triangular with a positive diagonal and,
+/// with `unit_rows = Some(tol)`, rows whose squared length is within `tol` of 1 (a correlation
+/// Cholesky factor), as a `[…, 1, 1]` mask: the membership test of
+/// [`Constraint::LowerCholesky`] and [`Constraint::CorrCholesky`].
+///
+/// # Panics
+/// If `D < 2` or the last two dimensions differ (a broken caller invariant).
+pub fn cholesky_inside<B: Backend, const D: usize>(y: Tensor<B, D>, unit_rows: Option<f64>) -> Tensor<B, D, Bool> {
+    let dims = y.dims();
+    let k = dims[D - 1];
+    assert!(
+        D >= 2 && dims[D - 2] == k,
+        "cholesky_inside: {dims:?} is no stack of square matrices"
+    );
+    let dev = y.device();
+    let pattern = |f: &dyn Fn(usize, usize) -> bool| {
+        let v: Vec<f64> = (0..k * k).map(|n| if f(n / k, n % k) { 1.0 } else { 0.0 }).collect();
+        let mut s = [1; D];
+        s[D - 2] = k;
+        s[D - 1] = k;
+        Tensor::<B, 2>::from_data(TensorData::new(v, [k, k]), crate::param::float_options::<B>(&dev)).reshape(s)
+    };
+    // per row ([…, K, 1]): a non-positive diagonal, anything above it, a wrong length
+    let diag = (y.clone() * pattern(&|i, j| i == j)).sum_dim(D - 1);
+    let above = (y.clone().abs() * pattern(&|i, j| j > i)).sum_dim(D - 1);
+    // (written so that NaN counts as bad)
+    let mut bad = diag
+        .greater_elem(0.0)
+        .bool_not()
+        .bool_or(above.equal_elem(0.0).bool_not());
+    if let Some(tol) = unit_rows {
+        let len = y.powi_scalar(2).sum_dim(D - 1);
+        bad = bad.bool_or((len - 1.0).abs().lower_equal_elem(tol).bool_not());
+    }
+    crate::param::mask_to_float(bad).sum_dim(D - 2).equal_elem(0.0)
 }

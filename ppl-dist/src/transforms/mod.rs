@@ -12,8 +12,12 @@
 //! Every transform keeps the rank `D`. Element-wise transforms keep the shape, and their
 //! `log_abs_det_jacobian` has the shape of `x`. [`Transform::StickBreaking`] maps
 //! `[…, K − 1]` to `[…, K]` (one event dimension), and its `log_abs_det_jacobian` has shape
-//! `[…, 1]`; a [`Transform::Compose`] sums its parts down to its largest event rank.
+//! `[…, 1]`. The matrix transforms [`Transform::LowerCholesky`] and [`Transform::CorrCholesky`]
+//! map a packed row `[…, 1, M]` (the lower triangle in row-major order) to `[…, K, K]` (two
+//! event dimensions, so they need `D ≥ 2`), and their `log_abs_det_jacobian` has shape
+//! `[…, 1, 1]`. A [`Transform::Compose`] sums its parts down to its largest event rank.
 
+mod cholesky;
 mod elementwise;
 mod stick_breaking;
 mod transformed;
@@ -61,6 +65,17 @@ pub enum Transform {
     /// (the offset makes `x = 0` the simplex's centre, as in Stan and Pyro);
     /// `ln |J| = Σᵢ [ln zᵢ + ln(1 − zᵢ) + ln(1 − Σ_{j<i} yⱼ)]`.
     StickBreaking,
+    /// A packed row `[…, 1, K(K + 1)/2]` onto the lower-triangular matrices `[…, K, K]` with a
+    /// positive diagonal: the off-diagonal entries as they are, `Lᵢᵢ = exp(xᵢᵢ)`;
+    /// `ln |J| = Σᵢ xᵢᵢ` (Jacobian w.r.t. the lower triangle).
+    LowerCholesky,
+    /// A packed row `[…, 1, K(K − 1)/2]` onto Cholesky factors of correlation matrices
+    /// `[…, K, K]` (lower-triangular, positive diagonal, rows of unit length), as in Stan and
+    /// NumPyro: `zᵢⱼ = tanh(xᵢⱼ)` are partial correlations, then row by row
+    /// `Lᵢⱼ = zᵢⱼ·√(1 − Σ_{l<j} L²ᵢₗ)` and `Lᵢᵢ = √(1 − Σ_{l<i} L²ᵢₗ)`;
+    /// `ln |J| = Σ_{i>j} [ln(1 − z²ᵢⱼ) + ½ ln(1 − Σ_{l<j} L²ᵢₗ)]` (Jacobian w.r.t. the strict
+    /// lower triangle, which determines the rest).
+    CorrCholesky,
     /// The parts applied in order (`Compose(vec![a, b])` is `b ∘ a`).
     Compose(Vec<Transform>),
 }
@@ -91,7 +106,7 @@ impl Transform {
     /// The set `x` lives in.
     pub fn domain(&self) -> Constraint {
         match self {
-            Transform::StickBreaking => Constraint::RealVector,
+            Transform::StickBreaking | Transform::LowerCholesky | Transform::CorrCholesky => Constraint::RealVector,
             Transform::Compose(parts) => parts.first().map_or(Constraint::Real, Transform::domain),
             _ => Constraint::Real,
         }
@@ -104,6 +119,8 @@ impl Transform {
             Transform::Exp | Transform::Softplus => Constraint::Positive,
             Transform::Sigmoid => Constraint::UnitInterval,
             Transform::StickBreaking => Constraint::Simplex,
+            Transform::LowerCholesky => Constraint::LowerCholesky,
+            Transform::CorrCholesky => Constraint::CorrCholesky,
             Transform::Compose(parts) => parts.last().map_or(Constraint::Real, Transform::codomain),
         }
     }
@@ -112,15 +129,29 @@ impl Transform {
     pub fn event_dims(&self) -> usize {
         match self {
             Transform::StickBreaking => 1,
+            Transform::LowerCholesky | Transform::CorrCholesky => 2,
             Transform::Compose(parts) => parts.iter().map(Transform::event_dims).max().unwrap_or(0),
             _ => 0,
         }
     }
 
     /// The shape of `y` for an `x` of shape `x_shape` (stick-breaking adds one to the last
-    /// dimension).
+    /// dimension; the matrix transforms unpack `[…, 1, M]` to `[…, K, K]`).
+    ///
+    /// # Panics
+    /// For a matrix transform, if `M` is not a triangular number (no `K` packs to it).
     pub fn forward_shape(&self, x_shape: &[usize]) -> Vec<usize> {
         match self {
+            Transform::LowerCholesky | Transform::CorrCholesky => {
+                let mut s = x_shape.to_vec();
+                let n = s.len();
+                if n >= 2 {
+                    let k = self.tri().side(s[n - 1]);
+                    s[n - 2] = k;
+                    s[n - 1] = k;
+                }
+                s
+            }
             Transform::StickBreaking => {
                 let mut s = x_shape.to_vec();
                 if let Some(last) = s.last_mut() {
@@ -137,6 +168,15 @@ impl Transform {
     /// a simplex of size 0 has no preimage and keeps size 0).
     pub fn inverse_shape(&self, y_shape: &[usize]) -> Vec<usize> {
         match self {
+            Transform::LowerCholesky | Transform::CorrCholesky => {
+                let mut s = y_shape.to_vec();
+                let n = s.len();
+                if n >= 2 {
+                    s[n - 1] = self.tri().packed_len(s[n - 1]);
+                    s[n - 2] = 1;
+                }
+                s
+            }
             Transform::StickBreaking => {
                 let mut s = y_shape.to_vec();
                 if let Some(last) = s.last_mut() {
@@ -163,6 +203,7 @@ impl Transform {
     pub fn forward<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Transform::StickBreaking => stick_breaking::forward(x),
+            Transform::LowerCholesky | Transform::CorrCholesky => self.forward_with_log_abs_det_jacobian(x).0,
             Transform::Compose(parts) => parts.iter().fold(x, |x, t| t.forward(x)),
             t => elementwise::forward(t, x),
         }
@@ -172,6 +213,8 @@ impl Transform {
     pub fn inverse<B: Backend, const D: usize>(&self, y: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Transform::StickBreaking => stick_breaking::inverse(y),
+            Transform::LowerCholesky => cholesky::lower_inverse(y),
+            Transform::CorrCholesky => cholesky::corr_inverse(y),
             Transform::Compose(parts) => parts.iter().rev().fold(y, |y, t| t.inverse(y)),
             t => elementwise::inverse(t, y),
         }
@@ -189,6 +232,8 @@ impl Transform {
     ) -> (Tensor<B, D>, Tensor<B, D>) {
         match self {
             Transform::StickBreaking => stick_breaking::forward_with_ladj(x),
+            Transform::LowerCholesky => cholesky::lower_forward_with_ladj(x),
+            Transform::CorrCholesky => cholesky::corr_forward_with_ladj(x),
             Transform::Compose(parts) => {
                 let events = self.event_dims();
                 let mut total: Option<Tensor<B, D>> = None;
@@ -210,6 +255,15 @@ impl Transform {
     }
 }
 
+impl Transform {
+    fn tri(&self) -> cholesky::Tri {
+        match self {
+            Transform::LowerCholesky => cholesky::Tri::WithDiagonal,
+            _ => cholesky::Tri::Strict,
+        }
+    }
+}
+
 /// Sum `extra` more trailing dimensions (keeping them as size 1) of a log-Jacobian that
 /// already has `done` trailing dimensions of size 1.
 fn sum_trailing<B: Backend, const D: usize>(mut t: Tensor<B, D>, extra: usize, done: usize) -> Tensor<B, D> {
@@ -221,7 +275,8 @@ fn sum_trailing<B: Backend, const D: usize>(mut t: Tensor<B, D>, extra: usize, d
 
 /// The standard bijection from unconstrained space onto `constraint`: identity for real
 /// values, `exp` for positive ones (as Pyro, NumPyro and Stan), the sigmoid for the unit
-/// interval, stick-breaking for the simplex.
+/// interval, stick-breaking for the simplex, [`Transform::LowerCholesky`] and
+/// [`Transform::CorrCholesky`] for the two kinds of Cholesky factor.
 ///
 /// # Errors
 /// [`DistError::NoTransform`] for discrete supports and for supports whose bounds live in a
@@ -232,6 +287,8 @@ pub fn biject_to(constraint: Constraint) -> Result<Transform, DistError> {
         Constraint::Positive | Constraint::NonNegative => Ok(Transform::Exp),
         Constraint::UnitInterval => Ok(Transform::Sigmoid),
         Constraint::Simplex => Ok(Transform::StickBreaking),
+        Constraint::LowerCholesky => Ok(Transform::LowerCholesky),
+        Constraint::CorrCholesky => Ok(Transform::CorrCholesky),
         c => Err(DistError::NoTransform {
             constraint: format!("{c:?}"),
             reason: if c.is_discrete() {

@@ -68,6 +68,11 @@ impl<B: Backend, const D: usize> TransformedDistribution<B, D> {
     /// Whether each event of `y` lies in the codomain (as 1/0 of the `log_prob` shape).
     fn inside(&self, y: Tensor<B, D>) -> Option<Tensor<B, D, burn::tensor::Bool>> {
         let codomain = self.transform.codomain();
+        match codomain {
+            Constraint::LowerCholesky => return Some(crate::constraint::cholesky_inside(y, None)),
+            Constraint::CorrCholesky => return Some(crate::constraint::cholesky_inside(y, Some(1e-4))),
+            _ => {}
+        }
         let mut inside = codomain.check(y.clone())?;
         if codomain == Constraint::Simplex {
             let k = y.dims()[D - 1] as f64;

@@ -10,6 +10,7 @@ mod backend_kernels;
 mod gof;
 mod gradients;
 mod kl;
+mod lkj;
 mod log_prob_statrs;
 mod medians;
 mod moments;

@@ -1,4 +1,4 @@
-//! Transforms (issue 21): round trips, `ln |det J|` against a finite-difference Jacobian in
+//! Transforms (issue 21), the element-wise, stick-breaking and lower-Cholesky ones: round trips, `ln |det J|` against a finite-difference Jacobian in
 //! f64 on seeded random points for every transform, the transformed distribution against
 //! closed forms, and `biject_to`'s refusals.
 
@@ -13,6 +13,7 @@ backend_suite!(
     log_abs_det_jacobian_matches_finite_differences,
     transformed_distribution_matches_closed_forms,
     biject_to_covers_continuous_supports_and_refuses_the_rest,
+    cholesky_transforms_round_trip_and_match_finite_differences,
 );
 
 /// Every transform, with the width of the unconstrained input it takes (rows of 4 values).
@@ -198,6 +199,8 @@ fn biject_to_covers_continuous_supports_and_refuses_the_rest<B: AutodiffBackend>
     assert_eq!(biject_to(Constraint::Positive).unwrap(), Transform::Exp);
     assert_eq!(biject_to(Constraint::UnitInterval).unwrap(), Transform::Sigmoid);
     assert_eq!(biject_to(Constraint::Simplex).unwrap(), Transform::StickBreaking);
+    assert_eq!(biject_to(Constraint::LowerCholesky).unwrap(), Transform::LowerCholesky);
+    assert_eq!(biject_to(Constraint::CorrCholesky).unwrap(), Transform::CorrCholesky);
     for c in [Constraint::Boolean, Constraint::CategoricalIndex, Constraint::Interval] {
         let err = biject_to(c).unwrap_err();
         assert!(matches!(err, DistError::NoTransform { .. }), "{c:?}: {err}");
@@ -205,4 +208,84 @@ fn biject_to_covers_continuous_supports_and_refuses_the_rest<B: AutodiffBackend>
     }
     assert!(Transform::interval(1.0, 1.0).is_err());
     assert!(Transform::interval(0.0, f64::INFINITY).is_err());
+}
+
+/// The lower-triangular matrix transforms on `[ROWS, 1, M]` packed rows (K = 4): shapes, the
+/// codomain (lower-triangular, positive diagonal; unit rows for CorrCholesky), the round trip,
+/// and `ln |det J|` against finite differences of the free outputs (the lower triangle with or
+/// without the diagonal) in f64.
+fn cholesky_transforms_round_trip_and_match_finite_differences<B: AutodiffBackend>(dev: &B::Device) {
+    use burn::tensor::{Tensor, TensorData};
+    let k = 4;
+    let tol: f64 = if is_f64::<B>() { 1e-10 } else { 1e-4 };
+    for (t, m, with_diag) in [
+        (Transform::LowerCholesky, 10, true),
+        (Transform::CorrCholesky, 6, false),
+    ] {
+        assert_eq!(t.forward_shape(&[ROWS, 1, m]), vec![ROWS, k, k], "{t:?}");
+        assert_eq!(t.inverse_shape(&[ROWS, k, k]), vec![ROWS, 1, m], "{t:?}");
+        let x = uniform_in(&mut RngKey::new(25), ROWS * m, -2.0, 2.0);
+        let packed = |v: &[f64], rows: usize| {
+            Tensor::<B, 3>::from_data(
+                TensorData::new(v.to_vec(), [rows, 1, m]),
+                ppl_dist::param::float_options::<B>(dev),
+            )
+        };
+        let (y, ladj) = t.forward_with_log_abs_det_jacobian(packed(&x, ROWS));
+        assert_eq!(y.dims(), [ROWS, k, k]);
+        assert_eq!(ladj.dims(), [ROWS, 1, 1]);
+        let yv = host(y.clone());
+        for (r, mat) in yv.chunks(k * k).enumerate() {
+            for i in 0..k {
+                assert!(mat[i * k + i] > 0.0, "{t:?}: row {r}: diagonal {i} not positive");
+                for j in i + 1..k {
+                    assert_eq!(mat[i * k + j], 0.0, "{t:?}: row {r}: ({i}, {j}) above the diagonal");
+                }
+                if !with_diag {
+                    let len: f64 = (0..k).map(|j| mat[i * k + j].powi(2)).sum();
+                    assert!(
+                        (len - 1.0).abs() < tol.max(1e-6),
+                        "{t:?}: row {r}: row {i} has length² {len}"
+                    );
+                }
+            }
+        }
+        let back = host(t.inverse(y));
+        for (i, (a, b)) in back.iter().zip(&x).enumerate() {
+            assert!(
+                (a - b).abs() <= tol * b.abs().max(1.0),
+                "{t:?}: element {i} came back as {a}, was {b}"
+            );
+        }
+        if !is_f64::<B>() {
+            continue; // finite differences need f64
+        }
+        let free: Vec<usize> = (0..k)
+            .flat_map(|i| (0..if with_diag { i + 1 } else { i }).map(move |j| i * k + j))
+            .collect();
+        assert_eq!(free.len(), m);
+        let ladj = host(ladj);
+        let h = 1e-6;
+        for r in 0..ROWS {
+            let row = &x[r * m..(r + 1) * m];
+            let f = |v: &[f64]| host(t.forward(packed(v, 1)));
+            let mut jac = vec![vec![0.0; m]; m];
+            for c in 0..m {
+                let mut p = row.to_vec();
+                p[c] += h;
+                let up = f(&p);
+                p[c] -= 2.0 * h;
+                let down = f(&p);
+                for (o, &pos) in free.iter().enumerate() {
+                    jac[o][c] = (up[pos] - down[pos]) / (2.0 * h);
+                }
+            }
+            let fd = log_abs_det(jac);
+            assert!(
+                (ladj[r] - fd).abs() < 1e-6,
+                "{t:?}: row {r}: ln|J| = {}, finite differences {fd}",
+                ladj[r]
+            );
+        }
+    }
 }

@@ -95,11 +95,18 @@ impl AutoAmortizedNormalConfig {
         }
         let (sites, global): (Vec<LatentSpec>, Vec<LatentSpec>) =
             discover(model, data, device)?.into_iter().partition(|s| s.local);
-        if let Some(s) = sites.iter().find(|s| s.support == ppl_dist::Constraint::Simplex) {
+        use ppl_dist::Constraint;
+        if let Some(s) = sites.iter().find(|s| {
+            matches!(
+                s.support,
+                Constraint::Simplex | Constraint::LowerCholesky | Constraint::CorrCholesky
+            )
+        }) {
             return Err(InferError::Config(format!(
-                "AutoAmortizedNormal: latent `{}` is a simplex in the data plate; the encoder has no simplex head yet \
-                 (write the guide by hand, e.g. a Dirichlet with concentrations from ppl_nn's heads)",
-                s.name
+                "AutoAmortizedNormal: latent `{}` ({:?}) lies in the data plate; the encoder has heads for real, \
+                 positive and unit-interval latents only (write the guide by hand, e.g. a Dirichlet with \
+                 concentrations from ppl_nn's heads)",
+                s.name, s.support
             )));
         }
         if sites.is_empty() {

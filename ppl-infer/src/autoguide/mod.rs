@@ -18,7 +18,7 @@ pub use normal::AutoNormal;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use ppl_core::{Data, Model};
 use ppl_dist::param::float_options;
-use ppl_dist::transforms::{Transform, TransformedDistribution};
+use ppl_dist::transforms::{biject_to, TransformedDistribution};
 use ppl_dist::{Constraint, RngKey};
 
 use crate::InferError;
@@ -72,10 +72,12 @@ pub fn discover<B: Backend, M: Model<B>>(
                 | Constraint::NonNegative
                 | Constraint::UnitInterval
                 | Constraint::Simplex
+                | Constraint::LowerCholesky
+                | Constraint::CorrCholesky
         ) {
             return Err(InferError::Config(format!(
-                "autoguide: latent `{}` has support {support:?}; autoguides cover real, positive, unit-interval \
-                 and simplex latents (discrete latents need a hand-written guide)",
+                "autoguide: latent `{}` has support {support:?}; autoguides cover real, positive, unit-interval, \
+                 simplex and Cholesky-factor latents (discrete latents need a hand-written guide)",
                 s.name
             )));
         }
@@ -108,8 +110,10 @@ pub(crate) fn host_tensor<B: Backend, const D: usize>(
 
 /// Sample site `s` from the normal family that respects its support, with `loc` and `scale`
 /// in that family's own parameterization: LogNormal for positive latents, LogitNormal for the
-/// unit interval, a stick-broken Normal for the simplex (`loc` and `scale` of shape
-/// `[…, K − 1]`), Normal otherwise (what AutoNormal and AutoAmortizedNormal both use).
+/// unit interval, a Normal carried by [`ppl_dist::transforms::biject_to`] for the simplex
+/// (stick-breaking: `loc` and `scale` of shape `[…, K − 1]`) and the Cholesky factors
+/// (`[…, 1, M]` packed triangles), Normal otherwise (what AutoNormal and AutoAmortizedNormal
+/// both use).
 pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
     ctx: &mut ppl_core::Ctx<B>,
     s: &LatentSpec,
@@ -123,10 +127,11 @@ pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
         Constraint::UnitInterval => {
             ctx.sample(&s.name, ppl_dist::LogitNormal::new_unchecked(loc, scale));
         }
-        Constraint::Simplex => {
-            // loc and scale have the unconstrained shape […, K − 1]
+        Constraint::Simplex | Constraint::LowerCholesky | Constraint::CorrCholesky => {
+            // loc and scale have the unconstrained shape (the transform's inverse_shape)
             let base = ppl_dist::Normal::new_unchecked(loc, scale);
-            ctx.sample(&s.name, TransformedDistribution::new(base, Transform::StickBreaking));
+            let transform = biject_to(s.support).expect("discover admits only supports with a bijection");
+            ctx.sample(&s.name, TransformedDistribution::new(base, transform));
         }
         _ => {
             ctx.sample(&s.name, ppl_dist::Normal::new_unchecked(loc, scale));

@@ -227,3 +227,118 @@ mod simplex {
         );
     }
 }
+
+mod correlation {
+    use super::*;
+    use burn::tensor::Tensor;
+    use ppl_dist::{default_backend_suite, LkjCholesky, MultivariateNormal};
+    use ppl_infer::mcmc::{Nuts, NutsConfig};
+    use ppl_infer::AutoNormal;
+
+    default_backend_suite!(autoguides_fit_a_correlation_factor_as_nuts_does);
+
+    /// The three correlations of `[3, 3]` factors given row-major.
+    fn correlations(l: &[f64]) -> [f64; 3] {
+        let r = |i: usize, j: usize| (0..3).map(|c| l[i * 3 + c] * l[j * 3 + c]).sum::<f64>();
+        [r(1, 0), r(2, 0), r(2, 1)]
+    }
+
+    fn mean_correlations<'a>(draws: impl Iterator<Item = &'a [f64]>) -> [f64; 3] {
+        let (mut sum, mut n) = ([0.0; 3], 0.0);
+        for d in draws {
+            let c = correlations(d);
+            (0..3).for_each(|k| sum[k] += c[k]);
+            n += 1.0;
+        }
+        sum.map(|s| s / n)
+    }
+
+    /// L ~ LkjCholesky(3, η = 2), 100 points y ~ MVN(0, LLᵀ) drawn with correlations
+    /// (0.6, 0.3, −0.2): AutoNormal and AutoMultivariateNormal, through the CorrCholesky
+    /// transform of the 3 packed partial correlations, find posterior mean correlations within
+    /// 0.03 of NUTS's (4 chains × 500 draws; posterior sds ≈ 0.06–0.09, Monte-Carlo errors
+    /// ≈ 0.003), and every guide draw is a correlation factor.
+    fn autoguides_fit_a_correlation_factor_as_nuts_does<B: AutodiffBackend>(dev: &B::Device) {
+        let n = 100;
+        // the Cholesky factor of [[1, .6, .3], [.6, 1, −.2], [.3, −.2, 1]]
+        let l21: f64 = (-0.2 - 0.3 * 0.6) / 0.8;
+        let truth = [1.0, 0.0, 0.0, 0.6, 0.8, 0.0, 0.3, l21, (1.0 - 0.09 - l21 * l21).sqrt()];
+        let eps = RngKey::new(8).standard_normal(3 * n);
+        let y: Vec<f64> = eps
+            .chunks(3)
+            .flat_map(|e| {
+                (0..3)
+                    .map(|i| (0..3).map(|c| truth[i * 3 + c] * e[c]).sum::<f64>())
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        let model = move |ctx: &mut Ctx<B>| {
+            let l: Tensor<B, 3> = ctx.sample("L", LkjCholesky::<B, 3>::new(3, 2.0));
+            let loc = ctx.zeros([n, 3]);
+            ctx.sample("y", MultivariateNormal::new(loc, l));
+        };
+        let data = Data::new().with_whole("y", t2::<B>(&y, n, 3, dev));
+        let cfg = NutsConfig::default()
+            .with_num_warmup(300)
+            .with_num_samples(500)
+            .with_seed(9)
+            .with_progress(false);
+        let draws = Nuts::new(cfg).run(&model, &data, dev).unwrap();
+        assert_eq!(draws.divergences(), 0, "{:?}", draws.chain_stats());
+        let reference = mean_correlations(draws.values("L").unwrap().chunks(9));
+        let steps = 1500;
+        let config = SviConfig {
+            epochs: steps,
+            batch_size: 1,
+            shuffle: false,
+            lr: 0.02,
+            schedule: LrSchedule::Exponential {
+                gamma: 0.05f64.powf(1.0 / steps as f64),
+            },
+            elbo: Elbo::Trace { particles: 4 },
+            progress: false,
+            seed: 10,
+            ..Default::default()
+        };
+        let check = |name: &str, svi_draws: Vec<Vec<f64>>| {
+            for d in &svi_draws {
+                for r in 0..3 {
+                    let len: f64 = (0..3).map(|c| d[r * 3 + c].powi(2)).sum();
+                    assert!((len - 1.0).abs() < 1e-4 && d[r * 3 + r] > 0.0, "{name}: {d:?}");
+                }
+            }
+            let ours = mean_correlations(svi_draws.iter().map(|d| d.as_slice()));
+            for k in 0..3 {
+                assert!(
+                    (ours[k] - reference[k]).abs() < 0.03,
+                    "{name}: correlation {k}: {:.4} against NUTS's {:.4}",
+                    ours[k],
+                    reference[k]
+                );
+            }
+        };
+        let guide = AutoNormal::new(&model, &data, dev).unwrap();
+        let mut svi = Svi::new(model_fn(model), guide, config.clone(), dev);
+        svi.fit(&data).unwrap();
+        assert_eq!(
+            svi.param("L.loc").unwrap().dims(),
+            vec![1, 1, 3],
+            "3 packed partial correlations"
+        );
+        let q = svi.posterior_predictive_samples(&["L"], &data, 600).unwrap();
+        check(
+            "AutoNormal",
+            q.iter().map(|q| q.sample("L").unwrap().to_vec()).collect(),
+        );
+
+        let guide = AutoMultivariateNormal::new(&model, &data, dev).unwrap();
+        assert_eq!(guide.dim(), 3);
+        let mut svi = Svi::new(model_fn(model), guide, config, dev);
+        svi.fit(&data).unwrap();
+        let q = svi.posterior_predictive_samples(&["L"], &data, 600).unwrap();
+        check(
+            "AutoMultivariateNormal",
+            q.iter().map(|q| q.sample("L").unwrap().to_vec()).collect(),
+        );
+    }
+}
