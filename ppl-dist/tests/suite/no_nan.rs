@@ -9,7 +9,7 @@ use ppl_dist::{
     StudentT,
 };
 
-use crate::common::{backend_suite, host, log_uniform, t1, t2, uniform_in};
+use crate::common::{backend_suite, host, log_uniform, round, t1, t2, uniform_in};
 
 backend_suite!(no_nan_over_extreme_parameters);
 
@@ -64,6 +64,16 @@ fn no_nan_over_extreme_parameters<B: AutodiffBackend>(dev: &B::Device) {
         check(&Binomial::new(50.0, s(p)).unwrap(), key, &[]);
         check(&Geometric::new(s(p.max(1e-6))).unwrap(), key, &[]);
         check(&NegativeBinomial::new(c1.min(100.0), s(p.min(0.95))).unwrap(), key, &[]);
+        check(&ppl_dist::Weibull::new(s(scale), c1.max(0.05)).unwrap(), key, &[0.0]);
+        check(&ppl_dist::Pareto::new(s(scale), c1).unwrap(), key, &[scale]);
+        check(&ppl_dist::Chi2::new(s(c1)).unwrap(), key, &[0.0]);
+        check(&ppl_dist::BetaBinomial::new(50.0, s(c1), c2).unwrap(), key, &[]);
+        // bounds anywhere from 50 sd below to 50 above the mean, widths 10⁻³ to 10² sd
+        let low = loc + scale * uniform_in(key, 1, -50.0, 50.0)[0];
+        // (at least 8 f32 ulps wide, so the interval survives rounding to f32)
+        let high = (low + scale * log_uniform(key, 1, 1e-3, 1e2)[0]).max(low + 1e-6 * low.abs().max(1.0));
+        let (low, high) = (round::<B>(low), round::<B>(high));
+        check(&ppl_dist::TruncatedNormal::new(s(loc), scale, low, high).unwrap(), key, &[low, high]);
         let cat = Categorical::from_logits(t2::<B>(&[l, 0.0, -l], 1, 3, dev)).unwrap();
         let y = cat.sample_n(20, key).unwrap();
         assert!(host(cat.log_prob(y)).iter().all(|v| !v.is_nan()));
