@@ -19,6 +19,9 @@ pub trait ErasedDist<B: Backend>: std::fmt::Debug + Send + Sync {
     fn event_dims(&self) -> usize;
     /// The support.
     fn support(&self) -> Constraint;
+    /// The bounds of an interval support set by the parameters
+    /// ([`Distribution::support_bounds`]), broadcast to the value shape.
+    fn support_bounds(&self) -> Option<(Value<B>, Value<B>)>;
     /// Whether `rsample` is pathwise.
     fn has_rsample(&self) -> bool;
     /// How many values a finite support has ([`Distribution::enumerate_size`]).
@@ -75,6 +78,10 @@ impl<B: Backend, const D: usize, T: Distribution<B, D> + 'static> ErasedDist<B> 
     }
     fn support(&self) -> Constraint {
         self.0.support()
+    }
+    fn support_bounds(&self) -> Option<(Value<B>, Value<B>)> {
+        let (low, high) = self.0.support_bounds()?;
+        Some((Value::from_tensor(low), Value::from_tensor(high)))
     }
     fn has_rsample(&self) -> bool {
         self.0.has_rsample()

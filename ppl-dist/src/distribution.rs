@@ -79,6 +79,15 @@ pub trait Distribution<B: Backend, const D: usize>: AsAny + std::fmt::Debug + Se
     /// [`Expanded`](crate::Expanded) for a checked version).
     fn sample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Tensor<B, D>;
 
+    /// For a support that is an interval set by the parameters ([`Constraint::Interval`]):
+    /// the lower and upper bounds broadcast to [`Distribution::value_shape`] (either may be
+    /// infinite). `None` for every other support. MCMC and the autoguides map unconstrained
+    /// space onto the interval with them
+    /// ([`transform_to_support`](crate::transforms::transform_to_support)).
+    fn support_bounds(&self) -> Option<(Tensor<B, D>, Tensor<B, D>)> {
+        None
+    }
+
     /// Whether [`Distribution::rsample_expanded`] gives pathwise gradients.
     fn has_rsample(&self) -> bool {
         false

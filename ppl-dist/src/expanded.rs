@@ -69,6 +69,10 @@ impl<B: Backend, const D: usize, T: Distribution<B, D>> Distribution<B, D> for E
     fn support(&self) -> Constraint {
         self.base.support()
     }
+    fn support_bounds(&self) -> Option<(Tensor<B, D>, Tensor<B, D>)> {
+        let (low, high) = self.base.support_bounds()?;
+        Some((low.expand(self.shape), high.expand(self.shape)))
+    }
     fn enumerate_size(&self) -> Option<usize> {
         self.base.enumerate_size()
     }

@@ -62,6 +62,9 @@ impl<B: Backend, const D: usize, T: Distribution<B, D>> Distribution<B, D> for I
     fn support(&self) -> Constraint {
         self.base.support()
     }
+    fn support_bounds(&self) -> Option<(Tensor<B, D>, Tensor<B, D>)> {
+        self.base.support_bounds()
+    }
     fn enumerate_size(&self) -> Option<usize> {
         self.base.enumerate_size()
     }

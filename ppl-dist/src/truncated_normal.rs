@@ -197,6 +197,12 @@ impl<B: Backend, const D: usize> Distribution<B, D> for TruncatedNormal<B, D> {
         mask_outside(lp, inside)
     }
 
+    fn support_bounds(&self) -> Option<(Tensor<B, D>, Tensor<B, D>)> {
+        Some((
+            self.low.clone().expand(self.shape),
+            self.high.clone().expand(self.shape),
+        ))
+    }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         let dev = self.device();
         let (a, b) = self.standard_bounds();

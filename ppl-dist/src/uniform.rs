@@ -75,6 +75,12 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Uniform<B, D> {
         let lp = (self.high.clone() - self.low.clone()).log().neg().expand(dims);
         mask_outside(lp, inside)
     }
+    fn support_bounds(&self) -> Option<(Tensor<B, D>, Tensor<B, D>)> {
+        Some((
+            self.low.clone().expand(self.shape),
+            self.high.clone().expand(self.shape),
+        ))
+    }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         let u = noise::uniform::<B, D>(shape, rng, &self.device());
         Ok(self.low.clone() + (self.high.clone() - self.low.clone()) * u)

@@ -127,3 +127,55 @@ pub(crate) fn checked_trace<B: Backend, M: ppl_core::Model<B>>(
     }
     Ok(trace)
 }
+
+/// The host values of the bounds of latent site `s`, where its support is an interval set by
+/// its distribution's parameters (Uniform, TruncatedNormal): what
+/// [`ppl_dist::transforms::transform_to_support`] needs.
+fn interval_bounds<B: Backend>(s: &ppl_core::Site<B>) -> Option<(Vec<f64>, Vec<f64>)> {
+    let dist = s.dist.as_ref()?;
+    if dist.support() != ppl_dist::Constraint::Interval {
+        return None;
+    }
+    let (low, high) = dist.support_bounds()?;
+    Some((low.to_vec(), high.to_vec()))
+}
+
+/// Host bounds `(low, high)` per element.
+pub(crate) type Bounds = (Vec<f64>, Vec<f64>);
+
+/// The interval bounds of every latent site of `trace` whose support is an interval set by
+/// its distribution's parameters, by site name. The bounds must not move with the other
+/// latents (a guide or a sampler maps each latent onto fixed bounds): when there are any, the
+/// model runs a second time from another key and the bounds must agree.
+///
+/// # Errors
+/// Model errors; [`InferError::Config`] naming the first site whose bounds changed.
+pub(crate) fn latent_interval_bounds<B: Backend, M: ppl_core::Model<B>>(
+    model: &M,
+    data: &Data<B>,
+    trace: &Trace<B>,
+    device: &B::Device,
+) -> Result<std::collections::HashMap<String, Bounds>, InferError> {
+    let bounds: std::collections::HashMap<String, Bounds> = trace
+        .latent_sites()
+        .filter_map(|s| interval_bounds(s).map(|b| (s.name.clone(), b)))
+        .collect();
+    if bounds.is_empty() {
+        return Ok(bounds);
+    }
+    let second = checked_trace(model, data, ppl_dist::RngKey::new(1).fold_in("interval-bounds"), device)?;
+    for s in trace.latent_sites().filter(|s| bounds.contains_key(&s.name)) {
+        let again = second
+            .latent_sites()
+            .find(|o| o.name == s.name)
+            .and_then(interval_bounds);
+        if again.as_ref() != bounds.get(&s.name) {
+            return Err(InferError::Config(format!(
+                "latent `{}` has interval bounds that change with the other latents (e.g. Uniform(0, τ)); a guide \
+                 or a sampler maps each latent onto fixed bounds: reparameterize it (e.g. u ~ Uniform(0, 1), x = τ·u)",
+                s.name
+            )));
+        }
+    }
+    Ok(bounds)
+}

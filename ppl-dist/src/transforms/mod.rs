@@ -17,6 +17,7 @@
 //! event dimensions, so they need `D ≥ 2`), and their `log_abs_det_jacobian` has shape
 //! `[…, 1, 1]`. A [`Transform::Compose`] sums its parts down to its largest event rank.
 
+mod bounded;
 mod cholesky;
 mod elementwise;
 mod stick_breaking;
@@ -65,6 +66,19 @@ pub enum Transform {
     /// (the offset makes `x = 0` the simplex's centre, as in Stan and Pyro);
     /// `ln |J| = Σᵢ [ln zᵢ + ln(1 − zᵢ) + ln(1 − Σ_{j<i} yⱼ)]`.
     StickBreaking,
+    /// Element-wise onto per-element intervals `[lowᵢ, highᵢ]` (the support of a Uniform or a
+    /// TruncatedNormal, see [`transform_to_support`]): `low + (high − low)·σ(x)` between two
+    /// finite bounds (`ln |J| = ln(high − low) + ln σ(x) + ln σ(−x)`), `low + eˣ` above a
+    /// lower bound alone, `high − eˣ` below an upper bound alone (`ln |J| = x`), `x` with
+    /// neither. `low` and `high` hold one value per element of `x` (row-major), or per element
+    /// of its trailing dimensions (repeated over the leading ones, as broadcasting does), or one
+    /// for all.
+    Bounded {
+        /// Lower bounds (may be −∞).
+        low: Vec<f64>,
+        /// Upper bounds (may be +∞).
+        high: Vec<f64>,
+    },
     /// A packed row `[…, 1, K(K + 1)/2]` onto the lower-triangular matrices `[…, K, K]` with a
     /// positive diagonal: the off-diagonal entries as they are, `Lᵢᵢ = exp(xᵢᵢ)`;
     /// `ln |J| = Σᵢ xᵢᵢ` (Jacobian w.r.t. the lower triangle).
@@ -116,6 +130,7 @@ impl Transform {
     pub fn codomain(&self) -> Constraint {
         match self {
             Transform::Identity | Transform::Affine { .. } => Constraint::Real,
+            Transform::Bounded { .. } => Constraint::Interval,
             Transform::Exp | Transform::Softplus => Constraint::Positive,
             Transform::Sigmoid => Constraint::UnitInterval,
             Transform::StickBreaking => Constraint::Simplex,
@@ -203,7 +218,9 @@ impl Transform {
     pub fn forward<B: Backend, const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         match self {
             Transform::StickBreaking => stick_breaking::forward(x),
-            Transform::LowerCholesky | Transform::CorrCholesky => self.forward_with_log_abs_det_jacobian(x).0,
+            Transform::LowerCholesky | Transform::CorrCholesky | Transform::Bounded { .. } => {
+                self.forward_with_log_abs_det_jacobian(x).0
+            }
             Transform::Compose(parts) => parts.iter().fold(x, |x, t| t.forward(x)),
             t => elementwise::forward(t, x),
         }
@@ -215,6 +232,7 @@ impl Transform {
             Transform::StickBreaking => stick_breaking::inverse(y),
             Transform::LowerCholesky => cholesky::lower_inverse(y),
             Transform::CorrCholesky => cholesky::corr_inverse(y),
+            Transform::Bounded { low, high } => bounded::inverse(low, high, y),
             Transform::Compose(parts) => parts.iter().rev().fold(y, |y, t| t.inverse(y)),
             t => elementwise::inverse(t, y),
         }
@@ -234,6 +252,7 @@ impl Transform {
             Transform::StickBreaking => stick_breaking::forward_with_ladj(x),
             Transform::LowerCholesky => cholesky::lower_forward_with_ladj(x),
             Transform::CorrCholesky => cholesky::corr_forward_with_ladj(x),
+            Transform::Bounded { low, high } => bounded::forward_with_ladj(low, high, x),
             Transform::Compose(parts) => {
                 let events = self.event_dims();
                 let mut total: Option<Tensor<B, D>> = None;
@@ -297,5 +316,37 @@ pub fn biject_to(constraint: Constraint) -> Result<Transform, DistError> {
                 "its bounds are parameters of the distribution (build one with Transform::interval)"
             },
         }),
+    }
+}
+
+/// The bijection from unconstrained space onto `support`, given the per-element `bounds`
+/// (host values, one per element or one for all) where the support is an
+/// [`Constraint::Interval`] whose bounds are the distribution's parameters
+/// ([`Distribution::support_bounds`](crate::Distribution::support_bounds)):
+/// [`Transform::Bounded`] there, [`biject_to`] otherwise.
+///
+/// # Errors
+/// [`DistError::NoTransform`] as [`biject_to`] (an `Interval` without bounds), and for bounds
+/// with `low ≥ high` or NaN.
+pub fn transform_to_support(support: Constraint, bounds: Option<(Vec<f64>, Vec<f64>)>) -> Result<Transform, DistError> {
+    match (support, bounds) {
+        (Constraint::Interval, Some((low, high))) => {
+            if low.is_empty() || high.is_empty() {
+                return Err(DistError::NoTransform {
+                    constraint: "Interval".into(),
+                    reason: "no bounds were given",
+                });
+            }
+            let n = low.len().max(high.len());
+            let at = |v: &[f64], i: usize| v[i % v.len()];
+            if (0..n).any(|i| at(&low, i).is_nan() || at(&high, i).is_nan() || at(&low, i) >= at(&high, i)) {
+                return Err(DistError::NoTransform {
+                    constraint: "Interval".into(),
+                    reason: "its bounds are NaN or not increasing",
+                });
+            }
+            Ok(Transform::Bounded { low, high })
+        }
+        (c, _) => biject_to(c),
     }
 }

@@ -73,7 +73,11 @@ fn no_nan_over_extreme_parameters<B: AutodiffBackend>(dev: &B::Device) {
         // (at least 8 f32 ulps wide, so the interval survives rounding to f32)
         let high = (low + scale * log_uniform(key, 1, 1e-3, 1e2)[0]).max(low + 1e-6 * low.abs().max(1.0));
         let (low, high) = (round::<B>(low), round::<B>(high));
-        check(&ppl_dist::TruncatedNormal::new(s(loc), scale, low, high).unwrap(), key, &[low, high]);
+        check(
+            &ppl_dist::TruncatedNormal::new(s(loc), scale, low, high).unwrap(),
+            key,
+            &[low, high],
+        );
         let cat = Categorical::from_logits(t2::<B>(&[l, 0.0, -l], 1, 3, dev)).unwrap();
         let y = cat.sample_n(20, key).unwrap();
         assert!(host(cat.log_prob(y)).iter().all(|v| !v.is_nan()));

@@ -26,6 +26,11 @@ fn all_transforms() -> Vec<Transform> {
         Transform::Affine { loc: 0.7, scale: -2.5 },
         Transform::StickBreaking,
         Transform::interval(-1.0, 3.0).unwrap(),
+        // bounds per element of a row of 4: two finite, one lower, one upper, none
+        Transform::Bounded {
+            low: vec![-1.0, 2.0, f64::NEG_INFINITY, f64::NEG_INFINITY],
+            high: vec![3.0, f64::INFINITY, 0.5, f64::INFINITY],
+        },
         Transform::Compose(vec![Transform::Softplus, Transform::Affine { loc: 1.0, scale: 0.5 }]),
         Transform::Compose(vec![
             Transform::Affine { loc: 0.5, scale: 2.0 },
@@ -200,6 +205,24 @@ fn biject_to_covers_continuous_supports_and_refuses_the_rest<B: AutodiffBackend>
     assert_eq!(biject_to(Constraint::UnitInterval).unwrap(), Transform::Sigmoid);
     assert_eq!(biject_to(Constraint::Simplex).unwrap(), Transform::StickBreaking);
     assert_eq!(biject_to(Constraint::LowerCholesky).unwrap(), Transform::LowerCholesky);
+    // an interval needs its bounds
+    use ppl_dist::transforms::transform_to_support;
+    assert!(matches!(
+        biject_to(Constraint::Interval),
+        Err(DistError::NoTransform { .. })
+    ));
+    assert_eq!(
+        transform_to_support(Constraint::Interval, Some((vec![0.0], vec![2.0]))).unwrap(),
+        Transform::Bounded {
+            low: vec![0.0],
+            high: vec![2.0]
+        }
+    );
+    assert!(transform_to_support(Constraint::Interval, Some((vec![1.0], vec![1.0]))).is_err());
+    assert_eq!(
+        transform_to_support(Constraint::Positive, None).unwrap(),
+        Transform::Exp
+    );
     assert_eq!(biject_to(Constraint::CorrCholesky).unwrap(), Transform::CorrCholesky);
     for c in [Constraint::Boolean, Constraint::CategoricalIndex, Constraint::Interval] {
         let err = biject_to(c).unwrap_err();

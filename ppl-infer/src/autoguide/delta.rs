@@ -34,6 +34,13 @@ impl AutoDelta {
 
     fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec) {
         let init = host_tensor::<B, D>(&s.init, &s.shape, ctx.device());
+        if s.support == Constraint::Interval {
+            // the point lives in the unconstrained space of the site's own bounds
+            let t = s.transform();
+            let u = ctx.param(&format!("{}.value", s.name), t.inverse(init), Constraint::Real);
+            ctx.sample(&s.name, Deterministic::new(t.forward(u)));
+            return;
+        }
         let u = ctx.param(
             &format!("{}.value", s.name),
             to_unconstrained(s.support, init),

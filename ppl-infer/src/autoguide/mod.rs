@@ -18,7 +18,7 @@ pub use normal::AutoNormal;
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 use ppl_core::{Data, Model};
 use ppl_dist::param::float_options;
-use ppl_dist::transforms::{biject_to, TransformedDistribution};
+use ppl_dist::transforms::{transform_to_support, Transform, TransformedDistribution};
 use ppl_dist::{Constraint, RngKey};
 
 use crate::InferError;
@@ -37,6 +37,20 @@ pub struct LatentSpec {
     /// Whether the site lies in the data plate (`ctx.datamodel`): one value per data row,
     /// what an amortized guide covers.
     pub local: bool,
+    /// For a support that is an interval set by the distribution's parameters (Uniform,
+    /// TruncatedNormal): the per-element `(low, high)` bounds, row-major.
+    pub bounds: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl LatentSpec {
+    /// The bijection from unconstrained space onto the site's support
+    /// ([`transform_to_support`]: `biject_to`, or the site's own bounds for an interval).
+    ///
+    /// # Panics
+    /// For a support without one (specs from [`discover`] always have one).
+    pub fn transform(&self) -> Transform {
+        transform_to_support(self.support, self.bounds.clone()).expect("discover admits only supports with a bijection")
+    }
 }
 
 /// Run `model` once with `data` and list its latent sites.
@@ -54,6 +68,7 @@ pub fn discover<B: Backend, M: Model<B>>(
     device: &B::Device,
 ) -> Result<Vec<LatentSpec>, InferError> {
     let trace = crate::data_plan::checked_trace(model, data, RngKey::new(0).fold_in("autoguide"), device)?;
+    let mut bounds = crate::data_plan::latent_interval_bounds(model, data, &trace, device)?;
     let mut specs = Vec::new();
     for s in trace.latent_sites() {
         if let Some(p) = s.plates.iter().find(|p| p.subsample_size < p.size) {
@@ -64,7 +79,7 @@ pub fn discover<B: Backend, M: Model<B>>(
         }
         let dist = s.dist.as_ref().expect("sample sites carry their distribution");
         let support = dist.support();
-        if !matches!(
+        let covered = matches!(
             support,
             Constraint::Real
                 | Constraint::RealVector
@@ -74,10 +89,11 @@ pub fn discover<B: Backend, M: Model<B>>(
                 | Constraint::Simplex
                 | Constraint::LowerCholesky
                 | Constraint::CorrCholesky
-        ) {
+        ) || (support == Constraint::Interval && bounds.contains_key(&s.name));
+        if !covered {
             return Err(InferError::Config(format!(
                 "autoguide: latent `{}` has support {support:?}; autoguides cover real, positive, unit-interval, \
-                 simplex and Cholesky-factor latents (discrete latents need a hand-written guide)",
+                 interval, simplex and Cholesky-factor latents (discrete latents need a hand-written guide)",
                 s.name
             )));
         }
@@ -92,6 +108,7 @@ pub fn discover<B: Backend, M: Model<B>>(
             support,
             init,
             local: s.in_data_plate(),
+            bounds: bounds.remove(&s.name),
         });
     }
     Ok(specs)
@@ -110,9 +127,9 @@ pub(crate) fn host_tensor<B: Backend, const D: usize>(
 
 /// Sample site `s` from the normal family that respects its support, with `loc` and `scale`
 /// in that family's own parameterization: LogNormal for positive latents, LogitNormal for the
-/// unit interval, a Normal carried by [`ppl_dist::transforms::biject_to`] for the simplex
-/// (stick-breaking: `loc` and `scale` of shape `[…, K − 1]`) and the Cholesky factors
-/// (`[…, 1, M]` packed triangles), Normal otherwise (what AutoNormal and AutoAmortizedNormal
+/// unit interval, a Normal carried by [`LatentSpec::transform`] for intervals set by the
+/// parameters, the simplex (stick-breaking: `loc` and `scale` of shape `[…, K − 1]`) and the
+/// Cholesky factors (`[…, 1, M]` packed triangles), Normal otherwise (what AutoNormal and AutoAmortizedNormal
 /// both use).
 pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
     ctx: &mut ppl_core::Ctx<B>,
@@ -127,11 +144,10 @@ pub(crate) fn sample_normal_family<B: Backend, const D: usize>(
         Constraint::UnitInterval => {
             ctx.sample(&s.name, ppl_dist::LogitNormal::new_unchecked(loc, scale));
         }
-        Constraint::Simplex | Constraint::LowerCholesky | Constraint::CorrCholesky => {
+        Constraint::Simplex | Constraint::LowerCholesky | Constraint::CorrCholesky | Constraint::Interval => {
             // loc and scale have the unconstrained shape (the transform's inverse_shape)
             let base = ppl_dist::Normal::new_unchecked(loc, scale);
-            let transform = biject_to(s.support).expect("discover admits only supports with a bijection");
-            ctx.sample(&s.name, TransformedDistribution::new(base, transform));
+            ctx.sample(&s.name, TransformedDistribution::new(base, s.transform()));
         }
         _ => {
             ctx.sample(&s.name, ppl_dist::Normal::new_unchecked(loc, scale));

@@ -3,7 +3,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::special::{inverse_softplus, softplus};
-use ppl_dist::transforms::{biject_to, Transform};
+use ppl_dist::transforms::{transform_to_support, Transform};
 use ppl_dist::{Constraint, Deterministic, MultivariateNormal};
 
 use super::{discover, host_tensor, unsupported_rank, LatentSpec};
@@ -13,7 +13,7 @@ use crate::{InferError, Locality, VariationalFamily};
 /// space, concatenated (`_auto_latent.loc` `[1, d]`, and `_auto_latent.scale_tril`, whose
 /// diagonal is kept positive by softplus), so posterior correlations between latents are
 /// learned. Each model latent takes its slice of the joint draw, mapped onto its support by
-/// [`ppl_dist::transforms::biject_to`] (exp for positive latents, the sigmoid for the unit
+/// [`LatentSpec::transform`] (exp for positive latents, the sigmoid for the unit
 /// interval), as a point mass; for a constrained latent the guide adds the factor
 /// `_auto_latent.<site>.log_abs_det_jacobian` = `−ln |det J|`, so that its density is that of
 /// the transformed normal.
@@ -42,7 +42,7 @@ impl AutoMultivariateNormal {
     pub fn new<B: Backend, M: Model<B>>(model: &M, data: &Data<B>, device: &B::Device) -> Result<Self, InferError> {
         let sites = discover(model, data, device)?;
         for s in &sites {
-            biject_to(s.support)
+            transform_to_support(s.support, s.bounds.clone())
                 .map_err(|e| InferError::Config(format!("AutoMultivariateNormal: latent `{}`: {e}", s.name)))?;
         }
         Ok(AutoMultivariateNormal { sites, init_scale: 0.1 })
@@ -54,7 +54,7 @@ impl AutoMultivariateNormal {
     }
 
     fn site<B: Backend, const D: usize>(&self, ctx: &mut Ctx<B>, s: &LatentSpec, flat: Tensor<B, 2>) {
-        let transform = biject_to(s.support).expect("checked by new");
+        let transform = s.transform();
         let mut shape = [0; D];
         shape.copy_from_slice(&transform.inverse_shape(&s.shape));
         let x = flat.reshape(shape);
@@ -77,7 +77,7 @@ impl AutoMultivariateNormal {
             .sites
             .iter()
             .map(|s| {
-                let t = biject_to(s.support).expect("checked by new");
+                let t = s.transform();
                 let free = t.inverse(host_tensor::<B, 4>(&s.init, &pad4(&s.shape), device));
                 free.reshape([1, free_len(s)])
             })
@@ -133,7 +133,7 @@ impl<B: Backend> VariationalFamily<B> for AutoMultivariateNormal {
 
 /// How many unconstrained coordinates site `s` takes (a simplex of K: K − 1 per row).
 fn free_len(s: &LatentSpec) -> usize {
-    let t = biject_to(s.support).expect("checked by new");
+    let t = s.transform();
     t.inverse_shape(&s.shape).iter().product()
 }
 

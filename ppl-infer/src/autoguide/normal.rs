@@ -2,7 +2,6 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use ppl_core::transform::to_unconstrained;
 use ppl_core::{Ctx, Data, Model};
-use ppl_dist::transforms::biject_to;
 use ppl_dist::Constraint;
 
 use super::{discover, host_tensor, sample_normal_family, unsupported_rank, LatentSpec};
@@ -63,9 +62,9 @@ impl AutoNormal {
         // x itself otherwise.
         let loc_init = match s.support {
             Constraint::Positive | Constraint::NonNegative => init.clone().log(),
-            Constraint::Simplex | Constraint::LowerCholesky | Constraint::CorrCholesky => biject_to(s.support)
-                .expect("discover admits only supports with a bijection")
-                .inverse(init.clone()),
+            Constraint::Simplex | Constraint::LowerCholesky | Constraint::CorrCholesky | Constraint::Interval => {
+                s.transform().inverse(init.clone())
+            }
             _ => to_unconstrained(s.support, init.clone()),
         };
         let loc = ctx.param(&format!("{}.loc", s.name), loc_init.clone(), Constraint::Real);
@@ -122,6 +121,7 @@ mod tests {
                 support: Constraint::Real,
                 init: vec![0.0],
                 local: false,
+                bounds: None,
             }],
             init_scale: 0.1,
         };

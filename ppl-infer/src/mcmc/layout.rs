@@ -3,7 +3,7 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::{Data, Model, Value};
-use ppl_dist::transforms::{biject_to, Transform};
+use ppl_dist::transforms::{transform_to_support, Transform};
 use ppl_dist::{Constraint, RngKey};
 
 use crate::InferError;
@@ -73,6 +73,10 @@ pub fn latent_layout<B: Backend, M: Model<B>>(
     device: &B::Device,
 ) -> Result<Vec<LatentSlot>, InferError> {
     let trace = crate::data_plan::checked_trace(model, data, RngKey::new(0).fold_in("mcmc-layout"), device)?;
+    let bounds = crate::data_plan::latent_interval_bounds(model, data, &trace, device).map_err(|e| match e {
+        InferError::Config(detail) => InferError::Mcmc { chain: None, detail },
+        other => other,
+    })?;
     let mut slots = Vec::new();
     let mut offset = 0;
     for s in trace.latent_sites() {
@@ -95,7 +99,8 @@ pub fn latent_layout<B: Backend, M: Model<B>>(
                 s.name
             )));
         }
-        let transform = biject_to(support).map_err(|e| mcmc(format!("latent `{}`: {e}", s.name)))?;
+        let bounds = bounds.get(&s.name).cloned();
+        let transform = transform_to_support(support, bounds).map_err(|e| mcmc(format!("latent `{}`: {e}", s.name)))?;
         let shape = s.value.dims();
         let unconstrained_shape = transform.inverse_shape(&shape);
         let slot = LatentSlot {

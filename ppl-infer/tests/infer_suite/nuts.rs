@@ -13,10 +13,12 @@
 //! always passes or always fails.
 
 use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::ElementConversion;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2};
 use ppl_dist::{
-    default_backend_suite, Bernoulli, Beta, Dirichlet, Exponential, Gamma, LkjCholesky, Multinomial, Normal, Poisson,
+    default_backend_suite, Bernoulli, Beta, Dirichlet, Distribution, Exponential, Gamma, LkjCholesky, Multinomial,
+    Normal, Poisson, TruncatedNormal, Uniform,
 };
 use ppl_infer::mcmc::{McmcSamples, Nuts, NutsConfig};
 use ppl_infer::InferError;
@@ -27,6 +29,7 @@ default_backend_suite!(
     beta_bernoulli_posterior_is_recovered,
     dirichlet_multinomial_posterior_is_recovered,
     lkj_correlations_have_their_beta_marginals,
+    interval_latents_are_sampled_within_their_bounds,
     same_seed_same_draws,
     posterior_predictive_from_the_draws_matches_the_exact_one,
 );
@@ -35,6 +38,7 @@ mod errors {
     ppl_dist::backend_suite!(
         a_discrete_latent_is_refused_by_name,
         a_model_with_no_finite_starting_point_names_the_site,
+        interval_bounds_that_move_with_other_latents_are_refused,
         invalid_settings_are_refused,
     );
 }
@@ -175,6 +179,53 @@ fn lkj_correlations_have_their_beta_marginals<B: AutodiffBackend>(_dev: &B::Devi
     }
 }
 
+fn interval_latents_are_sampled_within_their_bounds<B: AutodiffBackend>(dev: &B::Device) {
+    // Interval supports set by the parameters, through Transform::Bounded:
+    // p ~ Uniform(0, 1), yᵢ ~ Bernoulli(p): the posterior is Beta(1 + s, 1 + n − s);
+    // μ ~ TruncatedNormal(0, 1, 0.5, 3), xᵢ ~ N(μ, 1): the posterior is N(Σx/(n + 1), 1/(n + 1))
+    // truncated to [0.5, 3] (its mean and sd from TruncatedNormal, checked against SciPy), with
+    // much of its mass against the lower bound.
+    const X: [f64; 4] = [0.3, 1.1, -0.2, 0.6];
+    let model = |ctx: &mut Ctx<B>| {
+        let p = ctx.sample("p", Uniform::new(ctx.zeros([1]), 1.0));
+        let mu = ctx.sample("mu", TruncatedNormal::new(ctx.zeros([1]), 1.0, 0.5, 3.0));
+        ctx.datamodel(|ctx| {
+            let rows = ctx.data::<1>("y").dims()[0];
+            ctx.sample("y", Bernoulli::new(p.expand([rows])));
+        });
+        let x = ctx.data::<1>("x");
+        let n = x.dims()[0];
+        ctx.sample("x", Normal::new(mu.expand([n]), 1.0));
+    };
+    let data = Data::new()
+        .with("y", t1::<B>(&FLIPS, dev))
+        .with_whole("x", t1::<B>(&X, dev));
+    let draws = Nuts::new(config(7)).run(&model, &data, dev).unwrap();
+    let s: f64 = FLIPS.iter().sum();
+    let (a, b) = (1.0 + s, 1.0 + FLIPS.len() as f64 - s);
+    assert_posterior(
+        &draws,
+        "p",
+        a / (a + b),
+        (a * b / ((a + b).powi(2) * (a + b + 1.0))).sqrt(),
+    );
+    let n = X.len() as f64;
+    let post = TruncatedNormal::<B, 1>::new(
+        t1::<B>(&[X.iter().sum::<f64>() / (n + 1.0)], dev),
+        (n + 1.0).powf(-0.5),
+        0.5,
+        3.0,
+    )
+    .unwrap();
+    let mean = post.mean().unwrap().into_scalar().elem::<f64>();
+    let sd = post.variance().unwrap().into_scalar().elem::<f64>().sqrt();
+    assert_posterior(&draws, "mu", mean, sd);
+    assert!(
+        draws.values("mu").unwrap().iter().all(|m| (0.5..=3.0).contains(m)),
+        "a draw of mu outside [0.5, 3]"
+    );
+}
+
 fn same_seed_same_draws<B: AutodiffBackend>(dev: &B::Device) {
     let model = |ctx: &mut Ctx<B>| {
         let lam = ctx.sample("lambda", Gamma::new(ctx.full([1], 2.0), 0.5));
@@ -236,6 +287,17 @@ fn a_model_with_no_finite_starting_point_names_the_site<B: AutodiffBackend>(dev:
         text.contains("observed site `y`") && text.contains("no starting point"),
         "{text}"
     );
+}
+
+fn interval_bounds_that_move_with_other_latents_are_refused<B: AutodiffBackend>(dev: &B::Device) {
+    // x ~ Uniform(0, τ) with τ a latent: no fixed bounds to map x onto
+    let model = |ctx: &mut Ctx<B>| {
+        let tau = ctx.sample("tau", Exponential::new(ctx.full([1], 1.0)));
+        ctx.sample("x", Uniform::new(ctx.zeros([1]), tau));
+    };
+    let err = Nuts::new(config(0)).run(&model, &Data::new(), dev).unwrap_err();
+    let msg = err.to_string();
+    assert!(msg.contains("`x`") && msg.contains("bounds"), "{msg}");
 }
 
 fn invalid_settings_are_refused<B: AutodiffBackend>(dev: &B::Device) {
