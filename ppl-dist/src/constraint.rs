@@ -100,6 +100,20 @@ pub fn mask_outside<B: Backend, const D: usize>(lp: Tensor<B, D>, inside: Tensor
     lp.mask_fill(inside.bool_not(), f64::NEG_INFINITY)
 }
 
+/// `low ≤ value ≤ high` element-wise, the bounds broadcast to `value`'s shape (the support
+/// test of the interval distributions).
+pub fn within<B: Backend, const D: usize>(
+    value: Tensor<B, D>,
+    low: &Tensor<B, D>,
+    high: &Tensor<B, D>,
+) -> Tensor<B, D, Bool> {
+    let dims = value.dims();
+    value
+        .clone()
+        .greater_equal(low.clone().expand(dims))
+        .bool_and(value.lower_equal(high.clone().expand(dims)))
+}
+
 /// Whether each `[…, K, K]` matrix of `y` is lower-triangular with a positive diagonal and,
 /// with `unit_rows = Some(tol)`, rows whose squared length is within `tol` of 1 (a correlation
 /// Cholesky factor), as a `[…, 1, 1]` mask: the membership test of

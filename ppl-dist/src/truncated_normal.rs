@@ -187,11 +187,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for TruncatedNormal<B, D> {
         let (a, b) = self.standard_bounds();
         let log_z = log_normal_interval_mass(a, b);
         let value = expand_value("TruncatedNormal", value, self.shape);
-        let dims = value.dims();
-        let inside = value
-            .clone()
-            .greater_equal(self.low.clone().expand(dims))
-            .bool_and(value.clone().lower_equal(self.high.clone().expand(dims)));
+        let inside = crate::constraint::within(value.clone(), &self.low, &self.high);
         let z = (value - self.loc.clone()) / self.scale.clone();
         let lp = z.powi_scalar(2) * -0.5 - HALF_LN_2PI - self.scale.clone().log() - log_z;
         mask_outside(lp, inside)

@@ -68,10 +68,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Uniform<B, D> {
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
         let value = expand_value("Uniform", value, self.shape);
         let dims = value.dims();
-        let inside = value
-            .clone()
-            .greater_equal(self.low.clone().expand(dims))
-            .bool_and(value.clone().lower_equal(self.high.clone().expand(dims)));
+        let inside = crate::constraint::within(value.clone(), &self.low, &self.high);
         let lp = (self.high.clone() - self.low.clone()).log().neg().expand(dims);
         mask_outside(lp, inside)
     }

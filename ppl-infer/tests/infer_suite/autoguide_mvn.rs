@@ -7,6 +7,40 @@ use ppl_dist::testkit::t2;
 use ppl_dist::{statistical_suite, Normal, RngKey};
 use ppl_infer::{model_fn, AutoMultivariateNormal, Elbo, LrSchedule, Svi, SviConfig};
 
+/// SVI settings for the autoguide fits of the constrained latents below: full batches of
+/// `batch_size`, lr 0.02 decayed 20-fold over `steps`, `particles` particles.
+fn decaying_config(steps: usize, batch_size: usize, particles: usize, seed: u64) -> SviConfig {
+    SviConfig {
+        epochs: steps,
+        batch_size,
+        shuffle: false,
+        lr: 0.02,
+        schedule: LrSchedule::Exponential {
+            gamma: 0.05f64.powf(1.0 / steps as f64),
+        },
+        elbo: Elbo::Trace { particles },
+        progress: false,
+        seed,
+        ..Default::default()
+    }
+}
+
+/// Fit `guide` to `model` with `config`, then 600 posterior draws of `site` (its values per draw).
+fn fit_and_draw<B: AutodiffBackend, P: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(
+    model: P,
+    guide: Q,
+    config: SviConfig,
+    data: &Data<B>,
+    site: &str,
+    dev: &B::Device,
+) -> (Svi<B, P, Q>, Vec<Vec<f64>>) {
+    let mut svi = Svi::new(model, guide, config, dev);
+    svi.fit(data).unwrap();
+    let q = svi.posterior_predictive_samples(&[site], data, 600).unwrap();
+    let draws = q.iter().map(|q| q.sample(site).unwrap().to_vec()).collect();
+    (svi, draws)
+}
+
 statistical_suite!(
     auto_mvn_recovers_a_correlated_posterior,
     auto_mvn_under_the_mean_field_elbo_recovers_it_too
@@ -176,20 +210,7 @@ mod simplex {
         };
         let data = Data::new().with_whole("counts", t2::<B>(&[7.0, 4.0, 9.0], 1, 3, dev));
         let exact = [8.0 / 26.0, 6.0 / 26.0, 12.0 / 26.0];
-        let steps = 1200;
-        let config = SviConfig {
-            epochs: steps,
-            batch_size: 1,
-            shuffle: false,
-            lr: 0.02,
-            schedule: LrSchedule::Exponential {
-                gamma: 0.05f64.powf(1.0 / steps as f64),
-            },
-            elbo: Elbo::Trace { particles: 8 },
-            progress: false,
-            seed: 6,
-            ..Default::default()
-        };
+        let config = decaying_config(1200, 1, 8, 6);
         let check = |name: &str, draws: Vec<Vec<f64>>| {
             let n = draws.len() as f64;
             for (k, e) in exact.iter().enumerate() {
@@ -207,23 +228,15 @@ mod simplex {
             }
         };
         let guide = AutoNormal::new(&p, &data, dev).unwrap();
-        let mut svi = Svi::new(model_fn(p), guide, config.clone(), dev);
-        svi.fit(&data).unwrap();
+        let (svi, draws) = fit_and_draw(model_fn(p), guide, config.clone(), &data, "p", dev);
         assert_eq!(svi.param("p.loc").unwrap().dims(), vec![1, 2], "K − 1 free coordinates");
-        let q = svi.posterior_predictive_samples(&["p"], &data, 600).unwrap();
-        check(
-            "AutoNormal",
-            q.iter().map(|q| q.sample("p").unwrap().to_vec()).collect(),
-        );
+        check("AutoNormal", draws);
 
         let guide = AutoMultivariateNormal::new(&p, &data, dev).unwrap();
         assert_eq!(guide.dim(), 2);
-        let mut svi = Svi::new(model_fn(p), guide, config, dev);
-        svi.fit(&data).unwrap();
-        let q = svi.posterior_predictive_samples(&["p"], &data, 600).unwrap();
         check(
             "AutoMultivariateNormal",
-            q.iter().map(|q| q.sample("p").unwrap().to_vec()).collect(),
+            fit_and_draw(model_fn(p), guide, config, &data, "p", dev).1,
         );
     }
 }
@@ -256,8 +269,8 @@ mod correlation {
     /// L ~ LkjCholesky(3, η = 2), 100 points y ~ MVN(0, LLᵀ) drawn with correlations
     /// (0.6, 0.3, −0.2): AutoNormal and AutoMultivariateNormal, through the CorrCholesky
     /// transform of the 3 packed partial correlations, find posterior mean correlations within
-    /// 0.03 of NUTS's (4 chains × 500 draws; posterior sds ≈ 0.06–0.09, Monte-Carlo errors
-    /// ≈ 0.003), and every guide draw is a correlation factor.
+    /// 0.03 of NUTS's (2 chains × 500 draws; posterior sds ≈ 0.06–0.09, Monte-Carlo errors
+    /// ≈ 0.004), and every guide draw is a correlation factor.
     fn autoguides_fit_a_correlation_factor_as_nuts_does<B: AutodiffBackend>(dev: &B::Device) {
         let n = 100;
         // the Cholesky factor of [[1, .6, .3], [.6, 1, −.2], [.3, −.2, 1]]
@@ -281,25 +294,13 @@ mod correlation {
         let cfg = NutsConfig::default()
             .with_num_warmup(300)
             .with_num_samples(500)
+            .with_num_chains(2)
             .with_seed(9)
             .with_progress(false);
         let draws = Nuts::new(cfg).run(&model, &data, dev).unwrap();
         assert_eq!(draws.divergences(), 0, "{:?}", draws.chain_stats());
         let reference = mean_correlations(draws.values("L").unwrap().chunks(9));
-        let steps = 1500;
-        let config = SviConfig {
-            epochs: steps,
-            batch_size: 1,
-            shuffle: false,
-            lr: 0.02,
-            schedule: LrSchedule::Exponential {
-                gamma: 0.05f64.powf(1.0 / steps as f64),
-            },
-            elbo: Elbo::Trace { particles: 4 },
-            progress: false,
-            seed: 10,
-            ..Default::default()
-        };
+        let config = decaying_config(1500, 1, 4, 10);
         let check = |name: &str, svi_draws: Vec<Vec<f64>>| {
             for d in &svi_draws {
                 for r in 0..3 {
@@ -318,27 +319,19 @@ mod correlation {
             }
         };
         let guide = AutoNormal::new(&model, &data, dev).unwrap();
-        let mut svi = Svi::new(model_fn(model), guide, config.clone(), dev);
-        svi.fit(&data).unwrap();
+        let (svi, draws) = fit_and_draw(model_fn(model), guide, config.clone(), &data, "L", dev);
         assert_eq!(
             svi.param("L.loc").unwrap().dims(),
             vec![1, 1, 3],
             "3 packed partial correlations"
         );
-        let q = svi.posterior_predictive_samples(&["L"], &data, 600).unwrap();
-        check(
-            "AutoNormal",
-            q.iter().map(|q| q.sample("L").unwrap().to_vec()).collect(),
-        );
+        check("AutoNormal", draws);
 
         let guide = AutoMultivariateNormal::new(&model, &data, dev).unwrap();
         assert_eq!(guide.dim(), 3);
-        let mut svi = Svi::new(model_fn(model), guide, config, dev);
-        svi.fit(&data).unwrap();
-        let q = svi.posterior_predictive_samples(&["L"], &data, 600).unwrap();
         check(
             "AutoMultivariateNormal",
-            q.iter().map(|q| q.sample("L").unwrap().to_vec()).collect(),
+            fit_and_draw(model_fn(model), guide, config, &data, "L", dev).1,
         );
     }
 }
@@ -373,20 +366,7 @@ mod interval {
             den += w;
         }
         let exact = num / den;
-        let steps = 1500;
-        let config = SviConfig {
-            epochs: steps,
-            batch_size: 15,
-            shuffle: false,
-            lr: 0.02,
-            schedule: LrSchedule::Exponential {
-                gamma: 0.05f64.powf(1.0 / steps as f64),
-            },
-            elbo: Elbo::Trace { particles: 8 },
-            progress: false,
-            seed: 12,
-            ..Default::default()
-        };
+        let config = decaying_config(1500, 15, 8, 12);
         let check = |name: &str, draws: Vec<f64>| {
             assert!(
                 draws.iter().all(|p| (0.2..=0.9).contains(p)),
@@ -398,28 +378,17 @@ mod interval {
                 "{name}: mean {mean:.4} against the exact {exact:.4}"
             );
         };
-        macro_rules! draws_of {
-            ($svi:expr) => {
-                $svi.posterior_predictive_samples(&["p"], &data, 600)
-                    .unwrap()
-                    .iter()
-                    .map(|q| q.sample("p").unwrap().to_vec()[0])
-                    .collect::<Vec<f64>>()
-            };
-        }
+        let first = |d: Vec<Vec<f64>>| d.into_iter().map(|v| v[0]).collect::<Vec<f64>>();
         let guide = AutoNormal::new(&model, &data, dev).unwrap();
-        let mut svi = Svi::new(model_fn(model), guide, config.clone(), dev);
-        svi.fit(&data).unwrap();
-        check("AutoNormal", draws_of!(svi));
-
+        check(
+            "AutoNormal",
+            first(fit_and_draw(model_fn(model), guide, config.clone(), &data, "p", dev).1),
+        );
         let guide = AutoMultivariateNormal::new(&model, &data, dev).unwrap();
-        let mut svi = Svi::new(model_fn(model), guide, config.clone(), dev);
-        svi.fit(&data).unwrap();
-        check("AutoMultivariateNormal", draws_of!(svi));
-
+        let draws = fit_and_draw(model_fn(model), guide, config.clone(), &data, "p", dev).1;
+        check("AutoMultivariateNormal", first(draws));
         let guide = AutoDelta::new(&model, &data, dev).unwrap();
-        let mut svi = Svi::new(model_fn(model), guide, config, dev);
-        svi.fit(&data).unwrap();
+        let (svi, _) = fit_and_draw(model_fn(model), guide, config, &data, "p", dev);
         let u = svi.param("p.value").unwrap().to_vec()[0];
         let map = 0.2 + 0.7 / (1.0 + (-u).exp());
         assert!((map - 10.0 / 15.0).abs() < 1e-3, "AutoDelta: MAP {map:.5}");
