@@ -114,6 +114,20 @@ pub fn within<B: Backend, const D: usize>(
         .bool_and(value.lower_equal(high.clone().expand(dims)))
 }
 
+/// A `[1, …, 1, K, K]` matrix of 1 where `keep(row, column)` holds and 0 elsewhere (the
+/// diagonal, triangle and other masks of the matrix distributions and transforms).
+pub fn matrix_pattern<B: Backend, const D: usize>(
+    k: usize,
+    device: &B::Device,
+    keep: impl Fn(usize, usize) -> bool,
+) -> Tensor<B, D> {
+    let v: Vec<f64> = (0..k * k).map(|n| if keep(n / k, n % k) { 1.0 } else { 0.0 }).collect();
+    let mut s = [1; D];
+    s[D - 2] = k;
+    s[D - 1] = k;
+    Tensor::<B, 2>::from_data(TensorData::new(v, [k, k]), crate::param::float_options::<B>(device)).reshape(s)
+}
+
 /// Whether each `[…, K, K]` matrix of `y` is lower-triangular with a positive diagonal and,
 /// with `unit_rows = Some(tol)`, rows whose squared length is within `tol` of 1 (a correlation
 /// Cholesky factor), as a `[…, 1, 1]` mask: the membership test of
@@ -129,16 +143,9 @@ pub fn cholesky_inside<B: Backend, const D: usize>(y: Tensor<B, D>, unit_rows: O
         "cholesky_inside: {dims:?} is no stack of square matrices"
     );
     let dev = y.device();
-    let pattern = |f: &dyn Fn(usize, usize) -> bool| {
-        let v: Vec<f64> = (0..k * k).map(|n| if f(n / k, n % k) { 1.0 } else { 0.0 }).collect();
-        let mut s = [1; D];
-        s[D - 2] = k;
-        s[D - 1] = k;
-        Tensor::<B, 2>::from_data(TensorData::new(v, [k, k]), crate::param::float_options::<B>(&dev)).reshape(s)
-    };
     // per row ([…, K, 1]): a non-positive diagonal, anything above it, a wrong length
-    let diag = (y.clone() * pattern(&|i, j| i == j)).sum_dim(D - 1);
-    let above = (y.clone().abs() * pattern(&|i, j| j > i)).sum_dim(D - 1);
+    let diag = (y.clone() * matrix_pattern::<B, D>(k, &dev, |i, j| i == j)).sum_dim(D - 1);
+    let above = (y.clone().abs() * matrix_pattern::<B, D>(k, &dev, |i, j| j > i)).sum_dim(D - 1);
     // (written so that NaN counts as bad)
     let mut bad = diag
         .greater_elem(0.0)

@@ -163,11 +163,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for LkjCholesky<B, D> {
         );
         let dev = value.device();
         let inside = crate::constraint::cholesky_inside(value.clone(), Some(ROW_TOLERANCE));
-        let mut s = [1; D];
-        s[D - 2] = k;
-        s[D - 1] = k;
-        let eye: Vec<f64> = (0..k * k).map(|n| if n / k == n % k { 1.0 } else { 0.0 }).collect();
-        let eye = Tensor::<B, 2>::from_data(TensorData::new(eye, [k, k]), float_options::<B>(&dev)).reshape(s);
+        let eye = crate::constraint::matrix_pattern::<B, D>(k, &dev, |i, j| i == j);
         // the diagonal [..., K, 1], with 1 where it is not positive (those values score −∞)
         let d = (value * eye).sum_dim(D - 1);
         let log_d = d.clone().mask_fill(d.greater_elem(0.0).bool_not(), 1.0).log();

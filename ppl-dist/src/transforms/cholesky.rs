@@ -8,6 +8,7 @@
 
 use burn::tensor::{backend::Backend, Tensor, TensorData};
 
+use crate::constraint::matrix_pattern;
 use crate::param::float_options;
 use crate::special::softplus;
 
@@ -109,19 +110,10 @@ pub(super) fn pack<B: Backend, const D: usize>(tri: Tri, y: Tensor<B, D>) -> Ten
 
 /// `[1, …, K, K]` masks (as 0/1 floats): the diagonal and the strict lower triangle.
 pub(super) fn masks<B: Backend, const D: usize>(k: usize, device: &B::Device) -> (Tensor<B, D>, Tensor<B, D>) {
-    let mut diag = vec![0.0; k * k];
-    let mut strict = vec![0.0; k * k];
-    for i in 0..k {
-        diag[i * k + i] = 1.0;
-        for j in 0..i {
-            strict[i * k + j] = 1.0;
-        }
-    }
-    let make = |v: Vec<f64>| {
-        Tensor::<B, 2>::from_data(TensorData::new(v, [k, k]), float_options::<B>(device))
-            .reshape(leading_ones::<D>([k, k]))
-    };
-    (make(diag), make(strict))
+    (
+        matrix_pattern::<B, D>(k, device, |i, j| i == j),
+        matrix_pattern::<B, D>(k, device, |i, j| j < i),
+    )
 }
 
 /// Sum the last two dimensions, keeping them as size 1.
