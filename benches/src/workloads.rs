@@ -8,11 +8,11 @@
 //! (analytic-KL mean-field ELBO, one particle, Adam lr 1e-3, minibatches of 128 scaled by N/M)
 //! so that one step here and one step there do the same arithmetic.
 
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::{Data, FixedPlate};
 use ppl_dist::RngKey;
 use ppl_examples::{digits, gmm, vae};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Validation};
 
 /// Pixels per image.
@@ -173,7 +173,7 @@ pub fn eight_schools_data<B: burn::tensor::backend::Backend>(device: &B::Device)
 ///
 /// # Panics
 /// If the autoguide cannot be built (a broken workload).
-pub fn eight_schools<B: AutodiffBackend>(
+pub fn eight_schools<B: TrainingBackend>(
     seed: u64,
     validation: Validation,
     device: &B::Device,
@@ -197,7 +197,7 @@ pub fn eight_schools<B: AutodiffBackend>(
 ///
 /// # Panics
 /// If the autoguide cannot be built (a broken workload).
-pub fn logistic_regression<B: AutodiffBackend>(seed: u64, device: &B::Device) -> (LogisticSvi<B>, Data<B>) {
+pub fn logistic_regression<B: TrainingBackend>(seed: u64, device: &B::Device) -> (LogisticSvi<B>, Data<B>) {
     logistic_regression_with(seed, Validation::default(), device)
 }
 
@@ -205,7 +205,7 @@ pub fn logistic_regression<B: AutodiffBackend>(seed: u64, device: &B::Device) ->
 ///
 /// # Panics
 /// If the autoguide cannot be built (a broken workload).
-pub fn logistic_regression_with<B: AutodiffBackend>(
+pub fn logistic_regression_with<B: TrainingBackend>(
     seed: u64,
     validation: Validation,
     device: &B::Device,
@@ -257,7 +257,7 @@ fn mixture_sampled_guide<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::
 ///
 /// # Panics
 /// For another workload.
-pub fn mixture<B: AutodiffBackend>(
+pub fn mixture<B: TrainingBackend>(
     workload: Workload,
     seed: u64,
     validation: Validation,
@@ -285,12 +285,12 @@ pub fn mixture<B: AutodiffBackend>(
 }
 
 /// Minibatches of one workload, uploaded once, handed out in a cycle.
-pub struct Batches<B: AutodiffBackend> {
+pub struct Batches<B: TrainingBackend> {
     batches: Vec<Data<B>>,
     next: usize,
 }
 
-impl<B: AutodiffBackend> Batches<B> {
+impl<B: TrainingBackend> Batches<B> {
     /// [`DISTINCT_BATCHES`] minibatches of [`BATCH`] synthetic rows on `device`.
     pub fn new(workload: Workload, seed: u64, device: &B::Device) -> Self {
         let rows = DISTINCT_BATCHES * BATCH;
@@ -327,7 +327,7 @@ type DigitsSvi<B> = Svi<B, digits::DigitModel<B>, digits::DigitQ<B>>;
 type VaeSvi<B> = Svi<B, vae::VaeModel<B>, vae::VaeGuide<B>>;
 
 /// An SVI engine for one workload, stepping through its minibatches.
-pub enum StepRunner<B: AutodiffBackend> {
+pub enum StepRunner<B: TrainingBackend> {
     /// The digit classifier.
     Digits(Box<DigitsSvi<B>>, Batches<B>),
     /// The VAE.
@@ -350,7 +350,7 @@ pub fn bench_config(seed: u64) -> SviConfig {
     }
 }
 
-impl<B: AutodiffBackend> StepRunner<B> {
+impl<B: TrainingBackend> StepRunner<B> {
     /// Models with seeded weights and synthetic minibatches.
     pub fn new(workload: Workload, seed: u64, device: &B::Device) -> Self {
         Self::with_validation(workload, seed, Validation::default(), device)
@@ -402,7 +402,7 @@ impl<B: AutodiffBackend> StepRunner<B> {
     }
 }
 
-impl<B: AutodiffBackend> StepRunner<B> {
+impl<B: TrainingBackend> StepRunner<B> {
     /// Evaluate the objective on the next minibatch without updating (`Svi::evaluate`).
     ///
     /// # Errors

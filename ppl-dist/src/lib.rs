@@ -26,6 +26,7 @@ pub mod conformance;
 pub mod constraint;
 pub mod distribution;
 pub mod error;
+pub mod kernels;
 pub mod param;
 pub mod rng;
 pub mod special;

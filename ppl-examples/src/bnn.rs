@@ -11,11 +11,12 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::activation::{relu, softmax};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::{Categorical, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, Elbo, Svi};
 use ppl_nn::{BayesianDenseConfig, DenseFlipout};
 
@@ -109,7 +110,7 @@ pub struct BnnReport {
 ///
 /// # Errors
 /// Missing data, fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<BnnReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<BnnReport, String> {
     let opts = args.mnist_options(&[0, 1, 2]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let start = Instant::now();

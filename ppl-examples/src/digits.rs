@@ -10,11 +10,12 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::activation::softmax;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::{Categorical, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{
     AutoAmortizedNormal, AutoAmortizedNormalConfig, Elbo, InferError, Locality, Svi, SviGuide, VariationalFamily,
 };
@@ -219,7 +220,7 @@ pub struct DigitsReport {
 ///
 /// # Errors
 /// Data loading, inference and I/O errors (as text).
-pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<DigitsReport, String> {
+pub fn run<B: TrainingBackend>(args: &DigitsArgs, device: &B::Device) -> Result<DigitsReport, String> {
     let opts = args.mnist_options(&[0, 1, 2]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let start = Instant::now();
@@ -233,7 +234,7 @@ pub fn run<B: AutodiffBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
 }
 
 /// [`run`] from the fit on, for either Q-model.
-fn fit_and_report<B: AutodiffBackend, Q: SviGuide<B> + DigitGuide<B>>(
+fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     args: &DigitsArgs,
     device: &B::Device,
     (train, test): (ppl_data::MnistSplit<B>, ppl_data::MnistSplit<B>),

@@ -8,11 +8,12 @@
 
 use std::time::Instant;
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data, FixedPlate};
 use ppl_dist::param::upload;
 use ppl_dist::{HalfCauchy, Normal};
 use ppl_infer::mcmc::{McmcSummary, Nuts, NutsConfig};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, Svi, SviConfig, SviGuide};
 
 use crate::cli::ExampleArgs;
@@ -109,7 +110,7 @@ pub fn quantity_names() -> Vec<String> {
 ///
 /// # Errors
 /// Sampling or fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<EightSchoolsReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<EightSchoolsReport, String> {
     let data = data::<B>(device);
     let mut config = NutsConfig::default()
         .with_seed(args.seed)
@@ -250,7 +251,7 @@ pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result
 
 /// Fit the model with `guide`, then draw `n` posterior samples of `targets`: the fit's wall
 /// seconds and the draws.
-fn fit_and_draw<B: AutodiffBackend, Q: SviGuide<B>>(
+fn fit_and_draw<B: TrainingBackend, Q: SviGuide<B>>(
     guide: Q,
     config: &SviConfig,
     data: &Data<B>,

@@ -9,11 +9,12 @@
 //! took 3000 steps to get as far; enumeration needs 300.
 //! Seeded synthetic data: 300 points from components at −4, 0, 4.
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data};
 use ppl_dist::param::{mask_to_float, upload};
 use ppl_dist::{Categorical, Constraint, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{Elbo, Svi};
 
 use crate::cli::ExampleArgs;
@@ -80,7 +81,7 @@ pub struct GmmReport {
 ///
 /// # Errors
 /// Fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<GmmReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<GmmReport, String> {
     let n = args.num_instances.unwrap_or(300);
     let (x, truth) = points(n, args.seed);
     let mut key = RngKey::new(args.seed).fold_in("gmm").fold_in("jitter");

@@ -6,10 +6,10 @@
 //! towards μ by the amount the data leave open; the exact conditional posterior of θ_j given
 //! (μ, τ) is printed next to the fitted one.
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data, FixedPlate};
 use ppl_dist::param::upload;
 use ppl_dist::{HalfNormal, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, Svi};
 
 use crate::cli::ExampleArgs;
@@ -59,7 +59,7 @@ pub struct HierarchicalReport {
 ///
 /// # Errors
 /// Fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<HierarchicalReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<HierarchicalReport, String> {
     // True group means spread around 1 with sd 2; observations with unit noise.
     let mut key = RngKey::new(args.seed).fold_in("hierarchical");
     let truth: Vec<f64> = key.standard_normal(J).into_iter().map(|e| 1.0 + 2.0 * e).collect();

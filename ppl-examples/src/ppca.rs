@@ -5,10 +5,11 @@
 //! parameters for `z_n` (plate-local); the figure is the posterior mean of z coloured by digit
 //! (the three digits separate without labels).
 
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data};
 use ppl_data::load_data;
 use ppl_dist::Normal;
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, Svi, SviConfig};
 
 use crate::cli::ExampleArgs;
@@ -56,7 +57,7 @@ pub struct PpcaReport {
 ///
 /// # Errors
 /// Missing data, fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<PpcaReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<PpcaReport, String> {
     let (train, _) = load_data::<B>(&args.mnist_options(&[0, 1, 2]), device).map_err(|e| e.to_string())?;
     let n = train.len();
     let data = Data::new().with("x", train.images_flat());

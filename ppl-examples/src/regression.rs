@@ -9,10 +9,11 @@
 //! `logit P(y = 1) = 2x − 0.5`.
 
 use burn::tensor::activation::sigmoid;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::param::upload;
 use ppl_dist::{Bernoulli, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoMultivariateNormal, AutoNormal, Elbo, Svi};
 
 use crate::cli::ExampleArgs;
@@ -91,7 +92,7 @@ type Predictor<B> = Box<dyn Fn(&Data<B>, usize, &str) -> Result<Vec<Vec<f64>>, S
 
 /// Fit `model` on `data` with AutoNormal (`mvn = false`) or AutoMultivariateNormal; return the
 /// posterior moments of w and b (from 1000 posterior draws) and the fitted SVI.
-fn fit<B: AutodiffBackend>(
+fn fit<B: TrainingBackend>(
     model: fn(&mut Ctx<B>),
     data: &Data<B>,
     mvn: bool,
@@ -157,7 +158,7 @@ fn bands(draws: &[Vec<f64>]) -> (Vec<f64>, Vec<f64>, Vec<f64>) {
 ///
 /// # Errors
 /// Fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<RegressionReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<RegressionReport, String> {
     let key = RngKey::new(args.seed).fold_in("regression");
     let n = args.num_instances.unwrap_or(50);
     let (x, y) = synthetic(n, &key.fold_in("linear"), |x, e, _| 1.5 * x + 0.5 + SIGMA * e);

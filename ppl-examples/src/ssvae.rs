@@ -18,12 +18,13 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::activation::log_softmax;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::param::{host_values, upload};
 use ppl_dist::{Bernoulli, Categorical, Normal, OneHotCategorical, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, Elbo, Locality, Svi, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
@@ -228,7 +229,7 @@ fn metrics(probs: &[f64], labels: &[u8]) -> ClassifierMetrics {
 ///
 /// # Errors
 /// Missing data, fitting errors, unwritable output (as text).
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, labels: usize, device: &B::Device) -> Result<SsvaeReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, labels: usize, device: &B::Device) -> Result<SsvaeReport, String> {
     let opts = args.mnist_options(&[0, 1, 2]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let key = RngKey::new(args.seed);

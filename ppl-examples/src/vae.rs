@@ -10,12 +10,13 @@ use std::time::Instant;
 
 use burn::module::Module;
 use burn::tensor::activation::sigmoid;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::param::{host_values, mask_to_float, upload};
 use ppl_dist::{Bernoulli, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{Elbo, Locality, Svi, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
@@ -138,7 +139,7 @@ pub struct VaeReport {
 ///
 /// # Errors
 /// Missing data, fitting errors, unwritable output.
-pub fn run<B: AutodiffBackend>(args: &ExampleArgs, device: &B::Device) -> Result<VaeReport, String> {
+pub fn run<B: TrainingBackend>(args: &ExampleArgs, device: &B::Device) -> Result<VaeReport, String> {
     let opts = args.mnist_options(&[]);
     let (train, test) = load_data::<B>(&opts, device).map_err(|e| e.to_string())?;
     let key = RngKey::new(args.seed).fold_in("binarize");

@@ -43,6 +43,9 @@ pub use export::Manifest;
 pub use fit_control::{EpochInfo, FitControl, Flow, StepInfo, StopReason};
 pub use optim::{LrSchedule, OptimizerKind};
 pub use posterior::Posterior;
+/// What [`Svi`] trains on: an autodiff backend whose inner backend has the fused kernels
+/// (every backend this workspace builds; see [`ppl_dist::kernels`]).
+pub use ppl_dist::kernels::TrainingBackend;
 pub use query::Query;
 pub use samples::Samples;
 pub use svi::{

@@ -2,16 +2,21 @@
 
 use burn::grad_clipping::GradientClippingConfig;
 use burn::module::AutodiffModule;
+use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
-    Adam, AdamConfig, AdamW, AdamWConfig, GradientsParams, Optimizer, RmsProp, RmsPropConfig, Sgd, SgdConfig,
+    AdamState, AdamW, AdamWConfig, AdaptiveMomentumState, GradientsParams, LearningRate, Optimizer, RmsProp,
+    RmsPropConfig, Sgd, SgdConfig, SimpleOptimizer,
 };
-use burn::tensor::backend::AutodiffBackend;
+use burn::tensor::Tensor;
+use ppl_dist::kernels::{AdamMoments, AdamStep, FusedKernels, TrainingBackend};
 
 /// Which optimizer (from burn-optim) updates the parameters.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum OptimizerKind {
     /// Adam (β₁ = 0.9, β₂ = 0.999, ε = 1e−5): the default, as in Pyro and NumPyro examples.
+    /// burn-optim's arithmetic, run through the backend's fused kernel where it has one
+    /// ([`FusedKernels::adam_update`]: one pass per parameter on flex) with the same values.
     Adam,
     /// AdamW: Adam with decoupled weight decay (each step also shrinks every parameter by
     /// `lr · weight_decay`; Loshchilov & Hutter 2019); β and ε as [`OptimizerKind::Adam`].
@@ -64,20 +69,84 @@ impl LrSchedule {
     }
 }
 
-/// A burn optimizer chosen at run time.
-#[derive(Clone)]
-pub(crate) enum AnyOptimizer<M: AutodiffModule<B>, B: AutodiffBackend> {
-    Adam(burn::optim::adaptor::OptimizerAdaptor<Adam, M, B>),
-    AdamW(burn::optim::adaptor::OptimizerAdaptor<AdamW, M, B>),
-    RmsProp(burn::optim::adaptor::OptimizerAdaptor<RmsProp, M, B>),
-    Sgd(burn::optim::adaptor::OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>),
+/// Adam as burn-optim 0.21 computes it (no weight decay, no AMSGrad), each parameter updated
+/// by [`FusedKernels::adam_update`]; its state is burn's [`AdamState`], so checkpoints and
+/// records are those of burn's `Adam`.
+#[derive(Clone, Debug)]
+pub(crate) struct FusedAdam {
+    beta_1: f32,
+    beta_2: f32,
+    epsilon: f32,
 }
 
-impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
+impl Default for FusedAdam {
+    /// burn's `AdamConfig` defaults.
+    fn default() -> Self {
+        FusedAdam {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-5,
+        }
+    }
+}
+
+impl<B: FusedKernels> SimpleOptimizer<B> for FusedAdam {
+    type State<const D: usize> = AdamState<B, D>;
+
+    fn step<const D: usize>(
+        &self,
+        lr: LearningRate,
+        tensor: Tensor<B, D>,
+        grad: Tensor<B, D>,
+        state: Option<Self::State<D>>,
+    ) -> (Tensor<B, D>, Option<Self::State<D>>) {
+        let (time, moments) = match state {
+            Some(AdamState { momentum }) => (
+                momentum.time + 1,
+                Some(AdamMoments {
+                    moment_1: momentum.moment_1,
+                    moment_2: momentum.moment_2,
+                }),
+            ),
+            None => (1, None),
+        };
+        let step = AdamStep {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            lr,
+            time,
+        };
+        let (tensor, m) = B::adam_update(tensor, grad, moments, &step);
+        let momentum = AdaptiveMomentumState::new(time, m.moment_1, m.moment_2);
+        (tensor, Some(AdamState::new(momentum)))
+    }
+
+    fn to_device<const D: usize>(state: Self::State<D>, device: &B::Device) -> Self::State<D> {
+        AdamState::new(state.momentum.to_device(device))
+    }
+}
+
+/// A burn optimizer chosen at run time.
+#[derive(Clone)]
+pub(crate) enum AnyOptimizer<M: AutodiffModule<B>, B: TrainingBackend> {
+    Adam(OptimizerAdaptor<FusedAdam, M, B>),
+    AdamW(OptimizerAdaptor<AdamW, M, B>),
+    RmsProp(OptimizerAdaptor<RmsProp, M, B>),
+    Sgd(OptimizerAdaptor<Sgd<B::InnerBackend>, M, B>),
+}
+
+impl<M: AutodiffModule<B>, B: TrainingBackend> AnyOptimizer<M, B> {
     pub(crate) fn new(kind: OptimizerKind, clip_norm: Option<f64>) -> Self {
         let clip = clip_norm.map(|c| GradientClippingConfig::Norm(c as f32));
         match kind {
-            OptimizerKind::Adam => AnyOptimizer::Adam(AdamConfig::new().with_grad_clipping(clip).init()),
+            OptimizerKind::Adam => {
+                let adam = OptimizerAdaptor::from(FusedAdam::default());
+                AnyOptimizer::Adam(match clip {
+                    Some(c) => adam.with_grad_clipping(c.init()),
+                    None => adam,
+                })
+            }
             OptimizerKind::AdamW { weight_decay } => AnyOptimizer::AdamW(
                 AdamWConfig::new()
                     .with_weight_decay(weight_decay as f32)
@@ -111,4 +180,60 @@ impl<M: AutodiffModule<B>, B: AutodiffBackend> AnyOptimizer<M, B> {
             AnyOptimizer::Sgd(o) => o.step(lr, module, grads),
         }
     }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::module::{Module, Param};
+    use burn::optim::{AdamConfig, GradientsParams, Optimizer};
+    use burn::tensor::backend::Backend;
+    use burn::tensor::Tensor;
+    use ppl_dist::kernels::TrainingBackend;
+    use ppl_dist::testkit::{host, t1, t2};
+
+    use super::{AnyOptimizer, OptimizerKind};
+
+    #[derive(Module, Debug)]
+    struct Two<B: Backend> {
+        a: Param<Tensor<B, 1>>,
+        w: Param<Tensor<B, 2>>,
+    }
+
+    /// A loss whose gradient changes from step to step (and is 0 for some entries).
+    fn grads<B: TrainingBackend>(m: &Two<B>, step: usize, dev: &B::Device) -> GradientsParams {
+        let k = t1::<B>(&[1.0, -2.0, 0.0, 0.5], dev).mul_scalar(step as f64 + 1.0);
+        let loss = (m.a.val() * k).sin().sum() + m.w.val().powi_scalar(2).mul_scalar(0.3 * step as f64).sum();
+        GradientsParams::from_grads(loss.backward(), m)
+    }
+
+    fn bits<B: Backend>(m: &Two<B>) -> Vec<u64> {
+        let mut v = host(m.a.val());
+        v.extend(host(m.w.val()));
+        v.into_iter().map(f64::to_bits).collect()
+    }
+
+    /// The Adam of `OptimizerKind::Adam` (the backend's fused kernel where it has one) takes
+    /// burn-optim's `Adam` steps bit for bit, with and without gradient clipping.
+    fn svi_adam_is_burns_adam<B: TrainingBackend>(dev: &B::Device) {
+        for clip in [None, Some(0.7)] {
+            let init = Two {
+                a: Param::from_tensor(t1::<B>(&[0.3, -1.2, 4.0, 1e-3], dev)),
+                w: Param::from_tensor(t2::<B>(&[0.5, -0.25, 2.0, 0.0, 1e4, -3e-4], 2, 3, dev)),
+            };
+            let mut ours = AnyOptimizer::<Two<B>, B>::new(OptimizerKind::Adam, clip);
+            let mut theirs = AdamConfig::new()
+                .with_grad_clipping(clip.map(|c| burn::grad_clipping::GradientClippingConfig::Norm(c as f32)))
+                .init::<B, Two<B>>();
+            let (mut m1, mut m2) = (init.clone(), init);
+            for step in 0..6 {
+                let lr = 0.01 * (1.0 + step as f64);
+                let (g1, g2) = (grads(&m1, step, dev), grads(&m2, step, dev));
+                m1 = ours.step(lr, m1, g1);
+                m2 = theirs.step(lr, m2, g2);
+                assert_eq!(bits(&m1), bits(&m2), "clip {clip:?}, step {step}");
+            }
+        }
+    }
+
+    ppl_dist::backend_suite!(svi_adam_is_burns_adam);
 }

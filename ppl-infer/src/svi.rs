@@ -4,8 +4,9 @@ use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{CoreError, Data, Model, ParamStore};
+use ppl_dist::kernels::TrainingBackend;
 use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
 
@@ -208,7 +209,7 @@ pub struct FitReport {
 /// let loc = svi.param("loc").unwrap().to_vec()[0];
 /// assert!((loc - 1.5).abs() < 0.2);                       // exact posterior mean 6/4
 /// ```
-pub struct Svi<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> {
+pub struct Svi<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> {
     modules: SviModules<B, P, Q>,
     optim: AnyOptimizer<SviModules<B, P, Q>, B>,
     config: SviConfig,
@@ -261,7 +262,7 @@ pub struct ElboSummary {
     pub draws: usize,
 }
 
-impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
+impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Set up SVI for model `p` and guide `q` (both burn modules).
     pub fn new(p: P, q: Q, config: SviConfig, device: &B::Device) -> Self {
         let optim = AnyOptimizer::new(config.optimizer, config.clip_norm);
@@ -1022,7 +1023,7 @@ impl<B: Backend, F: Fn(&mut ppl_core::Ctx<B>)> VariationalFamily<B> for FnModel<
 
 impl<B, FP, FQ> Svi<B, FnModel<ModelFn<FP>>, FnModel<ModelFn<FQ>>>
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     FP: Fn(&mut ppl_core::Ctx<B>) + Clone + Send + Sync + 'static,
     FQ: Fn(&mut ppl_core::Ctx<B>) + Clone + Send + Sync + 'static,
 {
@@ -1034,9 +1035,9 @@ where
 
 /// Whether every float parameter of `m` is finite: one reduction per tensor (`t − t` is 0
 /// for finite values and NaN otherwise, so the sum cannot overflow) and one read-back.
-fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
+fn all_finite<B: TrainingBackend, M: AutodiffModule<B>>(m: &M) -> bool {
     struct Finite<B: Backend>(Option<burn::tensor::Tensor<B, 1>>);
-    impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for Finite<B::InnerBackend> {
+    impl<B: TrainingBackend> burn::module::ModuleVisitor<B> for Finite<B::InnerBackend> {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
             let t = param.val().inner();
             let zero_or_nan = (t.clone() - t).sum();
@@ -1059,7 +1060,7 @@ fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
 /// never back-propagated (an evaluation, a query) therefore leaves its graph behind, and the
 /// next training step walks all of them (a small model's step after 100 evaluations cost
 /// 140× a plain one). One backward pass of a one-element tensor runs that clean-up right away.
-pub(crate) fn release_autodiff_graphs<B: AutodiffBackend>(device: &B::Device) {
+pub(crate) fn release_autodiff_graphs<B: TrainingBackend>(device: &B::Device) {
     let t = burn::tensor::Tensor::<B, 1>::zeros([1], ppl_dist::param::float_options::<B>(device)).require_grad();
     let _ = t.sum().backward();
 }

@@ -16,11 +16,10 @@ use crate::VariationalFamily;
 /// `Svi`:
 ///
 /// ```
-/// use burn::tensor::backend::AutodiffBackend;
-/// use ppl_infer::{Svi, SviGuide, SviModel};
+/// use ppl_infer::{Svi, SviGuide, SviModel, TrainingBackend};
 ///
 /// /// The loss of the last step of any fit.
-/// fn last_loss<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>>(svi: &Svi<B, P, Q>) -> Option<f64> {
+/// fn last_loss<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>>(svi: &Svi<B, P, Q>) -> Option<f64> {
 ///     svi.losses().last().copied()
 /// }
 /// ```

@@ -1,9 +1,9 @@
 //! From a fit to its [`Posterior`]: [`Svi::to_posterior`] and the query shortcuts on `Svi`.
 
 use burn::module::Module;
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use ppl_core::Data;
+use ppl_dist::kernels::TrainingBackend;
 use ppl_dist::RngKey;
 
 use crate::elbo::{Batch, ObjectiveInput};
@@ -11,7 +11,7 @@ use crate::elbo::{Batch, ObjectiveInput};
 use crate::svi::release_autodiff_graphs;
 use crate::{InferError, Posterior, Query, Svi, SviGuide, SviModel};
 
-impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
+impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// The fitted posterior as a value of its own: the current model, guide and `param`
     /// store with gradient tracking off (tensors are shared, not copied), the seed, the
     /// query chunk size and the guide's latent names. Later steps of this `Svi` do not change

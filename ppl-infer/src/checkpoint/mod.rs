@@ -31,10 +31,11 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::{Bytes, Tensor};
 use burn_store::{BurnpackStore, BurnpackWriter, ModuleStore};
 use ppl_core::{ParamMeta, ParamStore};
+use ppl_dist::kernels::TrainingBackend;
 
 use crate::elbo::ObjectiveState;
 use crate::export::manifest::{constraint_name, read_checked};
@@ -89,7 +90,7 @@ fn err(path: &Path, detail: impl Into<String>) -> InferError {
     }
 }
 
-impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
+impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Save the whole inference state to the directory `dir` (atomically: written beside it
     /// and swapped into place; see the module docs).
     ///
@@ -336,7 +337,7 @@ impl<B: AutodiffBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
 }
 
 /// `adam`, `adamw`, `rmsprop` or `sgd`.
-fn optimizer_kind<M: burn::module::AutodiffModule<B>, B: AutodiffBackend>(o: &AnyOptimizer<M, B>) -> &'static str {
+fn optimizer_kind<M: burn::module::AutodiffModule<B>, B: TrainingBackend>(o: &AnyOptimizer<M, B>) -> &'static str {
     match o {
         AnyOptimizer::Adam(_) => "adam",
         AnyOptimizer::AdamW(_) => "adamw",

@@ -21,9 +21,10 @@ use burn::optim::{
     AdamState, AdamWState, AdaptiveMomentumState, CenteredState, Optimizer, RmsPropState, SgdState, SimpleOptimizer,
     SquareAvgState,
 };
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::{DType, Tensor, TensorData};
 use burn_store::{ModuleSnapshot, TensorSnapshot};
+use ppl_dist::kernels::TrainingBackend;
 use serde::{Deserialize, Serialize};
 
 use crate::optim::AnyOptimizer;
@@ -247,7 +248,7 @@ fn split_records<O, B>(
     out: &mut OptimizerTensors,
 ) -> Result<(), String>
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     O: SimpleOptimizer<B::InnerBackend>,
     O::State<1>: StateTensors<B::InnerBackend, 1>,
     O::State<2>: StateTensors<B::InnerBackend, 2>,
@@ -284,7 +285,7 @@ pub(crate) fn to_tensors<M, B>(
 ) -> Result<OptimizerTensors, String>
 where
     M: AutodiffModule<B>,
-    B: AutodiffBackend,
+    B: TrainingBackend,
 {
     let mut out = OptimizerTensors {
         entries: Vec::new(),
@@ -321,7 +322,7 @@ fn join_record<O, B>(
     dtype: DType,
 ) -> Result<AdaptorRecord<O, B>, String>
 where
-    B: AutodiffBackend,
+    B: TrainingBackend,
     O: SimpleOptimizer<B::InnerBackend>,
     O::State<1>: StateTensors<B::InnerBackend, 1>,
     O::State<2>: StateTensors<B::InnerBackend, 2>,
@@ -354,7 +355,7 @@ pub(crate) fn from_tensors<M, B>(
 ) -> Result<AnyOptimizer<M, B>, String>
 where
     M: AutodiffModule<B>,
-    B: AutodiffBackend,
+    B: TrainingBackend,
 {
     let named: usize = entries.iter().map(|e| e.tensors.len()).sum();
     if named != tensors.len() {
@@ -411,7 +412,7 @@ fn load_adaptor<O, M, B>(
 ) -> Result<OptimizerAdaptor<O, M, B>, String>
 where
     M: AutodiffModule<B>,
-    B: AutodiffBackend,
+    B: TrainingBackend,
     O: SimpleOptimizer<B::InnerBackend>,
     O::State<1>: StateTensors<B::InnerBackend, 1>,
     O::State<2>: StateTensors<B::InnerBackend, 2>,

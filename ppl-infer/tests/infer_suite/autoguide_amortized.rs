@@ -1,10 +1,10 @@
 //! AutoAmortizedNormal (issue 19): an encoder built from the model alone recovers per-row
 //! exact posteriors, says what it reads, and refuses what it does not cover.
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t2;
 use ppl_dist::{backend_suite, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoAmortizedNormalConfig, InferError, LrSchedule, Svi, SviConfig};
 
 backend_suite!(auto_amortized_normal_says_what_it_reads_and_what_it_cannot_choose,);
@@ -19,18 +19,18 @@ mod fits {
 }
 
 /// Per row: z ~ N(0, 1), x ~ N(2z + 1, 0.5). Exact posterior: z | x ~ N(8(x − 1)/17, 1/√17).
-fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn model<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     ctx.datamodel(|ctx| {
         let z = ctx.sample("z", Normal::new(ctx.zeros([1, 1]), 1.0));
         ctx.sample("x", Normal::new(z * 2.0 + 1.0, 0.5));
     });
 }
 
-fn rows<B: AutodiffBackend>(x: &[f64], dev: &B::Device) -> Data<B> {
+fn rows<B: TrainingBackend>(x: &[f64], dev: &B::Device) -> Data<B> {
     Data::new().with("x", t2::<B>(x, x.len(), 1, dev))
 }
 
-fn auto_amortized_normal_recovers_a_per_row_gaussian_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_amortized_normal_recovers_a_per_row_gaussian_posterior<B: TrainingBackend>(dev: &B::Device) {
     // 512 rows drawn from the model (seeded), minibatches of 64, 1200 steps.
     let mut key = RngKey::new(5);
     let z = key.standard_normal(512);
@@ -88,7 +88,7 @@ fn auto_amortized_normal_recovers_a_per_row_gaussian_posterior<B: AutodiffBacken
 /// μ ~ N(0, 10) global; per row z ~ N(0, 1), x ~ N(μ + z, 0.5). Given x, μ's exact
 /// posterior is normal with precision N/1.25 + 1/100 and mean (Σx/1.25)/precision (x_i ~
 /// N(μ, √1.25) marginally); z_i | x_i, μ ~ N(0.8 (x_i − μ), √0.2).
-fn auto_amortized_normal_fits_global_and_per_row_latents_in_one_guide<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_amortized_normal_fits_global_and_per_row_latents_in_one_guide<B: TrainingBackend>(dev: &B::Device) {
     let model = |ctx: &mut Ctx<B>| {
         let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 10.0));
         ctx.datamodel(|ctx| {
@@ -145,7 +145,7 @@ fn auto_amortized_normal_fits_global_and_per_row_latents_in_one_guide<B: Autodif
     }
 }
 
-fn auto_amortized_normal_says_what_it_reads_and_what_it_cannot_choose<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_amortized_normal_says_what_it_reads_and_what_it_cannot_choose<B: TrainingBackend>(dev: &B::Device) {
     let data = rows::<B>(&[0.5, 1.5, 2.0], dev);
     let p = model_fn(model::<B>);
     let q = AutoAmortizedNormalConfig::new().init(&p, &data, dev).unwrap();

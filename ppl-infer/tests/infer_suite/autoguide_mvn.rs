@@ -1,10 +1,10 @@
 //! AutoMultivariateNormal learns a correlated Gaussian posterior exactly: Bayesian linear
 //! regression with correlated inputs, known noise.
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t2;
 use ppl_dist::{statistical_suite, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoMultivariateNormal, Elbo, LrSchedule, Svi, SviConfig};
 
 /// SVI settings for the autoguide fits of the constrained latents below: full batches of
@@ -26,7 +26,7 @@ fn decaying_config(steps: usize, batch_size: usize, particles: usize, seed: u64)
 }
 
 /// Fit `guide` to `model` with `config`, then 600 posterior draws of `site` (its values per draw).
-fn fit_and_draw<B: AutodiffBackend, P: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(
+fn fit_and_draw<B: TrainingBackend, P: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(
     model: P,
     guide: Q,
     config: SviConfig,
@@ -46,17 +46,17 @@ statistical_suite!(
     auto_mvn_under_the_mean_field_elbo_recovers_it_too
 );
 
-fn auto_mvn_recovers_a_correlated_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_mvn_recovers_a_correlated_posterior<B: TrainingBackend>(dev: &B::Device) {
     fit_and_check::<B>(Elbo::Trace { particles: 8 }, dev);
 }
 
 /// `Elbo::MeanField` must count the guide's joint (auxiliary) site: it has no model site to
 /// pair with, and leaving its `ln q` out drops the entropy (the fit collapses to the mode).
-fn auto_mvn_under_the_mean_field_elbo_recovers_it_too<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_mvn_under_the_mean_field_elbo_recovers_it_too<B: TrainingBackend>(dev: &B::Device) {
     fit_and_check::<B>(Elbo::MeanField { particles: 8 }, dev);
 }
 
-fn fit_and_check<B: AutodiffBackend>(elbo: Elbo, dev: &B::Device) {
+fn fit_and_check<B: TrainingBackend>(elbo: Elbo, dev: &B::Device) {
     // y = X w + ε, σ = 0.5, w ~ N(0, I₂); columns of X correlated (ρ ≈ 0.9), n = 40.
     let (n, sigma) = (40, 0.5);
     let mut key = RngKey::new(3);
@@ -149,7 +149,7 @@ mod positive {
     /// `1/√a` and location `ln(a/b) − 1/(2a)` (stationary point of `a·m − b·e^{m+s²/2} + ln s`).
     /// Without the Jacobian term the optimum would be the same with `a − 1` for `a`: a location
     /// 0.023 lower, 1.5× the tolerance below.
-    fn auto_mvn_fits_a_positive_latent_through_its_transform<B: AutodiffBackend>(dev: &B::Device) {
+    fn auto_mvn_fits_a_positive_latent_through_its_transform<B: TrainingBackend>(dev: &B::Device) {
         let counts = [3.0, 5.0, 2.0, 4.0, 6.0, 1.0, 3.0, 4.0, 2.0, 5.0, 3.0, 4.0];
         let p = |ctx: &mut Ctx<B>| {
             let lam = ctx.sample("lambda", Gamma::new(ctx.full([1], 2.0), 0.5));
@@ -202,7 +202,7 @@ mod simplex {
     /// AutoMultivariateNormal put a normal on the 2 stick-breaking coordinates; the
     /// approximation's mean (600 guide draws, Monte-Carlo sd ≈ 0.004) lies within 0.02 of
     /// the exact one, and every draw is on the simplex.
-    fn autoguides_fit_a_simplex_latent_by_stick_breaking<B: AutodiffBackend>(dev: &B::Device) {
+    fn autoguides_fit_a_simplex_latent_by_stick_breaking<B: TrainingBackend>(dev: &B::Device) {
         let p = |ctx: &mut Ctx<B>| {
             let alpha = t2::<B>(&[1.0, 2.0, 3.0], 1, 3, ctx.device());
             let probs = ctx.sample("p", Dirichlet::new(alpha));
@@ -271,7 +271,7 @@ mod correlation {
     /// transform of the 3 packed partial correlations, find posterior mean correlations within
     /// 0.03 of NUTS's (2 chains × 500 draws; posterior sds ≈ 0.06–0.09, Monte-Carlo errors
     /// ≈ 0.004), and every guide draw is a correlation factor.
-    fn autoguides_fit_a_correlation_factor_as_nuts_does<B: AutodiffBackend>(dev: &B::Device) {
+    fn autoguides_fit_a_correlation_factor_as_nuts_does<B: TrainingBackend>(dev: &B::Device) {
         let n = 100;
         // the Cholesky factor of [[1, .6, .3], [.6, 1, −.2], [.3, −.2, 1]]
         let l21: f64 = (-0.2 - 0.3 * 0.6) / 0.8;
@@ -347,7 +347,7 @@ mod interval {
     /// [0.2, 0.9] (mean ≈ 0.643, by quadrature below). AutoNormal and AutoMultivariateNormal
     /// (a normal through `low + (high − low)·σ(x)`) find the mean within 0.02, every guide draw
     /// inside the bounds; AutoDelta finds the MAP 10/15 within 10⁻³.
-    fn autoguides_fit_a_uniform_latent_within_its_bounds<B: AutodiffBackend>(dev: &B::Device) {
+    fn autoguides_fit_a_uniform_latent_within_its_bounds<B: TrainingBackend>(dev: &B::Device) {
         let flips: Vec<f64> = (0..15).map(|i| if i % 3 == 2 { 0.0 } else { 1.0 }).collect();
         let model = |ctx: &mut Ctx<B>| {
             let p = ctx.sample("p", Uniform::new(ctx.full([1], 0.2), 0.9));

@@ -2,10 +2,11 @@
 //! and with a hand-written guide: S3 (Beta–Bernoulli, logit-normal), S4 (Gamma–Poisson,
 //! log-normal); AutoDelta finds the MAP.
 
-use burn::tensor::{backend::AutodiffBackend, Tensor};
+use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{statistical_suite, Bernoulli, Beta, Constraint, Gamma, LogNormal, LogitNormal, Poisson};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoDelta, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
 
 statistical_suite!(
@@ -46,14 +47,14 @@ fn normal_expectation(loc: f64, scale: f64, f: impl Fn(f64) -> f64) -> f64 {
 }
 
 /// S3: 8 ones and 2 zeros, Beta(1, 1) prior: posterior Beta(9, 3), mean 0.75, sd 0.1201.
-fn beta_bernoulli<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn beta_bernoulli<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     let prob = ctx.sample("p", Beta::new(ctx.ones([1]), 1.0));
     ctx.datamodel(|ctx| {
         ctx.sample("x", Bernoulli::new(prob));
     });
 }
 
-fn beta_bernoulli_data<B: AutodiffBackend>(dev: &B::Device) -> Data<B> {
+fn beta_bernoulli_data<B: TrainingBackend>(dev: &B::Device) -> Data<B> {
     Data::new().with("x", t1::<B>(&[1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0, 0.0], dev))
 }
 
@@ -68,7 +69,7 @@ fn assert_s3(loc: f64, scale: f64) {
 }
 
 /// S4: data [1, 2, 3], Gamma(1, 1) prior: posterior Gamma(7, 4), mean 1.75, sd √7/4.
-fn gamma_poisson<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn gamma_poisson<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     let rate = ctx.sample("rate", Gamma::new(ctx.ones([1]), 1.0));
     ctx.datamodel(|ctx| {
         ctx.sample("x", Poisson::new_unchecked(rate));
@@ -86,7 +87,7 @@ fn assert_s4(loc: f64, scale: f64) {
 
 /// A hand-written one-site guide: `family(loc, scale)` with learnable loc (init 0) and
 /// positive scale (init 0.1).
-fn hand_guide<B: AutodiffBackend, T: ppl_dist::IntoDistribution<B, 1> + 'static>(
+fn hand_guide<B: TrainingBackend, T: ppl_dist::IntoDistribution<B, 1> + 'static>(
     site: &'static str,
     family: fn(Tensor<B, 1>, Tensor<B, 1>) -> T,
 ) -> impl Fn(&mut Ctx<B>) + Clone + Send + Sync + 'static {
@@ -98,11 +99,11 @@ fn hand_guide<B: AutodiffBackend, T: ppl_dist::IntoDistribution<B, 1> + 'static>
 }
 
 /// The single element of a one-element parameter.
-fn scalar<B: AutodiffBackend>(v: Option<ppl_core::Value<B>>) -> f64 {
+fn scalar<B: TrainingBackend>(v: Option<ppl_core::Value<B>>) -> f64 {
     v.expect("parameter exists").to_vec()[0]
 }
 
-fn auto_normal_recovers_the_beta_bernoulli_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_normal_recovers_the_beta_bernoulli_posterior<B: TrainingBackend>(dev: &B::Device) {
     let data = beta_bernoulli_data::<B>(dev);
     let guide = AutoNormal::new(&beta_bernoulli::<B>, &data, dev).unwrap();
     let mut svi = Svi::new(model_fn(beta_bernoulli::<B>), guide, config(3000, 10, 8), dev);
@@ -111,7 +112,7 @@ fn auto_normal_recovers_the_beta_bernoulli_posterior<B: AutodiffBackend>(dev: &B
     assert_s3(loc, scale);
 }
 
-fn hand_guide_recovers_the_beta_bernoulli_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn hand_guide_recovers_the_beta_bernoulli_posterior<B: TrainingBackend>(dev: &B::Device) {
     let q = hand_guide::<B, _>("p", LogitNormal::new_unchecked);
     let mut svi = Svi::from_fns(beta_bernoulli::<B>, q, config(3000, 10, 8), dev);
     svi.fit(&beta_bernoulli_data::<B>(dev)).unwrap();
@@ -119,7 +120,7 @@ fn hand_guide_recovers_the_beta_bernoulli_posterior<B: AutodiffBackend>(dev: &B:
     assert_s3(loc, scale);
 }
 
-fn auto_normal_recovers_the_gamma_poisson_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_normal_recovers_the_gamma_poisson_posterior<B: TrainingBackend>(dev: &B::Device) {
     let data = Data::new().with("x", t1::<B>(&[1.0, 2.0, 3.0], dev));
     let guide = AutoNormal::new(&gamma_poisson::<B>, &data, dev).unwrap();
     let mut svi = Svi::new(model_fn(gamma_poisson::<B>), guide, config(3000, 3, 8), dev);
@@ -128,7 +129,7 @@ fn auto_normal_recovers_the_gamma_poisson_posterior<B: AutodiffBackend>(dev: &B:
     assert_s4(loc, scale);
 }
 
-fn hand_guide_recovers_the_gamma_poisson_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn hand_guide_recovers_the_gamma_poisson_posterior<B: TrainingBackend>(dev: &B::Device) {
     let q = hand_guide::<B, _>("rate", LogNormal::new_unchecked);
     let mut svi = Svi::from_fns(gamma_poisson::<B>, q, config(3000, 3, 8), dev);
     svi.fit(&Data::new().with("x", t1::<B>(&[1.0, 2.0, 3.0], dev))).unwrap();
@@ -136,7 +137,7 @@ fn hand_guide_recovers_the_gamma_poisson_posterior<B: AutodiffBackend>(dev: &B::
     assert_s4(loc, scale);
 }
 
-fn auto_delta_finds_the_map<B: AutodiffBackend>(dev: &B::Device) {
+fn auto_delta_finds_the_map<B: TrainingBackend>(dev: &B::Device) {
     // Gamma(2, 1) prior, Poisson data [1, 2, 3]: posterior Gamma(8, 4), mode 7/4.
     let p = |ctx: &mut Ctx<B>| {
         let rate = ctx.sample("rate", Gamma::new(ctx.full([1], 2.0), 1.0));

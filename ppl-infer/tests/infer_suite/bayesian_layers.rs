@@ -3,12 +3,13 @@
 //! Flipout with lower gradient variance.
 
 use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{host, t2};
 use ppl_dist::{statistical_suite, Normal, RngKey};
 use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceElbo};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, Elbo, LrSchedule, Svi, SviConfig};
 use ppl_nn::{BayesianDenseConfig, DenseFlipout, DenseReparameterization};
 
@@ -44,7 +45,7 @@ regression!(FlipoutRegression, DenseFlipout);
 
 fn no_guide<B: Backend>(_: &mut Ctx<B>) {}
 
-fn bayesian_regression_recovers_the_conjugate_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn bayesian_regression_recovers_the_conjugate_posterior<B: TrainingBackend>(dev: &B::Device) {
     // y = 2x + 1 + ε, σ = 0.1, N = 500, x ~ U(−1, 1); prior N(0, 1) on weight and bias.
     let (n, sigma) = (500, 0.1);
     let mut key = RngKey::new(21);
@@ -101,7 +102,7 @@ fn bayesian_regression_recovers_the_conjugate_posterior<B: AutodiffBackend>(dev:
     );
 }
 
-fn flipout_matches_the_elbo_with_lower_gradient_variance<B: AutodiffBackend>(dev: &B::Device) {
+fn flipout_matches_the_elbo_with_lower_gradient_variance<B: TrainingBackend>(dev: &B::Device) {
     // One minibatch of 128 rows, 16 inputs → 1 output, both layers with identical posterior
     // parameters (posterior sd 0.3, so weight noise dominates the gradient noise).
     // 300 single-particle evaluations each: ELBO means within 4 standard errors; the total
@@ -142,7 +143,7 @@ fn flipout_matches_the_elbo_with_lower_gradient_variance<B: AutodiffBackend>(dev
 
 /// Over 300 single-particle evaluations: the ELBO's mean and standard error, and the total
 /// variance of its gradient with respect to `loc()`.
-fn elbo_and_gradient_stats<B: AutodiffBackend, M: Model<B>>(
+fn elbo_and_gradient_stats<B: TrainingBackend, M: Model<B>>(
     model: &M,
     loc: impl Fn() -> Tensor<B, 2>,
     batch: &Batch<'_, B>,

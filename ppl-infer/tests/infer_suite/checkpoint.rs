@@ -1,9 +1,9 @@
 //! Mismatched or corrupt checkpoints are clear errors. (C1, resume = uninterrupted run, is in
 //! its own test binary, `tests/checkpoint_resume.rs`.)
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{InferError, Svi, SviConfig};
 
 backend_suite!(mismatched_and_corrupt_checkpoints_are_errors);
@@ -12,7 +12,7 @@ fn dir(tag: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("ppl-ckpt-{tag}-{}", std::process::id()))
 }
 
-fn mismatched_and_corrupt_checkpoints_are_errors<B: AutodiffBackend>(dev: &B::Device) {
+fn mismatched_and_corrupt_checkpoints_are_errors<B: TrainingBackend>(dev: &B::Device) {
     // One directory per backend: the backends' tests run at the same time.
     let suffix = std::any::type_name::<B>().replace(|c: char| !c.is_ascii_alphanumeric(), "_");
     let p = |ctx: &mut Ctx<B>| {

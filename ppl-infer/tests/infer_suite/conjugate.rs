@@ -4,10 +4,11 @@
 
 use burn::module::{Module, Param};
 use burn::nn::{Linear, LinearConfig};
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{t1, t2};
 use ppl_dist::{statistical_suite, Constraint, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoAmortizedNormalConfig, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
 
 statistical_suite!(
@@ -38,7 +39,7 @@ fn exact_posterior(shift: f64) -> [(f64, f64); 2] {
 /// Fit the Normal–Normal model (shifted by `shift`) with a hand-written mean-field guide or
 /// AutoNormal: 8 particles, analytic KL, 3000 Adam steps, lr 0.01 decayed ×0.05 (testing.md S1).
 /// Returns the guide's (loc, scale) per dimension.
-fn fit_normal_normal<B: AutodiffBackend>(shift: f64, auto: bool, dev: &B::Device) -> (Vec<f64>, Vec<f64>) {
+fn fit_normal_normal<B: TrainingBackend>(shift: f64, auto: bool, dev: &B::Device) -> (Vec<f64>, Vec<f64>) {
     let p = move |ctx: &mut Ctx<B>| {
         let loc0 = t2::<B>(&LOC0.map(|l| l + shift), 1, 2, ctx.device());
         let mu = ctx.sample("mu", Normal::new(loc0, 1.0 / LAM0.sqrt()));
@@ -108,19 +109,19 @@ fn assert_s2((loc, scale): (Vec<f64>, Vec<f64>)) {
     }
 }
 
-fn normal_normal_hand_guide_recovers_the_exact_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn normal_normal_hand_guide_recovers_the_exact_posterior<B: TrainingBackend>(dev: &B::Device) {
     assert_s1(fit_normal_normal::<B>(0.0, false, dev));
 }
 
-fn normal_normal_auto_normal_recovers_the_exact_posterior<B: AutodiffBackend>(dev: &B::Device) {
+fn normal_normal_auto_normal_recovers_the_exact_posterior<B: TrainingBackend>(dev: &B::Device) {
     assert_s1(fit_normal_normal::<B>(0.0, true, dev));
 }
 
-fn shifted_normal_normal_hand_guide_meets_the_relative_criterion<B: AutodiffBackend>(dev: &B::Device) {
+fn shifted_normal_normal_hand_guide_meets_the_relative_criterion<B: TrainingBackend>(dev: &B::Device) {
     assert_s2(fit_normal_normal::<B>(10.0, false, dev));
 }
 
-fn shifted_normal_normal_auto_normal_meets_the_relative_criterion<B: AutodiffBackend>(dev: &B::Device) {
+fn shifted_normal_normal_auto_normal_meets_the_relative_criterion<B: TrainingBackend>(dev: &B::Device) {
     assert_s2(fit_normal_normal::<B>(10.0, true, dev));
 }
 
@@ -206,7 +207,7 @@ fn assert_exact_posterior_map<B: Backend>(posterior: impl Fn(&Data<B>) -> (Vec<f
     }
 }
 
-fn amortized_linear_encoder_learns_the_exact_posterior_map<B: AutodiffBackend>(dev: &B::Device) {
+fn amortized_linear_encoder_learns_the_exact_posterior_map<B: TrainingBackend>(dev: &B::Device) {
     // S7 with a hand-written linear encoder x → (m, ln s).
     let mut lin = LinearConfig::new(1, 2).init(dev);
     lin.weight = Param::from_tensor(t2::<B>(&[0.1, 0.0], 1, 2, dev));
@@ -222,7 +223,7 @@ fn amortized_linear_encoder_learns_the_exact_posterior_map<B: AutodiffBackend>(d
     );
 }
 
-fn amortized_autoguide_learns_the_exact_posterior_map<B: AutodiffBackend>(dev: &B::Device) {
+fn amortized_autoguide_learns_the_exact_posterior_map<B: TrainingBackend>(dev: &B::Device) {
     // S7 with no hand-written guide: AutoAmortizedNormal finds `z` in the data plate and `x`
     // as its input. No hidden layer, so the encoder is linear in x like the exact map; its
     // scale head is softplus(linear) + floor, constant in x at the optimum.

@@ -3,10 +3,11 @@
 //! with per-site baselines) and recovers the component means.
 
 use burn::tensor::activation::sigmoid;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{statistical_suite, Bernoulli, BinaryParam, Constraint, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{Elbo, LrSchedule, Svi, SviConfig};
 
 statistical_suite!(
@@ -44,7 +45,7 @@ pub(crate) fn assert_component_means(means: &[f64]) {
 /// Fit [`two_component_mixture`] to [`two_cluster_points`] with a mean-field guide (a
 /// normal per mean, a Bernoulli logit per point) by `elbo` for `steps` full-batch steps
 /// (Adam 0.05 decaying to a tenth); returns the fitted means and each point's P(c = 1).
-fn fit_mixture<B: AutodiffBackend>(elbo: Elbo, steps: usize, dev: &B::Device) -> (Vec<f64>, Vec<f64>) {
+fn fit_mixture<B: TrainingBackend>(elbo: Elbo, steps: usize, dev: &B::Device) -> (Vec<f64>, Vec<f64>) {
     let x = two_cluster_points();
     let n = x.len();
     let p = two_component_mixture::<B>;
@@ -84,12 +85,12 @@ fn assert_mixture_fitted((means, probs): (Vec<f64>, Vec<f64>)) {
     }
 }
 
-fn score_function_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
+fn score_function_mixture_recovers_component_means<B: TrainingBackend>(dev: &B::Device) {
     // The whole ELBO weights every assignment's score: 2000 steps.
     assert_mixture_fitted(fit_mixture::<B>(Elbo::Trace { particles: 4 }, 2000, dev));
 }
 
-fn per_row_costs_fit_the_mixture_in_fewer_steps<B: AutodiffBackend>(dev: &B::Device) {
+fn per_row_costs_fit_the_mixture_in_fewer_steps<B: TrainingBackend>(dev: &B::Device) {
     // Elbo::TraceGraph weights each point's assignment by its own row's terms, with a
     // baseline per site: 400 steps. (Measured, NdArray f64: after 400 steps TraceGraph's
     // means are ±1.94, Trace's ±1.37; Trace needs about 800 to come within 0.1.)

@@ -3,11 +3,11 @@
 //! evidence; a mixture with unknown means fits without score-function noise; what cannot be
 //! enumerated is a named error.
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2, tolerance};
 use ppl_dist::{backend_suite, Bernoulli, Categorical, Constraint, Normal, Poisson, RngKey};
 use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceEnumElbo};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, Elbo, InferError, Svi, SviConfig};
 
 backend_suite!(
@@ -39,7 +39,7 @@ fn exact() -> (Vec<f64>, f64) {
     (posterior, log_evidence)
 }
 
-fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: AutodiffBackend>(dev: &B::Device) {
+fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: TrainingBackend>(dev: &B::Device) {
     // c ~ Categorical(w), x | c ~ N(m_c, 1), every parameter known.
     let model = model_fn(|ctx: &mut Ctx<B>| {
         let weights = t2::<B>(&WEIGHTS, 1, 3, ctx.device());
@@ -101,7 +101,7 @@ fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: AutodiffBackend>(de
     }
 }
 
-fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Device) {
+fn enumerated_mixture_recovers_component_means<B: TrainingBackend>(dev: &B::Device) {
     // As tests/infer_suite/discrete.rs (20 points at ±2, σ = 0.5), with the assignment summed
     // out of the model: no guide for c, no score-function noise, a tenth of the steps.
     let x = crate::discrete::two_cluster_points();
@@ -131,7 +131,7 @@ fn enumerated_mixture_recovers_component_means<B: AutodiffBackend>(dev: &B::Devi
     assert!(estimate.mean.is_finite() && estimate.draws == 8, "{estimate:?}");
 }
 
-fn what_cannot_be_enumerated_is_a_named_error<B: AutodiffBackend>(dev: &B::Device) {
+fn what_cannot_be_enumerated_is_a_named_error<B: TrainingBackend>(dev: &B::Device) {
     let data = Data::new().with("x", t1::<B>(&[1.0, 2.0], dev));
     let config = SviConfig {
         epochs: 1,
@@ -180,7 +180,7 @@ fn what_cannot_be_enumerated_is_a_named_error<B: AutodiffBackend>(dev: &B::Devic
 }
 
 /// The error of fitting `p` (with an empty guide) on `data`.
-fn fit_error<B: AutodiffBackend, F: Fn(&mut Ctx<B>) + Clone + Send + Sync + 'static>(
+fn fit_error<B: TrainingBackend, F: Fn(&mut Ctx<B>) + Clone + Send + Sync + 'static>(
     config: &SviConfig,
     data: &Data<B>,
     dev: &B::Device,
@@ -190,7 +190,7 @@ fn fit_error<B: AutodiffBackend, F: Fn(&mut Ctx<B>) + Clone + Send + Sync + 'sta
     svi.fit(data).unwrap_err()
 }
 
-fn later_evaluations_skip_the_plain_run_and_give_the_same_estimate<B: AutodiffBackend>(dev: &B::Device) {
+fn later_evaluations_skip_the_plain_run_and_give_the_same_estimate<B: TrainingBackend>(dev: &B::Device) {
     // After the first evaluation the estimator knows the site for data of this layout and
     // skips the plain run; the estimates (value and gradient) equal a fresh estimator's, bit
     // for bit. A model whose site changes with the data values (same layout) is caught and

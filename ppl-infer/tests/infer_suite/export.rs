@@ -5,10 +5,11 @@ use std::path::{Path, PathBuf};
 
 use burn::backend::NdArray;
 use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{host, is_f64, t2};
 use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{InferError, Locality, Manifest, Posterior, Svi, SviConfig, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
@@ -82,7 +83,7 @@ fn data<B: Backend>(dev: &B::Device) -> Data<B> {
     Data::new().with("x", t2::<B>(&values, 12, 3, dev))
 }
 
-fn fitted<B: AutodiffBackend>(dev: &B::Device) -> Svi<B, Decoder<B>, Encoder<B>> {
+fn fitted<B: TrainingBackend>(dev: &B::Device) -> Svi<B, Decoder<B>, Encoder<B>> {
     let (p, q) = skeletons::<B>(3, 8, dev);
     let config = SviConfig {
         epochs: 5,
@@ -107,11 +108,11 @@ fn backend_tag<B: Backend>() -> String {
     std::any::type_name::<B>().replace(|c: char| !c.is_ascii_alphanumeric(), "_")
 }
 
-type Inner<B> = <B as AutodiffBackend>::InnerBackend;
+type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
 /// The posterior as loaded on the plain backend.
 type Loaded<B> = Posterior<Inner<B>, Decoder<Inner<B>>, Encoder<Inner<B>>>;
 
-fn load<B: AutodiffBackend>(dir: &Path, hidden: usize, dev: &B::Device) -> Result<Loaded<B>, InferError> {
+fn load<B: TrainingBackend>(dir: &Path, hidden: usize, dev: &B::Device) -> Result<Loaded<B>, InferError> {
     // Skeletons with other initial weights: everything must come from the export.
     let (p, q) = skeletons::<Inner<B>>(99, hidden, dev);
     Posterior::load(dir, p, q, dev)
@@ -124,7 +125,7 @@ fn load_on<P: Backend>(dir: &Path) -> Result<Posterior<P, Decoder<P>, Encoder<P>
     Posterior::load(dir, p, q, &dev)
 }
 
-fn an_exported_posterior_loads_on_the_plain_backend_with_the_same_draws<B: AutodiffBackend>(dev: &B::Device) {
+fn an_exported_posterior_loads_on_the_plain_backend_with_the_same_draws<B: TrainingBackend>(dev: &B::Device) {
     let svi = fitted::<B>(dev);
     let post = svi.to_posterior();
     let dir = export_dir(&format!("roundtrip-{}", backend_tag::<B>()));
@@ -173,7 +174,7 @@ fn export_error<T>(r: Result<T, InferError>) -> (String, String) {
     }
 }
 
-fn bad_exports_are_typed_errors_that_name_the_file<B: AutodiffBackend>(dev: &B::Device) {
+fn bad_exports_are_typed_errors_that_name_the_file<B: TrainingBackend>(dev: &B::Device) {
     let post = fitted::<B>(dev).to_posterior();
     let dir = export_dir(&format!("bad-{}", backend_tag::<B>()));
     let fresh = || {

@@ -2,12 +2,12 @@
 //! Monte-Carlo ELBOs agree, the analytic one with lower variance), G4 (score-function gradient
 //! unbiased), and the IWAE bound (exact with the exact posterior, tightening with K).
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::handlers::Mask;
 use ppl_core::{Ctx, Data, Model, Value};
 use ppl_dist::testkit::{host, is_f64, t1};
 use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
 use ppl_infer::elbo::{Batch, MeanFieldElbo, Objective, ObjectiveInput, RenyiElbo, TraceElbo, TraceGraphElbo};
+use ppl_infer::TrainingBackend;
 
 backend_suite!(masked_latents_keep_their_monte_carlo_term_under_mean_field,);
 
@@ -48,7 +48,7 @@ impl<B: burn::tensor::backend::Backend> Model<B> for Guide2 {
     }
 }
 
-fn single_particle_gradient_matches_closed_form<B: AutodiffBackend>(dev: &B::Device) {
+fn single_particle_gradient_matches_closed_form<B: TrainingBackend>(dev: &B::Device) {
     // G1 (Pyro test_particle_gradient): f64 1e−10, f32 1e−4.
     let x = [-0.5, 2.0];
     let data = Data::new().with("x", t1::<B>(&x, dev));
@@ -79,7 +79,7 @@ fn single_particle_gradient_matches_closed_form<B: AutodiffBackend>(dev: &B::Dev
     );
 }
 
-fn analytic_kl_and_monte_carlo_elbos_agree<B: AutodiffBackend>(dev: &B::Device) {
+fn analytic_kl_and_monte_carlo_elbos_agree<B: TrainingBackend>(dev: &B::Device) {
     // G3: over 2000 independent single-particle evaluations, the means agree within 4
     // standard errors and the analytic-KL estimator has the smaller variance.
     let data = Data::new().with("x", t1::<B>(&[-0.5, 2.0], dev));
@@ -170,7 +170,7 @@ impl<B: burn::tensor::backend::Backend, const SCORE: bool> Model<B> for OneGuide
     }
 }
 
-fn score_function_gradient_is_unbiased_against_pathwise<B: AutodiffBackend>(dev: &B::Device) {
+fn score_function_gradient_is_unbiased_against_pathwise<B: TrainingBackend>(dev: &B::Device) {
     // G4: ∂ELBO/∂loc = E[−z + (x − z)] = x − 2·loc = 0.6 (pathwise, exact in expectation).
     // The score-function estimate over 20 000 particles (baseline: the ELBO's known mean region
     // taken from a pilot run) must agree within Pyro's precision 0.06.
@@ -214,7 +214,7 @@ impl<B: burn::tensor::backend::Backend> Model<B> for RowsScoreGuide {
     }
 }
 
-fn minibatched_score_function_gradient_is_unbiased<B: AutodiffBackend>(dev: &B::Device) {
+fn minibatched_score_function_gradient_is_unbiased<B: TrainingBackend>(dev: &B::Device) {
     // A minibatch of M = 4 rows of N = 16: the ELBO's rows are scaled by N/M = 4, and
     // ∂ELBO/∂loc = (N/M) Σᵢ (xᵢ − 2·loc) = 4 · (3.5 − 2.4) = 4.4 exactly. The score function
     // is the density of the draws actually made, so it is not scaled by N/M (Pyro's
@@ -224,7 +224,7 @@ fn minibatched_score_function_gradient_is_unbiased<B: AutodiffBackend>(dev: &B::
     // Per-row costs leave out the other rows' terms: the standard error is lower.
     let data = Data::new().with("x", t1::<B>(&[1.2, -0.4, 0.7, 2.0], dev));
     let batch = Batch::new(&data, 16);
-    fn grad_of<B: AutodiffBackend, O: Objective<B>>(
+    fn grad_of<B: TrainingBackend, O: Objective<B>>(
         elbo: &mut O,
         batch: &Batch<'_, B>,
         seed: u64,
@@ -273,7 +273,7 @@ fn minibatched_score_function_gradient_is_unbiased<B: AutodiffBackend>(dev: &B::
     );
 }
 
-fn iwae_bound_tightens_towards_the_evidence<B: AutodiffBackend>(dev: &B::Device) {
+fn iwae_bound_tightens_towards_the_evidence<B: TrainingBackend>(dev: &B::Device) {
     // z ~ N(0, 1), x ~ N(z, 1), x = 1.2: ln p(x) = ln N(1.2; 0, √2); posterior N(0.6, ½).
     let log_evidence = -0.5 * (4.0 * std::f64::consts::PI).ln() - 1.2f64.powi(2) / 4.0;
     let data = Data::new().with("x", t1::<B>(&[1.2], dev));
@@ -327,7 +327,7 @@ impl<B: burn::tensor::backend::Backend, M: Model<B>> Model<B> for Masked<M> {
     }
 }
 
-fn masked_latents_keep_their_monte_carlo_term_under_mean_field<B: AutodiffBackend>(dev: &B::Device) {
+fn masked_latents_keep_their_monte_carlo_term_under_mean_field<B: TrainingBackend>(dev: &B::Device) {
     // A masked latent's terms are dropped element by element; the mean-field ELBO must not
     // put the dropped elements back through an analytic KL. Deterministic (same key): with
     // everything masked the ELBO is the likelihood alone; with half masked it equals the

@@ -3,10 +3,11 @@
 //! the guide's declared [`Locality`] picks the layout up front.
 
 use burn::module::Module;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::t2;
 use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, Locality, Svi, SviConfig, VariationalFamily};
 
 backend_suite!(
@@ -22,7 +23,7 @@ mod fits {
 }
 
 /// zᵢ ~ N(0, 1), xᵢ ~ N(zᵢ, 0.5²): every latent is local.
-fn local<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn local<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     ctx.datamodel(|ctx| {
         let z = ctx.sample("z", Normal::new(ctx.zeros([1, 1]), 1.0));
         ctx.sample("x", Normal::new(z, 0.5));
@@ -51,7 +52,7 @@ fn config(particles: usize, vectorize: bool) -> SviConfig {
 }
 
 /// Mean and standard error of `reps` ELBO evaluations with independent keys.
-fn elbo_stats<B: AutodiffBackend>(config: SviConfig, data: &Data<B>, reps: u64, dev: &B::Device) -> (f64, f64, f64) {
+fn elbo_stats<B: TrainingBackend>(config: SviConfig, data: &Data<B>, reps: u64, dev: &B::Device) -> (f64, f64, f64) {
     let svi = Svi::from_fns(local::<B>, encoder::<B>, config, dev);
     let v: Vec<f64> = (0..reps)
         .map(|r| svi.evaluate(data, 16, &RngKey::new(500 + r)).unwrap().elbo)
@@ -61,7 +62,7 @@ fn elbo_stats<B: AutodiffBackend>(config: SviConfig, data: &Data<B>, reps: u64, 
     (m, (var / v.len() as f64).sqrt(), var)
 }
 
-fn vectorized_particles_match_the_particle_loop<B: AutodiffBackend>(dev: &B::Device) {
+fn vectorized_particles_match_the_particle_loop<B: TrainingBackend>(dev: &B::Device) {
     // All 16 rows of the data set (8 copies per pass); 8 particles; 300 evaluations per
     // estimator. Means agree within 4 standard errors; variances agree within a factor 1.5
     // (both are averages of 8 independent particles) and are ≈ 8× below one particle's.
@@ -84,7 +85,7 @@ fn vectorized_particles_match_the_particle_loop<B: AutodiffBackend>(dev: &B::Dev
     assert!(v_vec < v_one / 4.0, "8 particles {v_vec} vs 1 particle {v_one}");
 }
 
-fn vectorized_particles_refuse_global_latents<B: AutodiffBackend>(dev: &B::Device) {
+fn vectorized_particles_refuse_global_latents<B: TrainingBackend>(dev: &B::Device) {
     let p = |ctx: &mut Ctx<B>| {
         let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 1]), 1.0));
         ctx.datamodel(|ctx| {
@@ -124,7 +125,7 @@ impl<B: Backend> VariationalFamily<B> for DeclaredEncoder {
     }
 }
 
-fn a_local_guide_is_vectorized_without_asking<B: AutodiffBackend>(dev: &B::Device) {
+fn a_local_guide_is_vectorized_without_asking<B: TrainingBackend>(dev: &B::Device) {
     // Deterministic: with the same key, a guide declared local under `vectorize_particles:
     // false` gives exactly the ELBO of the vectorized pass, and not the particle loop's.
     let data = Data::new().with("x", t2::<B>(&[0.3, -1.2, 0.8], 3, 1, dev));
@@ -138,7 +139,7 @@ fn a_local_guide_is_vectorized_without_asking<B: AutodiffBackend>(dev: &B::Devic
     assert_ne!(declared_local, elbo(Locality::Unknown, false));
 }
 
-fn a_global_guide_refuses_vectorization_before_the_first_step<B: AutodiffBackend>(dev: &B::Device) {
+fn a_global_guide_refuses_vectorization_before_the_first_step<B: TrainingBackend>(dev: &B::Device) {
     let p = model_fn(|ctx: &mut Ctx<B>| {
         let mu = ctx.sample("mu", Normal::new(ctx.zeros([1, 1]), 1.0));
         ctx.datamodel(|ctx| {

@@ -2,10 +2,10 @@
 //! summaries, and the guide's `log_prob`, on guides with known parameters (so the answers
 //! are closed forms, not fits).
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data, ParamStore};
 use ppl_dist::testkit::{host, is_f64, t1, t2};
 use ppl_dist::{backend_suite, Beta, Gamma, LogNormal, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, InferError, Posterior};
 use statrs::distribution::{Continuous, LogNormal as SLogNormal, Normal as SNormal};
 
@@ -23,7 +23,7 @@ mod fits {
 }
 
 /// z ~ N(0, 1), s ~ LogNormal(0, 1), x ~ N(z, s) per row.
-fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn model<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
     let s = ctx.sample("s", LogNormal::new(ctx.zeros([1]), 1.0));
     ctx.datamodel(|ctx| {
@@ -32,7 +32,7 @@ fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
 }
 
 /// q(z) = N(1.5, 0.5), q(s) = LogNormal(0.3, 0.2); per row, q(uᵢ | xᵢ) = N(2·xᵢ, 0.1).
-fn guide<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn guide<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     ctx.sample("z", Normal::new(ctx.full([1], 1.5), 0.5));
     ctx.sample("s", LogNormal::new(ctx.full([1], 0.3), 0.2));
     ctx.datamodel(|ctx| {
@@ -43,7 +43,7 @@ fn guide<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
 
 type Closure<B> = fn(&mut Ctx<B>);
 
-fn posterior<B: AutodiffBackend>(dev: &B::Device) -> Posterior<B, Closure<B>, Closure<B>> {
+fn posterior<B: TrainingBackend>(dev: &B::Device) -> Posterior<B, Closure<B>, Closure<B>> {
     Posterior::new(
         model::<B> as Closure<B>,
         guide::<B> as Closure<B>,
@@ -54,11 +54,11 @@ fn posterior<B: AutodiffBackend>(dev: &B::Device) -> Posterior<B, Closure<B>, Cl
     .with_chunk(2)
 }
 
-fn rows<B: AutodiffBackend>(dev: &B::Device) -> Data<B> {
+fn rows<B: TrainingBackend>(dev: &B::Device) -> Data<B> {
     Data::new().with("x", t1::<B>(&[0.5, -1.0, 2.0, 0.25, 3.0], dev))
 }
 
-fn median_is_the_guide_at_its_distributions_medians<B: AutodiffBackend>(dev: &B::Device) {
+fn median_is_the_guide_at_its_distributions_medians<B: TrainingBackend>(dev: &B::Device) {
     let tol = if is_f64::<B>() { 1e-12 } else { 1e-6 };
     let m = posterior::<B>(dev).median(&["z", "s", "u"], &rows::<B>(dev)).unwrap();
     assert_eq!(host(m.tensor::<1>("z").unwrap()), vec![1.5]);
@@ -67,7 +67,7 @@ fn median_is_the_guide_at_its_distributions_medians<B: AutodiffBackend>(dev: &B:
     assert_eq!(host(m.tensor::<1>("u").unwrap()), vec![1.0, -2.0, 4.0, 0.5, 6.0]);
 }
 
-fn samples_summarise_independent_guide_draws<B: AutodiffBackend>(dev: &B::Device) {
+fn samples_summarise_independent_guide_draws<B: TrainingBackend>(dev: &B::Device) {
     // n = 4000 draws. Means within 4 standard errors (α ≈ 6e−5 each); the sample median of s
     // within 4·se of exp(0.3), se of a median = 1/(2·f(m)·√n); the sd of z within 10 %.
     let n = 4000;
@@ -99,7 +99,7 @@ fn samples_summarise_independent_guide_draws<B: AutodiffBackend>(dev: &B::Device
     );
 }
 
-fn log_prob_is_the_guide_density_at_given_latents<B: AutodiffBackend>(dev: &B::Device) {
+fn log_prob_is_the_guide_density_at_given_latents<B: TrainingBackend>(dev: &B::Device) {
     let post = posterior::<B>(dev);
     let x = [0.5, -1.0, 2.0, 0.25, 3.0];
     let u = [1.1, -2.05, 3.9, 0.5, 6.2];
@@ -130,7 +130,7 @@ fn log_prob_is_the_guide_density_at_given_latents<B: AutodiffBackend>(dev: &B::D
     );
 }
 
-fn median_refuses_a_guide_without_closed_form_medians<B: AutodiffBackend>(dev: &B::Device) {
+fn median_refuses_a_guide_without_closed_form_medians<B: TrainingBackend>(dev: &B::Device) {
     let q = |ctx: &mut Ctx<B>| {
         ctx.sample("s", Gamma::new(ctx.full([1], 2.0), 1.0));
     };
@@ -144,7 +144,7 @@ fn median_refuses_a_guide_without_closed_form_medians<B: AutodiffBackend>(dev: &
     assert_eq!(post.sample(&["s"], &Data::new(), 10).unwrap().len(), 10);
 }
 
-fn an_unfitted_auto_normal_sits_at_the_prior_mean<B: AutodiffBackend>(dev: &B::Device) {
+fn an_unfitted_auto_normal_sits_at_the_prior_mean<B: TrainingBackend>(dev: &B::Device) {
     // AutoNormal starts each latent at its prior mean: its median before any step is that
     // mean, for a positive latent (LogNormal family) and a unit-interval one (LogitNormal).
     let p = model_fn(|ctx: &mut Ctx<B>| {

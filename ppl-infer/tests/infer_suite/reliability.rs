@@ -5,11 +5,12 @@
 
 use burn::module::Module;
 use burn::nn::Linear;
-use burn::tensor::backend::{AutodiffBackend, Backend};
+use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::t1;
 use ppl_dist::{Bernoulli, Binomial, Categorical, Constraint, HalfNormal, Normal, RngKey};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, LrSchedule, NonFinitePolicy, Svi, SviConfig};
 
 ppl_dist::backend_suite!(
@@ -96,7 +97,7 @@ fn spearman(a: &[f64], b: &[f64]) -> f64 {
     cov / (va * vb).sqrt()
 }
 
-fn baseball_with_default_settings_recovers_per_player_means<B: AutodiffBackend>(dev: &B::Device) {
+fn baseball_with_default_settings_recovers_per_player_means<B: TrainingBackend>(dev: &B::Device) {
     // Default SviConfig (shuffle on, batch 128): the hits belong to the "players" plate, not
     // to a datamodel, so fit must pass them whole and in order at every step. Before the
     // fix every player got the same estimate (rank correlation with the hits ≈ 0).
@@ -161,7 +162,7 @@ fn baseball_with_default_settings_recovers_per_player_means<B: AutodiffBackend>(
     }
 }
 
-fn data_read_outside_the_data_plate_is_passed_whole<B: AutodiffBackend>(dev: &B::Device) {
+fn data_read_outside_the_data_plate_is_passed_whole<B: TrainingBackend>(dev: &B::Device) {
     // `offset` has as many rows as the data plate but is read at top level: it must reach
     // the model whole and in order at every step, never shuffled or sliced.
     let model = |ctx: &mut Ctx<B>| {
@@ -254,7 +255,7 @@ fn regression_guide<B: Backend>(ctx: &mut Ctx<B>) {
     }
 }
 
-fn unused_data_is_an_error_that_names_the_typo<B: AutodiffBackend>(dev: &B::Device) {
+fn unused_data_is_an_error_that_names_the_typo<B: TrainingBackend>(dev: &B::Device) {
     let typo = regression_data::<B>("yy", dev);
     // A hand-written guide: the first step names the unused entry and the site it meant.
     let guide = |ctx: &mut Ctx<B>| {
@@ -297,7 +298,7 @@ fn unused_data_is_an_error_that_names_the_typo<B: AutodiffBackend>(dev: &B::Devi
     svi.fit(&extra).unwrap();
 }
 
-fn autoguides_say_which_sites_they_fit<B: AutodiffBackend>(dev: &B::Device) {
+fn autoguides_say_which_sites_they_fit<B: TrainingBackend>(dev: &B::Device) {
     let data = regression_data::<B>("y", dev);
     let guide = AutoNormal::new(&regression::<B>, &data, dev).unwrap();
     assert_eq!(guide.latents(), ["w", "b"]);
@@ -317,7 +318,7 @@ fn autoguides_say_which_sites_they_fit<B: AutodiffBackend>(dev: &B::Device) {
     );
 }
 
-fn divergence_keeps_the_last_good_parameters<B: AutodiffBackend>(dev: &B::Device) {
+fn divergence_keeps_the_last_good_parameters<B: TrainingBackend>(dev: &B::Device) {
     // Adam at lr 1e6 moves every parameter by ~1e6 in one step: the scale's unconstrained
     // value goes to −1e6, softplus gives 0, and the next step's Normal is invalid.
     let guide = regression_guide::<B>;
@@ -421,7 +422,7 @@ impl<B: Backend> Model<B> for Decoder<B> {
     }
 }
 
-fn errors_inside_networks_name_program_site_and_data<B: AutodiffBackend>(dev: &B::Device) {
+fn errors_inside_networks_name_program_site_and_data<B: TrainingBackend>(dev: &B::Device) {
     // A 19-wide x fed to an encoder built for 20 inputs.
     let q = Encoder {
         net: ppl_nn::linear(20, 2, 1, dev),
@@ -447,7 +448,7 @@ fn errors_inside_networks_name_program_site_and_data<B: AutodiffBackend>(dev: &B
     );
 }
 
-fn posterior_predictive_returns_guide_errors<B: AutodiffBackend>(dev: &B::Device) {
+fn posterior_predictive_returns_guide_errors<B: TrainingBackend>(dev: &B::Device) {
     let q = Encoder {
         net: ppl_nn::linear(3, 2, 1, dev),
     };
@@ -478,7 +479,7 @@ fn posterior_predictive_returns_guide_errors<B: AutodiffBackend>(dev: &B::Device
     );
 }
 
-fn non_finite_observations_name_the_row_and_value<B: AutodiffBackend>(dev: &B::Device) {
+fn non_finite_observations_name_the_row_and_value<B: TrainingBackend>(dev: &B::Device) {
     let model = |ctx: &mut Ctx<B>| {
         let w = ctx.sample("w", Normal::new(ctx.zeros([1, 3]), 1.0));
         ctx.datamodel(|ctx| {
@@ -520,7 +521,7 @@ fn non_finite_observations_name_the_row_and_value<B: AutodiffBackend>(dev: &B::D
     assert!(msg.contains("data row 2") && msg.contains("[0.5]"), "{msg}");
 }
 
-fn evaluations_record_no_autodiff_graph<B: AutodiffBackend>(dev: &B::Device) {
+fn evaluations_record_no_autodiff_graph<B: TrainingBackend>(dev: &B::Device) {
     // A graph recorded and never back-propagated stays registered in burn-autodiff 0.21 and
     // makes every later backward pass walk it (a step after 100 evaluations cost 28–48×).
     // The estimate's loss carries no graph, and the training state is untouched.

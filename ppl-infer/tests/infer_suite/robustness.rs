@@ -3,10 +3,10 @@
 //! the step, an absurd learning rate never panics, and a seed fixes the trajectory whatever
 //! runs beside it.
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{backend_suite, Constraint, Exponential, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig, Validation};
 
 backend_suite!(
@@ -28,7 +28,7 @@ fn config(steps: usize) -> SviConfig {
     }
 }
 
-fn nan_data_stops_at_step_zero_with_parameters_unchanged<B: AutodiffBackend>(dev: &B::Device) {
+fn nan_data_stops_at_step_zero_with_parameters_unchanged<B: TrainingBackend>(dev: &B::Device) {
     // R1
     let p = |ctx: &mut Ctx<B>| {
         let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
@@ -88,7 +88,7 @@ fn nan_data_stops_at_step_zero_with_parameters_unchanged<B: AutodiffBackend>(dev
     ));
 }
 
-fn skip_policy_keeps_parameters_finite<B: AutodiffBackend>(dev: &B::Device) {
+fn skip_policy_keeps_parameters_finite<B: TrainingBackend>(dev: &B::Device) {
     // R2 (NumPyro test_stable_run): var ~ Exp(1), obs ~ N(0, √var), guide N(loc, 10) proposes
     // var < 0, where the model's log-density is −∞ (NaN gradients if applied).
     let p = |ctx: &mut Ctx<B>| {
@@ -124,7 +124,7 @@ fn skip_policy_keeps_parameters_finite<B: AutodiffBackend>(dev: &B::Device) {
     }
 }
 
-fn unmatched_and_duplicate_sites_are_errors<B: AutodiffBackend>(dev: &B::Device) {
+fn unmatched_and_duplicate_sites_are_errors<B: TrainingBackend>(dev: &B::Device) {
     // R5: the guide samples a site the model lacks.
     let p = |ctx: &mut Ctx<B>| {
         ctx.sample("a", Normal::new(ctx.zeros([1]), 1.0));
@@ -155,7 +155,7 @@ fn unmatched_and_duplicate_sites_are_errors<B: AutodiffBackend>(dev: &B::Device)
     assert_eq!(e, InferError::Core(ppl_core::CoreError::DuplicateSite("a".into())));
 }
 
-fn same_seed_same_trajectory_different_seed_different<B: AutodiffBackend>(dev: &B::Device) {
+fn same_seed_same_trajectory_different_seed_different<B: TrainingBackend>(dev: &B::Device) {
     // C2 (bitwise on NdArray), and C3: the suite runs this on parallel test threads beside
     // the other tests, so equality also shows independence from thread scheduling.
     let p = |ctx: &mut Ctx<B>| {
@@ -190,7 +190,7 @@ fn same_seed_same_trajectory_different_seed_different<B: AutodiffBackend>(dev: &
     assert_eq!(a.0.len(), 60 * 3);
 }
 
-fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev: &B::Device) {
+fn invalid_parameters_inside_training_name_site_and_step<B: TrainingBackend>(dev: &B::Device) {
     // R6: the guide's scale is an unconstrained parameter fed to the checked constructor.
     // Plain SGD with lr 1 overshoots: −∂ELBO/∂s = −1/s + 2s sends s from 0.1 to ≈ 9.9, then
     // below zero, so the second or a later step builds an invalid Normal. Under every
@@ -243,7 +243,7 @@ fn invalid_parameters_inside_training_name_site_and_step<B: AutodiffBackend>(dev
     }
 }
 
-fn extreme_learning_rate_never_panics<B: AutodiffBackend>(dev: &B::Device) {
+fn extreme_learning_rate_never_panics<B: TrainingBackend>(dev: &B::Device) {
     // R8: S1's model with AutoNormal and Adam at lr = 1e3. Either it converges (finite
     // parameters) or it stops with a NonFinite/InvalidParameter error; it never panics.
     let p = |ctx: &mut Ctx<B>| {

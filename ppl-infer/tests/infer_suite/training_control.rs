@@ -1,11 +1,11 @@
 //! Training control: a held-out loss, early stopping on it that puts the best parameters
 //! back, callbacks that stop a fit, and the settings errors.
 
-use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2};
 use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{EarlyStopping, FitControl, Flow, InferError, StopReason, Svi, SviConfig};
 
 backend_suite!(
@@ -19,7 +19,7 @@ const D: usize = 20;
 
 /// `n` rows of `D` standard-normal features (Box–Muller on a fixed LCG stream), and
 /// y = x·w + 0.5 ε with only the first three weights non-zero.
-fn regression_data<B: AutodiffBackend>(n: usize, stream: u64, dev: &B::Device) -> Data<B> {
+fn regression_data<B: TrainingBackend>(n: usize, stream: u64, dev: &B::Device) -> Data<B> {
     let mut state = stream
         .wrapping_mul(6364136223846793005)
         .wrapping_add(1442695040888963407);
@@ -45,7 +45,7 @@ fn regression_data<B: AutodiffBackend>(n: usize, stream: u64, dev: &B::Device) -
 
 /// Bayesian linear regression with a weak prior, w ~ N(0, 10²), y ~ N(x·w, 0.5²); with more
 /// features (20) than training rows (12) its fit interpolates the noise.
-fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn model<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     let w = ctx.sample("w", Normal::new(ctx.zeros([D]), 10.0));
     ctx.datamodel(|ctx| {
         let x: Tensor<B, 2> = ctx.data("x");
@@ -55,7 +55,7 @@ fn model<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
 }
 
 /// A narrow Normal guide around learnt weights.
-fn guide<B: AutodiffBackend>(ctx: &mut Ctx<B>) {
+fn guide<B: TrainingBackend>(ctx: &mut Ctx<B>) {
     let loc = ctx.param("w_loc", ctx.zeros([D]), Constraint::Real);
     ctx.sample("w", Normal::new(loc, 0.01));
 }
@@ -70,7 +70,7 @@ fn config(epochs: usize) -> SviConfig {
     }
 }
 
-fn early_stopping_stops_an_overfitting_fit_and_puts_the_best_parameters_back<B: AutodiffBackend>(dev: &B::Device) {
+fn early_stopping_stops_an_overfitting_fit_and_puts_the_best_parameters_back<B: TrainingBackend>(dev: &B::Device) {
     let (train, held_out) = (regression_data::<B>(12, 1, dev), regression_data::<B>(200, 2, dev));
     let budget = 5000;
     let mut svi = Svi::from_fns(model::<B>, guide::<B>, config(budget), dev);
@@ -105,7 +105,7 @@ fn early_stopping_stops_an_overfitting_fit_and_puts_the_best_parameters_back<B: 
         .unwrap_or_else(|e| panic!("{e}"));
 }
 
-fn callbacks_see_every_step_and_can_stop_the_fit<B: AutodiffBackend>(dev: &B::Device) {
+fn callbacks_see_every_step_and_can_stop_the_fit<B: TrainingBackend>(dev: &B::Device) {
     let (train, held_out) = (regression_data::<B>(12, 1, dev), regression_data::<B>(30, 2, dev));
     let mut svi = Svi::from_fns(model::<B>, guide::<B>, config(50), dev);
     let mut steps = Vec::new();
@@ -146,7 +146,7 @@ fn callbacks_see_every_step_and_can_stop_the_fit<B: AutodiffBackend>(dev: &B::De
     assert_eq!((report.steps, report.stopped), (1, Some(StopReason::Callback)));
 }
 
-fn training_control_settings_are_checked_before_the_first_step<B: AutodiffBackend>(dev: &B::Device) {
+fn training_control_settings_are_checked_before_the_first_step<B: TrainingBackend>(dev: &B::Device) {
     let (train, held_out) = (regression_data::<B>(12, 1, dev), regression_data::<B>(30, 2, dev));
     let mut svi = Svi::from_fns(model::<B>, guide::<B>, config(5), dev);
     let cases = [

@@ -4,11 +4,11 @@
 
 use std::cell::RefCell;
 
-use burn::tensor::backend::AutodiffBackend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::validation::parameter_checks;
 use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_infer::TrainingBackend;
 use ppl_infer::{Svi, SviConfig, Validation};
 
 backend_suite!(checks_run_on_the_steps_the_setting_names);
@@ -22,7 +22,7 @@ fn seen_since_last_call() -> Vec<bool> {
     SEEN.with(|s| std::mem::take(&mut *s.borrow_mut()))
 }
 
-fn checks_run_on_the_steps_the_setting_names<B: AutodiffBackend>(dev: &B::Device) {
+fn checks_run_on_the_steps_the_setting_names<B: TrainingBackend>(dev: &B::Device) {
     let p = |ctx: &mut Ctx<B>| {
         SEEN.with(|s| s.borrow_mut().push(parameter_checks()));
         let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
