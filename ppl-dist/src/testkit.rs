@@ -15,21 +15,25 @@ use crate::param::float_options;
 #[macro_export]
 macro_rules! backend_suite {
     ($($check:ident),* $(,)?) => {
-        $crate::__backend_modules!([] $($check),*);
+        $crate::__backend_modules!([] [] $($check),*);
     };
 }
 
 /// Instantiate generic *statistical* checks (fits and Monte Carlo estimates that take tens of
-/// seconds each): like [`backend_suite!`](crate::backend_suite), but NdArray f32 only when
-/// the calling crate's `slow-tests` feature is on or its `flex` feature is off. NdArray f64 is
-/// the reference and flex is the default f32 backend, so every precision is still covered in
-/// the default run; what NdArray f32 adds here (the same f32 arithmetic through other
-/// kernels) is checked by the cheap conformance tests, which [`backend_suite!`] runs on it.
+/// seconds each): like [`backend_suite!`](crate::backend_suite), but the NdArray modules (f32
+/// and the f64 reference) only when the calling crate's `slow-tests` feature is on or its
+/// `flex` feature is off. The default run fits on flex, the default backend, alone: what
+/// these checks test is the inference algorithm, which is the same code on every backend, and
+/// each backend's arithmetic under it (densities, transforms, gradients, kernels) is checked
+/// per backend by the cheap conformance tests that [`backend_suite!`] runs. LibTorch and CUDA
+/// run them whenever their features are on (those runs are the point of turning them on).
 #[macro_export]
 macro_rules! statistical_suite {
     ($($check:ident),* $(,)?) => {
         $crate::__backend_modules!(
-            [#[cfg(any(feature = "slow-tests", not(feature = "flex")))]] $($check),*
+            [#[cfg(any(feature = "slow-tests", not(feature = "flex")))]]
+            [#[cfg(any(feature = "slow-tests", not(feature = "flex")))]]
+            $($check),*
         );
     };
 }
@@ -58,16 +62,18 @@ macro_rules! default_backend_suite {
 
 /// The one list of backends behind [`backend_suite!`](crate::backend_suite) and
 /// [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
-/// per check; the bracketed attributes go on the NdArray f32 module. Not for direct use.
+/// per check; the two bracketed attribute lists go on the NdArray f32 and f64 modules. Not for
+/// direct use.
 #[doc(hidden)]
 #[macro_export]
 macro_rules! __backend_modules {
-    ([$(#[$f32_attr:meta])*] $($check:ident),*) => {
+    ([$(#[$f32_attr:meta])*] [$(#[$f64_attr:meta])*] $($check:ident),*) => {
         $(#[$f32_attr])*
         mod ndarray_f32 {
             type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f32>>;
             $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*
         }
+        $(#[$f64_attr])*
         mod ndarray_f64 {
             type TB = ::burn::backend::Autodiff<::burn::backend::NdArray<f64>>;
             $( #[test] fn $check() { super::$check::<TB>(&Default::default()); } )*

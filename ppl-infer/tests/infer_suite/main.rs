@@ -10,7 +10,6 @@ mod discrete;
 mod enumeration;
 mod export;
 mod gradients;
-mod nuts;
 mod particles;
 mod posterior_queries;
 mod reliability;
