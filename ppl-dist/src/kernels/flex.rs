@@ -137,7 +137,7 @@ mod tests {
         (0..n)
             .map(|i| {
                 let x = ((i * 7 + k * 13) % 11) as f64 - 5.0;
-                x * 10f64.powi((i % 9) as i32 - 4) * if (i + k) % 5 == 0 { 0.0 } else { 1.0 }
+                x * 10f64.powi((i % 9) as i32 - 4) * if (i + k).is_multiple_of(5) { 0.0 } else { 1.0 }
             })
             .collect()
     }
