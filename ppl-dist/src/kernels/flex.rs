@@ -1,6 +1,8 @@
 //! flex's kernels: one pass over contiguous host buffers, in place where a buffer is not
 //! shared (flex's copy-on-write storage copies it otherwise).
 
+use std::ops::{Add, Div, Mul, SubAssign};
+
 use burn::tensor::{DType, Tensor, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 
@@ -38,7 +40,7 @@ impl FusedKernels for Flex {
         // The f32 scalars as flex applies them: widened exactly in f64, the learning rate
         // rounded to the element type.
         match dtype {
-            DType::F32 => adam_f32(
+            DType::F32 => adam_pass(
                 p.storage_mut(),
                 g.storage(),
                 m.storage_mut(),
@@ -46,15 +48,17 @@ impl FusedKernels for Flex {
                 [step.beta_1, f1, step.beta_2, f2, c, eps, step.lr as f32],
                 first,
             ),
-            _ => adam_f64(
-                p.storage_mut(),
-                g.storage(),
-                m.storage_mut(),
-                v.storage_mut(),
-                [step.beta_1, f1, step.beta_2, f2, c, eps].map(f64::from),
-                step.lr,
-                first,
-            ),
+            _ => {
+                let k = [step.beta_1, f1, step.beta_2, f2, c, eps].map(f64::from);
+                adam_pass(
+                    p.storage_mut(),
+                    g.storage(),
+                    m.storage_mut(),
+                    v.storage_mut(),
+                    [k[0], k[1], k[2], k[3], k[4], k[5], step.lr],
+                    first,
+                )
+            }
         }
         (
             wrap(p),
@@ -83,26 +87,28 @@ fn wrap<const D: usize>(t: FlexTensor) -> Tensor<Flex, D> {
     Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
-/// The update of [`AdamStep`]'s docs over `f32` buffers; `k` = `[β₁, 1 − β₁, β₂, 1 − β₂, c,
-/// ε·s, lr]`. Each line is one of the composed path's operations, in its order.
-fn adam_f32(p: &mut [f32], g: &[f32], m: &mut [f32], v: &mut [f32], k: [f32; 7], first: bool) {
-    let [b1, f1, b2, f2, c, eps, lr] = k;
-    assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len());
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        if first {
-            *m = g * f1;
-            *v = (g * g) * f2;
-        } else {
-            *m = *m * b1 + g * f1;
-            *v = *v * b2 + (g * g) * f2;
-        }
-        *p -= (*m * c) / (v.sqrt() + eps) * lr;
+/// The element types the kernel runs on: IEEE arithmetic and a correctly rounded square root.
+trait Real: Copy + Mul<Output = Self> + Add<Output = Self> + Div<Output = Self> + SubAssign {
+    fn sqrt(self) -> Self;
+}
+
+impl Real for f32 {
+    fn sqrt(self) -> Self {
+        f32::sqrt(self)
     }
 }
 
-/// [`adam_f32`] over `f64` buffers (`k` without the learning rate, which stays `f64`).
-fn adam_f64(p: &mut [f64], g: &[f64], m: &mut [f64], v: &mut [f64], k: [f64; 6], lr: f64, first: bool) {
-    let [b1, f1, b2, f2, c, eps] = k;
+impl Real for f64 {
+    fn sqrt(self) -> Self {
+        f64::sqrt(self)
+    }
+}
+
+/// The update of [`AdamStep`]'s docs over host buffers; `k` = `[β₁, 1 − β₁, β₂, 1 − β₂, c,
+/// ε·s, lr]` in the element type. Each line is one of the composed path's operations, in its
+/// order (Rust does not contract `a·b + c` into a fused multiply-add, so the roundings match).
+fn adam_pass<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
+    let [b1, f1, b2, f2, c, eps, lr] = k;
     assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len());
     for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
         if first {
