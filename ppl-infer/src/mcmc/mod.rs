@@ -18,5 +18,5 @@ pub use diagnostics::{ess_bulk, ess_tail, quantile, split_rhat};
 pub use draws::{ChainStats, McmcSamples, McmcSummary, SummaryRow};
 pub use guide::DrawsGuide;
 pub use layout::{constrained_values, dimension, latent_layout, LatentSlot};
-pub use nuts::{Nuts, NutsConfig};
+pub use nuts::{ChainMethod, Nuts, NutsConfig};
 pub use potential::{LogDensity, LogDensityError};

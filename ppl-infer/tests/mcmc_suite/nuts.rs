@@ -19,7 +19,7 @@ use ppl_dist::{
     default_backend_suite, Bernoulli, Beta, Dirichlet, Distribution, Exponential, Gamma, LkjCholesky, Multinomial,
     Normal, Poisson, TruncatedNormal, Uniform,
 };
-use ppl_infer::mcmc::{McmcSamples, Nuts, NutsConfig};
+use ppl_infer::mcmc::{ChainMethod, McmcSamples, Nuts, NutsConfig};
 use ppl_infer::InferError;
 use ppl_infer::TrainingBackend;
 
@@ -234,16 +234,31 @@ fn same_seed_same_draws<B: TrainingBackend>(dev: &B::Device) {
         });
     };
     let data = Data::new().with("y", t1::<B>(&Y_COUNTS, dev));
-    let small = |seed| {
-        let cfg = config(seed).with_num_warmup(50).with_num_samples(20).with_num_chains(2);
+    let small = |seed, method| {
+        let cfg = config(seed)
+            .with_num_warmup(50)
+            .with_num_samples(20)
+            .with_num_chains(2)
+            .with_chain_method(method);
         Nuts::new(cfg).run(&model, &data, dev).unwrap()
     };
-    let (a, b, c) = (small(7), small(7), small(8));
+    let (a, b, c) = (
+        small(7, ChainMethod::Sequential),
+        small(7, ChainMethod::Sequential),
+        small(8, ChainMethod::Sequential),
+    );
     assert_eq!(
         a.values("lambda"),
         b.values("lambda"),
         "the same seed must give the same draws"
     );
+    let threads = small(7, ChainMethod::Parallel);
+    assert_eq!(
+        a.values("lambda"),
+        threads.values("lambda"),
+        "chains on threads must give the draws of chains one after the other"
+    );
+    assert_eq!(a.chain_stats(), threads.chain_stats());
     assert_ne!(
         a.values("lambda"),
         c.values("lambda"),
