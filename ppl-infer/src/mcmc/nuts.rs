@@ -22,7 +22,7 @@ pub enum ChainMethod {
     /// the faster way on any backend: burn-autodiff keeps one process-wide registry of
     /// autodiff graphs, locked by every tracked operation and walked by every backward pass,
     /// so chains on threads wait on each other. Measured on 2 cores (eight schools, 4 × 2 000
-    /// iterations, flex, release): 11.8 s one after the other against 16.9 s on 4 threads
+    /// iterations, flex, release): 10.75 s one after the other against 16.9 s on 4 threads
     /// (benches/README.md).
     #[default]
     Sequential,
