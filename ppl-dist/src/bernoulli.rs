@@ -1,8 +1,9 @@
 //! The Bernoulli distribution.
 
-use burn::tensor::{activation::log_sigmoid, backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Tensor};
 
 use crate::constraint::mask_outside;
+use crate::kernels::bernoulli_logits_log_prob_composed;
 use crate::macros::dist_common;
 use crate::probs::BinaryParam;
 use crate::special::softplus;
@@ -76,22 +77,21 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Bernoulli<B, D> {
     );
 
     /// From logits `l`: `ln σ(s·l)` with the sign `s = 2x − 1`, one call of burn's
-    /// `log_sigmoid` (a single pass forward and backward on flex and libtorch, whose kernels
-    /// compute `−log1p(e^{−|t|})` and `σ(−t)`), instead of two softplus branches weighted by
-    /// `x` and `1 − x`. The argument is clamped below at `−f32::MAX` so that an infinite
-    /// logit on the wrong side scores about `−3.4·10³⁸` (a generic `log_sigmoid` would give
-    /// NaN at `−∞`). Values outside `{0, 1}` score `−∞`.
+    /// `log_sigmoid` (a single pass forward and backward on flex and libtorch) instead of two
+    /// softplus branches weighted by `x` and `1 − x`; the argument is floored at `−f32::MAX`
+    /// so that an infinite logit on the wrong side scores about `−3.4·10³⁸`
+    /// ([`bernoulli_logits_log_prob_composed`]; training runs the same numbers as one fused
+    /// kernel, [`FusedKernels::bernoulli_logits_log_prob`](crate::kernels::FusedKernels::bernoulli_logits_log_prob)).
+    /// Values outside `{0, 1}` score `−∞`.
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
-        let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
-        let x = value.mask_fill(inside.clone().bool_not(), 0.0);
-        let lp = match &self.param {
-            BinaryParam::Logits(l) => {
-                let sign = x * 2.0 - 1.0;
-                log_sigmoid((l.clone() * sign).clamp_min(-f64::from(f32::MAX)))
+        match &self.param {
+            BinaryParam::Logits(l) => bernoulli_logits_log_prob_composed(l.clone(), value),
+            BinaryParam::Probs(_) => {
+                let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
+                let x = value.mask_fill(inside.clone().bool_not(), 0.0);
+                mask_outside(self.param.weighted_log(x.clone(), x.neg() + 1.0), inside)
             }
-            BinaryParam::Probs(_) => self.param.weighted_log(x.clone(), x.neg() + 1.0),
-        };
-        mask_outside(lp, inside)
+        }
     }
     fn sample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Tensor<B, D> {
         let u = noise::uniform::<B, D>(shape, rng, &self.device());

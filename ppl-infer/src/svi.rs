@@ -263,6 +263,10 @@ pub struct ElboSummary {
 }
 
 impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
+    /// How every run of the model and guide scores its sample sites: the backend's fused
+    /// kernels where a distribution has one (the same numbers as its `log_prob`).
+    pub(crate) const SCORER: Option<ppl_core::SiteScorer<B>> = Some(ppl_core::fused_site_scorer::<B>);
+
     /// Set up SVI for model `p` and guide `q` (both burn modules).
     pub fn new(p: P, q: Q, config: SviConfig, device: &B::Device) -> Self {
         let optim = AnyOptimizer::new(config.optimizer, config.clip_norm);
@@ -359,8 +363,14 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             let mut values = Vec::with_capacity(draws);
             for d in 0..draws {
                 let draw_key = key.fold_in_u64(d as u64);
-                let input = ObjectiveInput::new(&m.p, &m.q, Batch::new(&data, n), &draw_key, &self.device)
-                    .with_params(m.params.clone());
+                let input = ObjectiveInput::new(
+                    &m.p,
+                    &m.q,
+                    Batch::new(&data, n).with_scorer(Self::SCORER),
+                    &draw_key,
+                    &self.device,
+                )
+                .with_params(m.params.clone());
                 // The Monte-Carlo ELBO; a model whose discrete site is summed out needs the
                 // enumerating estimator (its guide may lack the site).
                 let est = match &self.objective {
@@ -405,7 +415,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         let key = self.key.fold_in("data plan");
         let probe = |d: &Data<B>| -> Result<Data<B>, InferError> {
             let rows = d.rows()?.unwrap_or(1);
-            let batch = Batch::new(d, n.unwrap_or(rows).max(rows));
+            let batch = Batch::new(d, n.unwrap_or(rows).max(rows)).with_scorer(Self::SCORER);
             let particle = run_unmatched(&m.p, &m.q, &batch, m.params.clone(), &key, &self.device)?;
             let traces = [&particle.guide, &particle.model];
             data_plan::plan(
@@ -467,6 +477,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                     data,
                     full_size,
                     replicas,
+                    scorer: Self::SCORER,
                 },
                 key,
                 &self.device,

@@ -83,8 +83,14 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 let rows = self.chunk().min(n - start);
                 let part = data.narrow_rows(start, rows);
                 let key = key.fold_in_u64(c as u64);
-                let input = ObjectiveInput::new(&m.p, &m.q, Batch::new(&part, n), &key, self.device())
-                    .with_params(m.params.clone());
+                let input = ObjectiveInput::new(
+                    &m.p,
+                    &m.q,
+                    Batch::new(&part, n).with_scorer(Self::SCORER),
+                    &key,
+                    self.device(),
+                )
+                .with_params(m.params.clone());
                 let (site, probs) = crate::elbo::enumerated_posterior(input)?;
                 name = site;
                 parts.push(probs.detach());

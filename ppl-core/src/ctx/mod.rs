@@ -14,7 +14,7 @@ use ppl_dist::RngKey;
 
 use crate::handlers::Handler;
 use crate::plate::{DataPlate, Plate, PlateEnv, DATA_PLATE};
-use crate::{CoreError, Data, ParamStore, Trace};
+use crate::{CoreError, Data, ParamStore, SiteScorer, Trace};
 use plate_stack::PlateStack;
 
 /// The payload used to unwind out of a model after an error was recorded.
@@ -48,6 +48,7 @@ pub struct Ctx<B: Backend> {
     last_site: Option<String>,
     next_auxiliary: bool,
     program: &'static str,
+    scorer: Option<SiteScorer<B>>,
 }
 
 impl<B: Backend> std::fmt::Debug for Ctx<B> {
@@ -79,7 +80,17 @@ impl<B: Backend> Ctx<B> {
             last_site: None,
             next_auxiliary: false,
             program: "model",
+            scorer: None,
         }
+    }
+
+    /// Score sample sites with `scorer` where it gives a log-density (a fused kernel, e.g.
+    /// [`fused_site_scorer`](crate::fused_site_scorer), which inference sets), and with the
+    /// distribution's own `log_prob` where it returns `None`. A scorer must give
+    /// `log_prob`'s values.
+    pub fn with_scorer(mut self, scorer: Option<SiteScorer<B>>) -> Self {
+        self.scorer = scorer;
+        self
     }
 
     /// Name the program this context runs (`"model"` by default; inference sets `"guide"`

@@ -59,7 +59,8 @@ impl<B: Backend> Ctx<B> {
             }
         };
         let value_v = Value::from_tensor(value.clone());
-        let mut lp = erased.log_prob(&value_v).expect("rank preserved");
+        let fused = self.scorer.and_then(|score| score(erased.as_ref(), &value_v));
+        let mut lp = fused.unwrap_or_else(|| erased.log_prob(&value_v).expect("rank preserved"));
         if let Some(mask) = &msg.mask {
             lp = apply_mask(&lp, mask);
         }

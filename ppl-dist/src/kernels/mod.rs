@@ -3,9 +3,17 @@
 //! [`FusedKernels`] is implemented for every backend this crate builds with (NdArray, flex,
 //! LibTorch `f32`/`f64`, CUDA `f32`), each method with a default that composes burn's own
 //! operations; a backend overrides a method where it has a faster kernel that gives the same
-//! numbers. Today flex (the default CPU backend) overrides [`FusedKernels::adam_update`]:
-//! one pass over parameter, gradient and both moments instead of thirteen tensor operations
-//! (each reading and writing a whole buffer), bit for bit the composed result.
+//! numbers. Today flex (the default CPU backend) overrides
+//! - [`FusedKernels::adam_update`]: one pass over parameter, gradient and both moments instead
+//!   of thirteen tensor operations (each reading and writing a whole buffer);
+//! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
+//!   of about ten operations,
+//!
+//! each bit for bit the composed result. burn's `Autodiff` backend (with this crate's
+//! `autodiff` feature) records a fused density as one graph node whose backward pass is the
+//! inner backend's gradient kernel. Inference reaches the densities through
+//! [`fused_log_prob`] (`ppl_core::Ctx::with_scorer`), so models keep writing
+//! `Bernoulli::from_logits(..)` on any `B: Backend`.
 //!
 //! [`TrainingBackend`] names what the optimizers need: an autodiff backend whose inner backend
 //! has these kernels. It is implemented for every such backend, so generic code writes
@@ -23,13 +31,24 @@
 //! outside this crate (Rust's orphan rule); open an issue, or add it beside the impls below.
 
 mod adam;
+#[cfg(feature = "autodiff")]
+mod autodiff;
+mod bernoulli;
 #[cfg(feature = "flex")]
 mod flex;
+#[cfg(feature = "flex")]
+mod vector_math;
 
 pub use adam::{adam_update_composed, AdamMoments, AdamStep};
+pub use bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
+
+use std::any::Any;
 
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use burn::tensor::Tensor;
+
+use crate::probs::BinaryParam;
+use crate::Bernoulli;
 
 /// Fused kernels a backend may provide (see the [module docs](self)). Every method has a
 /// default composed from burn's operations; overrides must give the same values.
@@ -46,16 +65,51 @@ pub trait FusedKernels: Backend {
     ) -> (Tensor<Self, D>, AdamMoments<Self, D>) {
         adam_update_composed(param, grad, moments, step)
     }
+
+    /// The Bernoulli log-density of `value` (0 or 1; anything else scores `−∞`) given
+    /// `logits`, `ln σ((2x − 1)·l)`, as [`bernoulli_logits_log_prob_composed`] computes it
+    /// (see there for the floor at `−f32::MAX`). Shapes: both the same `[..]`. On the
+    /// autodiff backend one graph node whose gradient (to `logits` only) is
+    /// [`FusedKernels::bernoulli_logits_grad`].
+    fn bernoulli_logits_log_prob<const D: usize>(logits: Tensor<Self, D>, value: Tensor<Self, D>) -> Tensor<Self, D> {
+        bernoulli_logits_log_prob_composed(logits, value)
+    }
+
+    /// The gradient of [`FusedKernels::bernoulli_logits_log_prob`] with respect to `logits`,
+    /// given the gradient `grad` of its output; all three of one shape. The numbers are
+    /// burn-autodiff's through the composed operations ([`bernoulli_logits_grad_composed`]).
+    fn bernoulli_logits_grad<const D: usize>(
+        logits: Tensor<Self, D>,
+        value: Tensor<Self, D>,
+        grad: Tensor<Self, D>,
+    ) -> Tensor<Self, D> {
+        bernoulli_logits_grad_composed(logits, value, grad)
+    }
 }
 
-/// An autodiff backend whose inner backend (where optimizers update parameters) has
-/// [`FusedKernels`]: what [`Svi`](../../ppl_infer/struct.Svi.html) trains on. Implemented for
-/// every such backend.
-pub trait TrainingBackend: AutodiffBackend<InnerBackend: FusedKernels> {}
+/// The log-density of `value` under `dist` (a distribution seen as [`Any`], e.g. through
+/// `ppl_core::ErasedDist::inner_any`) computed by a fused kernel, where the distribution
+/// has one; `None` otherwise (score it with its own `log_prob`). Same values as `log_prob`.
+///
+/// Fused today: [`Bernoulli`] from logits of the value's shape.
+pub fn fused_log_prob<B: FusedKernels, const D: usize>(dist: &dyn Any, value: &Tensor<B, D>) -> Option<Tensor<B, D>> {
+    match dist.downcast_ref::<Bernoulli<B, D>>()?.param() {
+        BinaryParam::Logits(l) if l.dims() == value.dims() => {
+            Some(B::bernoulli_logits_log_prob(l.clone(), value.clone()))
+        }
+        _ => None,
+    }
+}
+
+/// An autodiff backend with [`FusedKernels`] (the densities' fused nodes) whose inner backend
+/// (where optimizers update parameters) has them too: what
+/// [`Svi`](../../ppl_infer/struct.Svi.html) trains on. Implemented for every such backend;
+/// burn's `Autodiff<B>` has the kernels with this crate's `autodiff` feature.
+pub trait TrainingBackend: AutodiffBackend<InnerBackend: FusedKernels> + FusedKernels {}
 
 impl<B> TrainingBackend for B
 where
-    B: AutodiffBackend,
+    B: AutodiffBackend + FusedKernels,
     B::InnerBackend: FusedKernels,
 {
 }

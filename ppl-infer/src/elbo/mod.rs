@@ -23,7 +23,7 @@ pub use trace_graph::TraceGraphElbo;
 
 use burn::tensor::{backend::Backend, Tensor};
 use ppl_core::handlers::Replay;
-use ppl_core::{run, Ctx, Data, Model, ParamStore, Trace};
+use ppl_core::{run, Ctx, Data, Model, ParamStore, SiteScorer, Trace};
 use ppl_dist::RngKey;
 
 use crate::InferError;
@@ -116,6 +116,9 @@ pub struct Batch<'a, B: Backend> {
     /// How many stacked copies of the minibatch `data` holds (vectorized particles; 1
     /// otherwise). Rows are scaled by N/rows either way.
     pub replicas: usize,
+    /// How the runs score sample sites ([`ppl_core::Ctx::with_scorer`]); `None`: each
+    /// distribution's `log_prob`. `Svi` sets [`ppl_core::fused_site_scorer`].
+    pub scorer: Option<SiteScorer<B>>,
 }
 
 impl<'a, B: Backend> Batch<'a, B> {
@@ -125,7 +128,13 @@ impl<'a, B: Backend> Batch<'a, B> {
             data,
             full_size,
             replicas: 1,
+            scorer: None,
         }
+    }
+
+    /// The same batch, its sites scored by `scorer`.
+    pub fn with_scorer(self, scorer: Option<SiteScorer<B>>) -> Self {
+        Batch { scorer, ..self }
     }
 }
 
@@ -170,6 +179,7 @@ pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
 ) -> Result<Particle<B>, InferError> {
     let guide = run_guide(q, batch, params, key, device)?;
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("model"), device)
+        .with_scorer(batch.scorer)
         .with_params(guide.params)
         .with_data_size(batch.full_size)
         .with_data_replicas(batch.replicas)
@@ -195,6 +205,7 @@ pub(crate) fn run_guide<B: Backend, Q: Model<B>>(
     device: &B::Device,
 ) -> Result<ppl_core::RunResult<B>, InferError> {
     let ctx = Ctx::new(batch.data.clone(), key.fold_in("guide"), device)
+        .with_scorer(batch.scorer)
         .with_program("guide")
         .with_params(params)
         .with_data_size(batch.full_size)

@@ -222,6 +222,7 @@ fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
     let tiled = batch.data.select_rows(&idx);
     let context = |program_key: &str, params| {
         Ctx::new(tiled.clone(), key.fold_in(program_key), device)
+            .with_scorer(batch.scorer)
             .with_params(params)
             .with_data_size(batch.full_size)
             .with_data_replicas(size)

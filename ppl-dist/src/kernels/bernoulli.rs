@@ -1,0 +1,52 @@
+//! The Bernoulli log-density from logits as one fused operation, composed from burn's
+//! operations: the forward pass and the gradient with respect to the logits.
+//!
+//! With `s = 2x − 1` for a value `x ∈ {0, 1}`, `ln p(x) = ln σ(s·l)` (the two softplus
+//! branches in one: `−softplus(−l)` at 1, `−softplus(l)` at 0). The argument is floored at
+//! `−f32::MAX` (a NaN stays NaN) so that an infinite logit on the wrong side scores about
+//! `−3.4·10³⁸`; values outside `{0, 1}` score `−∞`. The gradient is
+//! `∂/∂l = s·σ(−s·l)`, 0 where the floor applied or the value is outside the support.
+
+use burn::tensor::activation::log_sigmoid;
+use burn::tensor::backend::Backend;
+use burn::tensor::{Tensor, TensorPrimitive};
+
+use crate::constraint::{mask_outside, Constraint};
+
+/// The floor of the logit argument, `−f32::MAX` (finite in every float type we run).
+pub(crate) const LOGIT_FLOOR: f64 = -(f32::MAX as f64);
+
+/// `ln σ(s·l)`: the log-density of `value` under a Bernoulli with `logits` (shapes:
+/// broadcastable; the result has the broadcast shape), as `Bernoulli::log_prob` computes it.
+/// On an autodiff backend, gradients flow to `logits` (and to `value`, which the fused
+/// kernels do not do: they take the value as data).
+pub fn bernoulli_logits_log_prob_composed<B: Backend, const D: usize>(
+    logits: Tensor<B, D>,
+    value: Tensor<B, D>,
+) -> Tensor<B, D> {
+    let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
+    let x = value.mask_fill(inside.clone().bool_not(), 0.0);
+    let sign = x * 2.0 - 1.0;
+    let t = logits * sign;
+    let t = t.clone().mask_fill(t.lower_elem(LOGIT_FLOOR), LOGIT_FLOOR);
+    mask_outside(log_sigmoid(t), inside)
+}
+
+/// The gradient of [`bernoulli_logits_log_prob_composed`] with respect to `logits`, given
+/// the gradient `grad` of its output (all three of one shape): burn-autodiff's backward pass
+/// through those operations, step for step, so the numbers are the ones it computes.
+pub fn bernoulli_logits_grad_composed<B: Backend, const D: usize>(
+    logits: Tensor<B, D>,
+    value: Tensor<B, D>,
+    grad: Tensor<B, D>,
+) -> Tensor<B, D> {
+    let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
+    let x = value.mask_fill(inside.clone().bool_not(), 0.0);
+    let sign = x * 2.0 - 1.0;
+    let t = logits * sign.clone();
+    let below = t.clone().lower_elem(LOGIT_FLOOR);
+    let t = t.mask_fill(below.clone(), LOGIT_FLOOR);
+    let grad = grad.mask_fill(inside.bool_not(), 0.0);
+    let grad_t = B::log_sigmoid_backward(t.into_primitive().tensor(), grad.into_primitive().tensor());
+    Tensor::<B, D>::from_primitive(TensorPrimitive::Float(grad_t)).mask_fill(below, 0.0) * sign
+}
