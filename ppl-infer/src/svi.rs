@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
-use burn::tensor::backend::Backend;
+use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{CoreError, Data, Model, ParamStore};
 use ppl_dist::kernels::TrainingBackend;
 use ppl_dist::validation::with_parameter_checks;
@@ -1046,9 +1046,9 @@ where
 
 /// Whether every float parameter of `m` is finite: one reduction per tensor (`t − t` is 0
 /// for finite values and NaN otherwise, so the sum cannot overflow) and one read-back.
-fn all_finite<B: TrainingBackend, M: AutodiffModule<B>>(m: &M) -> bool {
+fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
     struct Finite<B: Backend>(Option<burn::tensor::Tensor<B, 1>>);
-    impl<B: TrainingBackend> burn::module::ModuleVisitor<B> for Finite<B::InnerBackend> {
+    impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for Finite<B::InnerBackend> {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
             let t = param.val().inner();
             let zero_or_nan = (t.clone() - t).sum();
@@ -1071,7 +1071,7 @@ fn all_finite<B: TrainingBackend, M: AutodiffModule<B>>(m: &M) -> bool {
 /// never back-propagated (an evaluation, a query) therefore leaves its graph behind, and the
 /// next training step walks all of them (a small model's step after 100 evaluations cost
 /// 140× a plain one). One backward pass of a one-element tensor runs that clean-up right away.
-pub(crate) fn release_autodiff_graphs<B: TrainingBackend>(device: &B::Device) {
+pub(crate) fn release_autodiff_graphs<B: AutodiffBackend>(device: &B::Device) {
     let t = burn::tensor::Tensor::<B, 1>::zeros([1], ppl_dist::param::float_options::<B>(device)).require_grad();
     let _ = t.sum().backward();
 }

@@ -51,13 +51,13 @@ impl FusedKernels for Flex {
                 first,
             ),
             _ => {
-                let k = [step.beta_1, f1, step.beta_2, f2, c, eps].map(f64::from);
+                let [b1, f1, b2, f2, c, eps] = [step.beta_1, f1, step.beta_2, f2, c, eps].map(f64::from);
                 adam_pass(
                     p.storage_mut(),
                     g.storage(),
                     m.storage_mut(),
                     v.storage_mut(),
-                    [k[0], k[1], k[2], k[3], k[4], k[5], step.lr],
+                    [b1, f1, b2, f2, c, eps, step.lr],
                     first,
                 )
             }

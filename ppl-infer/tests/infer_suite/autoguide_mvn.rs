@@ -7,23 +7,7 @@ use ppl_dist::{statistical_suite, Normal, RngKey};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoMultivariateNormal, Elbo, LrSchedule, Svi, SviConfig};
 
-/// SVI settings for the autoguide fits of the constrained latents below: full batches of
-/// `batch_size`, lr 0.02 decayed 20-fold over `steps`, `particles` particles.
-fn decaying_config(steps: usize, batch_size: usize, particles: usize, seed: u64) -> SviConfig {
-    SviConfig {
-        epochs: steps,
-        batch_size,
-        shuffle: false,
-        lr: 0.02,
-        schedule: LrSchedule::Exponential {
-            gamma: 0.05f64.powf(1.0 / steps as f64),
-        },
-        elbo: Elbo::Trace { particles },
-        progress: false,
-        seed,
-        ..Default::default()
-    }
-}
+use crate::decaying_config;
 
 /// Fit `guide` to `model` with `config`, then 600 posterior draws of `site` (its values per draw).
 fn fit_and_draw<B: TrainingBackend, P: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(
@@ -210,7 +194,7 @@ mod simplex {
         };
         let data = Data::new().with_whole("counts", t2::<B>(&[7.0, 4.0, 9.0], 1, 3, dev));
         let exact = [8.0 / 26.0, 6.0 / 26.0, 12.0 / 26.0];
-        let config = decaying_config(1200, 1, 8, 6);
+        let config = decaying_config(1200, 1, 8, 0.02, 6);
         let check = |name: &str, draws: Vec<Vec<f64>>| {
             let n = draws.len() as f64;
             for (k, e) in exact.iter().enumerate() {
@@ -300,7 +284,7 @@ mod correlation {
         let draws = Nuts::new(cfg).run(&model, &data, dev).unwrap();
         assert_eq!(draws.divergences(), 0, "{:?}", draws.chain_stats());
         let reference = mean_correlations(draws.values("L").unwrap().chunks(9));
-        let config = decaying_config(1500, 1, 4, 10);
+        let config = decaying_config(1500, 1, 4, 0.02, 10);
         let check = |name: &str, svi_draws: Vec<Vec<f64>>| {
             for d in &svi_draws {
                 for r in 0..3 {
@@ -366,7 +350,7 @@ mod interval {
             den += w;
         }
         let exact = num / den;
-        let config = decaying_config(1500, 15, 8, 12);
+        let config = decaying_config(1500, 15, 8, 0.02, 12);
         let check = |name: &str, draws: Vec<f64>| {
             assert!(
                 draws.iter().all(|p| (0.2..=0.9).contains(p)),

@@ -7,7 +7,9 @@ use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{statistical_suite, Bernoulli, Beta, Constraint, Gamma, LogNormal, LogitNormal, Poisson};
 use ppl_infer::TrainingBackend;
-use ppl_infer::{model_fn, AutoDelta, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoDelta, AutoNormal, Svi, SviConfig};
+
+use crate::decaying_config;
 
 statistical_suite!(
     auto_normal_recovers_the_beta_bernoulli_posterior,
@@ -17,20 +19,9 @@ statistical_suite!(
     auto_delta_finds_the_map,
 );
 
+/// The autoguide fits' settings: lr 0.01 decayed 20-fold over `steps`, seed 11.
 fn config(steps: usize, rows: usize, particles: usize) -> SviConfig {
-    SviConfig {
-        epochs: steps,
-        batch_size: rows,
-        shuffle: false,
-        lr: 0.01,
-        schedule: LrSchedule::Exponential {
-            gamma: 0.05f64.powf(1.0 / steps as f64),
-        },
-        elbo: Elbo::Trace { particles },
-        progress: false,
-        seed: 11,
-        ..Default::default()
-    }
+    decaying_config(steps, rows, particles, 0.01, 11)
 }
 
 /// `E[f(u)]` for `u ~ N(loc, scale)` by the trapezoid rule on ±8 sd (host).

@@ -12,6 +12,7 @@
 //! ≈ 6·10⁻⁵ per checked number (≈ 10⁻³ over the suite); the seeds are fixed, so a run either
 //! always passes or always fails.
 
+use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::ElementConversion;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2};
@@ -21,7 +22,6 @@ use ppl_dist::{
 };
 use ppl_infer::mcmc::{ChainMethod, McmcSamples, Nuts, NutsConfig};
 use ppl_infer::InferError;
-use ppl_infer::TrainingBackend;
 
 default_backend_suite!(
     normal_normal_posterior_is_recovered,
@@ -53,7 +53,7 @@ fn config(seed: u64) -> NutsConfig {
 
 /// The summary row `label` (`"mu"`, `"p[0, 2]"`): the posterior mean and sd within 4
 /// Monte-Carlo standard errors of `(mean, sd)`, R-hat < 1.01, and no divergences.
-fn assert_posterior<B: TrainingBackend>(draws: &McmcSamples<B>, label: &str, mean: f64, sd: f64) {
+fn assert_posterior<B: AutodiffBackend>(draws: &McmcSamples<B>, label: &str, mean: f64, sd: f64) {
     let summary = draws.summary();
     let row = summary
         .row(label)
@@ -82,7 +82,7 @@ fn assert_posterior<B: TrainingBackend>(draws: &McmcSamples<B>, label: &str, mea
 
 const Y_NORMAL: [f64; 10] = [1.9, 0.4, 2.7, 1.2, 0.8, 2.2, 1.5, 3.1, 0.1, 1.6];
 
-fn normal_normal_posterior_is_recovered<B: TrainingBackend>(dev: &B::Device) {
+fn normal_normal_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     // μ ~ N(1, 2), yᵢ ~ N(μ, 0.8): the posterior is N(m, s) with 1/s² = 1/4 + n/0.64
     let model = |ctx: &mut Ctx<B>| {
         let mu = ctx.sample("mu", Normal::new(ctx.full([1], 1.0), 2.0));
@@ -100,7 +100,7 @@ fn normal_normal_posterior_is_recovered<B: TrainingBackend>(dev: &B::Device) {
 
 const Y_COUNTS: [f64; 12] = [3.0, 5.0, 2.0, 4.0, 6.0, 1.0, 3.0, 4.0, 2.0, 5.0, 3.0, 4.0];
 
-fn gamma_poisson_posterior_is_recovered<B: TrainingBackend>(dev: &B::Device) {
+fn gamma_poisson_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     // λ ~ Gamma(2, rate 0.5), yᵢ ~ Poisson(λ): the posterior is Gamma(2 + Σy, 0.5 + n)
     let model = |ctx: &mut Ctx<B>| {
         let lam = ctx.sample("lambda", Gamma::new(ctx.full([1], 2.0), 0.5));
@@ -118,7 +118,7 @@ const FLIPS: [f64; 15] = [
     1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0, 1.0, 0.0, 1.0, 1.0, 1.0, 0.0,
 ];
 
-fn beta_bernoulli_posterior_is_recovered<B: TrainingBackend>(dev: &B::Device) {
+fn beta_bernoulli_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     // p ~ Beta(2, 3), yᵢ ~ Bernoulli(p): the posterior is Beta(2 + s, 3 + n − s)
     let model = |ctx: &mut Ctx<B>| {
         let p = ctx.sample("p", Beta::new(ctx.full([1], 2.0), 3.0));
@@ -135,7 +135,7 @@ fn beta_bernoulli_posterior_is_recovered<B: TrainingBackend>(dev: &B::Device) {
     assert_posterior(&draws, "p", a / (a + b), var.sqrt());
 }
 
-fn dirichlet_multinomial_posterior_is_recovered<B: TrainingBackend>(dev: &B::Device) {
+fn dirichlet_multinomial_posterior_is_recovered<B: AutodiffBackend>(dev: &B::Device) {
     // p ~ Dirichlet([1, 2, 3]), counts ~ Multinomial(20, p): the posterior is Dirichlet(α + counts)
     let counts = [7.0, 4.0, 9.0];
     let model = |ctx: &mut Ctx<B>| {
@@ -158,7 +158,7 @@ fn dirichlet_multinomial_posterior_is_recovered<B: TrainingBackend>(dev: &B::Dev
     }
 }
 
-fn lkj_correlations_have_their_beta_marginals<B: TrainingBackend>(_dev: &B::Device) {
+fn lkj_correlations_have_their_beta_marginals<B: AutodiffBackend>(_dev: &B::Device) {
     // L ~ LkjCholesky(K = 3, η = 2) through the CorrCholesky transform: each correlation
     // R[i, j] is 2·Beta(b, b) − 1 with b = η − 1 + K/2 = 2.5, so mean 0 and variance
     // 1/(2b + 1); R[1, 0] = L[1, 0] and R[2, 0] = L[2, 0] (L[0, 0] = 1).
@@ -179,7 +179,7 @@ fn lkj_correlations_have_their_beta_marginals<B: TrainingBackend>(_dev: &B::Devi
     }
 }
 
-fn interval_latents_are_sampled_within_their_bounds<B: TrainingBackend>(dev: &B::Device) {
+fn interval_latents_are_sampled_within_their_bounds<B: AutodiffBackend>(dev: &B::Device) {
     // Interval supports set by the parameters, through Transform::Bounded:
     // p ~ Uniform(0, 1), yᵢ ~ Bernoulli(p): the posterior is Beta(1 + s, 1 + n − s);
     // μ ~ TruncatedNormal(0, 1, 0.5, 3), xᵢ ~ N(μ, 1): the posterior is N(Σx/(n + 1), 1/(n + 1))
@@ -226,7 +226,7 @@ fn interval_latents_are_sampled_within_their_bounds<B: TrainingBackend>(dev: &B:
     );
 }
 
-fn same_seed_same_draws<B: TrainingBackend>(dev: &B::Device) {
+fn same_seed_same_draws<B: AutodiffBackend>(dev: &B::Device) {
     let model = |ctx: &mut Ctx<B>| {
         let lam = ctx.sample("lambda", Gamma::new(ctx.full([1], 2.0), 0.5));
         ctx.datamodel(|ctx| {
@@ -267,7 +267,7 @@ fn same_seed_same_draws<B: TrainingBackend>(dev: &B::Device) {
     assert_eq!(a.seed(), 7);
 }
 
-fn a_discrete_latent_is_refused_by_name<B: TrainingBackend>(dev: &B::Device) {
+fn a_discrete_latent_is_refused_by_name<B: AutodiffBackend>(dev: &B::Device) {
     let model = |ctx: &mut Ctx<B>| {
         let z = ctx.sample("coin", Bernoulli::new(ctx.full([1], 0.3)));
         ctx.datamodel(|ctx| {
@@ -285,7 +285,7 @@ fn a_discrete_latent_is_refused_by_name<B: TrainingBackend>(dev: &B::Device) {
     );
 }
 
-fn a_model_with_no_finite_starting_point_names_the_site<B: TrainingBackend>(dev: &B::Device) {
+fn a_model_with_no_finite_starting_point_names_the_site<B: AutodiffBackend>(dev: &B::Device) {
     // an exponential likelihood of a negative observation: −∞ whatever the rate
     let model = |ctx: &mut Ctx<B>| {
         let rate = ctx.sample("rate", Gamma::new(ctx.full([1], 1.0), 1.0));
@@ -304,7 +304,7 @@ fn a_model_with_no_finite_starting_point_names_the_site<B: TrainingBackend>(dev:
     );
 }
 
-fn interval_bounds_that_move_with_other_latents_are_refused<B: TrainingBackend>(dev: &B::Device) {
+fn interval_bounds_that_move_with_other_latents_are_refused<B: AutodiffBackend>(dev: &B::Device) {
     // x ~ Uniform(0, τ) with τ a latent: no fixed bounds to map x onto
     let model = |ctx: &mut Ctx<B>| {
         let tau = ctx.sample("tau", Exponential::new(ctx.full([1], 1.0)));
@@ -315,7 +315,7 @@ fn interval_bounds_that_move_with_other_latents_are_refused<B: TrainingBackend>(
     assert!(msg.contains("`x`") && msg.contains("bounds"), "{msg}");
 }
 
-fn invalid_settings_are_refused<B: TrainingBackend>(dev: &B::Device) {
+fn invalid_settings_are_refused<B: AutodiffBackend>(dev: &B::Device) {
     let model = |ctx: &mut Ctx<B>| {
         ctx.sample("mu", Normal::new(ctx.full([1], 0.0), 1.0));
     };
@@ -342,7 +342,7 @@ mod network {
     /// noisy points of sin(x) (σ = 0.1): NUTS samples it (2 chains × 40 draws after 80
     /// warm-up, trees of depth ≤ 7 to bound the cost; a multimodal posterior, so no
     /// convergence is claimed) and the posterior mean of the network's output fits the data.
-    fn a_small_neural_network_samples<B: TrainingBackend>(dev: &B::Device) {
+    fn a_small_neural_network_samples<B: AutodiffBackend>(dev: &B::Device) {
         let n = 20;
         let xs: Vec<f64> = (0..n).map(|i| -2.0 + 4.0 * i as f64 / (n - 1) as f64).collect();
         let noise = ppl_dist::RngKey::new(9).standard_normal(n);
@@ -391,7 +391,7 @@ mod network {
     }
 }
 
-fn posterior_predictive_from_the_draws_matches_the_exact_one<B: TrainingBackend>(dev: &B::Device) {
+fn posterior_predictive_from_the_draws_matches_the_exact_one<B: AutodiffBackend>(dev: &B::Device) {
     // w ~ N(0, 1), yᵢ ~ N(w·xᵢ, 0.5): w | y ~ N(m, s²) with 1/s² = 1 + Σx²/0.25, m = s²·Σxy/0.25;
     // the predictive of y at x* is N(m·x*, s²x*² + 0.25)
     let xs = [-1.0, -0.5, 0.0, 0.4, 0.8, 1.2, 1.5, 2.0];
