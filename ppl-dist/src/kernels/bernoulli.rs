@@ -9,7 +9,7 @@
 
 use burn::tensor::activation::log_sigmoid;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Tensor, TensorPrimitive};
+use burn::tensor::{Bool, Tensor, TensorPrimitive};
 
 use crate::constraint::{mask_outside, Constraint};
 
@@ -24,12 +24,30 @@ pub fn bernoulli_logits_log_prob_composed<B: Backend, const D: usize>(
     logits: Tensor<B, D>,
     value: Tensor<B, D>,
 ) -> Tensor<B, D> {
-    let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
-    let x = value.mask_fill(inside.clone().bool_not(), 0.0);
-    let sign = x * 2.0 - 1.0;
-    let t = logits * sign;
-    let t = t.clone().mask_fill(t.lower_elem(LOGIT_FLOOR), LOGIT_FLOOR);
-    mask_outside(log_sigmoid(t), inside)
+    let arg = Argument::new(logits, value);
+    mask_outside(log_sigmoid(arg.t), arg.inside)
+}
+
+/// The pieces both passes share, as the composed operations compute them: whether the value
+/// is in `{0, 1}`, the sign `s = 2x − 1` (values outside taken as 0), and `t = s·l` floored
+/// at `−f32::MAX` with where the floor applied.
+struct Argument<B: Backend, const D: usize> {
+    inside: Tensor<B, D, Bool>,
+    sign: Tensor<B, D>,
+    t: Tensor<B, D>,
+    below: Tensor<B, D, Bool>,
+}
+
+impl<B: Backend, const D: usize> Argument<B, D> {
+    fn new(logits: Tensor<B, D>, value: Tensor<B, D>) -> Self {
+        let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
+        let x = value.mask_fill(inside.clone().bool_not(), 0.0);
+        let sign = x * 2.0 - 1.0;
+        let t = logits * sign.clone();
+        let below = t.clone().lower_elem(LOGIT_FLOOR);
+        let t = t.mask_fill(below.clone(), LOGIT_FLOOR);
+        Argument { inside, sign, t, below }
+    }
 }
 
 /// The gradient of [`bernoulli_logits_log_prob_composed`] with respect to `logits`, given
@@ -40,12 +58,7 @@ pub fn bernoulli_logits_grad_composed<B: Backend, const D: usize>(
     value: Tensor<B, D>,
     grad: Tensor<B, D>,
 ) -> Tensor<B, D> {
-    let inside = Constraint::Boolean.check(value.clone()).expect("boolean check");
-    let x = value.mask_fill(inside.clone().bool_not(), 0.0);
-    let sign = x * 2.0 - 1.0;
-    let t = logits * sign.clone();
-    let below = t.clone().lower_elem(LOGIT_FLOOR);
-    let t = t.mask_fill(below.clone(), LOGIT_FLOOR);
+    let Argument { inside, sign, t, below } = Argument::new(logits, value);
     let grad = grad.mask_fill(inside.bool_not(), 0.0);
     let grad_t = B::log_sigmoid_backward(t.into_primitive().tensor(), grad.into_primitive().tensor());
     Tensor::<B, D>::from_primitive(TensorPrimitive::Float(grad_t)).mask_fill(below, 0.0) * sign

@@ -3,7 +3,7 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub, SubAssign};
 
-use burn::tensor::{DType, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Shape, Tensor, TensorData, TensorPrimitive};
 use burn_flex::{Flex, FlexTensor};
 
 use super::adam::{adam_update_composed, AdamMoments, AdamStep};
@@ -27,9 +27,9 @@ impl FusedKernels for Flex {
             return adam_update_composed(param, grad, moments, step);
         }
         let shape = param.shape();
-        let mut p = contiguous(param);
+        let p = contiguous(param);
         let g = contiguous(grad);
-        let (mut m, mut v, first) = match moments {
+        let (m, v, first) = match moments {
             Some(AdamMoments { moment_1, moment_2 }) => (contiguous(moment_1), contiguous(moment_2), false),
             None => (
                 FlexTensor::zeros(shape.clone(), dtype),
@@ -41,27 +41,20 @@ impl FusedKernels for Flex {
         let (c, eps) = step.corrections();
         // The f32 scalars as flex applies them: widened exactly in f64, the learning rate
         // rounded to the element type.
-        match dtype {
-            DType::F32 => adam_pass(
-                p.storage_mut(),
-                g.storage(),
-                m.storage_mut(),
-                v.storage_mut(),
+        let (p, m, v) = match dtype {
+            DType::F32 => adam_buffers(
+                p,
+                &g,
+                m,
+                v,
                 [step.beta_1, f1, step.beta_2, f2, c, eps, step.lr as f32],
                 first,
             ),
             _ => {
                 let [b1, f1, b2, f2, c, eps] = [step.beta_1, f1, step.beta_2, f2, c, eps].map(f64::from);
-                adam_pass(
-                    p.storage_mut(),
-                    g.storage(),
-                    m.storage_mut(),
-                    v.storage_mut(),
-                    [b1, f1, b2, f2, c, eps, step.lr],
-                    first,
-                )
+                adam_buffers(p, &g, m, v, [b1, f1, b2, f2, c, eps, step.lr], first)
             }
-        }
+        };
         (
             wrap(p),
             AdamMoments {
@@ -156,6 +149,12 @@ trait Real:
     fn sqrt(self) -> Self;
     fn exp(self) -> Self;
     fn ln_1p(self) -> Self;
+    /// The tensor's buffer as elements of this type.
+    fn slice(t: &FlexTensor) -> &[Self];
+    /// The same, writable (flex copies a shared buffer first).
+    fn slice_mut(t: &mut FlexTensor) -> &mut [Self];
+    /// A contiguous tensor owning `values`.
+    fn tensor(values: Vec<Self>, shape: Shape) -> FlexTensor;
 }
 
 macro_rules! real {
@@ -174,6 +173,15 @@ macro_rules! real {
             }
             fn ln_1p(self) -> Self {
                 <$t>::ln_1p(self)
+            }
+            fn slice(t: &FlexTensor) -> &[Self] {
+                t.storage()
+            }
+            fn slice_mut(t: &mut FlexTensor) -> &mut [Self] {
+                t.storage_mut()
+            }
+            fn tensor(values: Vec<Self>, shape: Shape) -> FlexTensor {
+                FlexTensor::from_data(TensorData::new(values, shape))
             }
         }
     };
@@ -195,40 +203,38 @@ fn bernoulli_argument<E: Real>(l: E, x: E) -> (E, bool, E, bool) {
     (s, inside, if below { E::LOGIT_FLOOR } else { t }, below)
 }
 
-/// [`bernoulli_forward_f32_body`] compiled for AVX2 too (four `f64` lanes instead of two),
-/// chosen at run time; both compute the same numbers (the same IEEE operations in the same
-/// order, no fused multiply-add).
-fn bernoulli_forward_f32(l: &[f32], x: &[f32], out: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked on the line above.
-        return unsafe { bernoulli_forward_f32_avx2(l, x, out) };
-    }
-    bernoulli_forward_f32_body(l, x, out)
+/// `$name(l, x, out)` runs `$body` compiled for AVX2 (four `f64` lanes instead of two)
+/// where the CPU has it, and for the baseline instruction set otherwise; both compute the same
+/// numbers (the same IEEE operations in the same order, no fused multiply-add).
+macro_rules! with_avx2 {
+    ($name:ident, $avx2:ident, $body:ident) => {
+        fn $name(l: &[f32], x: &[f32], out: &mut [f32]) {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2, checked on the line above.
+                return unsafe { $avx2(l, x, out) };
+            }
+            $body(l, x, out)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2(l: &[f32], x: &[f32], out: &mut [f32]) {
+            $body(l, x, out)
+        }
+    };
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn bernoulli_forward_f32_avx2(l: &[f32], x: &[f32], out: &mut [f32]) {
-    bernoulli_forward_f32_body(l, x, out)
-}
-
-/// [`bernoulli_backward_f32_body`], with the same run-time choice of instruction set as
-/// [`bernoulli_forward_f32`].
-fn bernoulli_backward_f32(l: &[f32], x: &[f32], g: &mut [f32]) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked on the line above.
-        return unsafe { bernoulli_backward_f32_avx2(l, x, g) };
-    }
-    bernoulli_backward_f32_body(l, x, g)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-fn bernoulli_backward_f32_avx2(l: &[f32], x: &[f32], g: &mut [f32]) {
-    bernoulli_backward_f32_body(l, x, g)
-}
+with_avx2!(
+    bernoulli_forward_f32,
+    bernoulli_forward_f32_avx2,
+    bernoulli_forward_f32_body
+);
+with_avx2!(
+    bernoulli_backward_f32,
+    bernoulli_backward_f32_avx2,
+    bernoulli_backward_f32_body
+);
 
 /// `out = ln σ(s·l)` (`−∞` outside the support) for `f32`: `min(t, 0) − ln(1 + e^{−|t|})`
 /// evaluated in `f64` without branches ([`vector_math`](super::vector_math)) and rounded
@@ -300,22 +306,56 @@ fn bernoulli_backward<E: Real>(l: &[E], x: &[E], g: &mut [E]) {
     }
 }
 
-/// The update of [`AdamStep`]'s docs over host buffers; `k` = `[β₁, 1 − β₁, β₂, 1 − β₂, c,
-/// ε·s, lr]` in the element type. Each line is one of the composed path's operations, in its
-/// order (Rust does not contract `a·b + c` into a fused multiply-add, so the roundings match).
-fn adam_pass<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
-    let [b1, f1, b2, f2, c, eps, lr] = k;
-    assert!(g.len() == p.len() && m.len() == p.len() && v.len() == p.len());
-    for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
-        if first {
-            *m = g * f1;
-            *v = (g * g) * f2;
-        } else {
-            *m = *m * b1 + g * f1;
-            *v = *v * b2 + (g * g) * f2;
+/// One Adam step on host buffers: in place where parameter and moments are not shared, into
+/// fresh buffers otherwise (`Svi` keeps the previous state for its undo, so its buffers are
+/// shared: writing new ones reads each old value once, where copy-on-write would copy them and
+/// then update the copies). `k` as in [`adam_element`].
+fn adam_buffers<E: Real>(
+    mut p: FlexTensor,
+    g: &FlexTensor,
+    mut m: FlexTensor,
+    mut v: FlexTensor,
+    k: [E; 7],
+    first: bool,
+) -> (FlexTensor, FlexTensor, FlexTensor) {
+    let n = E::slice(&p).len();
+    assert!(E::slice(g).len() == n && E::slice(&m).len() == n && E::slice(&v).len() == n);
+    if p.is_unique() && m.is_unique() && v.is_unique() {
+        let (ps, ms, vs) = (E::slice_mut(&mut p), E::slice_mut(&mut m), E::slice_mut(&mut v));
+        for (((p, &g), m), v) in ps.iter_mut().zip(E::slice(g)).zip(ms.iter_mut()).zip(vs.iter_mut()) {
+            (*p, *m, *v) = adam_element(*p, g, *m, *v, k, first);
         }
-        *p -= (*m * c) / (v.sqrt() + eps) * lr;
+        return (p, m, v);
     }
+    let (mut po, mut mo, mut vo) = (vec![E::ZERO; n], vec![E::ZERO; n], vec![E::ZERO; n]);
+    let old = E::slice(&p).iter().zip(E::slice(g)).zip(E::slice(&m)).zip(E::slice(&v));
+    let new = po.iter_mut().zip(mo.iter_mut()).zip(vo.iter_mut());
+    for ((((&p, &g), &m), &v), ((po, mo), vo)) in old.zip(new) {
+        (*po, *mo, *vo) = adam_element(p, g, m, v, k, first);
+    }
+    let shape = p.layout().shape().clone();
+    (
+        E::tensor(po, shape.clone()),
+        E::tensor(mo, shape.clone()),
+        E::tensor(vo, shape),
+    )
+}
+
+/// The update of [`AdamStep`]'s docs for one element: the new `(p, m, v)`; `k` = `[β₁,
+/// 1 − β₁, β₂, 1 − β₂, c, ε·s, lr]` in the element type. Each line is one of the composed
+/// path's operations, in its order (Rust does not contract `a·b + c` into a fused
+/// multiply-add, so the roundings match).
+#[inline(always)]
+fn adam_element<E: Real>(p: E, g: E, m: E, v: E, k: [E; 7], first: bool) -> (E, E, E) {
+    let [b1, f1, b2, f2, c, eps, lr] = k;
+    let (m, v) = if first {
+        (g * f1, (g * g) * f2)
+    } else {
+        (m * b1 + g * f1, v * b2 + (g * g) * f2)
+    };
+    let mut p = p;
+    p -= (m * c) / (v.sqrt() + eps) * lr;
+    (p, m, v)
 }
 
 #[cfg(test)]
@@ -346,7 +386,8 @@ mod tests {
 
     /// The one-pass kernel gives the composed operations' values bit for bit, in f32 and
     /// f64, over six steps (the first without moments), with a transposed gradient (a
-    /// strided view) and a parameter whose buffer is shared (left untouched).
+    /// strided view), in place and (buffers shared on the first and every other step) into
+    /// fresh buffers, the shared ones left untouched.
     #[test]
     fn flex_adam_kernel_equals_the_composed_update_bit_for_bit() {
         for dtype in [DType::F32, DType::F64] {
@@ -364,7 +405,21 @@ mod tests {
                     lr: 0.013,
                     time,
                 };
+                // Every other step the parameter and moments are shared (as `Svi`'s undo state
+                // shares them): the kernel writes fresh buffers and leaves these untouched.
+                let kept = (time % 2 == 0).then(|| (fused.clone(), mf.clone()));
+                let kept_bits = kept
+                    .as_ref()
+                    .map(|(p, m)| (bits(p), m.as_ref().map(|m| bits(&m.moment_1))));
                 let (p, m) = Flex::adam_update(fused, grad.clone(), mf, &step);
+                if let Some((p, m)) = kept {
+                    let now = (bits(&p), m.as_ref().map(|m| bits(&m.moment_1)));
+                    assert_eq!(
+                        Some(now),
+                        kept_bits,
+                        "{dtype:?}, step {time}: a shared buffer was written"
+                    );
+                }
                 let (q, n) = adam_update_composed(composed, grad, mc, &step);
                 assert_eq!(bits(&p), bits(&q), "{dtype:?}, step {time}: parameter");
                 assert_eq!(bits(&m.moment_1), bits(&n.moment_1), "{dtype:?}, step {time}: m");
