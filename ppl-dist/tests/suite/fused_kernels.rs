@@ -1,7 +1,7 @@
 //! The fused density kernels (`ppl_dist::kernels::FusedKernels`) give the composed
 //! operations' numbers, value and gradient, through burn's autodiff backend on every backend:
 //! bit for bit where the backend runs the composed defaults behind one graph node (NdArray,
-//! libtorch, CUDA) and flex in f64; within 1 ulp on flex in f32, whose one-pass kernel
+//! libtorch, CUDA) and flex in f64; within 2 ulps on flex in f32, whose one-pass kernel
 //! evaluates `exp` and `ln(1 + y)` in f64 and rounds once (its accuracy against an f64
 //! reference is tested beside the kernel).
 //!
