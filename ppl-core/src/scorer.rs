@@ -14,8 +14,8 @@ pub type SiteScorer<B> = fn(&dyn ErasedDist<B>, &Value<B>) -> Option<Value<B>>;
 /// from logits scored in one pass (one autodiff node) instead of about ten operations;
 /// every other distribution by its own `log_prob`. The numbers are `log_prob`'s bit for bit,
 /// except on flex in `f32`, whose kernel rounds once where the composed operations round at
-/// each step: within 1 ulp of the exact value, so within 2 of `log_prob`'s. `Svi` sets it on every run of the
-/// model and guide.
+/// each step: within 1 ulp of the exact value, so within 2 of `log_prob`'s. `Svi` sets it on
+/// every run of the model and guide.
 ///
 /// ```
 /// use burn::backend::Flex;

@@ -7,13 +7,12 @@ use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
 use burn::backend::Autodiff;
-use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
+use burn::tensor::Tensor;
 use burn::tensor::TensorMetadata;
-use burn::tensor::{Tensor, TensorPrimitive};
 
 use super::bernoulli::bernoulli_logits_log_prob_composed;
-use super::FusedKernels;
+use super::{float, FusedKernels};
 
 impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
     /// One graph node with `logits` as its only parent; a `value` that is itself tracked
@@ -35,10 +34,6 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         };
         float(primitive)
     }
-}
-
-fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
 /// The backward step of the fused Bernoulli log-density; its state is the logits and the

@@ -9,8 +9,9 @@
 
 use burn::tensor::activation::log_sigmoid;
 use burn::tensor::backend::Backend;
-use burn::tensor::{Bool, Tensor, TensorPrimitive};
+use burn::tensor::{Bool, Tensor};
 
+use super::float;
 use crate::constraint::{mask_outside, Constraint};
 
 /// The floor of the logit argument, `−f32::MAX` (finite in every float type we run).
@@ -61,5 +62,5 @@ pub fn bernoulli_logits_grad_composed<B: Backend, const D: usize>(
     let Argument { inside, sign, t, below } = Argument::new(logits, value);
     let grad = grad.mask_fill(inside.bool_not(), 0.0);
     let grad_t = B::log_sigmoid_backward(t.into_primitive().tensor(), grad.into_primitive().tensor());
-    Tensor::<B, D>::from_primitive(TensorPrimitive::Float(grad_t)).mask_fill(below, 0.0) * sign
+    float::<B, D>(grad_t).mask_fill(below, 0.0) * sign
 }

@@ -3,13 +3,13 @@
 
 use std::ops::{Add, Div, Mul, Neg, Sub, SubAssign};
 
-use burn::tensor::{DType, Shape, Tensor, TensorData, TensorPrimitive};
+use burn::tensor::{DType, Shape, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 
 use super::adam::{adam_update_composed, AdamMoments, AdamStep};
 use super::bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
 use super::vector_math::{exp_neg, ln_1p_unit};
-use super::FusedKernels;
+use super::{float, FusedKernels};
 
 impl FusedKernels for Flex {
     fn adam_update<const D: usize>(
@@ -56,10 +56,10 @@ impl FusedKernels for Flex {
             }
         };
         (
-            wrap(p),
+            float(p),
             AdamMoments {
-                moment_1: wrap(m),
-                moment_2: wrap(v),
+                moment_1: float(m),
+                moment_2: float(v),
             },
         )
     }
@@ -85,7 +85,7 @@ impl FusedKernels for Flex {
                 TensorData::new(out, shape)
             }
         };
-        wrap(FlexTensor::from_data(data))
+        float(FlexTensor::from_data(data))
     }
 
     fn bernoulli_logits_grad<const D: usize>(
@@ -107,7 +107,7 @@ impl FusedKernels for Flex {
             DType::F32 => bernoulli_backward_f32(l.storage(), x.storage(), g.storage_mut()),
             _ => bernoulli_backward::<f64>(l.storage(), x.storage(), g.storage_mut()),
         }
-        wrap(g)
+        float(g)
     }
 }
 
@@ -122,10 +122,6 @@ fn contiguous<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
     } else {
         t.to_contiguous()
     }
-}
-
-fn wrap<const D: usize>(t: FlexTensor) -> Tensor<Flex, D> {
-    Tensor::from_primitive(TensorPrimitive::Float(t))
 }
 
 /// The element types the kernels run on: IEEE arithmetic, a correctly rounded square root,
@@ -192,10 +188,11 @@ real!(f64);
 
 /// The value's sign `s = 2x − 1` (after values outside `{0, 1}` became 0), whether the value
 /// is inside the support, and the floored argument `s·l` with whether the floor applied:
-/// the composed path's operations, in its order.
+/// the composed path's operations, in its order. Without branches (`|` on the comparisons,
+/// selects), so the loops that call it run on vector registers.
 #[inline(always)]
 fn bernoulli_argument<E: Real>(l: E, x: E) -> (E, bool, E, bool) {
-    let inside = x == E::ZERO || x == E::ONE;
+    let inside = (x == E::ZERO) | (x == E::ONE);
     let x = if inside { x } else { E::ZERO };
     let s = x * E::TWO - E::ONE;
     let t = l * s;
@@ -239,16 +236,13 @@ with_avx2!(
 /// `out = ln σ(s·l)` (`−∞` outside the support) for `f32`: `min(t, 0) − ln(1 + e^{−|t|})`
 /// evaluated in `f64` without branches ([`vector_math`](super::vector_math)) and rounded
 /// once, within 1 ulp of the exact value (tested), where flex's `f32` `log_sigmoid` rounds
-/// after each library call. The loop body has no branches (`&`/`|` on comparisons, selects),
-/// so it runs on vector registers.
+/// after each library call. The loop body has no branches, so it runs on vector registers.
 #[inline(always)]
 fn bernoulli_forward_f32_body(l: &[f32], x: &[f32], out: &mut [f32]) {
     assert!(x.len() == l.len() && out.len() == l.len());
     for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
-        let inside = (x == 0.0) | (x == 1.0);
-        let s = if x == 1.0 { 1.0f32 } else { -1.0 };
-        let t = l * s;
-        let t = f64::from(if t < f32::LOGIT_FLOOR { f32::LOGIT_FLOOR } else { t });
+        let (_, inside, t, _) = bernoulli_argument(l, x);
+        let t = f64::from(t);
         let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(exp_neg(t.abs()));
         *o = if inside { lp as f32 } else { f32::NEG_INFINITY };
     }
@@ -260,10 +254,7 @@ fn bernoulli_forward_f32_body(l: &[f32], x: &[f32], out: &mut [f32]) {
 fn bernoulli_backward_f32_body(l: &[f32], x: &[f32], g: &mut [f32]) {
     assert!(x.len() == l.len() && g.len() == l.len());
     for ((g, &l), &x) in g.iter_mut().zip(l).zip(x) {
-        let inside = (x == 0.0) | (x == 1.0);
-        let s = if x == 1.0 { 1.0f32 } else { -1.0 };
-        let t = l * s;
-        let below = t < f32::LOGIT_FLOOR;
+        let (s, inside, t, below) = bernoulli_argument(l, x);
         let keep = inside & !below;
         let t = f64::from(t);
         let e = exp_neg(t.abs());
