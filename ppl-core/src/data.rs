@@ -76,6 +76,47 @@ impl<B: Backend> Data<B> {
         self
     }
 
+    /// Bind `values` to the discrete site `name` where `known` (`[rows]`, 1 = the row's value
+    /// is known, 0 = it is not) says so, and leave the site latent in the other rows (Pyro's
+    /// `obs_mask`): the semi-supervised case, labels known for a few rows. Both are rows of the
+    /// `datamodel` plate (minibatched together); the value in an unknown row is never read.
+    ///
+    /// The site itself stays latent ([`Data::get`]`(name)` is `None`): `Elbo::TraceEnum` sums
+    /// it out in the unknown rows and takes the known value in the others; a guide reads both
+    /// with `Ctx::partial_data`. The other objectives refuse such a site.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use burn::tensor::Tensor;
+    /// use ppl_core::Data;
+    /// let dev = Default::default();
+    /// let labels = Tensor::<NdArray<f32>, 1>::from_floats([2.0, 0.0, 0.0, 1.0], &dev);
+    /// let known = Tensor::<NdArray<f32>, 1>::from_floats([1.0, 0.0, 0.0, 1.0], &dev);
+    /// let data = Data::new().with_partial("y", labels, known);
+    /// assert!(data.get("y").is_none() && data.partial("y").is_some());
+    /// assert_eq!(data.select_rows(&[0, 3]).partial("y").unwrap().1.dims(), [2]);
+    /// ```
+    pub fn with_partial(mut self, name: &str, values: impl Into<Value<B>>, known: impl Into<Value<B>>) -> Self {
+        let (values_key, known_key) = partial_keys(name);
+        self.insert(&values_key, values);
+        self.insert(&known_key, known);
+        self
+    }
+
+    /// The values and the known-rows mask of a site bound with [`Data::with_partial`].
+    pub fn partial(&self, name: &str) -> Option<(&Value<B>, &Value<B>)> {
+        let (values_key, known_key) = partial_keys(name);
+        Some((self.values.get(&values_key)?, self.values.get(&known_key)?))
+    }
+
+    /// The names of the sites bound with [`Data::with_partial`], sorted.
+    pub fn partial_names(&self) -> impl Iterator<Item = &str> {
+        self.values
+            .keys()
+            .filter_map(|k| k.strip_suffix(PARTIAL_VALUES))
+            .filter(|name| self.partial(name).is_some())
+    }
+
     /// Bind a value in place (as rows of the `datamodel` plate).
     pub fn insert(&mut self, name: &str, value: impl Into<Value<B>>) {
         self.values.insert(name.to_string(), value.into());
@@ -214,4 +255,14 @@ impl<B: Backend> Data<B> {
         }
         out
     }
+}
+
+/// The suffixes of the entries [`Data::with_partial`] binds a site's values and its known-rows
+/// mask under (brackets: no site name a model writes ends so).
+const PARTIAL_VALUES: &str = "[values]";
+const PARTIAL_KNOWN: &str = "[known]";
+
+/// The entry names of a partially observed site's values and mask.
+pub(crate) fn partial_keys(name: &str) -> (String, String) {
+    (format!("{name}{PARTIAL_VALUES}"), format!("{name}{PARTIAL_KNOWN}"))
 }

@@ -40,6 +40,34 @@ impl<B: Backend> Ctx<B> {
         }
     }
 
+    /// The values (rank `D`, rows first; any value in an unknown row) and the known-rows mask
+    /// (`[rows]`, 1 = known) of a site bound with [`crate::Data::with_partial`], subsampled by
+    /// the enclosing plates; `None` if `name` is not bound so. How a guide reads the labels it
+    /// has, e.g. for a classification term on the known rows.
+    ///
+    /// Stops the run with [`CoreError::ShapeMismatch`] if the values' rank is not `D` or the
+    /// mask is not one value per row.
+    pub fn partial_data<const D: usize>(&mut self, name: &str) -> Option<(Tensor<B, D>, Tensor<B, 1>)> {
+        self.data.partial(name)?;
+        let (values_key, known_key) = crate::data::partial_keys(name);
+        let values = self.bound_data(&values_key)?;
+        let known = self.bound_data(&known_key)?;
+        let rows = values.dims().first().copied().unwrap_or(0);
+        match (values.tensor::<D>(), known.tensor::<1>()) {
+            (Some(v), Some(k)) if k.dims() == [rows] => Some((v, k)),
+            _ => self.fail(CoreError::ShapeMismatch {
+                site: name.to_string(),
+                expected: vec![rows],
+                actual: known.dims(),
+                hint: format!(
+                    "a partially observed site's values are read as a rank-{D} tensor (they are {:?}) and its \
+                     known-rows mask must hold one 0/1 per row",
+                    values.dims()
+                ),
+            }),
+        }
+    }
+
     /// Bound data for `name`, subsampled along each subsampled plate's dimension; the read
     /// is noted in the trace (inside or outside the data plate).
     pub(super) fn bound_data(&mut self, name: &str) -> Option<Value<B>> {

@@ -164,7 +164,20 @@ pub fn run_particle<B: Backend, P: Model<B>, Q: Model<B>>(
 ) -> Result<Particle<B>, InferError> {
     let particle = run_unmatched(p, q, batch, params, key, device)?;
     check_matching(&particle.guide, &particle.model)?;
+    reject_partially_observed(batch.data, &particle.model)?;
     Ok(particle)
+}
+
+/// A model latent bound with [`Data::with_partial`] can only be summed out
+/// ([`TraceEnumElbo`]): a sampled objective would draw it in the known rows too.
+fn reject_partially_observed<B: Backend>(data: &Data<B>, model: &Trace<B>) -> Result<(), InferError> {
+    match data.partial_names().find(|name| model.site(name).is_some()) {
+        Some(name) => Err(InferError::Config(format!(
+            "site `{name}` is partially observed (`Data::with_partial`): only Elbo::TraceEnum uses its known rows \
+             (and sums out the others); this objective would sample it in every row"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// [`run_particle`] without the check that guide and model sites match (`fit`'s data probe

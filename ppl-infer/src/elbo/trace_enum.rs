@@ -1,7 +1,7 @@
 //! The ELBO with a discrete latent summed out exactly (Pyro's `TraceEnum_ELBO`, parallel
 //! enumeration laid out along the data plate's rows).
 
-use burn::tensor::{backend::Backend, Tensor};
+use burn::tensor::{backend::Backend, Bool, Tensor};
 use ppl_core::handlers::{Enumerate, Replay, Substitute};
 use ppl_core::{run, Ctx, Data, Model, Site, SiteKind, Trace};
 use ppl_dist::RngKey;
@@ -28,6 +28,11 @@ pub const MAX_ENUMERATED_VALUES: usize = 256;
 /// * **the guide does not have `c`**: it is summed out of the model, the row's ELBO being
 ///   `ln Σ_k p(x, c = k, z) − ln q(z | x)` with the guide's draw z shared by every k.
 ///
+/// * **the site is partially observed** ([`Data::with_partial`]: labels known in some rows):
+///   a known row takes its value alone (weight 1, no ln q(c | x) term, so the guide's
+///   q(c | x) gets no gradient from it); the other rows are summed as above. A guide reads
+///   the known labels with [`Ctx::partial_data`] (for a classification term, say).
+///
 /// Global terms count once; row terms are scaled by N/M. Every other latent of the guide
 /// must be reparameterized (no score-function terms are needed, and none are added).
 /// Model sites in the data plate must not have a scale of their own (a `Scale` handler).
@@ -35,7 +40,8 @@ pub const MAX_ENUMERATED_VALUES: usize = 256;
 /// # Limits
 /// One enumerated site per data plate: n sites would cost K^n copies. Discrete latents
 /// outside the data plate, and supports that are infinite (Poisson) or larger than
-/// [`MAX_ENUMERATED_VALUES`], are [`InferError::Config`] errors that name the site.
+/// [`MAX_ENUMERATED_VALUES`], are [`InferError::Config`] errors that name the site; so are
+/// known labels outside the support or a known-rows mask that is not 0/1 (naming the row).
 ///
 /// ```
 /// use burn::backend::{Autodiff, NdArray};
@@ -120,6 +126,8 @@ struct EnumeratedSite {
     name: String,
     size: usize,
     in_guide: bool,
+    /// Whether its values are one-hot rows (OneHotCategorical) rather than indices.
+    one_hot: bool,
 }
 
 impl<B: Backend> Objective<B> for TraceEnumElbo {
@@ -302,24 +310,38 @@ fn enumerated_particle<B: Backend, P: Model<B>, Q: Model<B>>(
         scale,
     } = run;
     let size = site.size;
-    let (model_global, model_rows) = split_terms(&model, size, rows, scale)?;
+    let known = known_rows::<B>(batch.data, &site, rows, device)?;
+    let (model_global, model_rows) = split_terms(&model, size, rows, scale, None)?;
     let rows_of = |t: Tensor<B, 1>| t.reshape([size, rows]);
     let (global, per_row) = if site.in_guide {
-        let (guide_global, guide_rows) = split_terms(&guide, size, rows, scale)?;
+        // The guide's other row terms, and ln q(c = k | x) apart.
+        let (guide_global, guide_rows) = split_terms(&guide, size, rows, scale, Some(&site.name))?;
         let log_q = guide
             .site(&site.name)
             .and_then(|s| s.log_prob.as_ref())
             .map(|lp| lp.reshape::<1>([size * rows]))
+            .map(rows_of)
             .expect("the guide enumerated the site");
-        let weight = rows_of(log_q).exp();
-        let gap = rows_of(model_rows - guide_rows);
+        let mut weight = log_q.clone().exp();
+        let mut log_q_term = log_q;
+        if let Some(k) = &known {
+            // A known row: only its value counts, weighted 1, without a ln q term.
+            weight = weight.mask_where(k.known.clone(), k.indicator.clone());
+            log_q_term = log_q_term.mask_fill(k.known.clone(), 0.0);
+        }
+        let gap = rows_of(model_rows - guide_rows) - log_q_term;
         // Σ_k q(k)·(ln p − ln q), a value of probability 0 contributing 0 (not 0·∞).
         let zero_weight = weight.clone().equal_elem(0.0);
         let terms = (weight * gap).mask_fill(zero_weight, 0.0);
         (model_global - guide_global, terms.sum_dim(0).reshape([rows]))
     } else {
-        let (guide_global, guide_rows) = split_terms(&guide, 1, rows, scale)?;
-        let summed = ppl_dist::special::log_sum_exp(rows_of(model_rows), 0).reshape([rows]);
+        let (guide_global, guide_rows) = split_terms(&guide, 1, rows, scale, None)?;
+        let mut log_joint = rows_of(model_rows);
+        if let Some(k) = &known {
+            // A known row sums over its own value only.
+            log_joint = log_joint.mask_fill(k.excluded.clone(), f64::NEG_INFINITY);
+        }
+        let summed = ppl_dist::special::log_sum_exp(log_joint, 0).reshape([rows]);
         (model_global - guide_global, summed - guide_rows)
     };
     let elbo = global + per_row.sum().reshape([1]) * scale;
@@ -352,9 +374,12 @@ pub fn enumerated_posterior<B: Backend, P: Model<B>, Q: Model<B>>(
         )
     })?;
     let (size, rows) = (run.site.size, run.rows);
-    let (_, model_rows) = split_terms(&run.model, size, rows, run.scale)?;
-    let log_joint = model_rows.reshape([size, rows]).swap_dims(0, 1);
-    let posterior = burn::tensor::activation::softmax(log_joint, 1);
+    let (_, model_rows) = split_terms(&run.model, size, rows, run.scale, None)?;
+    let mut log_joint = model_rows.reshape([size, rows]);
+    if let Some(k) = known_rows::<B>(batch.data, &run.site, rows, device)? {
+        log_joint = log_joint.mask_fill(k.excluded, f64::NEG_INFINITY);
+    }
+    let posterior = burn::tensor::activation::softmax(log_joint.swap_dims(0, 1), 1);
     Ok((run.site.name, posterior))
 }
 
@@ -396,6 +421,7 @@ fn enumerated_site<B: Backend>(guide: &Trace<B>, model: &Trace<B>) -> Result<Opt
             name: s.name.clone(),
             size,
             in_guide: guide.contains(&s.name),
+            one_hot: dist.support() == ppl_dist::Constraint::OneHot,
         });
     }
     if found.len() > 1 {
@@ -440,7 +466,8 @@ fn tiled_latents<B: Backend>(guide: &Trace<B>, idx: &[usize]) -> Result<Data<B>,
 }
 
 /// A trace's log-density split into its global part (sites outside the data plate, scaled,
-/// `[1]`) and its unscaled per-row part (`[copies · rows]`, summed over the data-plate sites).
+/// `[1]`) and its unscaled per-row part (`[copies · rows]`, summed over the data-plate sites),
+/// the site `skip` left out.
 ///
 /// # Errors
 /// [`InferError::Config`] for a data-plate site whose scale is not the plate's N/M (a
@@ -450,6 +477,7 @@ fn split_terms<B: Backend>(
     copies: usize,
     rows: usize,
     scale: f64,
+    skip: Option<&str>,
 ) -> Result<(Tensor<B, 1>, Tensor<B, 1>), InferError> {
     let device = trace.sites().first().map(|s| s.value.device());
     let mut global: Option<Tensor<B, 1>> = None;
@@ -460,7 +488,7 @@ fn split_terms<B: Backend>(
             None => t,
         })
     };
-    for s in trace.sites() {
+    for s in trace.sites().iter().filter(|s| Some(s.name.as_str()) != skip) {
         let (Some(lp), Some(lp_sum)) = (&s.log_prob, &s.log_prob_sum) else {
             continue;
         };
@@ -492,4 +520,89 @@ fn check_row_scale<B: Backend>(s: &Site<B>, copies: usize, scale: f64) -> Result
         )));
     }
     Ok(())
+}
+
+/// The known rows of an enumerated site bound with [`Data::with_partial`], laid out as the
+/// copies are (`[K, rows]`, copy k = value k).
+struct KnownRows<B: Backend> {
+    /// 1 at (the known value, a known row), 0 elsewhere.
+    indicator: Tensor<B, 2>,
+    /// The known rows, in every copy.
+    known: Tensor<B, 2, Bool>,
+    /// (value, row) pairs a known row rules out.
+    excluded: Tensor<B, 2, Bool>,
+}
+
+/// The known rows of `site` in the minibatch `data` (`None` when it is not partially
+/// observed), read on the host and checked.
+///
+/// # Errors
+/// [`InferError::Config`] naming the site for a mask or values of the wrong shape, a mask
+/// entry other than 0/1, or a known value outside the support (an index not in `0..K`, a row
+/// that is not one-hot).
+fn known_rows<B: Backend>(
+    data: &Data<B>,
+    site: &EnumeratedSite,
+    rows: usize,
+    device: &B::Device,
+) -> Result<Option<KnownRows<B>>, InferError> {
+    let Some((values, known)) = data.partial(&site.name) else {
+        return Ok(None);
+    };
+    let (name, size) = (&site.name, site.size);
+    let fail = |what: String| Err(InferError::Config(format!("partially observed site `{name}`: {what}")));
+    if known.dims() != [rows] {
+        return fail(format!(
+            "the known-rows mask is {:?}; it needs one 0/1 per row, [{rows}]",
+            known.dims()
+        ));
+    }
+    let per_row = if site.one_hot { size } else { 1 };
+    let dims = values.dims();
+    if dims.first() != Some(&rows) || dims.iter().product::<usize>() != rows * per_row {
+        let expected = if site.one_hot {
+            format!("[{rows}, {size}] one-hot rows")
+        } else {
+            format!("[{rows}] or [{rows}, 1] values in 0..{size}")
+        };
+        return fail(format!("its values are {dims:?}; expected {expected}"));
+    }
+    let (values, known) = (values.to_vec(), known.to_vec());
+    let mut indicator = vec![0.0; size * rows];
+    let mut known_kr = vec![0.0; size * rows];
+    for (r, &m) in known.iter().enumerate() {
+        if m == 0.0 {
+            continue;
+        }
+        if m != 1.0 {
+            return fail(format!(
+                "row {r} of the known-rows mask is {m}; use 1 (known) or 0 (not)"
+            ));
+        }
+        let row = &values[r * per_row..(r + 1) * per_row];
+        let k = if site.one_hot {
+            let ones: Vec<usize> = (0..size).filter(|&k| row[k] == 1.0).collect();
+            match ones[..] {
+                [k] if row.iter().all(|&v| v == 0.0 || v == 1.0) => k,
+                _ => return fail(format!("row {r} is known but its value {row:?} is not one-hot")),
+            }
+        } else {
+            let v = row[0];
+            if v.fract() != 0.0 || v < 0.0 || v >= size as f64 {
+                return fail(format!("row {r} is known but its value {v} is not in 0..{size}"));
+            }
+            v as usize
+        };
+        indicator[k * rows + r] = 1.0;
+        for c in 0..size {
+            known_kr[c * rows + r] = 1.0;
+        }
+    }
+    let excluded: Vec<f64> = known_kr.iter().zip(&indicator).map(|(m, i)| m - i).collect();
+    let upload = |v: Vec<f64>| ppl_dist::param::upload::<B, 2>(v, [size, rows], device);
+    Ok(Some(KnownRows {
+        indicator: upload(indicator),
+        known: upload(known_kr).greater_elem(0.5),
+        excluded: upload(excluded).greater_elem(0.5),
+    }))
 }

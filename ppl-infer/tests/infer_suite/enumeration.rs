@@ -15,6 +15,7 @@ backend_suite!(
     enumerated_mixture_recovers_component_means,
     what_cannot_be_enumerated_is_a_named_error,
     later_evaluations_skip_the_plain_run_and_give_the_same_estimate,
+    partially_observed_rows_take_their_known_value,
 );
 
 /// Mixture weights and means, and six points.
@@ -39,18 +40,20 @@ fn exact() -> (Vec<f64>, f64) {
     (posterior, log_evidence)
 }
 
-fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: TrainingBackend>(dev: &B::Device) {
-    // c ~ Categorical(w), x | c ~ N(m_c, 1), every parameter known.
-    let model = model_fn(|ctx: &mut Ctx<B>| {
-        let weights = t2::<B>(&WEIGHTS, 1, 3, ctx.device());
-        let means = t1::<B>(&MEANS, ctx.device());
-        ctx.datamodel(|ctx| {
-            let c = ctx.sample("c", Categorical::new(weights));
-            let dims = c.dims();
-            let idx = c.int().reshape([dims[0]]);
-            ctx.sample("x", Normal::new(means.select(0, idx).reshape([dims[0], 1]), 1.0));
-        });
+/// c ~ Categorical(w), x | c ~ N(m_c, 1), every parameter known.
+fn known_mixture<B: TrainingBackend>(ctx: &mut Ctx<B>) {
+    let weights = t2::<B>(&WEIGHTS, 1, 3, ctx.device());
+    let means = t1::<B>(&MEANS, ctx.device());
+    ctx.datamodel(|ctx| {
+        let c = ctx.sample("c", Categorical::new(weights));
+        let dims = c.dims();
+        let idx = c.int().reshape([dims[0]]);
+        ctx.sample("x", Normal::new(means.select(0, idx).reshape([dims[0], 1]), 1.0));
     });
+}
+
+fn enumerated_elbo_of_a_known_mixture_is_its_log_evidence<B: TrainingBackend>(dev: &B::Device) {
+    let model = model_fn(known_mixture::<B>);
     let (posterior, log_evidence) = exact();
     let x = t2::<B>(&X, X.len(), 1, dev);
     let key = RngKey::new(3);
@@ -248,4 +251,121 @@ fn later_evaluations_skip_the_plain_run_and_give_the_same_estimate<B: TrainingBa
     let mut warm = TraceEnumElbo::new(1);
     run_c(&mut warm, 1);
     assert_eq!(run_c(&mut warm, 2), run_c(&mut TraceEnumElbo::new(1), 2));
+}
+
+fn partially_observed_rows_take_their_known_value<B: TrainingBackend>(dev: &B::Device) {
+    // Labels known for rows 0, 1 and 3 (row 1's, 2, is unlikely for x = −0.4): a known row's
+    // term is ln p(x, c = its label), an unknown row's ln Σ_k p(x, c = k), with no guide for c
+    // and with the exact posterior as guide in the unknown rows (whatever q says in the
+    // known ones); the guide's logits of known rows get no gradient; infer_discrete returns
+    // the known labels; a sampled objective and malformed labels are named errors.
+    let model = model_fn(known_mixture::<B>);
+    let (posterior, _) = exact();
+    let labels = [0.0, 2.0, 0.0, 2.0, 0.0, 0.0];
+    let known = [1.0, 1.0, 0.0, 1.0, 0.0, 0.0];
+    let mut expected = 0.0;
+    for (r, x) in X.iter().enumerate() {
+        let joint = |k: usize| WEIGHTS[k] * normal_pdf(*x, MEANS[k]);
+        expected += if known[r] == 1.0 {
+            joint(labels[r] as usize).ln()
+        } else {
+            (0..3).map(joint).sum::<f64>().ln()
+        };
+    }
+    let data = Data::new().with("x", t2::<B>(&X, X.len(), 1, dev)).with_partial(
+        "c",
+        t1::<B>(&labels, dev),
+        t1::<B>(&known, dev),
+    );
+    let key = RngKey::new(5);
+    let tol = tolerance::<B>(expected, 40.0, 1e-10);
+    let estimate = |guide: &dyn Fn(&mut Ctx<B>), data: &Data<B>| {
+        let input = ObjectiveInput::new(&model, &guide, Batch::new(data, X.len()), &key, dev);
+        TraceEnumElbo::new(1).estimate(input)
+    };
+    let elbo = estimate(&|_: &mut Ctx<B>| {}, &data).unwrap().elbo;
+    assert!((elbo - expected).abs() < tol, "model-side sum {elbo} vs {expected}");
+    // q(c | x): the exact posterior in unknown rows, uniform in known ones, as learnable
+    // log-probabilities.
+    let q: Vec<f64> = (0..X.len() * 3)
+        .map(|i| if known[i / 3] == 1.0 { 1.0 / 3.0 } else { posterior[i] }.ln())
+        .collect();
+    let guide = move |ctx: &mut Ctx<B>| {
+        let table = ctx.param("logits", t2::<B>(&q, X.len(), 3, ctx.device()), Constraint::Real);
+        ctx.datamodel(|ctx| {
+            // Each row's own logits: its one-hot row index times the table.
+            let logits = ctx.data::<2>("row").matmul(table);
+            ctx.sample("c", Categorical::from_logits(logits));
+        });
+    };
+    let rows: Vec<f64> = (0..X.len() * X.len())
+        .map(|i| f64::from(i / X.len() == i % X.len()))
+        .collect();
+    let with_rows = data.clone().with("row", t2::<B>(&rows, X.len(), X.len(), dev));
+    let est = estimate(&guide.clone(), &with_rows).unwrap();
+    assert!(
+        (est.elbo - expected).abs() < tol,
+        "exact guide {} vs {expected}",
+        est.elbo
+    );
+    let grads = est.surrogate_loss.backward();
+    let g = ppl_dist::testkit::host(est.params.unconstrained("logits").unwrap().grad(&grads).unwrap());
+    for (r, row) in g.chunks(3).enumerate() {
+        if known[r] == 1.0 {
+            assert!(row.iter().all(|&v| v == 0.0), "known row {r} has gradient {row:?}");
+        }
+    }
+    // infer_discrete: the known rows hold their label; the others p(c | x).
+    let config = SviConfig {
+        progress: false,
+        ..Default::default()
+    };
+    let svi = Svi::new(
+        model_fn(known_mixture::<B>),
+        model_fn(|_: &mut Ctx<B>| {}),
+        config.clone(),
+        dev,
+    );
+    let (_, probs) = svi.enumerated_posterior(&data).unwrap();
+    for (i, got) in ppl_dist::testkit::host(probs).iter().enumerate() {
+        let (r, k) = (i / 3, i % 3);
+        let want = if known[r] == 1.0 {
+            f64::from(labels[r] as usize == k)
+        } else {
+            posterior[i]
+        };
+        assert!(
+            (got - want).abs() < tolerance::<B>(want, 10.0, 1e-12),
+            "row {r}, value {k}: {got} vs {want}"
+        );
+    }
+    // A sampled objective would draw c in the known rows too: refused, naming the site.
+    let trace = |config: &SviConfig| {
+        let mut svi = Svi::new(model_fn(known_mixture::<B>), model_fn(guide), config.clone(), dev);
+        svi.step(&with_rows, X.len()).unwrap_err().to_string()
+    };
+    let err = trace(&SviConfig {
+        elbo: Elbo::Trace { particles: 1 },
+        ..config.clone()
+    });
+    assert!(err.contains("`c`") && err.contains("partially observed"), "{err}");
+    // Malformed labels: a label outside 0..3, a mask entry that is not 0/1.
+    let bad = |labels: &[f64], known: &[f64]| {
+        let data = Data::new().with("x", t2::<B>(&X, X.len(), 1, dev)).with_partial(
+            "c",
+            t1::<B>(labels, dev),
+            t1::<B>(known, dev),
+        );
+        estimate(&|_: &mut Ctx<B>| {}, &data).unwrap_err().to_string()
+    };
+    let err = bad(&[0.0, 3.0, 0.0, 2.0, 0.0, 0.0], &known);
+    assert!(
+        err.contains("`c`") && err.contains("row 1") && err.contains("0..3"),
+        "{err}"
+    );
+    let err = bad(&labels, &[1.0, 0.5, 0.0, 1.0, 0.0, 0.0]);
+    assert!(
+        err.contains("`c`") && err.contains("row 1") && err.contains("0.5"),
+        "{err}"
+    );
 }
