@@ -1,4 +1,4 @@
-//! The semi-supervised digit classifier (Kingma et al. 2014's M2) on MNIST digits 0, 1, 2 with
+//! The semi-supervised digit classifier (Kingma et al. 2014's M2) on the ten MNIST digits with
 //! labels for only 100 training images (`--labels N`), against the same classifier trained on
 //! those images alone.
 //!
@@ -16,7 +16,7 @@ fn main() {
         Ok(format!(
             "semi-supervised classifier M2 ({} train images, {} labelled / {} test, backend {BACKEND_NAME}): \
              test accuracy {:.2}% (the same network on the labelled images alone: {:.2}%), {} steps, {:.1} s\n\
-             confusion (rows: true 0, 1, 2): {:?}\n\
+             confusion (rows: true digit 0–9, columns: predicted): {:?}\n\
              figures and summary.json in {}",
             r.sizes.0,
             r.labels,
