@@ -11,8 +11,9 @@
 //! `Data::with_partial`: `Elbo::TraceEnum` takes the label where it is known and sums y out
 //! exactly where it is not (the minibatch scored once per class, each weighted by q(y | x)).
 //! On the known rows the Q-model adds Kingma's classification term α · ln q(y | x) (α =
-//! [`ALPHA`]), and z's KL term is weighted by β = [`BETA`] (see there why). The objective is a per-batch sum, as in Pyro's SS-VAE. The classifier is
-//! q(y | x); it is compared with the same network trained on the labelled images alone.
+//! [`ALPHA`]), and z's KL term is weighted by β = [`BETA`] (see there why). The objective is
+//! a per-batch sum, as in Pyro's SS-VAE. The classifier is q(y | x); it is compared with the
+//! same network trained on the labelled images alone.
 
 use std::time::Instant;
 
@@ -195,7 +196,7 @@ pub struct SsvaeReport {
     pub labels: usize,
     /// Labelled training images per class (0–9).
     pub label_counts: Vec<usize>,
-    /// SVI steps (labelled and unlabelled).
+    /// SVI steps (minibatches of unlabelled and labelled images).
     pub steps: usize,
     /// Seconds fitting M2.
     pub fit_seconds: f64,
