@@ -75,7 +75,7 @@ pub fn write(figure: Result<Canvas, String>, dir: &Path, name: &str) -> Result<(
 /// `y_label` (say what the loss is and over what: "−ELBO (nats per image)").
 ///
 /// # Errors
-/// As [`write`].
+/// As [`write()`].
 pub fn write_loss_curve(values: &[f64], title: &str, y_label: &str, window: usize, dir: &Path) -> Result<(), String> {
     let labels = Labels {
         title,

@@ -43,7 +43,7 @@ pub struct ServeArgs {
     /// Keep only images with these labels, comma-separated (needs labels; default: all)
     #[arg(long, value_name = "0,1,2", value_delimiter = ',')]
     pub digits: Vec<u8>,
-    /// Output format: csv (a header, then index,p0,p1,p2,predicted[,label]) or jsonl
+    /// Output format: csv (a header, then `index,p0,p1,p2,predicted[,label]`) or jsonl
     #[arg(long, value_enum, default_value_t = OutputFormat::Csv, hide_possible_values = true)]
     pub format: OutputFormat,
 }
