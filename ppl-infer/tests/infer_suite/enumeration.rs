@@ -339,6 +339,28 @@ fn partially_observed_rows_take_their_known_value<B: TrainingBackend>(dev: &B::D
             "row {r}, value {k}: {got} vs {want}"
         );
     }
+    // Minibatches of 3 rows slice the labels and the mask with the points: each step's loss
+    // is −(N/M)·(its rows' terms), so the epoch's mean is −(every row's terms).
+    let mut svi = Svi::new(
+        model_fn(known_mixture::<B>),
+        model_fn(|_: &mut Ctx<B>| {}),
+        SviConfig {
+            epochs: 1,
+            batch_size: 3,
+            shuffle: false,
+            elbo: Elbo::TraceEnum { particles: 1 },
+            ..config.clone()
+        },
+        dev,
+    );
+    let report = svi.fit(&data).unwrap();
+    assert_eq!(report.steps, 2);
+    let loss = report.epoch_losses[0];
+    assert!(
+        (loss + expected).abs() < tol,
+        "minibatched epoch loss {loss} vs {}",
+        -expected
+    );
     // A sampled objective would draw c in the known rows too: refused, naming the site.
     let trace = |config: &SviConfig| {
         let mut svi = Svi::new(model_fn(known_mixture::<B>), model_fn(guide), config.clone(), dev);
