@@ -311,28 +311,25 @@ pub fn run<B: TrainingBackend>(args: &ExampleArgs, labels: usize, device: &B::De
             lab.push(label_order[cursor]);
             cursor += 1;
         }
-        let known: Vec<f64> = (0..rows.len() + l).map(|i| f64::from(i >= rows.len())).collect();
+        let n = rows.len() + l;
+        let known: Vec<f64> = (0..n).map(|i| f64::from(i >= rows.len())).collect();
+        let lab = to_idx(&lab);
         let y = Tensor::cat(
             vec![
                 Tensor::zeros([rows.len(), CLASSES], device),
-                y_lab.clone().select(0, to_idx(&lab)),
+                y_lab.clone().select(0, lab.clone()),
             ],
             0,
         );
+        let x = Tensor::cat(
+            vec![x_unl.clone().select(0, to_idx(rows)), x_lab.clone().select(0, lab)],
+            0,
+        );
         batch = Data::new()
-            .with(
-                "x",
-                Tensor::cat(
-                    vec![
-                        x_unl.clone().select(0, to_idx(rows)),
-                        x_lab.clone().select(0, to_idx(&lab)),
-                    ],
-                    0,
-                ),
-            )
-            .with_partial("y", y, upload::<B, 1>(known.clone(), [known.len()], device));
-        let loss = svi.step(&batch, known.len()).map_err(|e| e.to_string())?;
-        losses.push(loss / known.len() as f64);
+            .with("x", x)
+            .with_partial("y", y, upload::<B, 1>(known, [n], device));
+        let loss = svi.step(&batch, n).map_err(|e| e.to_string())?;
+        losses.push(loss / n as f64);
         progress.inc(1);
         if step % 20 == 1 {
             let recent = &losses[losses.len().saturating_sub(20)..];

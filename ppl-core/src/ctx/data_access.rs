@@ -48,10 +48,7 @@ impl<B: Backend> Ctx<B> {
     /// Stops the run with [`CoreError::ShapeMismatch`] if the values' rank is not `D` or the
     /// mask is not one value per row.
     pub fn partial_data<const D: usize>(&mut self, name: &str) -> Option<(Tensor<B, D>, Tensor<B, 1>)> {
-        self.data.partial(name)?;
-        let (values_key, known_key) = crate::data::partial_keys(name);
-        let values = self.bound_data(&values_key)?;
-        let known = self.bound_data(&known_key)?;
+        let (values, known) = self.bound_partial(name)?;
         let rows = values.dims().first().copied().unwrap_or(0);
         match (values.tensor::<D>(), known.tensor::<1>()) {
             (Some(v), Some(k)) if k.dims() == [rows] => Some((v, k)),
@@ -66,6 +63,14 @@ impl<B: Backend> Ctx<B> {
                 ),
             }),
         }
+    }
+
+    /// The values and mask of a site bound with [`crate::Data::with_partial`], subsampled and
+    /// noted as read like [`Ctx::bound_data`]'s; `None` if `name` is not bound so.
+    pub(super) fn bound_partial(&mut self, name: &str) -> Option<(Value<B>, Value<B>)> {
+        self.data.partial(name)?;
+        let (values_key, known_key) = crate::data::partial_keys(name);
+        Some((self.bound_data(&values_key)?, self.bound_data(&known_key)?))
     }
 
     /// Bound data for `name`, subsampled along each subsampled plate's dimension; the read

@@ -40,11 +40,10 @@ impl<B: Backend> Ctx<B> {
         if let Some(v) = self.bound_data(name) {
             msg.value = Some(v);
             msg.observed = true;
-        } else if self.data.partial(name).is_some() {
+        } else {
             // Partially observed (`Data::with_partial`): latent here; the objective reads the
             // known rows. Noted as read, so the data is not reported unused.
-            let (values_key, known_key) = crate::data::partial_keys(name);
-            let _ = (self.bound_data(&values_key), self.bound_data(&known_key));
+            let _ = self.bound_partial(name);
         }
         self.process(&mut msg);
         let (value, reparameterized) = match msg.value.take() {
