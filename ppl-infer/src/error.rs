@@ -120,4 +120,18 @@ pub enum InferError {
         /// What went wrong, with the expected and found values where they differ.
         detail: String,
     },
+    /// Data-parallel SVI ([`crate::Svi::with_peers`]) failed: a peer did not answer within the
+    /// timeout (it stopped, or never joined), the collective refused an operation, or another
+    /// peer's step failed (so this one stops too, in step with it).
+    #[error("peer {peer} of {peers}, step {step}: {detail}")]
+    Peer {
+        /// This peer's id.
+        peer: usize,
+        /// The number of peers.
+        peers: usize,
+        /// The step (this `Svi`'s count) at which it failed.
+        step: usize,
+        /// What went wrong.
+        detail: String,
+    },
 }

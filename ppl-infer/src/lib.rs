@@ -15,6 +15,8 @@
 
 pub mod autoguide;
 mod checkpoint;
+#[cfg(feature = "collective")]
+pub mod collective;
 mod data_plan;
 mod early_stopping;
 pub mod elbo;

@@ -22,6 +22,9 @@ use crate::EarlyStopping;
 use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
 use crate::{Locality, SviGuide, SviModel, VariationalFamily};
 
+#[cfg(feature = "collective")]
+mod data_parallel;
+
 /// What to do with a bad step: a NaN or ±∞ loss, an update that makes a parameter NaN or
 /// ±∞ (a non-finite gradient), or distribution parameters made invalid by the previous
 /// update (a scale driven to 0). All three are treated alike: the update that led there is
@@ -230,6 +233,9 @@ pub struct Svi<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> {
     /// Whether a step with parameter checks on has succeeded (since creation or the last
     /// checkpoint load); [`Validation::FirstStep`] checks until it has.
     validated: bool,
+    /// This `Svi`'s place among the peers of a data-parallel fit ([`Svi::with_peers`]).
+    #[cfg(feature = "collective")]
+    peers: Option<data_parallel::PeerState<B>>,
 }
 
 type Previous<B, P, Q> = (
@@ -250,6 +256,31 @@ type Snapshot<B, P, Q> = (
 /// The best held-out evaluation of a fit: step count, loss, and the state then (kept when it
 /// is to be put back).
 type Best<B, P, Q> = (usize, f64, Option<Snapshot<B, P, Q>>);
+
+/// A step's objective evaluated (the first half of [`Svi::step`]): the estimate, the
+/// objective with its state after it, and whether parameters were checked.
+struct EvaluatedStep<B: Backend> {
+    est: ElboEstimate<B>,
+    objective: AnyObjective,
+    checks: bool,
+}
+
+/// Why a step's evaluation failed.
+enum StepFailure {
+    /// A distribution's parameters are invalid (made so by the previous update).
+    InvalidParameter {
+        site: String,
+        source: Box<ppl_dist::DistError>,
+    },
+    /// The loss is not finite: the first site to blame, its row, what is wrong with it.
+    NonFiniteLoss {
+        site: Option<String>,
+        row: Option<usize>,
+        detail: Option<String>,
+    },
+    /// Any other error (returned as it is).
+    Other(InferError),
+}
 
 /// An ELBO estimate from many draws ([`Svi::estimate_elbo`]).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -290,6 +321,8 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             notice_shown: false,
             guide_latents,
             validated: false,
+            #[cfg(feature = "collective")]
+            peers: None,
         }
     }
 
@@ -535,6 +568,22 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// distribution's parameters are invalid; [`InferError::NonFinite`] under
     /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
+        #[cfg(feature = "collective")]
+        if self.peers.is_some() {
+            return self.step_data_parallel(batch, full_size);
+        }
+        let evaluated = match self.evaluate_step(batch, full_size) {
+            Ok(e) => e,
+            Err(failure) => return self.fail_step(failure),
+        };
+        let loss = -evaluated.est.elbo;
+        let (m, grads) = self.gradients(&evaluated.est, None);
+        self.commit_step(evaluated, m, grads, loss)
+    }
+
+    /// The first half of a step: evaluate the objective on `batch` (with the parameter
+    /// checks the [`Validation`] setting asks for), and find what makes it fail.
+    fn evaluate_step(&self, batch: &Data<B>, full_size: usize) -> Result<EvaluatedStep<B>, StepFailure> {
         let key = self.key.fold_in_u64(self.step as u64);
         let mut objective = self.objective.clone();
         let checks = match self.config.validation {
@@ -553,45 +602,83 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         let est = match result {
             Ok(e) => e,
+            // Invalid parameters come from the previous update.
             Err(InferError::Core(CoreError::Distribution { site, source })) => {
-                // Invalid parameters come from the previous update: undo it.
-                let restored = self.undo_previous();
-                return self.bad_step(InferError::InvalidParameter {
-                    step: self.step_before(restored),
-                    site,
-                    source,
-                    restored_to_step: restored,
-                });
+                return Err(StepFailure::InvalidParameter { site, source })
             }
             Err(e @ InferError::UnmatchedSite { .. }) => {
                 // A latent the guide lacks is often observed data under a misspelt name:
                 // report the unused entry, which is the cause, rather than the latent.
-                return Err(match self.plan_data(self.modules(), batch) {
+                return Err(StepFailure::Other(match self.plan_data(self.modules(), batch) {
                     Err(unused @ InferError::UnusedData { .. }) => unused,
                     _ => e,
-                });
+                }));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(StepFailure::Other(e)),
         };
-        let loss = -est.elbo;
-        if !loss.is_finite() {
+        if !est.elbo.is_finite() {
             let (site, row, detail) = first_non_finite_site(&est.traces.0, &est.traces.1);
-            // The previous update may have produced the parameters that overflow: undo it.
-            let restored = self.undo_previous();
-            return self.bad_step(InferError::NonFinite {
-                step: self.step_before(restored),
-                what: "loss",
-                site,
-                row,
-                detail,
-                restored_to_step: restored,
-            });
+            return Err(StepFailure::NonFiniteLoss { site, row, detail });
         }
+        Ok(EvaluatedStep { est, objective, checks })
+    }
+
+    /// Finish a failed step: a bad step (invalid parameters, a non-finite loss) undoes the
+    /// previous update, which may have caused it, and goes by the [`NonFinitePolicy`];
+    /// other errors are returned as they are.
+    fn fail_step(&mut self, failure: StepFailure) -> Result<f64, InferError> {
+        match failure {
+            StepFailure::InvalidParameter { site, source } => {
+                let restored = self.undo_previous();
+                self.bad_step(InferError::InvalidParameter {
+                    step: self.step_before(restored),
+                    site,
+                    source,
+                    restored_to_step: restored,
+                })
+            }
+            StepFailure::NonFiniteLoss { site, row, detail } => {
+                // The previous update may have produced the parameters that overflow: undo it.
+                let restored = self.undo_previous();
+                self.bad_step(InferError::NonFinite {
+                    step: self.step_before(restored),
+                    what: "loss",
+                    site,
+                    row,
+                    detail,
+                    restored_to_step: restored,
+                })
+            }
+            StepFailure::Other(e) => Err(e),
+        }
+    }
+
+    /// The gradients of an evaluated step's surrogate loss (times `weight`, when given) with
+    /// respect to the modules, and the modules they belong to (with the step's new `param`
+    /// sites).
+    fn gradients(&self, est: &ElboEstimate<B>, weight: Option<f64>) -> (SviModules<B, P, Q>, GradientsParams) {
         // The update is computed on copies (tensors are shared, not copied) and committed only
         // once it succeeded: a panic inside backward or the optimizer leaves `self` as it was.
         let mut m = self.modules.clone();
-        m.params = est.params;
-        let grads = GradientsParams::from_grads(est.surrogate_loss.backward(), &m);
+        m.params = est.params.clone();
+        let loss = match weight {
+            Some(w) => est.surrogate_loss.clone() * w,
+            None => est.surrogate_loss.clone(),
+        };
+        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        (m, grads)
+    }
+
+    /// The second half of a step: update the modules `m` by `grads` and commit the new state,
+    /// unless the update made a parameter non-finite.
+    fn commit_step(
+        &mut self,
+        evaluated: EvaluatedStep<B>,
+        m: SviModules<B, P, Q>,
+        grads: GradientsParams,
+        loss: f64,
+    ) -> Result<f64, InferError> {
+        let EvaluatedStep { est, objective, checks } = evaluated;
         let lr = self.config.schedule.at(self.config.lr, self.step);
         let before = m.clone();
         let mut optim = self.optim.clone();

@@ -92,11 +92,18 @@ fn err(path: &Path, detail: impl Into<String>) -> InferError {
 
 impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Save the whole inference state to the directory `dir` (atomically: written beside it
-    /// and swapped into place; see the module docs).
+    /// and swapped into place; see the module docs). In a data-parallel fit
+    /// ([`Svi::with_peers`]) only peer 0 writes (the peers' states are the same; a peer that
+    /// is not peer 0 returns `Ok` without writing, so every peer may call this), and every
+    /// peer resumes from it with [`Svi::load_checkpoint`].
     ///
     /// # Errors
     /// [`InferError::Checkpoint`] if the files cannot be written.
     pub fn save_checkpoint(&self, dir: impl AsRef<Path>) -> Result<(), InferError> {
+        #[cfg(feature = "collective")]
+        if self.peers().is_some_and(|p| !p.is_leader()) {
+            return Ok(());
+        }
         self.save_checkpoint_until(dir, SaveStage::Done)
     }
 

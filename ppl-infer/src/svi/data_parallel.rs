@@ -1,0 +1,196 @@
+//! [`Svi::with_peers`] and the data-parallel step (see [`crate::collective`]).
+
+use burn::tensor::Tensor;
+use ppl_core::Data;
+
+use super::{StepFailure, Svi};
+use crate::collective::{self, Peers};
+use crate::elbo::AnyObjective;
+use crate::{InferError, SviGuide, SviModel, TrainingBackend};
+
+/// A data-parallel `Svi`'s peer settings, and whether it has joined the others (it leaves
+/// them when dropped).
+pub(crate) struct PeerState<B: TrainingBackend> {
+    pub(crate) peers: Peers,
+    joined: bool,
+    device: burn::tensor::Device<B::InnerBackend>,
+}
+
+impl<B: TrainingBackend> Drop for PeerState<B> {
+    fn drop(&mut self) {
+        if self.joined {
+            collective::finish::<B::InnerBackend>(&self.peers);
+        }
+    }
+}
+
+impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
+    /// Make this `Svi` one peer of a data-parallel fit ([`crate::collective`]): every peer
+    /// builds the same `Svi` (model, guide, settings, seed) and fits the same data; each step
+    /// of [`Svi::fit`] or [`Svi::step`] evaluates this peer's [share](Peers::share) of the
+    /// minibatch, and the peers sum their gradients before the update, which is then the
+    /// same on every peer. The peers join at the first step (and take peer 0's parameters);
+    /// only peer 0 shows a progress bar and writes checkpoints
+    /// ([`Svi::save_checkpoint`] is a no-op elsewhere; every peer loads them).
+    ///
+    /// A step that fails on one peer fails on all: a bad step (non-finite loss, invalid
+    /// parameters) undoes the previous update on every peer and goes by the
+    /// [`NonFinitePolicy`](crate::NonFinitePolicy); any other error stops every peer
+    /// ([`InferError::Peer`] on the peers where it did not happen).
+    ///
+    /// # Errors
+    /// [`InferError::Config`] for bad [`Peers`] settings, or with the Rényi bound (its
+    /// log-mean-exp over particles does not split into per-row shares).
+    pub fn with_peers(mut self, peers: Peers) -> Result<Self, InferError> {
+        peers.validate()?;
+        if matches!(self.objective, AnyObjective::Renyi(_)) {
+            return Err(InferError::Config(
+                "data-parallel SVI sums the peers' gradients, which needs an objective that is a sum over rows; the \
+                 Rényi bound is not (use Elbo::Trace, MeanField, TraceGraph or TraceEnum)"
+                    .into(),
+            ));
+        }
+        if !peers.is_leader() {
+            self.config.progress = false;
+        }
+        let probe = Tensor::<B, 1>::zeros([1], &self.device);
+        let device = probe.inner().device();
+        self.peers = Some(PeerState {
+            peers,
+            joined: false,
+            device,
+        });
+        Ok(self)
+    }
+
+    /// This `Svi`'s peer settings, when it is one peer of a data-parallel fit.
+    pub fn peers(&self) -> Option<&Peers> {
+        self.peers.as_ref().map(|s| &s.peers)
+    }
+
+    /// [`Svi::step`] for one peer: this peer's share of `batch`, the peers' status and loss
+    /// summed, the weighted gradients summed, the update.
+    pub(super) fn step_data_parallel(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
+        let state = self.peers.as_ref().expect("a data-parallel step has peers");
+        let (peers, device) = (state.peers.clone(), state.device.clone());
+        // This peer's rows and its weight (its share of the minibatch's rows); a peer with no
+        // rows (a minibatch smaller than the peers) evaluates row 0 with weight 0, so that it
+        // still takes part in every exchange.
+        let (share, weight, offset) = match batch.rows()? {
+            Some(rows) => {
+                let range = peers.share(rows);
+                if range.is_empty() {
+                    (batch.select_rows(&[0]), 0.0, 0)
+                } else {
+                    let weight = range.len() as f64 / rows as f64;
+                    let idx: Vec<usize> = range.clone().collect();
+                    (batch.select_rows(&idx), weight, range.start)
+                }
+            }
+            // No rows to share: every peer evaluates all of it, each weighted 1/P.
+            None => (batch.clone(), 1.0 / peers.count() as f64, 0),
+        };
+        if !self.peers.as_ref().is_some_and(|s| s.joined) {
+            self.join_peers(&peers, &device, &share, full_size)?;
+        }
+        let evaluated = self.evaluate_step(&share, full_size);
+        // Summed over the peers: how many took part, how many had a bad step, how many failed
+        // otherwise, and the loss (each peer's weighted by its share).
+        let status = match &evaluated {
+            Ok(e) => [1.0, 0.0, 0.0, -e.est.elbo * weight],
+            Err(StepFailure::Other(_)) => [1.0, 0.0, 1.0, 0.0],
+            Err(_) => [1.0, 1.0, 0.0, 0.0],
+        };
+        let [present, bad, other, loss] =
+            collective::sum_scalars::<B::InnerBackend, 4>(&peers, self.step, status, &device)?;
+        if (present - peers.count() as f64).abs() > 0.5 {
+            // A peer left (its `Svi` was dropped): the others' gradients would cover only part
+            // of the minibatch.
+            return Err(self.peer_failure(
+                &peers,
+                &format!(
+                    "only {present:.0} of {} peers took part in this step: a peer left the fit (its Svi was dropped)",
+                    peers.count()
+                ),
+            ));
+        }
+        if other > 0.5 {
+            // Some peer failed for good: every peer stops.
+            return Err(match evaluated {
+                Err(StepFailure::Other(e)) => e,
+                _ => self.peer_failure(&peers, "another peer's step failed (its own error names the cause); stopping"),
+            });
+        }
+        if bad > 0.5 {
+            // A bad step somewhere: every peer undoes the previous update and applies the policy.
+            return match evaluated {
+                Err(StepFailure::NonFiniteLoss { site, row, detail }) => self.fail_step(StepFailure::NonFiniteLoss {
+                    site,
+                    row: row.map(|r| r + offset),
+                    detail,
+                }),
+                Err(failure) => self.fail_step(failure),
+                Ok(_) => {
+                    let restored = self.undo_previous();
+                    let error = InferError::Peer {
+                        peer: peers.id(),
+                        peers: peers.count(),
+                        step: self.step_before(restored),
+                        detail: format!(
+                            "another peer's loss was not finite or its parameters invalid (its own error names the \
+                             site); the previous update is undone on every peer{}",
+                            restored.map(|s| format!(" (back to step {s})")).unwrap_or_default()
+                        ),
+                    };
+                    self.bad_step(error)
+                }
+            };
+        }
+        let evaluated = match evaluated {
+            Ok(e) => e,
+            Err(_) => unreachable!("a failed evaluation is counted in the status sums"),
+        };
+        let (m, grads) = self.gradients(&evaluated.est, Some(weight));
+        let grads = collective::all_reduce_grads::<B, _>(&peers, self.step, &m, grads)?;
+        self.commit_step(evaluated, m, grads, loss)
+    }
+
+    /// Join the other peers: register, create the `param` sites (one run on this peer's
+    /// share) and take peer 0's parameter values, so that every peer starts from the same
+    /// state.
+    fn join_peers(
+        &mut self,
+        peers: &Peers,
+        device: &burn::tensor::Device<B::InnerBackend>,
+        share: &Data<B>,
+        full_size: usize,
+    ) -> Result<(), InferError> {
+        collective::register::<B::InnerBackend>(peers, device.clone())?;
+        if let Some(state) = self.peers.as_mut() {
+            state.joined = true;
+        }
+        let created = match self.evaluate_step(share, full_size) {
+            Ok(e) => {
+                self.modules.params = e.est.params;
+                0.0
+            }
+            Err(_) => 1.0,
+        };
+        let [failed] = collective::sum_scalars::<B::InnerBackend, 1>(peers, self.step, [created], device)?;
+        if failed < 0.5 {
+            self.modules = collective::take_leaders_values::<B, _>(peers, self.step, self.modules.clone())?;
+        }
+        // Otherwise the step that follows fails on some peer and reports why.
+        Ok(())
+    }
+
+    /// An [`InferError::Peer`] at this step.
+    fn peer_failure(&self, peers: &Peers, detail: &str) -> InferError {
+        InferError::Peer {
+            peer: peers.id(),
+            peers: peers.count(),
+            step: self.step,
+            detail: detail.into(),
+        }
+    }
+}

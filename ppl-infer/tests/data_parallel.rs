@@ -1,0 +1,243 @@
+//! Data-parallel SVI (`Svi::with_peers`, burn-collective): peers as threads take the same
+//! steps as a single process on the same minibatches, and a peer that stops makes the others
+//! fail with a clear error within a bounded time.
+//!
+//! Its own test binary: burn-collective keeps one collective per backend type per process,
+//! so these tests run one at a time (a lock) and reset it before each.
+
+use std::sync::{Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use burn::backend::{Autodiff, NdArray};
+use ppl_core::{Ctx, Data};
+use ppl_dist::testkit::t1;
+use ppl_dist::{Bernoulli, Constraint, Normal, RngKey};
+use ppl_infer::collective::Peers;
+use ppl_infer::{InferError, Svi, SviConfig};
+
+type B = Autodiff<NdArray<f64>>;
+type Inner = NdArray<f64>;
+
+const ROWS: usize = 40;
+
+/// One collective per backend type per process: one test at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
+
+fn serial() -> MutexGuard<'static, ()> {
+    let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
+    burn_collective::reset_collective::<Inner>();
+    guard
+}
+
+/// Logistic regression with global latents w and b: every peer draws them alike, and the
+/// rows' terms are deterministic given them, so the summed gradient is the single-process
+/// one to rounding.
+fn model(ctx: &mut Ctx<B>) {
+    let w = ctx.sample("w", Normal::new(ctx.zeros([1]), 1.0));
+    let b = ctx.sample("b", Normal::new(ctx.zeros([1]), 1.0));
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        ctx.sample("y", Bernoulli::from_logits(x * w + b));
+    });
+}
+
+/// A mean-field guide whose locations start at `init` (peers given different starts must
+/// all take peer 0's).
+fn guide(init: f64) -> impl Fn(&mut Ctx<B>) + Clone + Send + Sync + 'static {
+    move |ctx: &mut Ctx<B>| {
+        for site in ["w", "b"] {
+            let loc = ctx.param(&format!("{site}_loc"), ctx.full([1], init), Constraint::Real);
+            let scale = ctx.param(&format!("{site}_scale"), ctx.full([1], 0.5), Constraint::Positive);
+            ctx.sample(site, Normal::new(loc, scale));
+        }
+    }
+}
+
+fn data() -> Data<B> {
+    let dev = Default::default();
+    let mut key = RngKey::new(17);
+    let x: Vec<f64> = key.standard_normal(ROWS);
+    let u = key.uniform(ROWS);
+    let y: Vec<f64> = x
+        .iter()
+        .zip(&u)
+        .map(|(x, u)| f64::from(*u < 1.0 / (1.0 + (-(1.5 * x - 0.5)).exp())))
+        .collect();
+    Data::new().with("x", t1::<B>(&x, &dev)).with("y", t1::<B>(&y, &dev))
+}
+
+/// 5 epochs of 4 shuffled minibatches (13, 13, 13, 1 rows: uneven shares, and a last
+/// minibatch smaller than the peers): 20 steps.
+fn config() -> SviConfig {
+    SviConfig {
+        epochs: 5,
+        batch_size: 13,
+        lr: 0.05,
+        seed: 3,
+        progress: false,
+        ..Default::default()
+    }
+}
+
+fn params<M: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(svi: &Svi<B, M, Q>) -> Vec<f64> {
+    ["w_loc", "w_scale", "b_loc", "b_scale"]
+        .iter()
+        .flat_map(|n| svi.param(n).unwrap().to_vec())
+        .collect()
+}
+
+/// The single-process fit: parameters and losses.
+fn single_process() -> (Vec<f64>, Vec<f64>) {
+    let mut svi = Svi::from_fns(model, guide(0.0), config(), &Default::default());
+    svi.fit(&data()).unwrap();
+    assert_eq!(svi.steps(), 20);
+    (params(&svi), svi.losses().to_vec())
+}
+
+/// One peer's fit (its guide starting at `init`), stopping after `max_steps` if given.
+fn peer_fit(peers: Peers, init: f64, max_steps: Option<usize>) -> Result<(Vec<f64>, Vec<f64>), InferError> {
+    let config = SviConfig { max_steps, ..config() };
+    let mut svi = Svi::from_fns(model, guide(init), config, &Default::default()).with_peers(peers)?;
+    svi.fit(&data())?;
+    Ok((params(&svi), svi.losses().to_vec()))
+}
+
+fn assert_same_steps(peer: &(Vec<f64>, Vec<f64>), single: &(Vec<f64>, Vec<f64>), what: &str) {
+    for (a, b) in peer.0.iter().zip(&single.0) {
+        assert!((a - b).abs() <= 1e-6, "{what}: parameters {:?} vs single process {:?}", peer.0, single.0);
+    }
+    assert_eq!(peer.1.len(), single.1.len(), "{what}: steps");
+    for (a, b) in peer.1.iter().zip(&single.1) {
+        assert!((a - b).abs() <= 1e-9 * (a.abs() + b.abs()), "{what}: losses {:?} vs {:?}", peer.1, single.1);
+    }
+}
+
+#[test]
+fn peers_as_threads_take_the_single_process_steps() {
+    let _serial = serial();
+    let single = single_process();
+    for count in [2, 3] {
+        let handles: Vec<_> = (0..count)
+            .map(|k| {
+                // Each peer's guide starts elsewhere: all must take peer 0's start (0.0).
+                std::thread::spawn(move || peer_fit(Peers::threads(k, count), 0.25 * k as f64, None))
+            })
+            .collect();
+        let fits: Vec<_> = handles.into_iter().map(|h| h.join().unwrap().unwrap()).collect();
+        for (k, fit) in fits.iter().enumerate() {
+            assert_same_steps(fit, &single, &format!("peer {k} of {count}"));
+            assert_eq!(fit.0, fits[0].0, "peer {k} of {count} differs from peer 0 (bitwise)");
+        }
+    }
+}
+
+#[test]
+fn a_thread_peer_that_stops_fails_the_others_within_the_timeout() {
+    let _serial = serial();
+    let timeout = Duration::from_secs(3);
+    // Peer 1 leaves after 3 steps (its Svi dropped: it says so), or vanishes (never says).
+    for vanish in [false, true] {
+        burn_collective::reset_collective::<Inner>();
+        let start = Instant::now();
+        let leader = std::thread::spawn(move || peer_fit(Peers::threads(0, 2).with_timeout(timeout), 0.0, None));
+        let other = std::thread::spawn(move || {
+            let config = SviConfig {
+                max_steps: Some(3),
+                ..config()
+            };
+            let mut svi = Svi::from_fns(model, guide(0.0), config, &Default::default())
+                .with_peers(Peers::threads(1, 2).with_timeout(timeout))
+                .unwrap();
+            svi.fit(&data()).unwrap();
+            if vanish {
+                std::mem::forget(svi);
+            }
+        });
+        other.join().unwrap();
+        let error = leader.join().unwrap().unwrap_err().to_string();
+        let waited = start.elapsed();
+        assert!(error.starts_with("peer 0 of 2, step 3:"), "{error}");
+        if vanish {
+            assert!(error.contains("no answer from the other peers within 3"), "{error}");
+        } else {
+            assert!(error.contains("only 1 of 2 peers took part"), "{error}");
+        }
+        assert!(waited < Duration::from_secs(30), "the failure took {waited:?}");
+    }
+    burn_collective::reset_collective::<Inner>();
+}
+
+#[test]
+fn peer_settings_and_objectives_that_cannot_split_are_refused() {
+    let dev = Default::default();
+    let svi = || Svi::from_fns(model, guide(0.0), config(), &dev);
+    let err = svi().with_peers(Peers::threads(3, 2)).err().unwrap().to_string();
+    assert!(err.contains("peer id 3 out of range for 2 peers"), "{err}");
+    let renyi = SviConfig {
+        elbo: ppl_infer::Elbo::Renyi { alpha: 0.5, particles: 4 },
+        ..config()
+    };
+    let err = Svi::from_fns(model, guide(0.0), renyi, &dev)
+        .with_peers(Peers::threads(0, 2))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("Rényi bound"), "{err}");
+}
+
+#[test]
+fn peer_zero_writes_the_checkpoint_and_every_peer_resumes_from_it() {
+    let _serial = serial();
+    let dev = Default::default();
+    let data = data();
+    // 20 minibatches of 13 rows, then of 1 (fewer rows than peers).
+    let batches: Vec<Data<B>> = (0..20)
+        .map(|i| {
+            let size = if i % 4 == 3 { 1 } else { 13 };
+            data.select_rows(&(0..size).map(|r| (7 * i + 3 * r) % ROWS).collect::<Vec<_>>())
+        })
+        .collect();
+    let mut single = Svi::from_fns(model, guide(0.0), config(), &dev);
+    for b in &batches {
+        single.step(b, ROWS).unwrap();
+    }
+    let want = params(&single);
+    let dir = |k: usize| std::env::temp_dir().join(format!("ppl-dp-ckpt-{}-{k}", std::process::id()));
+    // Both peers have left the first fit before either joins the second.
+    let left = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let run = |k: usize, batches: Vec<Data<B>>| {
+        let (dir0, own, left) = (dir(0), dir(k), left.clone());
+        std::thread::spawn(move || {
+            let dev = Default::default();
+            let mut first = Svi::from_fns(model, guide(0.0), config(), &dev)
+                .with_peers(Peers::threads(k, 2))
+                .unwrap();
+            for b in &batches[..10] {
+                first.step(b, ROWS).unwrap();
+            }
+            first.save_checkpoint(&own).unwrap();
+            drop(first);
+            left.wait();
+            let wrote = own.exists();
+            // Every peer resumes from peer 0's checkpoint.
+            let mut resumed = Svi::from_fns(model, guide(0.0), config(), &dev)
+                .with_peers(Peers::threads(k, 2))
+                .unwrap();
+            resumed.load_checkpoint(&dir0).unwrap();
+            for b in &batches[10..] {
+                resumed.step(b, ROWS).unwrap();
+            }
+            (wrote, params(&resumed))
+        })
+    };
+    let handles: Vec<_> = (0..2).map(|k| run(k, batches.clone())).collect();
+    let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert!(results[0].0, "peer 0 writes its checkpoint");
+    assert!(!results[1].0, "peer 1 writes none");
+    for (k, (_, got)) in results.iter().enumerate() {
+        for (a, b) in got.iter().zip(&want) {
+            assert!((a - b).abs() <= 1e-6, "peer {k} resumed: {got:?} vs uninterrupted single process {want:?}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(dir(0));
+}
