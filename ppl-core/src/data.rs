@@ -182,6 +182,26 @@ impl<B: Backend> Data<B> {
             match rows {
                 None => rows = Some((n, name)),
                 Some((m, first)) if m != n => {
+                    let site = |k: &str| {
+                        k.strip_suffix(PARTIAL_VALUES)
+                            .or_else(|| k.strip_suffix(PARTIAL_KNOWN))
+                            .map(str::to_string)
+                    };
+                    if let Some(site) = site(name).or_else(|| site(first)) {
+                        // A partially observed site's values and mask are two row entries.
+                        let (values_key, known_key) = partial_keys(&site);
+                        let rows_of = |k: &str| self.values.get(k).map_or(0, |v| v.dims()[0]);
+                        let (v, k) = (rows_of(&values_key), rows_of(&known_key));
+                        return Err(CoreError::ShapeMismatch {
+                            site: site.clone(),
+                            expected: vec![m],
+                            actual: vec![n],
+                            hint: format!(
+                                "partially observed site `{site}` (`Data::with_partial`) has {v} values and {k} \
+                                 known-rows entries: it takes one of each per row of the data"
+                            ),
+                        });
+                    }
                     return Err(CoreError::ShapeMismatch {
                         site: name.clone(),
                         expected: vec![m],

@@ -55,6 +55,10 @@ pub struct ExampleArgs {
     /// 100)
     #[arg(long, value_name = "N")]
     pub labels: Option<usize>,
+    /// Fit data-parallel with N peers, threads of this process on the default device, each
+    /// taking its share of every minibatch (the digit classifier only; `ppl_infer::collective`)
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub peers: usize,
 }
 
 impl Default for ExampleArgs {
@@ -73,6 +77,7 @@ impl Default for ExampleArgs {
             export: None,
             autoguide: false,
             labels: None,
+            peers: 1,
         }
     }
 }

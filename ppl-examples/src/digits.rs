@@ -16,8 +16,10 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::{Categorical, Normal, RngKey};
 use ppl_infer::TrainingBackend;
+use ppl_infer::collective::Peers;
 use ppl_infer::{
-    AutoAmortizedNormal, AutoAmortizedNormalConfig, Elbo, InferError, Locality, Svi, SviGuide, VariationalFamily,
+    AutoAmortizedNormal, AutoAmortizedNormalConfig, Elbo, FitReport, InferError, Locality, Svi, SviConfig, SviGuide,
+    VariationalFamily,
 };
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
@@ -233,6 +235,48 @@ pub fn run<B: TrainingBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     }
 }
 
+/// Fit, on `peers` data-parallel peers when more than one: this thread is peer 0 (its `Svi`
+/// is returned), the others are threads with copies of the same modules, each fitting its
+/// share of every minibatch ([`ppl_infer::collective`]).
+///
+/// # Errors
+/// The fit's error, or a peer's.
+fn fit_peers<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
+    p: DigitModel<B>,
+    q: Q,
+    config: SviConfig,
+    data: &Data<B>,
+    peers: usize,
+    device: &B::Device,
+) -> Result<(Svi<B, DigitModel<B>, Q>, FitReport), String> {
+    let svi = Svi::new(p.clone(), q.clone(), config.clone(), device);
+    if peers <= 1 {
+        let mut svi = svi;
+        let report = svi.fit(data).map_err(|e| e.to_string())?;
+        return Ok((svi, report));
+    }
+    let mut svi = svi.with_peers(Peers::threads(0, peers)).map_err(|e| e.to_string())?;
+    std::thread::scope(|scope| {
+        let helpers: Vec<_> = (1..peers)
+            .map(|k| {
+                let (p, q, config) = (p.clone(), q.clone(), config.clone());
+                scope.spawn(move || -> Result<(), String> {
+                    let mut svi = Svi::new(p, q, config, device)
+                        .with_peers(Peers::threads(k, peers))
+                        .map_err(|e| e.to_string())?;
+                    svi.fit(data).map(|_| ()).map_err(|e| e.to_string())
+                })
+            })
+            .collect();
+        let fitted = svi.fit(data).map_err(|e| e.to_string());
+        for (k, h) in helpers.into_iter().enumerate() {
+            h.join().map_err(|_| format!("peer {} panicked", k + 1))??;
+        }
+        fitted
+    })
+    .map(|report| (svi, report))
+}
+
 /// [`run`] from the fit on, for either Q-model.
 fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     args: &DigitsArgs,
@@ -243,8 +287,7 @@ fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     q: Q,
 ) -> Result<DigitsReport, String> {
     let config = args.svi_config(Elbo::MeanField { particles: 1 });
-    let mut svi = Svi::new(p, q, config, device);
-    let report = svi.fit(&train.to_data()).map_err(|e| e.to_string())?;
+    let (svi, report) = fit_peers(p, q, config, &train.to_data(), args.peers, device)?;
 
     // Posterior of z for the training and test images (any number of rows, in chunks).
     let post_train = svi

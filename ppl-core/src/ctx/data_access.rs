@@ -50,15 +50,26 @@ impl<B: Backend> Ctx<B> {
     pub fn partial_data<const D: usize>(&mut self, name: &str) -> Option<(Tensor<B, D>, Tensor<B, 1>)> {
         let (values, known) = self.bound_partial(name)?;
         let rows = values.dims().first().copied().unwrap_or(0);
-        match (values.tensor::<D>(), known.tensor::<1>()) {
-            (Some(v), Some(k)) if k.dims() == [rows] => Some((v, k)),
+        let Some(v) = values.tensor::<D>() else {
+            // The values have another rank: report theirs (the mask is not to blame).
+            self.fail(CoreError::ShapeMismatch {
+                site: name.to_string(),
+                expected: vec![0; D],
+                actual: values.dims(),
+                hint: format!(
+                    "a partially observed site's values are read here as a rank-{D} tensor; they are rank {}",
+                    values.dims().len()
+                ),
+            })
+        };
+        match known.tensor::<1>() {
+            Some(k) if k.dims() == [rows] => Some((v, k)),
             _ => self.fail(CoreError::ShapeMismatch {
                 site: name.to_string(),
                 expected: vec![rows],
                 actual: known.dims(),
                 hint: format!(
-                    "a partially observed site's values are read as a rank-{D} tensor (they are {:?}) and its \
-                     known-rows mask must hold one 0/1 per row",
+                    "a partially observed site's known-rows mask must hold one 0/1 per row of its values ({:?})",
                     values.dims()
                 ),
             }),

@@ -390,4 +390,36 @@ fn partially_observed_rows_take_their_known_value<B: TrainingBackend>(dev: &B::D
         err.contains("`c`") && err.contains("row 1") && err.contains("0.5"),
         "{err}"
     );
+    // Malformed bindings: labels of the wrong shape for an index site, a mask of another
+    // length, and a guide reading the labels at the wrong rank.
+    let two_columns: Vec<f64> = labels.iter().flat_map(|&l| [l, 0.0]).collect();
+    let data = Data::new().with("x", t2::<B>(&X, X.len(), 1, dev)).with_partial(
+        "c",
+        t2::<B>(&two_columns, X.len(), 2, dev),
+        t1::<B>(&known, dev),
+    );
+    let err = estimate(&|_: &mut Ctx<B>| {}, &data).unwrap_err().to_string();
+    assert!(err.contains("`c`") && err.contains("[6, 2]"), "{err}");
+    let short = bad(&labels, &known[..5]);
+    assert!(
+        short.contains("site `c`") && short.contains("has 6 values and 5 known-rows entries"),
+        "{short}"
+    );
+    let rank_guide = |ctx: &mut Ctx<B>| {
+        ctx.datamodel(|ctx| {
+            let _ = ctx.partial_data::<2>("c");
+        });
+    };
+    let err = estimate(&rank_guide, &data_with_labels(&labels, &known, dev)).unwrap_err().to_string();
+    assert!(
+        err.contains("`c`") && err.contains("actual [6]") && err.contains("rank-2"),
+        "the values' shape, not the mask's: {err}"
+    );
+}
+
+/// The six points with `c` partially observed (`labels` where `known` is 1).
+fn data_with_labels<B: TrainingBackend>(labels: &[f64], known: &[f64], dev: &B::Device) -> Data<B> {
+    Data::new()
+        .with("x", t2::<B>(&X, X.len(), 1, dev))
+        .with_partial("c", t1::<B>(labels, dev), t1::<B>(known, dev))
 }
