@@ -572,12 +572,12 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if self.peers.is_some() {
             return self.step_data_parallel(batch, full_size);
         }
-        let evaluated = match self.evaluate_step(batch, full_size) {
+        let mut evaluated = match self.evaluate_step(batch, full_size) {
             Ok(e) => e,
             Err(failure) => return self.fail_step(failure),
         };
         let loss = -evaluated.est.elbo;
-        let (m, grads) = self.gradients(&evaluated.est, None);
+        let (m, grads) = self.gradients(&mut evaluated.est, None);
         self.commit_step(evaluated, m, grads, loss)
     }
 
@@ -656,16 +656,16 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// The gradients of an evaluated step's surrogate loss (times `weight`, when given) with
     /// respect to the modules, and the modules they belong to (with the step's new `param`
     /// sites).
-    fn gradients(&self, est: &ElboEstimate<B>, weight: Option<f64>) -> (SviModules<B, P, Q>, GradientsParams) {
+    fn gradients(&self, est: &mut ElboEstimate<B>, weight: Option<f64>) -> (SviModules<B, P, Q>, GradientsParams) {
         // The update is computed on copies (tensors are shared, not copied) and committed only
         // once it succeeded: a panic inside backward or the optimizer leaves `self` as it was.
         let mut m = self.modules.clone();
-        m.params = est.params.clone();
-        let loss = match weight {
-            Some(w) => est.surrogate_loss.clone() * w,
-            None => est.surrogate_loss.clone(),
+        m.params = std::mem::take(&mut est.params);
+        let grads = match weight {
+            Some(w) => (est.surrogate_loss.clone() * w).backward(),
+            None => est.surrogate_loss.backward(),
         };
-        let grads = GradientsParams::from_grads(loss.backward(), &m);
+        let grads = GradientsParams::from_grads(grads, &m);
         (m, grads)
     }
 

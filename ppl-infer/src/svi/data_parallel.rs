@@ -146,11 +146,11 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 }
             };
         }
-        let evaluated = match evaluated {
+        let mut evaluated = match evaluated {
             Ok(e) => e,
             Err(_) => unreachable!("a failed evaluation is counted in the status sums"),
         };
-        let (m, grads) = self.gradients(&evaluated.est, Some(weight));
+        let (m, grads) = self.gradients(&mut evaluated.est, Some(weight));
         let grads = collective::all_reduce_grads::<B, _>(&peers, self.step, &m, grads)?;
         self.commit_step(evaluated, m, grads, loss)
     }
