@@ -211,7 +211,7 @@ impl<B: Backend> Data<B> {
                              `{name}` is not rows of the `datamodel` plate (data of a named plate, a global \
                              covariate), bind it with `Data::with_whole(\"{name}\", …)`"
                         ),
-                    })
+                    });
                 }
                 _ => {}
             }

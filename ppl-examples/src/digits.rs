@@ -15,8 +15,8 @@ use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data, Model};
 use ppl_data::load_data;
 use ppl_dist::{Categorical, Normal, RngKey};
-use ppl_infer::TrainingBackend;
 use ppl_infer::collective::Peers;
+use ppl_infer::TrainingBackend;
 use ppl_infer::{
     AutoAmortizedNormal, AutoAmortizedNormalConfig, Elbo, FitReport, InferError, Locality, Svi, SviConfig, SviGuide,
     VariationalFamily,
@@ -235,6 +235,9 @@ pub fn run<B: TrainingBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
     }
 }
 
+/// The digit classifier's SVI engine with Q-model `Q`.
+type DigitSvi<B, Q> = Svi<B, DigitModel<B>, Q>;
+
 /// Fit, on `peers` data-parallel peers when more than one: this thread is peer 0 (its `Svi`
 /// is returned), the others are threads with copies of the same modules, each fitting its
 /// share of every minibatch ([`ppl_infer::collective`]).
@@ -248,7 +251,7 @@ fn fit_peers<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     data: &Data<B>,
     peers: usize,
     device: &B::Device,
-) -> Result<(Svi<B, DigitModel<B>, Q>, FitReport), String> {
+) -> Result<(DigitSvi<B, Q>, FitReport), String> {
     let svi = Svi::new(p.clone(), q.clone(), config.clone(), device);
     if peers <= 1 {
         let mut svi = svi;

@@ -104,11 +104,21 @@ fn peer_fit(peers: Peers, init: f64, max_steps: Option<usize>) -> Result<(Vec<f6
 
 fn assert_same_steps(peer: &(Vec<f64>, Vec<f64>), single: &(Vec<f64>, Vec<f64>), what: &str) {
     for (a, b) in peer.0.iter().zip(&single.0) {
-        assert!((a - b).abs() <= 1e-6, "{what}: parameters {:?} vs single process {:?}", peer.0, single.0);
+        assert!(
+            (a - b).abs() <= 1e-6,
+            "{what}: parameters {:?} vs single process {:?}",
+            peer.0,
+            single.0
+        );
     }
     assert_eq!(peer.1.len(), single.1.len(), "{what}: steps");
     for (a, b) in peer.1.iter().zip(&single.1) {
-        assert!((a - b).abs() <= 1e-9 * (a.abs() + b.abs()), "{what}: losses {:?} vs {:?}", peer.1, single.1);
+        assert!(
+            (a - b).abs() <= 1e-9 * (a.abs() + b.abs()),
+            "{what}: losses {:?} vs {:?}",
+            peer.1,
+            single.1
+        );
     }
 }
 
@@ -177,7 +187,10 @@ fn peer_settings_and_objectives_that_cannot_split_are_refused() {
     let err = svi().with_peers(Peers::threads(3, 2)).err().unwrap().to_string();
     assert!(err.contains("peer id 3 out of range for 2 peers"), "{err}");
     let renyi = SviConfig {
-        elbo: ppl_infer::Elbo::Renyi { alpha: 0.5, particles: 4 },
+        elbo: ppl_infer::Elbo::Renyi {
+            alpha: 0.5,
+            particles: 4,
+        },
         ..config()
     };
     let err = Svi::from_fns(model, guide(0.0), renyi, &dev)
@@ -239,7 +252,10 @@ fn peer_zero_writes_the_checkpoint_and_every_peer_resumes_from_it() {
     assert!(!results[1].0, "peer 1 writes none");
     for (k, (_, got)) in results.iter().enumerate() {
         for (a, b) in got.iter().zip(&want) {
-            assert!((a - b).abs() <= 1e-6, "peer {k} resumed: {got:?} vs uninterrupted single process {want:?}");
+            assert!(
+                (a - b).abs() <= 1e-6,
+                "peer {k} resumed: {got:?} vs uninterrupted single process {want:?}"
+            );
         }
     }
     let _ = std::fs::remove_dir_all(dir(0));
@@ -270,7 +286,13 @@ fn a_bad_step_on_one_peer_is_a_bad_step_on_every_peer() {
         .collect();
     let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
     let (e0, e1) = (&results[0].0, &results[1].0);
-    assert!(e1.contains("site `y`") && e1.contains("`logits` = NaN"), "peer 1 names the site: {e1}");
-    assert!(e0.starts_with("peer 0 of 2, step 0:") && e0.contains("another peer's loss was not finite"), "{e0}");
+    assert!(
+        e1.contains("site `y`") && e1.contains("`logits` = NaN"),
+        "peer 1 names the site: {e1}"
+    );
+    assert!(
+        e0.starts_with("peer 0 of 2, step 0:") && e0.contains("another peer's loss was not finite"),
+        "{e0}"
+    );
     assert_eq!((results[0].1, results[1].1), (0, 0), "no update on either peer");
 }

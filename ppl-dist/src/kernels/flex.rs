@@ -353,7 +353,11 @@ fn adam_element<E: Real>(p: E, g: E, m: E, v: E, k: [E; 7], first: bool) -> (E, 
     // through that range for hundreds of steps — the digit classifier's fit spent a third of
     // its time there. Such a moment moves no parameter: √v < 1.1e−19 vanishes beside ε, and
     // m·c/ε·lr < 1e−30 vanishes beside any parameter that is not itself that small.
-    let m = if (m < E::MIN_NORMAL) & (-m < E::MIN_NORMAL) { E::ZERO } else { m };
+    let m = if (m < E::MIN_NORMAL) & (-m < E::MIN_NORMAL) {
+        E::ZERO
+    } else {
+        m
+    };
     let v = if v < E::MIN_NORMAL { E::ZERO } else { v };
     let mut p = p;
     p -= (m * c) / (v.sqrt() + eps) * lr;

@@ -44,7 +44,11 @@ fn within<T: Send + 'static>(
         .map_err(|e| peer_error(peers, step, format!("{what}: cannot start a thread: {e}")))?;
     match rx.recv_timeout(peers.timeout()) {
         Ok(Ok(value)) => Ok(value),
-        Ok(Err(e)) => Err(peer_error(peers, step, format!("{what}: burn-collective refused: {e:?}"))),
+        Ok(Err(e)) => Err(peer_error(
+            peers,
+            step,
+            format!("{what}: burn-collective refused: {e:?}"),
+        )),
         Err(RecvTimeoutError::Timeout) => Err(peer_error(
             peers,
             step,
@@ -55,7 +59,9 @@ fn within<T: Send + 'static>(
                 peers.count()
             ),
         )),
-        Err(RecvTimeoutError::Disconnected) => Err(peer_error(peers, step, format!("{what}: the collective call panicked"))),
+        Err(RecvTimeoutError::Disconnected) => {
+            Err(peer_error(peers, step, format!("{what}: the collective call panicked")))
+        }
     }
 }
 
@@ -66,14 +72,18 @@ fn within<T: Send + 'static>(
 /// refuses (e.g. two peers with the same id, or different settings).
 pub(crate) fn register<I: Backend>(peers: &Peers, device: I::Device) -> Result<(), InferError> {
     let (id, config) = (PeerId::from(peers.id()), peers.config());
-    within(peers, 0, "joining the peers", move || burn_collective::register::<I>(id, device, config))
+    within(peers, 0, "joining the peers", move || {
+        burn_collective::register::<I>(id, device, config)
+    })
 }
 
 /// Leave the collective (best effort: errors are ignored, the wait is short).
 pub(crate) fn finish<I: Backend>(peers: &Peers) {
     let quick = peers.clone().with_timeout(std::time::Duration::from_secs(5));
     let id = PeerId::from(peers.id());
-    let _ = within(&quick, 0, "leaving the peers", move || burn_collective::finish_collective::<I>(id));
+    let _ = within(&quick, 0, "leaving the peers", move || {
+        burn_collective::finish_collective::<I>(id)
+    });
 }
 
 /// The sums over the peers of each peer's `values` (in the backend's float type).
@@ -102,7 +112,12 @@ pub(crate) fn sum_scalars<I: Backend, const N: usize>(
 }
 
 /// Sums `flat` over the peers (one all-reduce); empty tensors are not exchanged.
-fn all_reduce_flat<I: Backend>(peers: &Peers, step: usize, what: &str, flat: Vec<Tensor<I, 1>>) -> Result<Tensor<I, 1>, InferError> {
+fn all_reduce_flat<I: Backend>(
+    peers: &Peers,
+    step: usize,
+    what: &str,
+    flat: Vec<Tensor<I, 1>>,
+) -> Result<Tensor<I, 1>, InferError> {
     let flat = Tensor::cat(flat, 0);
     let id = PeerId::from(peers.id());
     let tensor = flat.into_primitive().tensor();

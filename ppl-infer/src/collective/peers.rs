@@ -84,7 +84,10 @@ impl Peers {
             return bad("a data-parallel fit needs at least one peer (count 0)".into());
         }
         if self.id >= self.count {
-            return bad(format!("peer id {} out of range for {} peers (ids 0..{})", self.id, self.count, self.count));
+            return bad(format!(
+                "peer id {} out of range for {} peers (ids 0..{})",
+                self.id, self.count, self.count
+            ));
         }
         if self.timeout.is_zero() {
             return bad("the timeout must be positive".into());

@@ -118,7 +118,10 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             // Some peer failed for good: every peer stops.
             return Err(match evaluated {
                 Err(StepFailure::Other(e)) => e,
-                _ => self.peer_failure(&peers, "another peer's step failed (its own error names the cause); stopping"),
+                _ => self.peer_failure(
+                    &peers,
+                    "another peer's step failed (its own error names the cause); stopping",
+                ),
             });
         }
         if bad > 0.5 {

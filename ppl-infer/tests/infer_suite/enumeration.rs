@@ -410,7 +410,9 @@ fn partially_observed_rows_take_their_known_value<B: TrainingBackend>(dev: &B::D
             let _ = ctx.partial_data::<2>("c");
         });
     };
-    let err = estimate(&rank_guide, &data_with_labels(&labels, &known, dev)).unwrap_err().to_string();
+    let err = estimate(&rank_guide, &data_with_labels(&labels, &known, dev))
+        .unwrap_err()
+        .to_string();
     assert!(
         err.contains("`c`") && err.contains("actual [6]") && err.contains("rank-2"),
         "the values' shape, not the mask's: {err}"
