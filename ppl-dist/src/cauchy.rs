@@ -69,8 +69,13 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Cauchy<B, D> {
         crate::special::log1p_square((value - loc) / scale.clone()).neg() - scale.log() - std::f64::consts::PI.ln()
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        let eps =
-            noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| (std::f64::consts::PI * (u - 0.5)).tan());
+        let eps = noise::from_open_uniform::<B, D>(
+            shape,
+            rng,
+            &self.device(),
+            |u| (std::f64::consts::PI * (u - 0.5)).tan(),
+            |u| ((u - 0.5) * std::f64::consts::PI).tan(),
+        );
         Ok(self.loc.clone() + self.scale.clone() * eps)
     }
     fn mean(&self) -> Option<Tensor<B, D>> {

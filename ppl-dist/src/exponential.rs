@@ -56,7 +56,10 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Exponential<B, D> {
         mask_outside(self.rate.clone().log() - self.rate.clone() * value, inside)
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        Ok(noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| -u.ln()) / self.rate.clone())
+        Ok(
+            noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| -u.ln(), |u| u.log().neg())
+                / self.rate.clone(),
+        )
     }
     fn mean(&self) -> Option<Tensor<B, D>> {
         Some(crate::param::recip(self.rate.clone()))

@@ -72,7 +72,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Geometric<B, D> {
     }
     fn sample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Tensor<B, D> {
         // floor(ln U / ln(1 − p)) with U uniform in (0, 1).
-        let log_u = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), f64::ln);
+        let log_u = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), f64::ln, |u| u.log());
         let (_, log_1mp) = self.param.log_p_and_log_1mp();
         (log_u / log_1mp.detach()).floor()
     }

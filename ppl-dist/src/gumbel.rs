@@ -72,7 +72,13 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Gumbel<B, D> {
         z.clone().neg() - z.neg().exp() - scale.log()
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        let eps = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| -(-u.ln()).ln());
+        let eps = noise::from_open_uniform::<B, D>(
+            shape,
+            rng,
+            &self.device(),
+            |u| -(-u.ln()).ln(),
+            |u| u.log().neg().log().neg(),
+        );
         Ok(self.loc.clone() + self.scale.clone() * eps)
     }
     fn mean(&self) -> Option<Tensor<B, D>> {

@@ -74,8 +74,13 @@ impl<B: Backend, const D: usize> Distribution<B, D> for HalfCauchy<B, D> {
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         // σ·tan(πu/2), u ~ U(0, 1): the inverse of the CDF (2/π)·atan(x/σ).
-        let eps =
-            noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| (std::f64::consts::FRAC_PI_2 * u).tan());
+        let eps = noise::from_open_uniform::<B, D>(
+            shape,
+            rng,
+            &self.device(),
+            |u| (std::f64::consts::FRAC_PI_2 * u).tan(),
+            |u| (u * std::f64::consts::FRAC_PI_2).tan(),
+        );
         Ok(self.scale.clone() * eps)
     }
     fn mean(&self) -> Option<Tensor<B, D>> {

@@ -68,10 +68,19 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Laplace<B, D> {
         (value - loc).abs().div(scale.clone()).neg() - (scale * 2.0).log()
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        let eps = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| {
-            let v = u - 0.5;
-            -v.signum() * (1.0 - 2.0 * v.abs()).ln()
-        });
+        let eps = noise::from_open_uniform::<B, D>(
+            shape,
+            rng,
+            &self.device(),
+            |u| {
+                let v = u - 0.5;
+                -v.signum() * (1.0 - 2.0 * v.abs()).ln()
+            },
+            |u| {
+                let v = u - 0.5;
+                v.clone().sign().neg() * (v.abs() * -2.0 + 1.0).log()
+            },
+        );
         Ok(self.loc.clone() + self.scale.clone() * eps)
     }
     fn mean(&self) -> Option<Tensor<B, D>> {

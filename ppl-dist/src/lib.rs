@@ -29,6 +29,7 @@ pub mod error;
 pub mod kernels;
 pub mod param;
 pub mod rng;
+pub mod sampling;
 pub mod special;
 #[cfg(feature = "testkit")]
 pub mod testkit;

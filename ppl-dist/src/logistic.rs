@@ -69,7 +69,13 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Logistic<B, D> {
         z.clone().neg() - scale.log() - crate::special::softplus(z.neg()) * 2.0
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        let eps = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| u.ln() - (-u).ln_1p());
+        let eps = noise::from_open_uniform::<B, D>(
+            shape,
+            rng,
+            &self.device(),
+            |u| u.ln() - (-u).ln_1p(),
+            |u| u.clone().log() - u.neg().log1p(),
+        );
         Ok(self.loc.clone() + self.scale.clone() * eps)
     }
     fn mean(&self) -> Option<Tensor<B, D>> {

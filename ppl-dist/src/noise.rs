@@ -3,7 +3,10 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
+use burn::tensor::Distribution as BurnDistribution;
+
 use crate::param::{host_values, upload};
+use crate::sampling::{device_noise, device_open_uniform, sampling, Sampling};
 use crate::special::{digamma_f64, gamma_p_da, lgamma_f64};
 use crate::RngKey;
 
@@ -12,34 +15,49 @@ pub(crate) fn numel<const D: usize>(shape: [usize; D]) -> usize {
     shape.iter().product()
 }
 
-/// Standard normal noise of `shape`.
+/// Standard normal noise of `shape` (on the host or the device: [`crate::sampling`]).
 pub(crate) fn normal<B: Backend, const D: usize>(shape: [usize; D], rng: &mut RngKey, dev: &B::Device) -> Tensor<B, D> {
-    upload(rng.standard_normal(numel(shape)), shape, dev)
+    match sampling() {
+        Sampling::Host => upload(rng.standard_normal(numel(shape)), shape, dev),
+        Sampling::Device => device_noise(shape, BurnDistribution::Normal(0.0, 1.0), rng, dev),
+    }
 }
 
-/// Uniform noise in `[0, 1)`.
+/// Uniform noise in `[0, 1)` (on the host or the device: [`crate::sampling`]).
 pub(crate) fn uniform<B: Backend, const D: usize>(
     shape: [usize; D],
     rng: &mut RngKey,
     dev: &B::Device,
 ) -> Tensor<B, D> {
-    upload(rng.uniform(numel(shape)), shape, dev)
+    match sampling() {
+        Sampling::Host => upload(rng.uniform(numel(shape)), shape, dev),
+        Sampling::Device => device_noise(shape, BurnDistribution::Uniform(0.0, 1.0), rng, dev),
+    }
 }
 
-/// Noise `f(u)` with `u` uniform in the open interval `(0, 1)`, computed in f64 on the host
-/// (so that e.g. `−ln u` never overflows after rounding to f32).
+/// Noise `f(u)` with `u` uniform in the open interval `(0, 1)`: on the host `host(u)` in f64
+/// (so that e.g. `−ln u` never overflows after rounding to f32), on the device
+/// `device(u)`, the same function in tensor operations ([`crate::sampling`]).
 pub(crate) fn from_open_uniform<B: Backend, const D: usize>(
     shape: [usize; D],
     rng: &mut RngKey,
     dev: &B::Device,
-    f: impl Fn(f64) -> f64,
+    host: impl Fn(f64) -> f64,
+    device: impl FnOnce(Tensor<B, D>) -> Tensor<B, D>,
 ) -> Tensor<B, D> {
-    upload(rng.uniform_open(numel(shape)).into_iter().map(f).collect(), shape, dev)
+    match sampling() {
+        Sampling::Host => upload(
+            rng.uniform_open(numel(shape)).into_iter().map(host).collect(),
+            shape,
+            dev,
+        ),
+        Sampling::Device => device(device_open_uniform(shape, rng, dev)),
+    }
 }
 
 /// Standard Gumbel noise `−ln(−ln u)` (for Gumbel-max sampling of categories).
 pub(crate) fn gumbel<B: Backend, const D: usize>(shape: [usize; D], rng: &mut RngKey, dev: &B::Device) -> Tensor<B, D> {
-    from_open_uniform(shape, rng, dev, |u| -(-u.ln()).ln())
+    from_open_uniform(shape, rng, dev, |u| -(-u.ln()).ln(), |u| u.log().neg().log().neg())
 }
 
 /// One log-space Gamma(`alpha`, 1) draw and the implicit-reparameterization derivative

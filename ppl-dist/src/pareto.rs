@@ -80,7 +80,7 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Pareto<B, D> {
         mask_outside(lp, inside)
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
-        let e = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| -u.ln());
+        let e = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| -u.ln(), |u| u.log().neg());
         Ok((e / self.alpha.clone()).exp() * self.scale.clone())
     }
     /// `α x_m / (α − 1)` for α > 1, +∞ otherwise.

@@ -91,7 +91,8 @@ impl<B: Backend, const D: usize> Distribution<B, D> for Weibull<B, D> {
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         // ln E for E ~ Exp(1), then λ·exp(ln E / k)
-        let log_e = noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| (-u.ln()).ln());
+        let log_e =
+            noise::from_open_uniform::<B, D>(shape, rng, &self.device(), |u| (-u.ln()).ln(), |u| u.log().neg().log());
         Ok((log_e / self.concentration.clone()).exp() * self.scale.clone())
     }
     fn mean(&self) -> Option<Tensor<B, D>> {

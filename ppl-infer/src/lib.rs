@@ -48,6 +48,7 @@ pub use posterior::Posterior;
 /// What [`Svi`] trains on: an autodiff backend whose inner backend has the fused kernels
 /// (every backend this workspace builds; see [`ppl_dist::kernels`]).
 pub use ppl_dist::kernels::TrainingBackend;
+pub use ppl_dist::sampling::Sampling;
 pub use query::Query;
 pub use samples::Samples;
 pub use svi::{

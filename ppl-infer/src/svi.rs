@@ -7,6 +7,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{CoreError, Data, Model, ParamStore};
 use ppl_dist::kernels::TrainingBackend;
+use ppl_dist::sampling::{with_sampling, Sampling};
 use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
 
@@ -121,6 +122,12 @@ pub struct SviConfig {
     pub max_skipped_fraction: f64,
     /// When steps check distribution parameters ([`Validation::FirstStep`] by default).
     pub validation: Validation,
+    /// Where the steps' samplers draw their noise: [`Sampling::Host`] (the default: drawn
+    /// from the seed on the host and uploaded, the same numbers bit for bit on every
+    /// backend) or [`Sampling::Device`] (burn's device RNG, seeded from the same keys; no
+    /// uploads, for GPU runs; statistically, not bitwise, the same; see
+    /// [`ppl_dist::sampling`] for which samplers it covers).
+    pub sampling: Sampling,
 }
 
 impl Default for SviConfig {
@@ -144,6 +151,7 @@ impl Default for SviConfig {
             allow_unused_data: false,
             max_skipped_fraction: 0.25,
             validation: Validation::FirstStep,
+            sampling: Sampling::Host,
         }
     }
 }
@@ -591,14 +599,18 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             Validation::FirstStep => !self.validated,
             Validation::Never => false,
         };
-        let mut result = with_parameter_checks(checks, || {
-            self.run_objective(self.modules(), &mut objective, batch, full_size, &key)
+        let mut result = with_sampling(self.config.sampling, || {
+            with_parameter_checks(checks, || {
+                self.run_objective(self.modules(), &mut objective, batch, full_size, &key)
+            })
         });
         if !checks && !matches!(&result, Ok(e) if e.elbo.is_finite()) {
             // Something failed without the checks: evaluate again with them, so an invalid
-            // parameter is named (the same key gives the same draws).
+            // parameter is named (the same key gives the same draws, in either sampling mode).
             objective = self.objective.clone();
-            result = self.run_objective(self.modules(), &mut objective, batch, full_size, &key);
+            result = with_sampling(self.config.sampling, || {
+                self.run_objective(self.modules(), &mut objective, batch, full_size, &key)
+            });
         }
         let est = match result {
             Ok(e) => e,

@@ -8,6 +8,7 @@
 //! function of the density) and of a projection against its normal law.
 
 use burn::tensor::{backend::AutodiffBackend, backend::Backend, Tensor};
+use ppl_dist::sampling::{with_sampling, Sampling};
 use ppl_dist::{
     Bernoulli, Beta, Binomial, Categorical, Cauchy, Dirichlet, Distribution, Empirical, Exponential, Gamma, Gumbel,
     HalfCauchy, HalfNormal, InverseGamma, Laplace, LogNormal, Logistic, MixtureGaussian, Multinomial,
@@ -21,7 +22,30 @@ backend_suite!(
     continuous_samplers_pass_ks,
     discrete_samplers_pass_chi_square,
     dirichlet_and_mvn_samplers_pass_density_based_checks,
+    samplers_pass_every_check_in_device_mode,
 );
+
+/// burn's device RNG is one per backend (NdArray's one for every element type): the
+/// device-mode checks run one at a time, so that each draw follows its own seeding and the
+/// draws are fixed by the seeds on a given backend.
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// D3/D4 again with the noise drawn by burn's device RNG and transformed on the device
+/// ([`Sampling::Device`]; the Gamma-based and counting samplers draw on the host in either
+/// mode, so for them this repeats the host checks).
+fn samplers_pass_every_check_in_device_mode<B: AutodiffBackend>(dev: &B::Device) {
+    let _one_at_a_time = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    with_sampling(Sampling::Device, || {
+        // The mode is in force: a device draw is not the host draw of the same key.
+        let d = Normal::new(t1::<B>(&[0.0; 8], dev), 1.0).unwrap();
+        let device = host(d.sample(&mut RngKey::new(1)));
+        let on_host = with_sampling(Sampling::Host, || host(d.sample(&mut RngKey::new(1))));
+        assert_ne!(device, on_host, "device mode drew the host's numbers");
+        continuous_samplers_pass_ks::<B>(dev);
+        discrete_samplers_pass_chi_square::<B>(dev);
+        dirichlet_and_mvn_samplers_pass_density_based_checks::<B>(dev);
+    });
+}
 
 const N: usize = 10_000;
 const SEEDS: [u64; 2] = [101, 202];

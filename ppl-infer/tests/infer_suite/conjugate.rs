@@ -9,7 +9,7 @@ use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{t1, t2};
 use ppl_dist::{statistical_suite, Constraint, Normal, RngKey};
 use ppl_infer::TrainingBackend;
-use ppl_infer::{model_fn, AutoAmortizedNormalConfig, AutoNormal, Elbo, LrSchedule, Svi, SviConfig};
+use ppl_infer::{model_fn, AutoAmortizedNormalConfig, AutoNormal, Elbo, LrSchedule, Sampling, Svi, SviConfig};
 
 statistical_suite!(
     normal_normal_hand_guide_recovers_the_exact_posterior,
@@ -17,7 +17,8 @@ statistical_suite!(
     shifted_normal_normal_hand_guide_meets_the_relative_criterion,
     shifted_normal_normal_auto_normal_meets_the_relative_criterion,
     amortized_linear_encoder_learns_the_exact_posterior_map,
-    amortized_autoguide_learns_the_exact_posterior_map
+    amortized_autoguide_learns_the_exact_posterior_map,
+    normal_normal_with_device_sampling_recovers_the_exact_posterior
 );
 
 // S1 data: prior N(loc₀ = [0, 0.5], precision 0.1), noise precision [6, 4], 4 rows. S2 shifts
@@ -40,6 +41,16 @@ fn exact_posterior(shift: f64) -> [(f64, f64); 2] {
 /// AutoNormal: 8 particles, analytic KL, 3000 Adam steps, lr 0.01 decayed ×0.05 (testing.md S1).
 /// Returns the guide's (loc, scale) per dimension.
 fn fit_normal_normal<B: TrainingBackend>(shift: f64, auto: bool, dev: &B::Device) -> (Vec<f64>, Vec<f64>) {
+    fit_normal_normal_sampled::<B>(shift, auto, Sampling::Host, dev)
+}
+
+/// [`fit_normal_normal`] with the noise drawn by `sampling`.
+fn fit_normal_normal_sampled<B: TrainingBackend>(
+    shift: f64,
+    auto: bool,
+    sampling: Sampling,
+    dev: &B::Device,
+) -> (Vec<f64>, Vec<f64>) {
     let p = move |ctx: &mut Ctx<B>| {
         let loc0 = t2::<B>(&LOC0.map(|l| l + shift), 1, 2, ctx.device());
         let mu = ctx.sample("mu", Normal::new(loc0, 1.0 / LAM0.sqrt()));
@@ -60,6 +71,7 @@ fn fit_normal_normal<B: TrainingBackend>(shift: f64, auto: bool, dev: &B::Device
         elbo: Elbo::MeanField { particles: 8 },
         progress: false,
         seed: 3,
+        sampling,
         ..Default::default()
     };
     let data = Data::new().with("x", t2::<B>(&X.map(|x| x + shift), 4, 2, dev));
@@ -115,6 +127,12 @@ fn normal_normal_hand_guide_recovers_the_exact_posterior<B: TrainingBackend>(dev
 
 fn normal_normal_auto_normal_recovers_the_exact_posterior<B: TrainingBackend>(dev: &B::Device) {
     assert_s1(fit_normal_normal::<B>(0.0, true, dev));
+}
+
+/// S1 with the guide's draws made by burn's device RNG ([`Sampling::Device`]): the same
+/// criterion, met statistically rather than by the host's draws.
+fn normal_normal_with_device_sampling_recovers_the_exact_posterior<B: TrainingBackend>(dev: &B::Device) {
+    assert_s1(fit_normal_normal_sampled::<B>(0.0, false, Sampling::Device, dev));
 }
 
 fn shifted_normal_normal_hand_guide_meets_the_relative_criterion<B: TrainingBackend>(dev: &B::Device) {
