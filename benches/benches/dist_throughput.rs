@@ -1,5 +1,6 @@
 //! Throughput of `log_prob` and `rsample`/`sample` at 10⁶ elements for Normal, Gamma and
-//! Categorical, on the backend chosen by the Cargo feature (`flex` by default).
+//! Categorical, on the backend chosen by the Cargo feature (`flex` by default); Normal and
+//! Categorical draws also in device-sampling mode (`ppl_dist::sampling`).
 //!
 //! `cargo bench -p benches --bench dist_throughput`
 
@@ -9,6 +10,7 @@
 use burn::tensor::{backend::Backend, Tensor};
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use ppl_dist::param::float_options;
+use ppl_dist::sampling::{with_sampling, Sampling};
 use ppl_dist::{Categorical, Distribution, Gamma, Normal, RngKey};
 use ppl_examples::backend::{default_device, DefaultBackend};
 
@@ -36,6 +38,10 @@ fn bench(c: &mut Criterion) {
         let mut key = RngKey::new(2);
         b.iter(|| sync(normal.rsample(&mut key).unwrap()))
     });
+    group.bench_function(BenchmarkId::new("rsample_device", "Normal"), |b| {
+        let mut key = RngKey::new(2);
+        b.iter(|| sync(with_sampling(Sampling::Device, || normal.rsample(&mut key).unwrap())))
+    });
 
     let alpha = Tensor::<B, 1>::full([N], 2.5, float_options::<B>(&dev));
     let gamma = Gamma::new(alpha, 1.5).unwrap();
@@ -58,6 +64,10 @@ fn bench(c: &mut Criterion) {
     group.bench_function(BenchmarkId::new("sample", "Categorical"), |b| {
         let mut key = RngKey::new(6);
         b.iter(|| sync(cat.sample(&mut key)))
+    });
+    group.bench_function(BenchmarkId::new("sample_device", "Categorical"), |b| {
+        let mut key = RngKey::new(6);
+        b.iter(|| sync(with_sampling(Sampling::Device, || cat.sample(&mut key))))
     });
     group.finish();
     let _ = <B as Backend>::name(&dev);
