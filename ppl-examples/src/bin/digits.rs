@@ -2,7 +2,7 @@
 //!
 //! `cargo run --release -p ppl-examples --bin digits -- [--epochs N] [--batch-size M]
 //! [--seed S] [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N]
-//! [--num-instances-test N] [--quiet] [--export DIR] [--autoguide]`
+//! [--num-instances-test N] [--quiet] [--export DIR] [--autoguide] [--peers N]`
 
 use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
 use ppl_examples::cli::{example_main, ExampleArgs};
