@@ -19,7 +19,7 @@ use super::Peers;
 use crate::InferError;
 
 /// A [`InferError::Peer`] for this peer at `step`.
-fn peer_error(peers: &Peers, step: usize, detail: String) -> InferError {
+pub(crate) fn peer_error(peers: &Peers, step: usize, detail: String) -> InferError {
     InferError::Peer {
         peer: peers.id(),
         peers: peers.count(),
@@ -96,14 +96,9 @@ pub(crate) fn sum_scalars<I: Backend, const N: usize>(
     values: [f64; N],
     device: &I::Device,
 ) -> Result<[f64; N], InferError> {
-    let tensor = Tensor::<I, 1>::from_data(TensorData::new(values.to_vec(), [N]), device)
-        .into_primitive()
-        .tensor();
-    let id = PeerId::from(peers.id());
-    let summed = within(peers, step, "exchanging the step's status", move || {
-        burn_collective::all_reduce::<I>(id, tensor, ReduceOperation::Sum)
-    })?;
-    let sums: Vec<f64> = Tensor::<I, 1>::from_primitive(TensorPrimitive::Float(summed))
+    let values = Tensor::<I, 1>::from_data(TensorData::new(values.to_vec(), [N]), device);
+    let summed = all_reduce_flat(peers, step, "exchanging the step's status", vec![values])?;
+    let sums: Vec<f64> = summed
         .into_data()
         .convert::<f64>()
         .to_vec()
@@ -111,7 +106,7 @@ pub(crate) fn sum_scalars<I: Backend, const N: usize>(
     Ok(std::array::from_fn(|i| sums[i]))
 }
 
-/// Sums `flat` over the peers (one all-reduce); empty tensors are not exchanged.
+/// Sums the concatenation of `flat` over the peers (one all-reduce).
 fn all_reduce_flat<I: Backend>(
     peers: &Peers,
     step: usize,

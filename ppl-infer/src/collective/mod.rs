@@ -58,5 +58,5 @@
 mod exchange;
 mod peers;
 
-pub(crate) use exchange::{all_reduce_grads, finish, register, sum_scalars, take_leaders_values};
+pub(crate) use exchange::{all_reduce_grads, finish, peer_error, register, sum_scalars, take_leaders_values};
 pub use peers::Peers;

@@ -106,9 +106,10 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if (present - peers.count() as f64).abs() > 0.5 {
             // A peer left (its `Svi` was dropped): the others' gradients would cover only part
             // of the minibatch.
-            return Err(self.peer_failure(
+            return Err(collective::peer_error(
                 &peers,
-                &format!(
+                self.step,
+                format!(
                     "only {present:.0} of {} peers took part in this step: a peer left the fit (its Svi was dropped)",
                     peers.count()
                 ),
@@ -118,9 +119,10 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             // Some peer failed for good: every peer stops.
             return Err(match evaluated {
                 Err(StepFailure::Other(e)) => e,
-                _ => self.peer_failure(
+                _ => collective::peer_error(
                     &peers,
-                    "another peer's step failed (its own error names the cause); stopping",
+                    self.step,
+                    "another peer's step failed (its own error names the cause); stopping".into(),
                 ),
             });
         }
@@ -135,16 +137,15 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 Err(failure) => self.fail_step(failure),
                 Ok(_) => {
                     let restored = self.undo_previous();
-                    let error = InferError::Peer {
-                        peer: peers.id(),
-                        peers: peers.count(),
-                        step: self.step_before(restored),
-                        detail: format!(
+                    let error = collective::peer_error(
+                        &peers,
+                        self.step_before(restored),
+                        format!(
                             "another peer's loss was not finite or its parameters invalid (its own error names the \
                              site); the previous update is undone on every peer{}",
                             restored.map(|s| format!(" (back to step {s})")).unwrap_or_default()
                         ),
-                    };
+                    );
                     self.bad_step(error)
                 }
             };
@@ -185,15 +186,5 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         // Otherwise the step that follows fails on some peer and reports why.
         Ok(())
-    }
-
-    /// An [`InferError::Peer`] at this step.
-    fn peer_failure(&self, peers: &Peers, detail: &str) -> InferError {
-        InferError::Peer {
-            peer: peers.id(),
-            peers: peers.count(),
-            step: self.step,
-            detail: detail.into(),
-        }
     }
 }
