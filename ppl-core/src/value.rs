@@ -89,12 +89,11 @@ impl<B: Backend> Value<B> {
                 "ppl-core values (sites, data, log-densities) have rank 1 to 4"
             )
         };
-        let d = t.dims().to_vec();
         match D {
-            1 => Value::R1(t.reshape([d[0]])),
-            2 => Value::R2(t.reshape([d[0], d[1]])),
-            3 => Value::R3(t.reshape([d[0], d[1], d[2]])),
-            4 => Value::R4(t.reshape([d[0], d[1], d[2], d[3]])),
+            1 => Value::R1(same_rank(t)),
+            2 => Value::R2(same_rank(t)),
+            3 => Value::R3(same_rank(t)),
+            4 => Value::R4(same_rank(t)),
             _ => unreachable!("ranks other than 1 to 4 are rejected at compile time"),
         }
     }
@@ -114,13 +113,22 @@ impl<B: Backend> Value<B> {
     }
 
     /// The elements as a tensor of rank `D` and `shape` (any rank; the element count must
-    /// match, as for burn's `reshape`).
+    /// match, as for burn's `reshape`). When the value already has that shape this is the
+    /// same tensor, with no operation recorded (an autodiff backend would otherwise add a
+    /// reshape node, and its backward step, for nothing).
     pub fn reshape<const D: usize>(&self, shape: [usize; D]) -> Tensor<B, D> {
+        fn to_shape<B: Backend, const R: usize, const D: usize>(t: &Tensor<B, R>, shape: [usize; D]) -> Tensor<B, D> {
+            if R == D && t.dims()[..] == shape[..] {
+                same_rank(t.clone())
+            } else {
+                t.clone().reshape(shape)
+            }
+        }
         match self {
-            Value::R1(t) => t.clone().reshape(shape),
-            Value::R2(t) => t.clone().reshape(shape),
-            Value::R3(t) => t.clone().reshape(shape),
-            Value::R4(t) => t.clone().reshape(shape),
+            Value::R1(t) => to_shape(t, shape),
+            Value::R2(t) => to_shape(t, shape),
+            Value::R3(t) => to_shape(t, shape),
+            Value::R4(t) => to_shape(t, shape),
         }
     }
 
@@ -221,6 +229,14 @@ impl<B: Backend> Value<B> {
     }
 }
 
+/// `t` retyped from rank `R` to rank `D` when the two are equal (the const parameters come
+/// from different generic contexts), with no tensor operation: burn's rank is a type-level
+/// tag over the same primitive.
+fn same_rank<B: Backend, const R: usize, const D: usize>(t: Tensor<B, R>) -> Tensor<B, D> {
+    assert_eq!(R, D, "same_rank called with different ranks");
+    Tensor::from_primitive(t.into_primitive())
+}
+
 impl<B: Backend, const D: usize> From<Tensor<B, D>> for Value<B> {
     fn from(t: Tensor<B, D>) -> Self {
         Value::from_tensor(t)
@@ -230,5 +246,36 @@ impl<B: Backend, const D: usize> From<Tensor<B, D>> for Value<B> {
 impl<B: Backend, const D: usize> From<Tensor<B, D, Int>> for Value<B> {
     fn from(t: Tensor<B, D, Int>) -> Self {
         Value::from_int(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::backend::{Autodiff, NdArray};
+
+    type B = Autodiff<NdArray<f64>>;
+
+    #[test]
+    fn wrapping_and_unwrapping_keeps_values_and_gradients() {
+        let device = Default::default();
+        let x = Tensor::<B, 2>::from_floats([[1.0, -2.0, 3.0], [0.5, 4.0, -1.5]], &device).require_grad();
+        let v = Value::from_tensor(x.clone());
+        assert_eq!(v.rank(), 2);
+        assert_eq!(v.dims(), vec![2, 3]);
+        // Same shape: the tensor itself; another shape: a real reshape.
+        let same = v.tensor::<2>().expect("rank 2");
+        let flat = v.reshape([6]);
+        assert!(v.tensor::<1>().is_none());
+        let loss = (same.clone() * same).sum() + flat.sum() * 3.0;
+        let grads = loss.backward();
+        let g = x
+            .grad(&grads)
+            .expect("x is tracked")
+            .into_data()
+            .to_vec::<f64>()
+            .unwrap();
+        let want: Vec<f64> = [1.0, -2.0, 3.0, 0.5, 4.0, -1.5].iter().map(|x| 2.0 * x + 3.0).collect();
+        assert_eq!(g, want);
     }
 }

@@ -68,7 +68,7 @@ impl<B: Backend> Ctx<B> {
         if let Some(mask) = &msg.mask {
             lp = apply_mask(&lp, mask);
         }
-        let lp_sum = lp.sum() * msg.scale;
+        let lp_sum = scaled(lp.sum(), msg.scale);
         msg.value = Some(value_v.clone());
         self.postprocess(&mut msg);
         self.record(msg, Some(erased), value_v, Some(lp), Some(lp_sum), reparameterized);
@@ -152,7 +152,7 @@ impl<B: Backend> Ctx<B> {
         msg.value = Some(Value::from_tensor(log_factor.clone()));
         self.process(&mut msg);
         self.postprocess(&mut msg);
-        let sum = log_factor.clone().sum().reshape([1]) * msg.scale;
+        let sum = scaled(log_factor.clone().sum(), msg.scale);
         let v = Value::from_tensor(log_factor);
         if global {
             let plates = self.plates.take();
@@ -234,6 +234,15 @@ impl<B: Backend> Ctx<B> {
             reparameterized,
             auxiliary,
         });
+    }
+}
+
+/// `sum · scale`, recording no multiplication when `scale` is 1 (x · 1 = x exactly).
+fn scaled<B: Backend>(sum: Tensor<B, 1>, scale: f64) -> Tensor<B, 1> {
+    if scale == 1.0 {
+        sum
+    } else {
+        sum * scale
     }
 }
 
