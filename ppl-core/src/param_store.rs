@@ -133,7 +133,8 @@ impl<B: Backend> ParamStore<B> {
         let c = meta.constraint;
         crate::with_rank!(s.len(), D => {
             let shape: [usize; D] = s.as_slice().try_into().expect("D is the rank");
-            Value::from_tensor(to_constrained(c, u.reshape(shape)))
+            // `Value::reshape` records no operation when the parameter is already rank 1.
+            Value::from_tensor(to_constrained(c, Value::from_tensor(u).reshape(shape)))
         }, _ => unreachable!("`param` shapes come from `Value`s (rank 1 to 4); checkpoints are checked against them"))
     }
 }

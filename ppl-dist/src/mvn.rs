@@ -6,7 +6,7 @@ use crate::macros::sample_via_rsample;
 use crate::param::{broadcast_shape, check_param, expand_value, finite, host_values};
 use crate::{noise, Constraint, DistError, Distribution, RngKey};
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+use crate::special::HALF_LN_2PI;
 
 /// Multivariate normal `N(loc, L Lᵀ)` with lower-triangular `scale_tril` `L`:
 /// `ln p(x) = −½‖L⁻¹(x − μ)‖² − Σ ln Lᵢᵢ − (k/2) ln 2π`

@@ -2,11 +2,12 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
+use crate::kernels::{normal_log_prob_composed, normal_log_prob_fixed_scale_composed};
 use crate::macros::{dist_common, sample_via_rsample};
 use crate::param::{broadcast_params, check_param, finite, positive, resolve2, scalar_of, ParamArg};
 use crate::{noise, Constraint, DistError, Distribution, RngKey};
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+use crate::special::HALF_LN_2PI;
 
 /// Normal distribution `N(loc, scale²)`:
 /// `ln p(x) = −½((x − μ)/σ)² − ln σ − ½ ln 2π`
@@ -92,19 +93,22 @@ impl<B: Backend, const D: usize> Normal<B, D> {
     pub fn scale(&self) -> &Tensor<B, D> {
         &self.scale
     }
+
+    /// The scale when it was given as one number (`Normal::new(loc, 1.0)`).
+    pub(crate) fn scale_const(&self) -> Option<f64> {
+        self.scale_const
+    }
 }
 
 impl<B: Backend, const D: usize> Distribution<B, D> for Normal<B, D> {
     dist_common!("Normal", event_dims = 0, support = Constraint::Real, device = loc);
     sample_via_rsample!();
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
+        // The formulas live with the fused kernels (`Svi` scores through them), so both
+        // paths compute the same numbers.
         match self.scale_const {
-            // −(x − μ)²/(2σ²) − (ln σ + ½ ln 2π); equal bit for bit to the tensor path when σ = 1.
-            Some(s) => (value - self.loc.clone()).powi_scalar(2) * (-0.5 / (s * s)) - (s.ln() + HALF_LN_2PI),
-            None => {
-                let z = (value - self.loc.clone()) / self.scale.clone();
-                z.powi_scalar(2) * -0.5 - self.scale.clone().log() - HALF_LN_2PI
-            }
+            Some(s) => normal_log_prob_fixed_scale_composed(value, self.loc.clone(), s),
+            None => normal_log_prob_composed(value, self.loc.clone(), self.scale.clone()),
         }
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {

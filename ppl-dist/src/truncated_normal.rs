@@ -11,7 +11,7 @@ use crate::param::{
 use crate::special::{log_ndtr_f64, log_normal_interval_mass, log_normal_pdf_f64, ndtri_log_f64};
 use crate::{Constraint, DistError, Distribution, RngKey};
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+use crate::special::HALF_LN_2PI;
 
 /// The normal distribution `N(loc, scale²)` restricted to `[low, high]` and renormalised:
 /// `ln p(x) = ln φ(z) − ln σ − ln Z` for `low ≤ x ≤ high`, with `z = (x − μ)/σ`,

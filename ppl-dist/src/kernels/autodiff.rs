@@ -5,13 +5,15 @@
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
-use burn::backend::autodiff::ops::{unary, Backward, Ops, OpsKind};
+use burn::backend::autodiff::ops::{broadcast_shape, unary, Backward, Ops, OpsKind};
+use burn::backend::autodiff::NodeId;
 use burn::backend::Autodiff;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
 use burn::tensor::TensorMetadata;
 
 use super::bernoulli::bernoulli_logits_log_prob_composed;
+use super::normal::{normal_log_prob_fixed_scale_grads, normal_log_prob_grads};
 use super::{float, FusedKernels};
 
 impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
@@ -34,6 +36,69 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         };
         float(primitive)
     }
+
+    /// One graph node with `value`, `loc` and `scale` as parents (any of them untracked).
+    fn normal_log_prob<const D: usize>(
+        value: Tensor<Self, D>,
+        loc: Tensor<Self, D>,
+        scale: Tensor<Self, D>,
+    ) -> Tensor<Self, D> {
+        let (x, m, s) = (
+            value.into_primitive().tensor(),
+            loc.into_primitive().tensor(),
+            scale.into_primitive().tensor(),
+        );
+        let out = B::normal_log_prob(
+            float::<B, D>(x.primitive.clone()),
+            float(m.primitive.clone()),
+            float(s.primitive.clone()),
+        );
+        let out = out.into_primitive().tensor();
+        let primitive = match NormalLogDensity::<D>
+            .prepare::<C>([x.node.clone(), m.node.clone(), s.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x.primitive, m.primitive, s.primitive), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        float(primitive)
+    }
+
+    /// One graph node with `value` and `loc` as parents.
+    fn normal_log_prob_fixed_scale<const D: usize>(
+        value: Tensor<Self, D>,
+        loc: Tensor<Self, D>,
+        scale: f64,
+    ) -> Tensor<Self, D> {
+        let (x, m) = (value.into_primitive().tensor(), loc.into_primitive().tensor());
+        let out = B::normal_log_prob_fixed_scale(float::<B, D>(x.primitive.clone()), float(m.primitive.clone()), scale);
+        let out = out.into_primitive().tensor();
+        let primitive = match NormalLogDensityFixedScale::<D>(scale)
+            .prepare::<C>([x.node.clone(), m.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((x.primitive, m.primitive), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        float(primitive)
+    }
+}
+
+/// Hand each parent that is tracked its gradient, summed back from the broadcast shape to
+/// the parent's own shape (what burn's binary operations do).
+fn register_grads<B: FusedKernels, const N: usize>(
+    parents: [Option<NodeId>; N],
+    shapes: [burn::tensor::Shape; N],
+    partials: [Option<FloatTensor<B>>; N],
+    grads: &mut Gradients,
+) {
+    for ((parent, shape), partial) in parents.into_iter().zip(shapes).zip(partials) {
+        if let (Some(id), Some(g)) = (parent, partial) {
+            grads.register::<B>(id, broadcast_shape::<B>(g, &shape));
+        }
+    }
 }
 
 /// The backward step of the fused Bernoulli log-density; its state is the logits and the
@@ -54,5 +119,43 @@ impl<B: FusedKernels> Backward<B, 1> for BernoulliLogits {
             let g = B::bernoulli_logits_grad(flat(logits), flat(value), flat(grad));
             B::float_reshape(g.into_primitive().tensor(), shape)
         });
+    }
+}
+
+/// The backward step of the fused normal log-density (rank `D`); its state is the value,
+/// the location and the scale.
+#[derive(Debug)]
+struct NormalLogDensity<const D: usize>;
+
+impl<B: FusedKernels, const D: usize> Backward<B, 3> for NormalLogDensity<D> {
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, m, s) = ops.state;
+        let shapes = [x.shape(), m.shape(), s.shape()];
+        let wanted = ops.parents.each_ref().map(Option::is_some);
+        let partials = normal_log_prob_grads::<B, D>(float(x), float(m), float(s), float(grad), wanted)
+            .map(|g| g.map(|g| g.into_primitive().tensor()));
+        register_grads::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
+    }
+}
+
+/// The backward step of the fused normal log-density with a fixed scale (rank `D`); its
+/// state is the value and the location.
+#[derive(Debug)]
+struct NormalLogDensityFixedScale<const D: usize>(f64);
+
+impl<B: FusedKernels, const D: usize> Backward<B, 2> for NormalLogDensityFixedScale<D> {
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, m) = ops.state;
+        let shapes = [x.shape(), m.shape()];
+        let wanted = ops.parents.each_ref().map(Option::is_some);
+        let partials = normal_log_prob_fixed_scale_grads::<B, D>(float(x), float(m), self.0, float(grad), wanted)
+            .map(|g| g.map(|g| g.into_primitive().tensor()));
+        register_grads::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
     }
 }

@@ -14,7 +14,7 @@ fn shift_for<B: Backend>() -> usize {
         3
     }
 }
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+use super::HALF_LN_2PI;
 
 /// Stirling-series coefficients `B₂ₖ / (2k(2k − 1))`, k = 1..7, for `lnΓ`.
 const LGAMMA_SERIES: [f64; 7] = [

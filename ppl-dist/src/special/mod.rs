@@ -23,3 +23,6 @@ pub use log_sum_exp::log_sum_exp;
 pub use ndtr::{log_ndtr, log_ndtr_f64, log_normal_interval_mass, log_normal_pdf_f64, ndtri_log_f64};
 pub use softplus::{inverse_softplus, sigmoid, softplus};
 pub use xlogy::{xlog1py, xlogy};
+
+/// `½ ln 2π`, the constant of the normal log-density.
+pub const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;

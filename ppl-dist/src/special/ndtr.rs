@@ -5,7 +5,7 @@ use burn::tensor::{backend::Backend, Tensor};
 
 use super::log1mexp;
 
-const HALF_LN_2PI: f64 = 0.918_938_533_204_672_8;
+use super::HALF_LN_2PI;
 /// Below this, `ln Φ(x)` comes from the Mills-ratio continued fraction.
 const TAIL: f64 = -2.0;
 /// Terms of the continued fraction: at `|x| ≥ 2` its relative error is below 10⁻¹⁴.

@@ -15,7 +15,10 @@ use ppl_dist::kernels::{bernoulli_logits_log_prob_composed, FusedKernels, Traini
 
 use crate::common::{backend_suite, host, is_f64, t2};
 
-backend_suite!(fused_bernoulli_logits_equals_the_composed_operations);
+backend_suite!(
+    fused_bernoulli_logits_equals_the_composed_operations,
+    fused_normal_equals_the_composed_operations
+);
 
 const ROWS: usize = 6;
 const COLS: usize = 9;
@@ -102,4 +105,85 @@ fn fused_bernoulli_logits_equals_the_composed_operations<B: TrainingBackend>(dev
     let inner = bits(B::InnerBackend::bernoulli_logits_log_prob(l.clone(), x.clone()));
     let composed = bits(bernoulli_logits_log_prob_composed(l, x));
     assert_same("inner log-density", &inner, &composed, ulps::<B>());
+}
+
+/// `(log-density bits, gradients)` of `Σ w·lp` with `lp = f(x, μ, σ)` for a value `[3, 4]`,
+/// a location `[1, 4]` and a scale `[3, 1]` (both broadcast), each tracked where `track`
+/// says so; inputs the density does not depend on, or untracked, get no gradient (`None`).
+#[allow(clippy::type_complexity)]
+fn run_normal<B: TrainingBackend>(
+    f: impl Fn(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>,
+    track: [bool; 3],
+    dev: &B::Device,
+) -> (Vec<u64>, [Option<Vec<f64>>; 3]) {
+    let maybe = |t: Tensor<B, 2>, on: bool| if on { t.require_grad() } else { t };
+    let x: Vec<f64> = (0..12)
+        .map(|i| (i as f64 - 5.5) * 0.7 + (i % 3) as f64 * 1e-3)
+        .collect();
+    let x = maybe(t2::<B>(&x, 3, 4, dev), track[0]);
+    let m = maybe(t2::<B>(&[0.3, -1.0, 2.5, 0.0], 1, 4, dev), track[1]);
+    let s = maybe(t2::<B>(&[0.5, 1.0, 3.0], 3, 1, dev), track[2]);
+    let w: Vec<f64> = (0..12).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
+    let lp = f(x.clone(), m.clone(), s.clone());
+    let grads = (lp.clone() * t2::<B>(&w, 3, 4, dev)).sum().backward();
+    let g = |t: &Tensor<B, 2>| t.grad(&grads).map(host);
+    (bits(lp.inner()), [g(&x), g(&m), g(&s)])
+}
+
+/// Gradients equal within f32 rounding, relative to the sum of the two magnitudes and the
+/// gradient's typical size (a broadcast input's gradient is a sum of terms of both signs).
+/// `eps` is the machine epsilon of the backend's float type.
+fn assert_close_grads(what: &str, fused: &[f64], composed: &[f64], eps: f64) {
+    assert_eq!(fused.len(), composed.len(), "{what}");
+    let typical = composed.iter().map(|g| g.abs()).sum::<f64>() / composed.len() as f64;
+    for (i, (a, b)) in fused.iter().zip(composed).enumerate() {
+        let tol = 32.0 * eps * (a.abs() + b.abs() + typical);
+        assert!((a - b).abs() <= tol, "{what} {i}: fused {a:e}, composed {b:e}");
+    }
+}
+
+fn fused_normal_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
+    use ppl_dist::kernels::{normal_log_prob_composed, normal_log_prob_fixed_scale_composed};
+    let eps = if is_f64::<B>() {
+        f64::EPSILON
+    } else {
+        f64::from(f32::EPSILON)
+    };
+    for track in [
+        [true, true, true],
+        [true, false, false],
+        [false, true, true],
+        [false, false, false],
+    ] {
+        let (fused_lp, fused_g) = run_normal::<B>(|x, m, s| B::normal_log_prob(x, m, s), track, dev);
+        let (lp, g) = run_normal::<B>(normal_log_prob_composed, track, dev);
+        // The same operations on the inner backend: the same bits.
+        assert_same("normal log-density", &fused_lp, &lp, 0.0);
+        for (k, (a, b)) in fused_g.iter().zip(&g).enumerate() {
+            assert_eq!(a.is_some(), track[k], "gradient {k} of the fused density ({track:?})");
+            assert_eq!(
+                b.is_some(),
+                track[k],
+                "gradient {k} of the composed density ({track:?})"
+            );
+            if let (Some(a), Some(b)) = (a, b) {
+                assert_close_grads(&format!("normal gradient {k} {track:?}"), a, b, eps);
+            }
+        }
+        // A scale given as a number (the scale input is then ignored).
+        let (fused_lp, fused_g) = run_normal::<B>(|x, m, _| B::normal_log_prob_fixed_scale(x, m, 2.5), track, dev);
+        let (lp, g) = run_normal::<B>(|x, m, _| normal_log_prob_fixed_scale_composed(x, m, 2.5), track, dev);
+        assert_same("fixed-scale log-density", &fused_lp, &lp, 0.0);
+        assert!(
+            fused_g[2].is_none() && g[2].is_none(),
+            "a fixed scale takes no gradient"
+        );
+        for k in 0..2 {
+            assert_eq!(fused_g[k].is_some(), track[k]);
+            assert_eq!(g[k].is_some(), track[k]);
+            if let (Some(a), Some(b)) = (&fused_g[k], &g[k]) {
+                assert_close_grads(&format!("fixed-scale gradient {k} {track:?}"), a, b, eps);
+            }
+        }
+    }
 }
