@@ -5,7 +5,7 @@ use burn::tensor::{backend::Backend, Tensor};
 use ppl_dist::Constraint;
 
 use crate::transform::{to_constrained, to_unconstrained};
-use crate::{CoreError, Value};
+use crate::{CoreError, SiteScorer, Value};
 
 /// Named parameters in unconstrained space (Pyro's param store), as an ordinary burn
 /// [`Module`] so optimizers and records handle them like network weights.
@@ -70,6 +70,21 @@ impl<B: Backend> ParamStore<B> {
     /// [`CoreError::ParamMismatch`] when `name` exists with another shape or constraint than
     /// `init`'s and `constraint` (the stored value is never silently returned in their place).
     pub fn get_or_init(&mut self, name: &str, init: Value<B>, constraint: Constraint) -> Result<Value<B>, CoreError> {
+        self.get_or_init_scored(name, init, constraint, None)
+    }
+
+    /// As [`ParamStore::get_or_init`], with the constraint's map computed by `scorer`'s
+    /// `constrain` hook where it has one (a fused kernel: the same values).
+    ///
+    /// # Errors
+    /// As [`ParamStore::get_or_init`].
+    pub fn get_or_init_scored(
+        &mut self,
+        name: &str,
+        init: Value<B>,
+        constraint: Constraint,
+        scorer: Option<&SiteScorer<B>>,
+    ) -> Result<Value<B>, CoreError> {
         let i = match self.position(name) {
             Some(i) => {
                 let m = &self.meta[i];
@@ -99,7 +114,7 @@ impl<B: Backend> ParamStore<B> {
                 self.tensors.len() - 1
             }
         };
-        Ok(self.value_at(i))
+        Ok(self.value_at(i, scorer))
     }
 
     /// A store with the given parameters, each a zero placeholder of the right size, ready for
@@ -123,10 +138,10 @@ impl<B: Backend> ParamStore<B> {
 
     /// The constrained value of `name`, if stored.
     pub fn get(&self, name: &str) -> Option<Value<B>> {
-        self.position(name).map(|i| self.value_at(i))
+        self.position(name).map(|i| self.value_at(i, None))
     }
 
-    fn value_at(&self, i: usize) -> Value<B> {
+    fn value_at(&self, i: usize, scorer: Option<&SiteScorer<B>>) -> Value<B> {
         let meta = &self.meta[i];
         let u = self.tensors[i].val();
         let s = &meta.shape;
@@ -134,7 +149,9 @@ impl<B: Backend> ParamStore<B> {
         crate::with_rank!(s.len(), D => {
             let shape: [usize; D] = s.as_slice().try_into().expect("D is the rank");
             // `Value::reshape` records no operation when the parameter is already rank 1.
-            Value::from_tensor(to_constrained(c, Value::from_tensor(u).reshape(shape)))
+            let u = Value::from_tensor(u).reshape(shape);
+            let fused = scorer.and_then(|sc| (sc.constrain)(c, &Value::from_tensor(u.clone())));
+            fused.unwrap_or_else(|| Value::from_tensor(to_constrained(c, u)))
         }, _ => unreachable!("`param` shapes come from `Value`s (rank 1 to 4); checkpoints are checked against them"))
     }
 }

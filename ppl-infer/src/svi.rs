@@ -302,9 +302,10 @@ pub struct ElboSummary {
 }
 
 impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
-    /// How every run of the model and guide scores its sample sites: the backend's fused
-    /// kernels where a distribution has one (the same numbers as its `log_prob`).
-    pub(crate) const SCORER: Option<ppl_core::SiteScorer<B>> = Some(ppl_core::fused_site_scorer::<B>);
+    /// How every run of the model and guide scores its sample sites and maps its positive
+    /// parameters: the backend's fused kernels ([`ppl_core::SiteScorer::fused`]) where they
+    /// have one (the same numbers as the composed operations, up to rounding).
+    pub(crate) const SCORER: Option<ppl_core::SiteScorer<B>> = Some(ppl_core::SiteScorer::fused());
 
     /// Set up SVI for model `p` and guide `q` (both burn modules).
     pub fn new(p: P, q: Q, config: SviConfig, device: &B::Device) -> Self {

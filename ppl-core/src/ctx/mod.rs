@@ -84,10 +84,11 @@ impl<B: Backend> Ctx<B> {
         }
     }
 
-    /// Score sample sites with `scorer` where it gives a log-density (a fused kernel, e.g.
-    /// [`fused_site_scorer`](crate::fused_site_scorer), which inference sets), and with the
-    /// distribution's own `log_prob` where it returns `None`. A scorer must give
-    /// `log_prob`'s values.
+    /// Score sample sites and map `param` sites to their constraint with `scorer` where its
+    /// hooks give a result (fused kernels, e.g. [`SiteScorer::fused`], which inference sets),
+    /// and with the distribution's own `log_prob` and
+    /// [`to_constrained`](crate::transform::to_constrained) where they return `None`. A
+    /// scorer must give those values.
     pub fn with_scorer(mut self, scorer: Option<SiteScorer<B>>) -> Self {
         self.scorer = scorer;
         self

@@ -63,7 +63,7 @@ impl<B: Backend> Ctx<B> {
             }
         };
         let value_v = Value::from_tensor(value.clone());
-        let fused = self.scorer.and_then(|score| score(erased.as_ref(), &value_v));
+        let fused = self.scorer.and_then(|sc| (sc.log_prob)(erased.as_ref(), &value_v));
         let mut lp = fused.unwrap_or_else(|| erased.log_prob(&value_v).expect("rank preserved"));
         if let Some(mask) = &msg.mask {
             lp = apply_mask(&lp, mask);
@@ -91,10 +91,15 @@ impl<B: Backend> Ctx<B> {
         self.process(&mut msg);
         let v = match msg.value.take() {
             Some(v) => v,
-            None => match self.params.get_or_init(name, Value::from_tensor(init), constraint) {
-                Ok(v) => v,
-                Err(e) => self.fail(e),
-            },
+            None => {
+                match self
+                    .params
+                    .get_or_init_scored(name, Value::from_tensor(init), constraint, self.scorer.as_ref())
+                {
+                    Ok(v) => v,
+                    Err(e) => self.fail(e),
+                }
+            }
         };
         let t = self.conform::<D>(name, v.clone(), {
             let mut s = [0; D];

@@ -65,6 +65,19 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         float(primitive)
     }
 
+    /// One graph node; its backward pass multiplies by `σ(x)`.
+    fn softplus<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D> {
+        let x = x.into_primitive().tensor();
+        let out = B::softplus(float::<B, D>(x.primitive.clone()))
+            .into_primitive()
+            .tensor();
+        let primitive = match Softplus.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
+            OpsKind::Tracked(prep) => prep.finish(x.primitive, out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        float(primitive)
+    }
+
     /// One graph node with `value` and `loc` as parents.
     fn normal_log_prob_fixed_scale<const D: usize>(
         value: Tensor<Self, D>,
@@ -157,5 +170,25 @@ impl<B: FusedKernels, const D: usize> Backward<B, 2> for NormalLogDensityFixedSc
         let partials = normal_log_prob_fixed_scale_grads::<B, D>(float(x), float(m), self.0, float(grad), wanted)
             .map(|g| g.map(|g| g.into_primitive().tensor()));
         register_grads::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
+    }
+}
+
+/// The backward step of the fused softplus; its state is the input.
+#[derive(Debug)]
+struct Softplus;
+
+impl<B: FusedKernels> Backward<B, 1> for Softplus {
+    type State = FloatTensor<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let x = ops.state;
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            // Element-wise, so computed on the flattened tensors (the state has no rank).
+            let shape = x.shape();
+            let n = shape.num_elements();
+            let flat = |t: FloatTensor<B>| float::<B, 1>(t).reshape([n]);
+            let g = flat(grad) * crate::special::sigmoid(flat(x));
+            B::float_reshape(g.into_primitive().tensor(), shape)
+        });
     }
 }

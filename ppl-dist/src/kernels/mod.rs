@@ -117,6 +117,14 @@ pub trait FusedKernels: Backend {
     ) -> Tensor<Self, D> {
         normal_log_prob_fixed_scale_composed(value, loc, scale)
     }
+
+    /// `softplus(x) = ln(1 + eˣ)` as [`special::softplus`](crate::special::softplus)
+    /// computes it (the map of positive parameters). On the autodiff backend one graph node
+    /// (instead of six) whose gradient is `σ(x)` ([`special::sigmoid`](crate::special::sigmoid))
+    /// times the incoming one.
+    fn softplus<const D: usize>(x: Tensor<Self, D>) -> Tensor<Self, D> {
+        crate::special::softplus(x)
+    }
 }
 
 /// A backend's float primitive as a tensor of rank `D` (what the kernels compute on).

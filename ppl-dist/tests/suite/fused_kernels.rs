@@ -17,7 +17,8 @@ use crate::common::{backend_suite, host, is_f64, t2};
 
 backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
-    fused_normal_equals_the_composed_operations
+    fused_normal_equals_the_composed_operations,
+    fused_softplus_equals_the_composed_operations
 );
 
 const ROWS: usize = 6;
@@ -185,5 +186,52 @@ fn fused_normal_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Devi
                 assert_close_grads(&format!("fixed-scale gradient {k} {track:?}"), a, b, eps);
             }
         }
+    }
+}
+
+/// Softplus over many magnitudes, both signs, zeros and ±∞: the same values, and a gradient
+/// (`σ(x)` against the composed operations' chain) within rounding.
+fn fused_softplus_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
+    let special = [0.0, -0.0, f64::INFINITY, f64::NEG_INFINITY, 1e30, -1e30];
+    let xs: Vec<f64> = (0..40)
+        .map(|i| {
+            if i < special.len() {
+                special[i]
+            } else {
+                (i as f64 - 23.0) * 10f64.powi(i as i32 % 5 - 2)
+            }
+        })
+        .collect();
+    let eps = if is_f64::<B>() {
+        f64::EPSILON
+    } else {
+        f64::from(f32::EPSILON)
+    };
+    // Below the smallest normal number a backend may flush σ(x) to zero (NdArray's f32 σ(−100)).
+    let tiny = if is_f64::<B>() {
+        f64::MIN_POSITIVE
+    } else {
+        f64::from(f32::MIN_POSITIVE)
+    };
+    let run = |f: &dyn Fn(Tensor<B, 2>) -> Tensor<B, 2>| {
+        let x = t2::<B>(&xs, 5, 8, dev).require_grad();
+        let w: Vec<f64> = (0..40).map(|i| 0.5 + (i % 3) as f64).collect();
+        let y = f(x.clone());
+        let grads = (y.clone() * t2::<B>(&w, 5, 8, dev))
+            .mask_fill(y.clone().is_inf(), 0.0)
+            .sum()
+            .backward();
+        (bits(y.inner()), host(x.grad(&grads).expect("x is tracked")))
+    };
+    let (fused, fused_g) = run(&|x| B::softplus(x));
+    let (composed, g) = run(&|x| ppl_dist::special::softplus(x));
+    assert_same("softplus", &fused, &composed, 0.0);
+    for (i, (a, b)) in fused_g.iter().zip(&g).enumerate() {
+        let tol = 4.0 * eps * (a.abs() + b.abs()) + tiny;
+        assert!(
+            (a - b).abs() <= tol,
+            "softplus gradient {i} at x = {:e}: fused {a:e}, composed {b:e}",
+            xs[i]
+        );
     }
 }

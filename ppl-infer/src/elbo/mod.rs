@@ -117,7 +117,7 @@ pub struct Batch<'a, B: Backend> {
     /// otherwise). Rows are scaled by N/rows either way.
     pub replicas: usize,
     /// How the runs score sample sites ([`ppl_core::Ctx::with_scorer`]); `None`: each
-    /// distribution's `log_prob`. `Svi` sets [`ppl_core::fused_site_scorer`].
+    /// distribution's `log_prob`. `Svi` sets [`ppl_core::SiteScorer::fused`].
     pub scorer: Option<SiteScorer<B>>,
 }
 
