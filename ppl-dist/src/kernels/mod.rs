@@ -14,9 +14,15 @@
 //! x86 off its ~100× slower subnormal arithmetic), the second too in f64 and within 2 ulps of
 //! it in f32 (its kernel rounds once, within 1 ulp of the exact value). burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
-//! whose backward pass is the inner backend's gradient kernel. Inference reaches the densities through
-//! [`fused_log_prob`] (`ppl_core::Ctx::with_scorer`), so models keep writing
-//! `Bernoulli::from_logits(..)` on any `B: Backend`.
+//! whose backward pass is the inner backend's gradient kernel. On `Autodiff`, where the cost
+//! of a small model is the bookkeeping per graph node rather than the arithmetic, two more
+//! are one node each over the composed defaults: [`FusedKernels::normal_log_prob`] (seven
+//! nodes otherwise; gradients for value, loc and scale, summed back over broadcast
+//! dimensions) and [`FusedKernels::softplus`] (six otherwise; the map of positive
+//! parameters). Their values are the composed operations' bit for bit, their gradients
+//! within rounding. Inference reaches the densities through [`fused_log_prob`]
+//! (`ppl_core::Ctx::with_scorer`), so models keep writing `Bernoulli::from_logits(..)` and
+//! `Normal::new(..)` on any `B: Backend`.
 //!
 //! [`TrainingBackend`] names what the optimizers need: an autodiff backend whose inner backend
 //! has these kernels. It is implemented for every such backend, so generic code writes
