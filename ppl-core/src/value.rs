@@ -152,9 +152,11 @@ impl<B: Backend> Value<B> {
         }
     }
 
-    /// The sum of all elements, as a `[1]` tensor (keeps gradients).
+    /// The sum of all elements, as a `[1]` tensor (keeps gradients). A `[1]` value is its
+    /// own sum: no operation is recorded for it (a scalar latent's log-density).
     pub fn sum(&self) -> Tensor<B, 1> {
         match self {
+            Value::R1(t) if t.dims() == [1] => t.clone(),
             Value::R1(t) => t.clone().sum(),
             Value::R2(t) => t.clone().sum(),
             Value::R3(t) => t.clone().sum(),

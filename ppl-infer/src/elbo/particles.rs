@@ -118,7 +118,7 @@ impl<B: Backend, T: ParticleTerm> Objective<B> for ParticleElbo<T> {
         require_particles(self.particles)?;
         let device = input.device;
         let baseline = self.baseline.unwrap_or(0.0);
-        let mut surrogate = zero::<B>(device);
+        let mut surrogate: Option<Tensor<B, 1>> = None;
         let mut total = 0.0;
         let (params, traces) = for_each_particle(input, self.particles, |guide, model| {
             let elbo_k = self.term.elbo(guide, model, device);
@@ -130,7 +130,10 @@ impl<B: Backend, T: ParticleTerm> Objective<B> for ParticleElbo<T> {
                 // before any): surrogate = elbo + ln q · stop_grad(elbo − b).
                 s = s + log_q * (value - baseline);
             }
-            surrogate = surrogate.clone() + s;
+            surrogate = Some(match surrogate.take() {
+                Some(acc) => acc + s,
+                None => s,
+            });
             total += value;
             Ok(())
         })?;
@@ -142,7 +145,8 @@ impl<B: Backend, T: ParticleTerm> Objective<B> for ParticleElbo<T> {
             });
         }
         Ok(ElboEstimate {
-            surrogate_loss: surrogate.neg() / self.particles as f64,
+            // −Σ/n in one operation: (−x)/n and x/(−n) round alike.
+            surrogate_loss: surrogate.unwrap_or_else(|| zero::<B>(device)) / -(self.particles as f64),
             elbo,
             traces,
             params,
