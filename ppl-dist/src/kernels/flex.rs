@@ -1,6 +1,7 @@
 //! flex's kernels: one pass over contiguous host buffers, in place where a buffer is not
 //! shared (flex's copy-on-write storage copies it otherwise).
 
+use std::mem::MaybeUninit;
 use std::ops::{Add, Div, Mul, Neg, Sub, SubAssign};
 
 use burn::tensor::{DType, Shape, Tensor, TensorData};
@@ -316,16 +317,28 @@ fn adam_buffers<E: Real>(
     assert!(E::slice(g).len() == n && E::slice(&m).len() == n && E::slice(&v).len() == n);
     if p.is_unique() && m.is_unique() && v.is_unique() {
         let (ps, ms, vs) = (E::slice_mut(&mut p), E::slice_mut(&mut m), E::slice_mut(&mut v));
-        for (((p, &g), m), v) in ps.iter_mut().zip(E::slice(g)).zip(ms.iter_mut()).zip(vs.iter_mut()) {
-            (*p, *m, *v) = adam_element(*p, g, *m, *v, k, first);
-        }
+        adam_in_place(ps, E::slice(g), ms, vs, k, first);
         return (p, m, v);
     }
-    let (mut po, mut mo, mut vo) = (vec![E::ZERO; n], vec![E::ZERO; n], vec![E::ZERO; n]);
-    let old = E::slice(&p).iter().zip(E::slice(g)).zip(E::slice(&m)).zip(E::slice(&v));
-    let new = po.iter_mut().zip(mo.iter_mut()).zip(vo.iter_mut());
-    for ((((&p, &g), &m), &v), ((po, mo), vo)) in old.zip(new) {
-        (*po, *mo, *vo) = adam_element(p, g, m, v, k, first);
+    // Fresh buffers, written once each (no zero-filling first: the loop writes every element).
+    let (mut po, mut mo, mut vo) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+    let old = [E::slice(&p), E::slice(g), E::slice(&m), E::slice(&v)];
+    adam_into(
+        old,
+        [
+            &mut po.spare_capacity_mut()[..n],
+            &mut mo.spare_capacity_mut()[..n],
+            &mut vo.spare_capacity_mut()[..n],
+        ],
+        k,
+        first,
+    );
+    // SAFETY: `adam_into` wrote all `n` elements of each buffer's spare capacity (its loop
+    // visits every index of its equal-length slices, asserted above and in it).
+    unsafe {
+        po.set_len(n);
+        mo.set_len(n);
+        vo.set_len(n);
     }
     let shape = p.layout().shape().clone();
     (
@@ -333,6 +346,61 @@ fn adam_buffers<E: Real>(
         E::tensor(mo, shape.clone()),
         E::tensor(vo, shape),
     )
+}
+
+/// The Adam loop updating `p`, `m`, `v` in place: compiled for AVX2 too and chosen at run
+/// time (the same IEEE operations in the same order, no fused multiply-add: the same bits).
+fn adam_in_place<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
+    #[inline(always)]
+    fn body<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
+        for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
+            (*p, *m, *v) = adam_element(*p, g, *m, *v, k, first);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn avx2<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
+        body(p, g, m, v, k, first)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked on the line above.
+        return unsafe { avx2(p, g, m, v, k, first) };
+    }
+    body(p, g, m, v, k, first)
+}
+
+/// The Adam loop from `[p, g, m, v]` into `[p, m, v]` (all of one length), every element
+/// written; AVX2 chosen at run time as in [`adam_in_place`].
+fn adam_into<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
+    #[inline(always)]
+    fn body<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
+        let [p, g, m, v] = old;
+        let [po, mo, vo] = new;
+        let n = p.len();
+        assert!([g.len(), m.len(), v.len(), po.len(), mo.len(), vo.len()]
+            .iter()
+            .all(|&l| l == n));
+        let old = p.iter().zip(g).zip(m).zip(v);
+        let new = po.iter_mut().zip(mo.iter_mut()).zip(vo.iter_mut());
+        for ((((&p, &g), &m), &v), ((po, mo), vo)) in old.zip(new) {
+            let (p, m, v) = adam_element(p, g, m, v, k, first);
+            po.write(p);
+            mo.write(m);
+            vo.write(v);
+        }
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    fn avx2<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
+        body(old, new, k, first)
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2, checked on the line above.
+        return unsafe { avx2(old, new, k, first) };
+    }
+    body(old, new, k, first)
 }
 
 /// The update of [`AdamStep`]'s docs for one element: the new `(p, m, v)`; `k` = `[β₁,
