@@ -7,8 +7,10 @@
 //! OneHotCategorical, Gumbel, Exponential, Laplace, Logistic, Cauchy, HalfCauchy, Pareto,
 //! Weibull, Geometric) with burn's device RNG, seeded from the key at each draw, and
 //! transforms it on the device: nothing is uploaded, which is what a GPU wants. On a given
-//! backend the draws are then fixed by the key only while no other thread draws from the same
-//! backend (burn's RNG is one per backend); across backends they differ. The samplers built
+//! backend the draws are then fixed by the key, also with other threads drawing at the same
+//! time (burn's RNG is one per backend, so each draw is seeded and made under one lock; code
+//! outside this crate that reseeds burn's RNG between the two is not covered); across
+//! backends they differ. The samplers built
 //! on Gamma draws (Gamma, Beta, Dirichlet, StudentT, InverseGamma, Chi2) and the counting ones
 //! (Poisson, Binomial, …) draw on the host in either mode.
 //!
@@ -79,11 +81,19 @@ pub(crate) fn device_noise<B: Backend, const D: usize>(
     rng: &mut RngKey,
     dev: &B::Device,
 ) -> Tensor<B, D> {
-    B::seed(dev, rng.split().seed());
+    let seed = rng.split().seed();
+    // burn's RNG is one per backend, shared by every thread: seeding and drawing happen under
+    // one lock, so a draw follows its own seed even while other threads (data-parallel peers,
+    // parallel fits) draw too, and a key fixes it.
+    let _seed_and_draw = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
+    B::seed(dev, seed);
     // In the backend's float type (burn's default dtype is kept per device type, and may be
     // another backend's in a process that runs two).
     Tensor::random(shape, distribution, crate::param::float_options::<B>(dev))
 }
+
+/// Held from seeding burn's device RNG to the draw that follows (see [`device_noise`]).
+static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 /// Uniform device noise in the open interval `(0, 1)`: draws below 2⁻²⁴ are raised to it.
 pub(crate) fn device_open_uniform<B: Backend, const D: usize>(
@@ -92,4 +102,35 @@ pub(crate) fn device_open_uniform<B: Backend, const D: usize>(
     dev: &B::Device,
 ) -> Tensor<B, D> {
     device_noise::<B, D>(shape, BurnDistribution::Uniform(0.0, 1.0), rng, dev).clamp_min(OPEN_FLOOR)
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::NdArray;
+
+    use super::*;
+    use crate::{Distribution, Normal};
+
+    /// Device draws from threads drawing at once equal the same keys' draws made alone: each
+    /// draw is seeded and made under one lock.
+    #[test]
+    fn device_draws_are_fixed_by_their_key_while_other_threads_draw() {
+        type B = NdArray<f32>;
+        let dev = Default::default();
+        let draw = |seed: u64| {
+            let d = Normal::new(Tensor::<B, 1>::zeros([64], &dev), 1.0).unwrap();
+            with_sampling(Sampling::Device, || d.sample(&mut RngKey::new(seed)).into_data())
+        };
+        let alone: Vec<_> = (0..4u64).map(draw).collect();
+        std::thread::scope(|s| {
+            let threads: Vec<_> = (0..4u64)
+                .map(|t| s.spawn(move || (0..50).map(|_| draw(t)).collect::<Vec<_>>()))
+                .collect();
+            for (t, h) in threads.into_iter().enumerate() {
+                for d in h.join().unwrap() {
+                    assert_eq!(d, alone[t], "thread {t} drew another key's numbers");
+                }
+            }
+        });
+    }
 }

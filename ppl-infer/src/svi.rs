@@ -125,7 +125,8 @@ pub struct SviConfig {
     /// Where the steps' samplers draw their noise: [`Sampling::Host`] (the default: drawn
     /// from the seed on the host and uploaded, the same numbers bit for bit on every
     /// backend) or [`Sampling::Device`] (burn's device RNG, seeded from the same keys; no
-    /// uploads, for GPU runs; statistically, not bitwise, the same; see
+    /// uploads, for GPU runs; statistically, not bitwise, the same, and fixed by the seed on
+    /// a given backend; see
     /// [`ppl_dist::sampling`] for which samplers it covers).
     pub sampling: Sampling,
 }

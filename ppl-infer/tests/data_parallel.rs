@@ -141,6 +141,35 @@ fn peers_as_threads_take_the_single_process_steps() {
     }
 }
 
+/// With device sampling the peers draw from burn's one RNG per backend at the same time;
+/// each draw is seeded and made under one lock, so a seed still fixes the fit: two runs of
+/// two peers give the same parameters bit for bit.
+#[test]
+fn thread_peers_with_device_sampling_are_reproducible() {
+    let _serial = serial();
+    let run = || {
+        let handles: Vec<_> = (0..2)
+            .map(|k| {
+                std::thread::spawn(move || {
+                    let config = SviConfig {
+                        sampling: ppl_infer::Sampling::Device,
+                        ..config()
+                    };
+                    let mut svi = Svi::from_fns(model, guide(0.0), config, &Default::default())
+                        .with_peers(Peers::threads(k, 2))
+                        .unwrap();
+                    svi.fit(&data()).unwrap();
+                    params(&svi)
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first[0], first[1], "the peers differ");
+    assert_eq!(first, second, "two runs with one seed differ");
+}
+
 #[test]
 fn a_thread_peer_that_stops_fails_the_others_within_the_timeout() {
     let _serial = serial();

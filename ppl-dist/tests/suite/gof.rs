@@ -25,16 +25,10 @@ backend_suite!(
     samplers_pass_every_check_in_device_mode,
 );
 
-/// burn's device RNG is one per backend (NdArray's one for every element type): the
-/// device-mode checks run one at a time, so that each draw follows its own seeding and the
-/// draws are fixed by the seeds on a given backend.
-static DEVICE_RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
-
 /// D3/D4 again with the noise drawn by burn's device RNG and transformed on the device
 /// ([`Sampling::Device`]; the Gamma-based and counting samplers draw on the host in either
 /// mode, so for them this repeats the host checks).
 fn samplers_pass_every_check_in_device_mode<B: AutodiffBackend>(dev: &B::Device) {
-    let _one_at_a_time = DEVICE_RNG.lock().unwrap_or_else(|e| e.into_inner());
     with_sampling(Sampling::Device, || {
         // The mode is in force: a device draw is not the host draw of the same key.
         let d = Normal::new(t1::<B>(&[0.0; 8], dev), 1.0).unwrap();
