@@ -8,6 +8,14 @@ use ppl_dist::Constraint;
 
 use crate::{ErasedDist, Value};
 
+/// A sample site's log-density hook: the log-density of a value under an erased
+/// distribution, or `None` to leave it to the distribution's `log_prob`.
+pub type LogProbHook<B> = fn(&dyn ErasedDist<B>, &Value<B>) -> Option<Value<B>>;
+
+/// A `param` site's constraint hook: the constrained value from the unconstrained one, or
+/// `None` to leave it to [`to_constrained`](crate::transform::to_constrained).
+pub type ConstrainHook<B> = fn(Constraint, &Value<B>) -> Option<Value<B>>;
+
 /// How a [`Ctx`](crate::Ctx) scores its sites ([`Ctx::with_scorer`](crate::Ctx::with_scorer)):
 /// two hooks, each returning `None` to leave a site to the composed operations. Each must
 /// give those operations' values (shape, numbers and gradient, up to rounding).
@@ -15,10 +23,10 @@ use crate::{ErasedDist, Value};
 pub struct SiteScorer<B: Backend> {
     /// The log-density of a value under a sample site's distribution (otherwise the
     /// distribution's `log_prob`).
-    pub log_prob: fn(&dyn ErasedDist<B>, &Value<B>) -> Option<Value<B>>,
+    pub log_prob: LogProbHook<B>,
     /// A `param` site's value from its unconstrained one, where the constraint's map has a
     /// fused form (otherwise [`to_constrained`](crate::transform::to_constrained)).
-    pub constrain: fn(Constraint, &Value<B>) -> Option<Value<B>>,
+    pub constrain: ConstrainHook<B>,
 }
 
 impl<B: Backend> Clone for SiteScorer<B> {
