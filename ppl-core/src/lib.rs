@@ -87,7 +87,9 @@ pub use minibatch::epoch_order;
 pub use model::{prior, run, trace, Model, RunResult};
 pub use param_store::{ParamMeta, ParamStore};
 pub use plate::{DataPlate, FixedPlate, Plate, PlateEnv, PlateRows, SubsampledPlate, DATA_PLATE};
-pub use scorer::{fused_constrain, fused_site_scorer, ConstrainHook, LogProbHook, SiteScorer};
+pub use scorer::{
+    fused_constrain, fused_site_rsample, fused_site_scorer, ConstrainHook, LogProbHook, RsampleHook, SiteScorer,
+};
 pub use site::{PlateInfo, Site, SiteKind};
 pub use trace::{DataUse, Trace};
 pub use value::Value;

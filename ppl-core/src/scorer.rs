@@ -3,8 +3,8 @@
 //! gives the same numbers.
 
 use burn::tensor::backend::Backend;
-use ppl_dist::kernels::{fused_log_prob, FusedKernels};
-use ppl_dist::Constraint;
+use ppl_dist::kernels::{fused_log_prob, fused_rsample, FusedKernels};
+use ppl_dist::{Constraint, RngKey};
 
 use crate::{ErasedDist, Value};
 
@@ -15,6 +15,10 @@ pub type LogProbHook<B> = fn(&dyn ErasedDist<B>, &Value<B>) -> Option<Value<B>>;
 /// A `param` site's constraint hook: the constrained value from the unconstrained one, or
 /// `None` to leave it to [`to_constrained`](crate::transform::to_constrained).
 pub type ConstrainHook<B> = fn(Constraint, &Value<B>) -> Option<Value<B>>;
+
+/// A latent site's draw hook: a pathwise draw of `shape` from an erased distribution, or
+/// `None` (having drawn nothing) to leave it to the distribution's `rsample`.
+pub type RsampleHook<B> = fn(&dyn ErasedDist<B>, &[usize], &mut RngKey) -> Option<Value<B>>;
 
 /// How a [`Ctx`](crate::Ctx) scores its sites ([`Ctx::with_scorer`](crate::Ctx::with_scorer)):
 /// two hooks, each returning `None` to leave a site to the composed operations. Each must
@@ -27,6 +31,9 @@ pub struct SiteScorer<B: Backend> {
     /// A `param` site's value from its unconstrained one, where the constraint's map has a
     /// fused form (otherwise [`to_constrained`](crate::transform::to_constrained)).
     pub constrain: ConstrainHook<B>,
+    /// A latent sample site's pathwise draw (otherwise the distribution's `rsample`); the
+    /// same draws from the same key.
+    pub rsample: RsampleHook<B>,
 }
 
 impl<B: Backend> Clone for SiteScorer<B> {
@@ -39,13 +46,33 @@ impl<B: Backend> Copy for SiteScorer<B> {}
 
 impl<B: FusedKernels> SiteScorer<B> {
     /// The backend's fused kernels ([`ppl_dist::kernels`]): densities by
-    /// [`fused_site_scorer`], positive parameters by [`fused_constrain`]. `Svi` sets it on
+    /// [`fused_site_scorer`], positive parameters by [`fused_constrain`], draws by
+    /// [`fused_site_rsample`]. `Svi` sets it on
     /// every run of the model and guide.
     pub const fn fused() -> Self {
         SiteScorer {
             log_prob: fused_site_scorer::<B>,
             constrain: fused_constrain::<B>,
+            rsample: fused_site_rsample::<B>,
         }
+    }
+}
+
+/// The draw hook of [`SiteScorer::fused`]: a Normal with a tensor scale drawn as one
+/// autodiff node ([`FusedKernels::normal_reparameterized`]) instead of two; `None` for every
+/// other distribution.
+pub fn fused_site_rsample<B: FusedKernels>(
+    dist: &dyn ErasedDist<B>,
+    shape: &[usize],
+    rng: &mut RngKey,
+) -> Option<Value<B>> {
+    let any = dist.inner_any();
+    match shape.len() {
+        1 => fused_rsample::<B, 1>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
+        2 => fused_rsample::<B, 2>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
+        3 => fused_rsample::<B, 3>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
+        4 => fused_rsample::<B, 4>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
+        _ => None,
     }
 }
 

@@ -50,7 +50,10 @@ impl<B: Backend> Ctx<B> {
             Some(v) => (self.conform::<D>(name, v, expected), false),
             None => {
                 let shape = expected.to_vec();
-                match erased.rsample(&shape, &mut msg.key) {
+                let fused = self
+                    .scorer
+                    .and_then(|sc| (sc.rsample)(erased.as_ref(), &shape, &mut msg.key));
+                match fused.map(Ok).unwrap_or_else(|| erased.rsample(&shape, &mut msg.key)) {
                     Ok(v) => (v.tensor::<D>().expect("rank preserved"), true),
                     Err(_) => (
                         erased

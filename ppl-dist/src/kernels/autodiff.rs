@@ -78,6 +78,38 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         float(primitive)
     }
 
+    /// One graph node with `loc` and `scale` as parents; noise `eps` that is itself tracked
+    /// takes the composed operations.
+    fn normal_reparameterized<const D: usize>(
+        loc: Tensor<Self, D>,
+        scale: Tensor<Self, D>,
+        eps: Tensor<Self, D>,
+    ) -> Tensor<Self, D> {
+        let (m, s, e) = (
+            loc.into_primitive().tensor(),
+            scale.into_primitive().tensor(),
+            eps.into_primitive().tensor(),
+        );
+        if !e.node.requirement.is_none() {
+            return float::<Self, D>(m) + float::<Self, D>(s) * float::<Self, D>(e);
+        }
+        let out = B::normal_reparameterized(
+            float::<B, D>(m.primitive.clone()),
+            float(s.primitive.clone()),
+            float(e.primitive.clone()),
+        );
+        let out = out.into_primitive().tensor();
+        let primitive = match NormalReparameterized
+            .prepare::<C>([m.node.clone(), s.node.clone()])
+            .compute_bound()
+            .stateful()
+        {
+            OpsKind::Tracked(prep) => prep.finish((m.primitive.shape(), s.primitive.shape(), e.primitive), out),
+            OpsKind::UnTracked(prep) => prep.finish(out),
+        };
+        float(primitive)
+    }
+
     /// One graph node with `value` and `loc` as parents.
     fn normal_log_prob_fixed_scale<const D: usize>(
         value: Tensor<Self, D>,
@@ -190,5 +222,27 @@ impl<B: FusedKernels> Backward<B, 1> for Softplus {
             let g = flat(grad) * crate::special::sigmoid(flat(x));
             B::float_reshape(g.into_primitive().tensor(), shape)
         });
+    }
+}
+
+/// The backward step of the fused reparameterized normal draw; its state is the shapes of
+/// the location and the scale, and the noise.
+#[derive(Debug)]
+struct NormalReparameterized;
+
+impl<B: FusedKernels> Backward<B, 2> for NormalReparameterized {
+    type State = (burn::tensor::Shape, burn::tensor::Shape, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (loc_shape, scale_shape, eps) = ops.state;
+        let wants_scale = ops.parents[1].is_some();
+        let partials = [Some(grad.clone()), wants_scale.then(|| B::float_mul(grad, eps))];
+        register_grads::<B, 2>(
+            ops.parents.map(|p| p.map(|n| n.id)),
+            [loc_shape, scale_shape],
+            partials,
+            grads,
+        );
     }
 }

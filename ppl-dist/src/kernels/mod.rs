@@ -124,6 +124,18 @@ pub trait FusedKernels: Backend {
         normal_log_prob_fixed_scale_composed(value, loc, scale)
     }
 
+    /// A normal's reparameterized draw `loc + scale·ε` from standard normal noise `eps`
+    /// (shapes: broadcastable), as `Normal::rsample` computes it. On the autodiff backend one
+    /// graph node (instead of two) with `loc` and `scale` as parents: gradients `g` and `g·ε`,
+    /// summed back over broadcast dimensions (the composed operations' numbers).
+    fn normal_reparameterized<const D: usize>(
+        loc: Tensor<Self, D>,
+        scale: Tensor<Self, D>,
+        eps: Tensor<Self, D>,
+    ) -> Tensor<Self, D> {
+        loc + scale * eps
+    }
+
     /// `softplus(x) = ln(1 + eˣ)` as [`special::softplus`](crate::special::softplus)
     /// computes it (the map of positive parameters). On the autodiff backend one graph node
     /// (instead of six) whose gradient is `σ(x)` ([`special::sigmoid`](crate::special::sigmoid))
@@ -158,6 +170,29 @@ pub fn fused_log_prob<B: FusedKernels, const D: usize>(dist: &dyn Any, value: &T
         }
         _ => None,
     }
+}
+
+/// A pathwise draw of `shape` from `dist` (a distribution seen as [`Any`]) through a fused
+/// kernel, where it has one; `None` otherwise, before drawing anything (draw with the
+/// distribution's own `rsample_expanded`). The same draws from the same `rng`.
+///
+/// Fused today: [`Normal`] with a tensor scale ([`FusedKernels::normal_reparameterized`]).
+pub fn fused_rsample<B: FusedKernels, const D: usize>(
+    dist: &dyn Any,
+    shape: [usize; D],
+    rng: &mut crate::RngKey,
+) -> Option<Tensor<B, D>> {
+    let normal = dist.downcast_ref::<Normal<B, D>>()?;
+    if normal.scale_const().is_some() {
+        // `loc + ε·s`: the product is untracked, one node already.
+        return None;
+    }
+    let eps = crate::noise::normal::<B, D>(shape, rng, &normal.loc().device());
+    Some(B::normal_reparameterized(
+        normal.loc().clone(),
+        normal.scale().clone(),
+        eps,
+    ))
 }
 
 /// An autodiff backend with [`FusedKernels`] (the densities' fused nodes) whose inner backend

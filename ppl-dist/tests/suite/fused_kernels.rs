@@ -18,7 +18,8 @@ use crate::common::{backend_suite, host, is_f64, t2};
 backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
     fused_normal_equals_the_composed_operations,
-    fused_softplus_equals_the_composed_operations
+    fused_softplus_equals_the_composed_operations,
+    fused_normal_draw_equals_the_composed_operations
 );
 
 const ROWS: usize = 6;
@@ -233,5 +234,27 @@ fn fused_softplus_equals_the_composed_operations<B: TrainingBackend>(dev: &B::De
             "softplus gradient {i} at x = {:e}: fused {a:e}, composed {b:e}",
             xs[i]
         );
+    }
+}
+
+/// `loc + scale·ε` as one node: the composed operations' values and gradients bit for bit
+/// (loc `[1, 4]` and scale `[3, 1]` broadcast against noise `[3, 4]`; either untracked).
+fn fused_normal_draw_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
+    let eps: Vec<f64> = (0..12).map(|i| ((i * 7) % 11) as f64 * 0.37 - 1.8).collect();
+    let run = |f: &dyn Fn(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>, track: [bool; 2]| {
+        let maybe = |t: Tensor<B, 2>, on: bool| if on { t.require_grad() } else { t };
+        let m = maybe(t2::<B>(&[0.3, -1.0, 2.5, 0.0], 1, 4, dev), track[0]);
+        let s = maybe(t2::<B>(&[0.5, 1.0, 3.0], 3, 1, dev), track[1]);
+        let w: Vec<f64> = (0..12).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
+        let z = f(m.clone(), s.clone(), t2::<B>(&eps, 3, 4, dev));
+        let grads = (z.clone() * t2::<B>(&w, 3, 4, dev)).sum().backward();
+        let g = |t: &Tensor<B, 2>| t.grad(&grads).map(bits);
+        (bits(z.inner()), [g(&m), g(&s)])
+    };
+    for track in [[true, true], [true, false], [false, true]] {
+        let fused = run(&|m, s, e| B::normal_reparameterized(m, s, e), track);
+        let composed = run(&|m, s, e| m + s * e, track);
+        assert_eq!(fused, composed, "fused and composed draws differ ({track:?})");
+        assert_eq!(fused.1.map(|g| g.is_some()), track, "gradients where tracked");
     }
 }
