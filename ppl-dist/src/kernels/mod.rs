@@ -18,9 +18,10 @@
 //! of a small model is the bookkeeping per graph node rather than the arithmetic, two more
 //! are one node each over the composed defaults: [`FusedKernels::normal_log_prob`] (seven
 //! nodes otherwise; gradients for value, loc and scale, summed back over broadcast
-//! dimensions) and [`FusedKernels::softplus`] (six otherwise; the map of positive
-//! parameters). Their values are the composed operations' bit for bit, their gradients
-//! within rounding. Inference reaches the densities through [`fused_log_prob`]
+//! dimensions), [`FusedKernels::softplus`] (six otherwise; the map of positive
+//! parameters) and [`FusedKernels::normal_reparameterized`] (two otherwise; a latent's
+//! pathwise draw, reached through [`fused_rsample`]). Their values are the composed
+//! operations' bit for bit, their gradients within rounding (the draw's bit for bit). Inference reaches the densities through [`fused_log_prob`]
 //! (`ppl_core::Ctx::with_scorer`), so models keep writing `Bernoulli::from_logits(..)` and
 //! `Normal::new(..)` on any `B: Backend`.
 //!
