@@ -21,7 +21,7 @@ pub type ConstrainHook<B> = fn(Constraint, &Value<B>) -> Option<Value<B>>;
 pub type RsampleHook<B> = fn(&dyn ErasedDist<B>, &[usize], &mut RngKey) -> Option<Value<B>>;
 
 /// How a [`Ctx`](crate::Ctx) scores its sites ([`Ctx::with_scorer`](crate::Ctx::with_scorer)):
-/// two hooks, each returning `None` to leave a site to the composed operations. Each must
+/// three hooks, each returning `None` to leave a site to the composed operations. Each must
 /// give those operations' values (shape, numbers and gradient, up to rounding).
 #[derive(Debug)]
 pub struct SiteScorer<B: Backend> {
@@ -66,14 +66,9 @@ pub fn fused_site_rsample<B: FusedKernels>(
     shape: &[usize],
     rng: &mut RngKey,
 ) -> Option<Value<B>> {
-    let any = dist.inner_any();
-    match shape.len() {
-        1 => fused_rsample::<B, 1>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
-        2 => fused_rsample::<B, 2>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
-        3 => fused_rsample::<B, 3>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
-        4 => fused_rsample::<B, 4>(any, shape.try_into().ok()?, rng).map(Value::from_tensor),
-        _ => None,
-    }
+    crate::with_rank!(shape.len(), D => {
+        fused_rsample::<B, D>(dist.inner_any(), shape.try_into().ok()?, rng).map(Value::from_tensor)
+    }, _ => None)
 }
 
 /// A positive (or non-negative) parameter's value `softplus(u)` by the backend's fused
@@ -113,12 +108,7 @@ pub fn fused_constrain<B: FusedKernels>(constraint: Constraint, unconstrained: &
 /// }
 /// ```
 pub fn fused_site_scorer<B: FusedKernels>(dist: &dyn ErasedDist<B>, value: &Value<B>) -> Option<Value<B>> {
-    let any = dist.inner_any();
-    match value.rank() {
-        1 => fused_log_prob::<B, 1>(any, &value.tensor()?).map(Value::from_tensor),
-        2 => fused_log_prob::<B, 2>(any, &value.tensor()?).map(Value::from_tensor),
-        3 => fused_log_prob::<B, 3>(any, &value.tensor()?).map(Value::from_tensor),
-        4 => fused_log_prob::<B, 4>(any, &value.tensor()?).map(Value::from_tensor),
-        _ => None,
-    }
+    crate::with_rank!(value.rank(), D => {
+        fused_log_prob::<B, D>(dist.inner_any(), &value.tensor()?).map(Value::from_tensor)
+    }, _ => None)
 }

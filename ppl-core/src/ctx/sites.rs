@@ -53,7 +53,11 @@ impl<B: Backend> Ctx<B> {
                 let fused = self
                     .scorer
                     .and_then(|sc| (sc.rsample)(erased.as_ref(), &shape, &mut msg.key));
-                match fused.map(Ok).unwrap_or_else(|| erased.rsample(&shape, &mut msg.key)) {
+                let drawn = match fused {
+                    Some(v) => Ok(v),
+                    None => erased.rsample(&shape, &mut msg.key),
+                };
+                match drawn {
                     Ok(v) => (v.tensor::<D>().expect("rank preserved"), true),
                     Err(_) => (
                         erased
@@ -94,15 +98,10 @@ impl<B: Backend> Ctx<B> {
         self.process(&mut msg);
         let v = match msg.value.take() {
             Some(v) => v,
-            None => {
-                match self
-                    .params
-                    .get_or_init_scored(name, Value::from_tensor(init), constraint, self.scorer.as_ref())
-                {
-                    Ok(v) => v,
-                    Err(e) => self.fail(e),
-                }
-            }
+            None => self
+                .params
+                .get_or_init_scored(name, Value::from_tensor(init), constraint, self.scorer.as_ref())
+                .unwrap_or_else(|e| self.fail(e)),
         };
         let t = self.conform::<D>(name, v.clone(), {
             let mut s = [0; D];

@@ -26,15 +26,8 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         }
         let out = B::bernoulli_logits_log_prob(float::<B, D>(l.primitive.clone()), float(x.primitive.clone()));
         let out = out.into_primitive().tensor();
-        let primitive = match BernoulliLogits
-            .prepare::<C>([l.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish((l.primitive, x.primitive), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        };
-        float(primitive)
+        let state = (l.primitive.clone(), x.primitive);
+        float(record::<B, C, _, 1>(BernoulliLogits, [&l], state, out))
     }
 
     /// One graph node with `value`, `loc` and `scale` as parents (any of them untracked).
@@ -54,15 +47,8 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
             float(s.primitive.clone()),
         );
         let out = out.into_primitive().tensor();
-        let primitive = match NormalLogDensity::<D>
-            .prepare::<C>([x.node.clone(), m.node.clone(), s.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish((x.primitive, m.primitive, s.primitive), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        };
-        float(primitive)
+        let state = (x.primitive.clone(), m.primitive.clone(), s.primitive.clone());
+        float(record::<B, C, _, 3>(NormalLogDensity::<D>, [&x, &m, &s], state, out))
     }
 
     /// One graph node; its backward pass multiplies by `σ(x)`.
@@ -71,11 +57,8 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         let out = B::softplus(float::<B, D>(x.primitive.clone()))
             .into_primitive()
             .tensor();
-        let primitive = match Softplus.prepare::<C>([x.node.clone()]).compute_bound().stateful() {
-            OpsKind::Tracked(prep) => prep.finish(x.primitive, out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        };
-        float(primitive)
+        let state = x.primitive.clone();
+        float(record::<B, C, _, 1>(Softplus, [&x], state, out))
     }
 
     /// One graph node with `loc` and `scale` as parents; noise `eps` that is itself tracked
@@ -99,15 +82,8 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
             float(e.primitive.clone()),
         );
         let out = out.into_primitive().tensor();
-        let primitive = match NormalReparameterized
-            .prepare::<C>([m.node.clone(), s.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish((m.primitive.shape(), s.primitive.shape(), e.primitive), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        };
-        float(primitive)
+        let state = (m.primitive.shape(), s.primitive.shape(), e.primitive);
+        float(record::<B, C, _, 2>(NormalReparameterized, [&m, &s], state, out))
     }
 
     /// One graph node with `value` and `loc` as parents.
@@ -119,15 +95,32 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         let (x, m) = (value.into_primitive().tensor(), loc.into_primitive().tensor());
         let out = B::normal_log_prob_fixed_scale(float::<B, D>(x.primitive.clone()), float(m.primitive.clone()), scale);
         let out = out.into_primitive().tensor();
-        let primitive = match NormalLogDensityFixedScale::<D>(scale)
-            .prepare::<C>([x.node.clone(), m.node.clone()])
-            .compute_bound()
-            .stateful()
-        {
-            OpsKind::Tracked(prep) => prep.finish((x.primitive, m.primitive), out),
-            OpsKind::UnTracked(prep) => prep.finish(out),
-        };
-        float(primitive)
+        let state = (x.primitive.clone(), m.primitive.clone());
+        float(record::<B, C, _, 2>(
+            NormalLogDensityFixedScale::<D>(scale),
+            [&x, &m],
+            state,
+            out,
+        ))
+    }
+}
+
+/// Record `out`, computed by the inner backend from `parents`, as one graph node of `op` with
+/// `state` kept for its backward step (dropped when no parent is tracked): the one pattern
+/// every fused override follows.
+fn record<B: FusedKernels, C: CheckpointStrategy, O: Backward<B, N>, const N: usize>(
+    op: O,
+    parents: [&FloatTensor<Autodiff<B, C>>; N],
+    state: O::State,
+    out: FloatTensor<B>,
+) -> FloatTensor<Autodiff<B, C>> {
+    match op
+        .prepare::<C>(parents.map(|p| p.node.clone()))
+        .compute_bound()
+        .stateful()
+    {
+        OpsKind::Tracked(prep) => prep.finish(state, out),
+        OpsKind::UnTracked(prep) => prep.finish(out),
     }
 }
 

@@ -146,7 +146,7 @@ impl<B: Backend, T: ParticleTerm> Objective<B> for ParticleElbo<T> {
         }
         Ok(ElboEstimate {
             // −Σ/n in one operation: (−x)/n and x/(−n) round alike.
-            surrogate_loss: surrogate.unwrap_or_else(|| zero::<B>(device)) / -(self.particles as f64),
+            surrogate_loss: surrogate.expect("for_each_particle ran at least one particle") / -(self.particles as f64),
             elbo,
             traces,
             params,
