@@ -86,7 +86,7 @@ pub use error::CoreError;
 pub use minibatch::epoch_order;
 pub use model::{prior, run, trace, Model, RunResult};
 pub use param_store::{ParamMeta, ParamStore};
-pub use plate::{DataPlate, FixedPlate, Plate, PlateEnv, PlateRows, SubsampledPlate, DATA_PLATE};
+pub use plate::{DataPlate, FixedPlate, Plate, PlateEnv, PlateRows, SubsampledPlate, DATA_PLATE, PARTICLE_PLATE};
 pub use scorer::{
     fused_constrain, fused_site_rsample, fused_site_scorer, ConstrainHook, LogProbHook, RsampleHook, SiteScorer,
 };

@@ -13,6 +13,10 @@ use crate::CoreError;
 /// The name of the plate opened by [`crate::Ctx::datamodel`] ([`DataPlate`]).
 pub const DATA_PLATE: &str = "data";
 
+/// The name of the plate opened by [`crate::Ctx::particle_plate`]: vectorized particles,
+/// always the outermost plate (dimension 0). Reserved: no other plate may take it.
+pub const PARTICLE_PLATE: &str = "particles";
+
 /// What a plate may consult when it decides its rows for one run.
 #[derive(Debug, Clone)]
 pub struct PlateEnv<'a> {

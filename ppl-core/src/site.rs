@@ -36,6 +36,11 @@ impl PlateInfo {
     pub fn is_data_plate(&self) -> bool {
         self.name == crate::DATA_PLATE
     }
+
+    /// Whether this is the plate of vectorized particles ([`crate::Ctx::particle_plate`]).
+    pub fn is_particle_plate(&self) -> bool {
+        self.name == crate::PARTICLE_PLATE
+    }
 }
 
 /// A recorded site.

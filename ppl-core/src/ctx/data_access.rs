@@ -92,6 +92,33 @@ impl<B: Backend> Ctx<B> {
         Some(self.plates.subsample(v))
     }
 
+    /// Observed data `v` of a site whose value has shape `expected`, broadcast over the K
+    /// particles inside the particle plate (data carry no particle dimension); as bound
+    /// outside it.
+    pub(super) fn over_particles<const D: usize>(&self, v: Value<B>, expected: &[usize; D]) -> Value<B> {
+        let Some(k) = self.plates.particles() else {
+            return v;
+        };
+        if v.rank() >= D {
+            return v; // already carries a leading dimension: conform checks it
+        }
+        let mut dims = vec![1];
+        dims.extend(v.dims());
+        if dims.len() < D && expected[D - 1] == 1 {
+            dims.push(1); // labels [M] of a site whose value is [K, M, 1]
+        }
+        let lifted = crate::with_rank!(dims.len(), R => {
+            let mut s = [0; R];
+            s.copy_from_slice(&dims);
+            Value::from_tensor(v.reshape(s))
+        }, _ => return v);
+        if k == 1 || lifted.rank() != D {
+            return lifted;
+        }
+        dims[0] = k;
+        lifted.expand(&dims).unwrap_or(lifted)
+    }
+
     /// A value of the right rank and shape for a site, from data or a handler.
     pub(super) fn conform<const D: usize>(&mut self, name: &str, v: Value<B>, expected: [usize; D]) -> Tensor<B, D> {
         let dims = v.dims();

@@ -13,7 +13,7 @@ use ppl_dist::param::float_options;
 use ppl_dist::RngKey;
 
 use crate::handlers::Handler;
-use crate::plate::{DataPlate, Plate, PlateEnv, DATA_PLATE};
+use crate::plate::{DataPlate, Plate, PlateEnv, DATA_PLATE, PARTICLE_PLATE};
 use crate::{CoreError, Data, ParamStore, SiteScorer, Trace};
 use plate_stack::PlateStack;
 
@@ -44,6 +44,7 @@ pub struct Ctx<B: Backend> {
     fixed_indices: HashMap<String, Vec<usize>>,
     instances: Option<usize>,
     data_replicas: usize,
+    particles: usize,
     error: Option<CoreError>,
     last_site: Option<String>,
     next_auxiliary: bool,
@@ -76,6 +77,7 @@ impl<B: Backend> Ctx<B> {
             fixed_indices: HashMap::new(),
             instances: None,
             data_replicas: 1,
+            particles: 1,
             error: None,
             last_site: None,
             next_auxiliary: false,
@@ -145,6 +147,13 @@ impl<B: Backend> Ctx<B> {
         self
     }
 
+    /// Run [`Ctx::particle_plate`] with `k` instances (inference sets it when it draws `k`
+    /// particles in one pass; 1, the default, is one particle per run).
+    pub fn with_vectorized_particles(mut self, k: usize) -> Self {
+        self.particles = k.max(1);
+        self
+    }
+
     /// The number of instances of the `datamodel` plate when no data gives it (prior
     /// predictive runs).
     pub fn with_instances(mut self, n: usize) -> Self {
@@ -180,6 +189,60 @@ impl<B: Backend> Ctx<B> {
         self.plate(&DataPlate, body)
     }
 
+    /// Run `body` inside the plate of vectorized particles ([`PARTICLE_PLATE`]), which must
+    /// be the outermost plate: every site inside gets a leading dimension of K instances,
+    /// K = 1 in a plain run and the number of particles when SVI draws them in one pass
+    /// (`vectorize_particles`). Write the sites' parameters with size 1 in dimension 0 (and
+    /// the other plates one dimension further right); bound data carry no particle dimension
+    /// (`ctx.data` returns them as bound; observed values are broadcast over the K
+    /// particles). Each site's log-density is scaled by 1/K, so the K particles average.
+    ///
+    /// Every operation in `body` must keep the particles apart: broadcasting against
+    /// dimension 0 is fine, reducing over it (a `sum()` of a latent) mixes particles and
+    /// gives a wrong objective.
+    ///
+    /// Stops the run with [`CoreError::InvalidPlate`] when another plate is already open.
+    ///
+    /// ```
+    /// use burn::backend::NdArray;
+    /// use ppl_core::{Ctx, Data};
+    /// use ppl_dist::{Normal, RngKey};
+    /// type B = NdArray<f32>;
+    /// let model = |ctx: &mut Ctx<B>| {
+    ///     ctx.particle_plate(|ctx| {
+    ///         let w = ctx.sample("w", Normal::new(ctx.zeros([1, 1]), 1.0)); // [K, 1]
+    ///         ctx.datamodel(|ctx| {
+    ///             let x = ctx.data::<1>("x").unsqueeze::<2>(); // [1, M]
+    ///             ctx.sample("y", Normal::new(x * w, 1.0)); // [K, M]
+    ///         });
+    ///     });
+    /// };
+    /// let data = Data::new()
+    ///     .with("x", ppl_dist::param::upload::<B, 1>(vec![1.0, 2.0, 3.0], [3], &Default::default()))
+    ///     .with("y", ppl_dist::param::upload::<B, 1>(vec![0.5, 1.0, 2.0], [3], &Default::default()));
+    /// let ctx = Ctx::<B>::new(data, RngKey::new(0), &Default::default()).with_vectorized_particles(4);
+    /// let trace = ppl_core::run(&model, ctx).unwrap().trace;
+    /// assert_eq!(trace.site("w").unwrap().value.dims(), vec![4, 1]);
+    /// assert_eq!(trace.site("y").unwrap().value.dims(), vec![4, 3]);
+    /// assert_eq!(trace.site("y").unwrap().scale, 0.25); // the four particles average
+    /// ```
+    pub fn particle_plate<R>(&mut self, body: impl FnOnce(&mut Self) -> R) -> R {
+        if self.plates.len() > 0 {
+            self.fail(CoreError::InvalidPlate {
+                plate: PARTICLE_PLATE.into(),
+                size: self.particles,
+                subsample: self.particles,
+                reason: "the particle plate must be the outermost plate (open it before any other)",
+            })
+        }
+        if let Err(e) = self.plates.enter(PARTICLE_PLATE, self.particles, self.particles, None) {
+            self.fail(e)
+        }
+        let r = body(self);
+        self.plates.exit();
+        r
+    }
+
     /// Run `body` inside `plate` (nestable; the outermost plate is dimension 0): the one entry
     /// point for every kind of plate — [`crate::FixedPlate`] (all instances),
     /// [`crate::SubsampledPlate`] (a seeded random subsample, sites scaled by N/M, bound data
@@ -206,6 +269,14 @@ impl<B: Backend> Ctx<B> {
     /// ```
     pub fn plate<P: Plate + ?Sized, R>(&mut self, plate: &P, body: impl FnOnce(&mut Self) -> R) -> R {
         let name = plate.name().to_string();
+        if name == PARTICLE_PLATE {
+            self.fail(CoreError::InvalidPlate {
+                plate: name,
+                size: 0,
+                subsample: 0,
+                reason: "this name is reserved for `Ctx::particle_plate`",
+            })
+        }
         let env = PlateEnv {
             data_rows: if name == DATA_PLATE { self.data.rows() } else { Ok(None) },
             instances: self.instances,

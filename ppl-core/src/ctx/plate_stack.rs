@@ -3,7 +3,7 @@
 
 use burn::tensor::{backend::Backend, Int, Tensor};
 
-use crate::plate::DATA_PLATE;
+use crate::plate::{DATA_PLATE, PARTICLE_PLATE};
 use crate::{CoreError, PlateInfo, Value};
 
 /// One open plate.
@@ -90,12 +90,34 @@ impl<B: Backend> PlateStack<B> {
         self.frames.iter().any(|f| f.info.name == DATA_PLATE)
     }
 
-    /// The factor a site's log-density is scaled by: the product of N/M over the plates.
+    /// The number K of vectorized particles when the particle plate is open (it is always
+    /// the outermost), `None` otherwise.
+    pub(crate) fn particles(&self) -> Option<usize> {
+        self.frames
+            .first()
+            .filter(|f| f.info.name == PARTICLE_PLATE)
+            .map(|f| f.info.subsample_size)
+    }
+
+    /// The factor a site's log-density is scaled by: the product of N/M over the plates, and
+    /// 1/K inside the particle plate (its K instances are draws to average, not terms to add).
     pub(crate) fn scale(&self) -> f64 {
         self.frames
             .iter()
-            .map(|f| f.info.size as f64 / f.info.subsample_size as f64)
+            .map(|f| {
+                if f.info.name == PARTICLE_PLATE {
+                    1.0 / f.info.subsample_size as f64
+                } else {
+                    f.info.size as f64 / f.info.subsample_size as f64
+                }
+            })
             .product()
+    }
+
+    /// The scale of a site recorded outside every plate but still inside the particle plate
+    /// (a global factor): 1/K there, 1 otherwise.
+    pub(crate) fn particle_scale(&self) -> f64 {
+        self.particles().map_or(1.0, |k| 1.0 / k as f64)
     }
 
     /// The subsample indices of the innermost subsampled plate, if any.
@@ -107,13 +129,16 @@ impl<B: Backend> PlateStack<B> {
     }
 
     /// Bound data `v` restricted to the rows each subsampled plate sees (along the plate's
-    /// dimension, where `v` spans the plate's full size there).
+    /// dimension, where `v` spans the plate's full size there). Data have no particle
+    /// dimension: inside the particle plate, plate `k` is dimension `k − 1` of the data.
     pub(crate) fn subsample(&self, mut v: Value<B>) -> Value<B> {
+        let offset = usize::from(self.particles().is_some());
         for f in &self.frames {
             if let Some((_, idx)) = &f.indices {
                 let dims = v.dims();
-                if f.info.dim < dims.len() && dims[f.info.dim] == f.info.size {
-                    v = v.select(f.info.dim, idx.clone());
+                let dim = f.info.dim - offset;
+                if dim < dims.len() && dims[dim] == f.info.size {
+                    v = v.select(dim, idx.clone());
                 }
             }
         }

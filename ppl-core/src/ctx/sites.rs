@@ -38,7 +38,7 @@ impl<B: Backend> Ctx<B> {
         msg.dist = Some(erased.clone());
         msg.shape = expected.to_vec();
         if let Some(v) = self.bound_data(name) {
-            msg.value = Some(v);
+            msg.value = Some(self.over_particles(v, &expected));
             msg.observed = true;
         } else {
             // Partially observed (`Data::with_partial`): latent here; the objective reads the
@@ -154,7 +154,7 @@ impl<B: Backend> Ctx<B> {
         self.claim_name(name);
         let mut msg = self.message(name, SiteKind::Factor);
         if global {
-            msg.scale = 1.0;
+            msg.scale = self.plates.particle_scale();
         }
         msg.value = Some(Value::from_tensor(log_factor.clone()));
         self.process(&mut msg);

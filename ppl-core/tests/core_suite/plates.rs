@@ -12,6 +12,9 @@ backend_suite!(
     datamodel_minibatches_are_scaled_by_n_over_m,
     subsample_indices_pick_the_bound_data_rows,
     a_user_plate_policy_needs_no_change_to_ctx,
+    particle_plate_sites_average_their_particles,
+    a_particle_plate_of_one_is_the_plain_model,
+    the_particle_plate_is_outermost_and_its_name_reserved,
 );
 
 /// mu ~ N(0, 1) (global, learnable loc), x_i ~ N(mu, 1) in a plate of n with subsample m.
@@ -231,4 +234,104 @@ fn a_user_plate_policy_needs_no_change_to_ctx<B: AutodiffBackend>(dev: &B::Devic
     assert_eq!(site.value.to_vec(), vec![3.0, 3.5, 4.0], "rows 6, 7, 8");
     assert_eq!(site.scale, 4.0);
     assert!(site.observed);
+}
+
+/// The global/subsampled model of [`Global`] written for vectorized particles, with a global
+/// factor: w ~ N(loc, 1) `[K, 1]`, x_i ~ N(w, 1) in a plate of n seen through m `[K, m]`.
+struct ParticleGlobal {
+    n: usize,
+    m: usize,
+}
+
+impl<B: Backend> Model<B> for ParticleGlobal {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        ctx.particle_plate(|ctx| {
+            let loc = ctx.param("loc", ctx.full([1, 1], 0.3), ppl_dist::Constraint::Real);
+            let mu = ctx.sample("mu", Normal::new(loc, 1.0));
+            ctx.global_factor("penalty", mu.clone() * -0.5);
+            ctx.plate(&ppl_core::SubsampledPlate::new("obs", self.n, self.m), |ctx| {
+                ctx.sample("x", Normal::new(mu, 1.0));
+            });
+        });
+    }
+}
+
+fn particle_plate_sites_average_their_particles<B: AutodiffBackend>(dev: &B::Device) {
+    // Shapes, data rows and scales inside the particle plate; the log-joint against statrs
+    // (f64 relative 1e−10).
+    let (n, m, k) = (12, 4, 3);
+    let x: Vec<f64> = (0..n).map(|i| (i as f64 * 1.3).cos() * 2.0).collect();
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    let ctx = Ctx::new(data, RngKey::new(5), dev)
+        .with_vectorized_particles(k)
+        .with_plate_indices("obs", vec![2, 5, 7, 11]);
+    let tr = run(&ParticleGlobal { n, m }, ctx).unwrap().trace;
+    let w = tr.site("mu").unwrap();
+    assert_eq!((w.value.dims(), w.scale), (vec![k, 1], 1.0 / 3.0));
+    assert!(w.plates[0].is_particle_plate() && w.plates[0].dim == 0);
+    let xs = tr.site("x").unwrap();
+    assert_eq!(
+        (xs.value.dims(), xs.scale, xs.plates[1].dim),
+        (vec![k, m], 3.0 / 3.0, 1)
+    );
+    assert_eq!(tr.site("penalty").unwrap().scale, 1.0 / 3.0);
+    let wv = w.value.to_vec();
+    assert!(
+        wv[0] != wv[1] && wv[1] != wv[2],
+        "each particle draws its own w: {wv:?}"
+    );
+    let xv = xs.value.to_vec();
+    let mut want = 0.0;
+    for (p, wp) in wv.iter().enumerate() {
+        let mut term = SNormal::new(0.3, 1.0).unwrap().ln_pdf(*wp) - 0.5 * wp;
+        for (j, row) in [2, 5, 7, 11].iter().enumerate() {
+            // The observed rows, the same in every particle.
+            assert_eq!(xv[p * m + j], ppl_dist::testkit::round::<B>(x[*row]));
+            term += 3.0 * SNormal::new(*wp, 1.0).unwrap().ln_pdf(xv[p * m + j]);
+        }
+        want += term / k as f64;
+    }
+    let got = scalar(tr.log_joint().unwrap());
+    assert!(
+        (got - want).abs() <= tolerance::<B>(want, want.abs() * 4.0, 1e-10),
+        "{got} vs {want}"
+    );
+}
+
+fn a_particle_plate_of_one_is_the_plain_model<B: AutodiffBackend>(dev: &B::Device) {
+    // K = 1 (a plain run): the same draws and log-joint as the model without the plate.
+    let x: Vec<f64> = (0..12).map(|i| (i as f64 * 0.4).sin()).collect();
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    let ctx = |d: &Data<B>| Ctx::new(d.clone(), RngKey::new(8), dev).with_plate_indices("obs", vec![0, 3, 4, 9]);
+    let plain = run(&Global { n: 12, m: 4 }, ctx(&data)).unwrap().trace;
+    let particle = run(&ParticleGlobal { n: 12, m: 4 }, ctx(&data)).unwrap().trace;
+    assert_eq!(particle.site("mu").unwrap().value.dims(), vec![1, 1]);
+    assert_eq!(
+        plain.site("mu").unwrap().value.to_vec(),
+        particle.site("mu").unwrap().value.to_vec()
+    );
+    let w = particle.site("mu").unwrap().value.to_vec()[0];
+    let got = scalar(particle.log_joint().unwrap());
+    let want = scalar(plain.log_joint().unwrap()) - 0.5 * w;
+    assert!(
+        (got - want).abs() <= tolerance::<B>(want, want.abs() * 4.0, 1e-12),
+        "{got} vs {want}"
+    );
+}
+
+fn the_particle_plate_is_outermost_and_its_name_reserved<B: AutodiffBackend>(dev: &B::Device) {
+    let inner = |ctx: &mut Ctx<B>| {
+        ctx.plate(&ppl_core::FixedPlate::new("groups", 2), |ctx| {
+            ctx.particle_plate(|ctx| ctx.sample("z", Normal::new(ctx.zeros([1, 1]), 1.0)));
+        });
+    };
+    let e = run(&inner, Ctx::new(Data::new(), RngKey::new(0), dev)).unwrap_err();
+    assert!(e.to_string().contains("outermost"), "{e}");
+    let named = |ctx: &mut Ctx<B>| {
+        ctx.plate(&ppl_core::FixedPlate::new(ppl_core::PARTICLE_PLATE, 2), |ctx| {
+            ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
+        });
+    };
+    let e = run(&named, Ctx::new(Data::new(), RngKey::new(0), dev)).unwrap_err();
+    assert!(e.to_string().contains("reserved"), "{e}");
 }
