@@ -157,6 +157,17 @@ impl Default for SviConfig {
     }
 }
 
+/// How [`Svi`] evaluates an objective's particles.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum ParticleLayout {
+    /// One run of the model and guide per particle.
+    Loop,
+    /// K stacked copies of the minibatch in one run (every latent local).
+    Tiled,
+    /// K instances of [`ppl_core::Ctx::particle_plate`] in one run.
+    Plate,
+}
+
 /// The trainable state: the P-model, the Q-model and the `param` store, as one burn module.
 #[derive(Module, Debug)]
 pub struct SviModules<B: Backend, P, Q> {
@@ -477,14 +488,19 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         out
     }
 
-    /// Whether the particles run vectorized: asked for in the config, or chosen up front for
-    /// a guide that declares itself local ([`VariationalFamily::locality`]).
+    /// How the particles run: one after another, vectorized as copies of the minibatch
+    /// (asked for in the config, or chosen up front for a guide that declares itself local),
+    /// or vectorized through the particle plate (a guide that declares
+    /// [`Locality::ParticlePlate`], with [`Elbo::Trace`]); see
+    /// [`VariationalFamily::locality`].
     ///
     /// # Errors
-    /// [`InferError::Config`] when vectorization is asked for with the Rényi bound or with a
-    /// guide that declares a global latent.
-    fn particle_layout(&self, objective: &AnyObjective) -> Result<bool, InferError> {
+    /// [`InferError::Config`] when vectorization is asked for with the Rényi bound or
+    /// `TraceEnum`, with a guide that declares a global latent, or through the particle plate
+    /// with an objective other than [`Elbo::Trace`].
+    fn particle_layout(&self, objective: &AnyObjective) -> Result<ParticleLayout, InferError> {
         let renyi = matches!(objective, AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_));
+        let trace = matches!(objective, AnyObjective::Trace(_));
         match (self.config.vectorize_particles, self.modules.q.locality()) {
             (true, _) if renyi => Err(InferError::Config(
                 "vectorize_particles applies to Elbo::Trace, Elbo::MeanField and Elbo::TraceGraph, not to the \
@@ -494,12 +510,20 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             (true, Locality::Global) => Err(InferError::Config(
                 "vectorize_particles needs every latent inside the data plate, and the guide declares a global \
                  latent (Locality::Global, as every autoguide does): use the particle loop (vectorize_particles: \
-                 false)"
+                 false), or write the model's global latents inside `ctx.particle_plate` (AutoNormal then \
+                 draws every particle in one pass)"
                     .into(),
             )),
-            (true, _) => Ok(true),
-            (false, Locality::Local) => Ok(!renyi),
-            (false, _) => Ok(false),
+            (true, Locality::ParticlePlate) if !trace => Err(InferError::Config(
+                "vectorize_particles through the particle plate applies to Elbo::Trace (the analytic KL of \
+                 Elbo::MeanField and the per-site baselines of Elbo::TraceGraph treat the plate's particles as \
+                 one draw): set vectorize_particles: false to run the particles one after another"
+                    .into(),
+            )),
+            (_, Locality::ParticlePlate) if trace => Ok(ParticleLayout::Plate),
+            (true, _) => Ok(ParticleLayout::Tiled),
+            (false, Locality::Local) if !renyi => Ok(ParticleLayout::Tiled),
+            (false, _) => Ok(ParticleLayout::Loop),
         }
     }
 
@@ -512,7 +536,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         full_size: usize,
         key: &RngKey,
     ) -> Result<ElboEstimate<B>, InferError> {
-        let input = |data, replicas| {
+        let input = |data, replicas, particles| {
             ObjectiveInput::new(
                 &m.p,
                 &m.q,
@@ -520,6 +544,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                     data,
                     full_size,
                     replicas,
+                    particles,
                     scorer: Self::SCORER,
                 },
                 key,
@@ -527,22 +552,32 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             )
             .with_params(m.params.clone())
         };
-        let vectorize = self.particle_layout(objective)?;
+        let layout = self.particle_layout(objective)?;
         let k = objective.particles();
-        let est = if vectorize && k > 1 {
-            // Vectorized particles: K copies of the minibatch in one pass, each row's terms
-            // scaled by N/(K·M), i.e. the average of K particles (valid when every latent is
-            // local), evaluated by the same estimator with one particle.
-            let mut single = objective.with_particles(1);
-            let rows = data.rows()?.unwrap_or(1);
-            let idx: Vec<usize> = (0..k).flat_map(|_| 0..rows).collect();
-            let tiled = data.select_rows(&idx);
-            let est = single.estimate(input(&tiled, k))?;
-            objective.set_state(single.state());
-            est
-        } else {
-            objective.estimate(input(data, 1))?
+        let est = match layout {
+            ParticleLayout::Tiled if k > 1 => {
+                // Vectorized particles: K copies of the minibatch in one pass, each row's terms
+                // scaled by N/(K·M), i.e. the average of K particles (valid when every latent is
+                // local), evaluated by the same estimator with one particle.
+                let mut single = objective.with_particles(1);
+                let rows = data.rows()?.unwrap_or(1);
+                let idx: Vec<usize> = (0..k).flat_map(|_| 0..rows).collect();
+                let tiled = data.select_rows(&idx);
+                let est = single.estimate(input(&tiled, k, 1))?;
+                objective.set_state(single.state());
+                est
+            }
+            ParticleLayout::Plate if k > 1 => {
+                // K particles along the particle plate's dimension, each site scaled by 1/K
+                // there: one pass is the average of K particles.
+                let mut single = objective.with_particles(1);
+                let est = single.estimate(input(data, 1, k))?;
+                objective.set_state(single.state());
+                est
+            }
+            _ => objective.estimate(input(data, 1, 1))?,
         };
+        let vectorize = layout == ParticleLayout::Tiled;
         if !self.config.allow_unused_data {
             let traces = [&est.traces.0, &est.traces.1];
             let unused = data_plan::unused(data, &data_plan::merged_reads(&traces));

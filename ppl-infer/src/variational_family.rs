@@ -19,6 +19,14 @@ pub enum Locality {
     /// particles run one after another, and asking to vectorize them is an error before the
     /// first step.
     Global,
+    /// The guide draws its latents inside [`ppl_core::Ctx::particle_plate`], as the model
+    /// does (a model written for vectorized particles; [`crate::AutoNormal`] of such a model
+    /// declares it): with [`crate::Elbo::Trace`], K particles are drawn and scored in one pass
+    /// of the model and the guide, a leading dimension of size K on every site inside the
+    /// plate, chosen up front whenever `particles > 1`. Other objectives run the particles
+    /// one after another (the plate then holds one), and asking them to vectorize is an
+    /// error.
+    ParticlePlate,
 }
 
 /// A variational family q(z | x): a guide program (any [`Model`], so any control flow,
@@ -29,7 +37,7 @@ pub enum Locality {
 /// | method | used by |
 /// |---|---|
 /// | [`latent_sites`](VariationalFamily::latent_sites) | posterior-predictive checks that the guide's latents do not silently come from the prior, before the first step |
-/// | [`locality`](VariationalFamily::locality) | the particle layout (vectorized for a local guide) |
+/// | [`locality`](VariationalFamily::locality) | the particle layout (vectorized for a local guide, or through the particle plate) |
 ///
 /// Point estimates need nothing here: [`crate::Posterior::median`] runs the guide with every
 /// latent at its distribution's median, which covers autoguides and hand-written guides alike.

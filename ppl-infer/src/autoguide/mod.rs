@@ -37,6 +37,9 @@ pub struct LatentSpec {
     /// Whether the site lies in the data plate (`ctx.datamodel`): one value per data row,
     /// what an amortized guide covers.
     pub local: bool,
+    /// Whether the site lies in [`ppl_core::Ctx::particle_plate`] (its `shape` then starts
+    /// with that plate's dimension, of size 1 as discovered): the guide draws it there too.
+    pub particles: bool,
     /// For a support that is an interval set by the distribution's parameters (Uniform,
     /// TruncatedNormal): the per-element `(low, high)` bounds, row-major.
     pub bounds: Option<(Vec<f64>, Vec<f64>)>,
@@ -108,6 +111,7 @@ pub fn discover<B: Backend, M: Model<B>>(
             support,
             init,
             local: s.in_data_plate(),
+            particles: s.plates.first().is_some_and(|p| p.is_particle_plate()),
             bounds: bounds.remove(&s.name),
         });
     }

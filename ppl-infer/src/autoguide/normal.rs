@@ -83,21 +83,32 @@ impl<B: Backend> Model<B> for AutoNormal {
     }
 
     fn model(&self, ctx: &mut Ctx<B>) {
-        for s in &self.sites {
+        let site = |ctx: &mut Ctx<B>, s: &LatentSpec| {
             ppl_core::with_rank!(s.shape.len(), D => self.site::<B, D>(ctx, s), _ => unsupported_rank(ctx, s));
+        };
+        // The model's sites inside its particle plate are drawn inside the guide's: one
+        // parameter set, K draws.
+        if self.sites.iter().any(|s| s.particles) {
+            ctx.particle_plate(|ctx| self.sites.iter().filter(|s| s.particles).for_each(|s| site(ctx, s)));
         }
+        self.sites.iter().filter(|s| !s.particles).for_each(|s| site(ctx, s));
     }
 }
 
 /// An autoguide knows its latents from the model run that built it; its parameters are
-/// shared by all rows, so it is global.
+/// shared by all rows, so it is global — drawn through the particle plate when the model
+/// draws its latents there.
 impl<B: Backend> VariationalFamily<B> for AutoNormal {
     fn latent_sites(&self) -> Option<Vec<String>> {
         Some(self.sites.iter().map(|s| s.name.clone()).collect())
     }
 
     fn locality(&self) -> Locality {
-        Locality::Global
+        if self.sites.iter().any(|s| s.particles) {
+            Locality::ParticlePlate
+        } else {
+            Locality::Global
+        }
     }
 }
 
@@ -121,6 +132,7 @@ mod tests {
                 support: Constraint::Real,
                 init: vec![0.0],
                 local: false,
+                particles: false,
                 bounds: None,
             }],
             init_scale: 0.1,

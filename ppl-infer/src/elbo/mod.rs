@@ -116,6 +116,9 @@ pub struct Batch<'a, B: Backend> {
     /// How many stacked copies of the minibatch `data` holds (vectorized particles; 1
     /// otherwise). Rows are scaled by N/rows either way.
     pub replicas: usize,
+    /// How many particles [`ppl_core::Ctx::particle_plate`] holds in these runs (vectorized
+    /// particles of a model written for them; 1 otherwise).
+    pub particles: usize,
     /// How the runs score sample sites ([`ppl_core::Ctx::with_scorer`]); `None`: each
     /// distribution's `log_prob`. `Svi` sets [`ppl_core::SiteScorer::fused`].
     pub scorer: Option<SiteScorer<B>>,
@@ -128,6 +131,7 @@ impl<'a, B: Backend> Batch<'a, B> {
             data,
             full_size,
             replicas: 1,
+            particles: 1,
             scorer: None,
         }
     }
@@ -196,6 +200,7 @@ pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
         .with_params(guide.params)
         .with_data_size(batch.full_size)
         .with_data_replicas(batch.replicas)
+        .with_vectorized_particles(batch.particles)
         .with_handler(Replay::new(&guide.trace));
     let model = run(p, ctx)?;
     Ok(Particle {
@@ -222,7 +227,8 @@ pub(crate) fn run_guide<B: Backend, Q: Model<B>>(
         .with_program("guide")
         .with_params(params)
         .with_data_size(batch.full_size)
-        .with_data_replicas(batch.replicas);
+        .with_data_replicas(batch.replicas)
+        .with_vectorized_particles(batch.particles);
     Ok(run(q, ctx)?)
 }
 
@@ -237,8 +243,19 @@ pub(crate) fn row_log_prob<B: Backend>(
     lp: &ppl_core::Value<B>,
     rows: usize,
 ) -> Result<Tensor<B, 1>, InferError> {
-    let dims = lp.dims();
-    if !s.plates.first().is_some_and(|p| p.is_data_plate()) || dims.first() != Some(&rows) {
+    let mut dims = lp.dims();
+    let mut plates = s.plates.as_slice();
+    if plates
+        .first()
+        .is_some_and(|p| p.is_particle_plate() && p.subsample_size == 1)
+        && dims.len() > 1
+    {
+        // One particle (a plain run of a model written for vectorized particles): its
+        // dimension of size 1 is not a row dimension.
+        plates = &plates[1..];
+        dims.remove(0);
+    }
+    if !plates.first().is_some_and(|p| p.is_data_plate()) || dims.first() != Some(&rows) {
         return Err(InferError::Config(format!(
             "{estimator}: site `{}` is in the data plate but its log-density does not have the plate's {rows} \
              rows first (shape {dims:?})",

@@ -97,13 +97,23 @@ impl<T: ParticleTerm> ParticleElbo<T> {
 /// **unscaled**. It is the log-density of the values actually drawn — a minibatch's M rows,
 /// not the N/M-scaled stand-in for all N rows that the ELBO's terms are — so a plate's N/M
 /// scale must not enter it (Pyro's `ScoreParts` leaves it unscaled too). Scaled, a
-/// minibatched discrete latent's gradient came out N/M times too large.
+/// minibatched discrete latent's gradient came out N/M times too large. Particles drawn in
+/// one pass ([`ppl_core::Ctx::particle_plate`]) count 1/K each, as K averaged runs do.
 fn score_terms<B: Backend>(guide: &Trace<B>, device: &B::Device) -> Option<Tensor<B, 1>> {
     let mut any = false;
     let mut acc = zero::<B>(device);
     for s in guide.latent_sites().filter(|s| !s.reparameterized) {
         if let Some(lp) = &s.log_prob {
-            acc = acc + lp.sum();
+            // K particles drawn in one pass: each particle's score counts 1/K, as in a loop
+            // of K runs averaged (the rows of a data plate are one particle's joint draw).
+            acc = match s
+                .plates
+                .first()
+                .filter(|p| p.is_particle_plate() && p.subsample_size > 1)
+            {
+                Some(p) => acc + lp.sum() / p.subsample_size as f64,
+                None => acc + lp.sum(),
+            };
             any = true;
         }
     }
