@@ -30,8 +30,8 @@ pub enum Workload {
     /// Edward's VAE (784–256–(10, 10) encoder, 10–256–784 Bernoulli decoder), N = 60 000.
     Vae,
     /// Bayesian logistic regression: w, b ~ N(0, 1), y ~ Bernoulli(logits = w·x + b), 200 rows
-    /// (x ~ N(0, 1), true w = 2, b = −0.5), AutoNormal guide, Monte-Carlo ELBO with 4 particles,
-    /// Adam lr 0.01, full batch.
+    /// (x ~ N(0, 1), true w = 2, b = −0.5), AutoNormal guide, Monte-Carlo ELBO with 4 particles
+    /// drawn in one pass (the particle plate), Adam lr 0.01, full batch.
     Logistic,
     /// Eight schools (Rubin 1981; the centred form of NumPyro's and Stan's example):
     /// μ ~ N(0, 5), τ ~ HalfCauchy(5), θ_j ~ N(μ, τ), y_j ~ N(θ_j, σ_j) in a plate of 8,
@@ -109,13 +109,17 @@ pub fn synthetic_mnist(workload: Workload, rows: usize, seed: u64) -> (Vec<f32>,
 /// Rows of the logistic-regression workload.
 pub const LOGISTIC_ROWS: usize = 200;
 
-/// The logistic-regression model (see [`Workload::Logistic`]).
+/// The logistic-regression model (see [`Workload::Logistic`]), written for vectorized
+/// particles as the peers run it (NumPyro's and Pyro's `Trace_ELBO` vectorize their 4
+/// particles): w and b are `[K, 1]`, the logits `[K, rows]`.
 pub fn logistic_model<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<B>) {
-    let w = ctx.sample("w", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
-    let b = ctx.sample("b", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        ctx.sample("y", ppl_dist::Bernoulli::from_logits(x * w + b));
+    ctx.particle_plate(|ctx| {
+        let w = ctx.sample("w", ppl_dist::Normal::new(ctx.zeros([1, 1]), 1.0));
+        let b = ctx.sample("b", ppl_dist::Normal::new(ctx.zeros([1, 1]), 1.0));
+        ctx.datamodel(|ctx| {
+            let x = ctx.data::<1>("x").unsqueeze::<2>();
+            ctx.sample("y", ppl_dist::Bernoulli::from_logits(x * w + b));
+        });
     });
 }
 

@@ -68,6 +68,10 @@ pub struct Posterior<B: Backend, P, Q> {
 fn nothing_to_release<D>(_: &D) {}
 
 impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
+    /// The most particles [`Posterior::sample`] draws in one pass of the particle plate
+    /// (bounds the memory of one pass).
+    pub const SAMPLE_PASS: usize = 1024;
+
     /// A posterior from a model, a guide and a `param` store (e.g. loaded for inference on a
     /// plain backend), with the seed its queries derive their keys from. Queries process 4096
     /// rows at a time ([`Posterior::with_chunk`]).
@@ -200,11 +204,20 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
     /// standard deviations and credible intervals come from the returned [`Samples`]. Draw
     /// `s` is reproducible on its own.
     ///
+    /// A guide that draws every target inside [`ppl_core::Ctx::particle_plate`] (AutoNormal
+    /// of a model written for vectorized particles) draws them in passes of up to
+    /// [`Posterior::SAMPLE_PASS`] particles instead of one run per draw, when `data` fit in one chunk;
+    /// each draw then keeps the plate's dimension of size 1, as in a plain run. The seed
+    /// fixes the draws either way.
+    ///
     /// # Errors
     /// As [`Posterior::posterior`].
     pub fn sample(&self, targets: &[&str], data: &Data<B>, n: usize) -> Result<Samples<B>, InferError> {
         let key = self.key().fold_in("sample");
         let data = self.released(|| self.planned(data, &key))?;
+        if let Some(draws) = self.sample_in_passes(targets, &data, n, &key)? {
+            return Ok(Samples::new(draws, n));
+        }
         let mut draws: BTreeMap<String, Vec<Value<B>>> = targets.iter().map(|t| (t.to_string(), Vec::new())).collect();
         for s in 0..n {
             let q = self.released(|| collect(self.guide_runs(&data, &key.fold_in_u64(s as u64), false)?, targets))?;
@@ -215,6 +228,51 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
             }
         }
         Ok(Samples::new(draws, n))
+    }
+
+    /// [`Posterior::sample`]'s draws in passes of the particle plate, or `None` when the
+    /// guide does not draw every target there (or `data` span several chunks, or `n < 2`).
+    #[allow(clippy::type_complexity)]
+    fn sample_in_passes(
+        &self,
+        targets: &[&str],
+        data: &Data<B>,
+        n: usize,
+        key: &RngKey,
+    ) -> Result<Option<BTreeMap<String, Vec<Value<B>>>>, InferError> {
+        let mut parts = chunks(data, self.chunk)?;
+        if n < 2 || parts.len() != 1 {
+            return Ok(None);
+        }
+        let data = parts.remove(0);
+        let mut draws: BTreeMap<String, Vec<Value<B>>> =
+            targets.iter().map(|t| (t.to_string(), Vec::with_capacity(n))).collect();
+        let (mut done, mut pass) = (0, 0);
+        while done < n {
+            let k = (n - done).min(Self::SAMPLE_PASS);
+            let trace = self.released(|| {
+                let ctx = Ctx::new(data.clone(), key.fold_in("passes").fold_in_u64(pass), &self.device)
+                    .with_program("guide")
+                    .with_params(self.params.clone())
+                    .with_vectorized_particles(k);
+                run(&self.guide, ctx).map(|r| r.trace)
+            })?;
+            for t in targets {
+                let Some(site) = trace.site(t) else {
+                    return Ok(None); // the draw loop names the missing target
+                };
+                let in_plate = site.plates.first().is_some_and(|p| p.is_particle_plate());
+                if !in_plate || site.value.dims().first() != Some(&k) {
+                    return Ok(None);
+                }
+                let value = site.value.detach();
+                let out = draws.get_mut(*t).expect("one entry per target");
+                out.extend((0..k).map(|i| value.narrow_rows(i, 1)));
+            }
+            done += k;
+            pass += 1;
+        }
+        Ok(Some(draws))
     }
 
     /// The guide's log-density `ln q(z | data)` at the latent values in `latents` (bound by
