@@ -119,12 +119,64 @@ fn posterior_sampling(c: &mut Criterion) {
                 .expect("posterior predictive draws");
             draws
                 .last()
-                .and_then(|q| q.tensor::<1>("w"))
+                .and_then(|q| q.tensor::<2>("w"))
                 .expect("w drawn")
                 .into_data()
         })
     });
+    // 10 000 posterior samples of the same fit's w and b: drawn in passes of the particle
+    // plate (the workload's model is written for it), against one guide run per draw (the
+    // same model and guide without the plate).
+    const SAMPLES: usize = 10_000;
+    group.throughput(Throughput::Elements(SAMPLES as u64));
+    let posterior = svi.to_posterior();
+    group.bench_function("logistic_10000_samples_in_passes", |b| {
+        b.iter(|| {
+            let s = posterior.sample(&["w", "b"], &data, SAMPLES).expect("samples");
+            s.mean("w").expect("w drawn")
+        })
+    });
+    let looped = logistic_without_particle_plate::<B>(&svi, &dev);
+    group.bench_function("logistic_10000_samples_one_run_each", |b| {
+        b.iter(|| {
+            let s = looped.sample(&["w", "b"], &data, SAMPLES).expect("samples");
+            s.mean("w").expect("w drawn")
+        })
+    });
     group.finish();
+}
+
+/// The fitted logistic regression's posterior with the particle plate taken out: the same
+/// model, and an AutoNormal guide of it with the fit's parameters (`[1]`-shaped instead of
+/// `[1, 1]`), so every draw is a run of the guide.
+fn logistic_without_particle_plate<Bk: ppl_infer::TrainingBackend>(
+    svi: &benches::workloads::LogisticSvi<Bk>,
+    dev: &Bk::Device,
+) -> ppl_infer::Posterior<Bk, fn(&mut ppl_core::Ctx<Bk>), ppl_infer::AutoNormal> {
+    fn plain<Bk: burn::tensor::backend::Backend>(ctx: &mut ppl_core::Ctx<Bk>) {
+        let w = ctx.sample("w", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
+        let b = ctx.sample("b", ppl_dist::Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            let x = ctx.data::<1>("x");
+            ctx.sample("y", ppl_dist::Bernoulli::from_logits(x * w + b));
+        });
+    }
+    let data = benches::workloads::logistic_data::<Bk>(5, dev);
+    let model: fn(&mut ppl_core::Ctx<Bk>) = plain::<Bk>;
+    let guide = ppl_infer::AutoNormal::new(&model, &data, dev).expect("autoguide");
+    let mut params = ppl_core::ParamStore::new();
+    for name in ["w.loc", "w.scale", "b.loc", "b.scale"] {
+        let v = svi.params().get(name).expect("fitted parameter").reshape([1]);
+        let constraint = if name.ends_with("scale") {
+            ppl_dist::Constraint::Positive
+        } else {
+            ppl_dist::Constraint::Real
+        };
+        params
+            .get_or_init(name, ppl_core::Value::from_tensor(v), constraint)
+            .expect("a fitted parameter is valid");
+    }
+    ppl_infer::Posterior::new(model, guide, params, 0, dev)
 }
 
 criterion_group!(benches, svi_step, step_after_evaluates, posterior_sampling);

@@ -112,7 +112,10 @@ pub struct SviConfig {
     /// of K runs. Exact when every latent is local to the data plate (amortized models,
     /// VAEs); a model with a global latent is an [`InferError::Config`] error. A guide that
     /// declares [`Locality::Local`] is vectorized without asking; one that declares
-    /// [`Locality::Global`] makes `true` an error before the first step.
+    /// [`Locality::Global`] makes `true` an error before the first step. A guide that
+    /// declares [`Locality::ParticlePlate`] (AutoNormal of a model written inside
+    /// [`ppl_core::Ctx::particle_plate`]) has its [`Elbo::Trace`] particles drawn in one pass
+    /// of that plate without asking; `true` with another objective is an error.
     pub vectorize_particles: bool,
     /// Accept bound data that neither the model nor the guide reads (by default an
     /// [`InferError::UnusedData`] error: such an entry is usually a misspelt site name).
