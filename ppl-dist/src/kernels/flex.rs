@@ -204,67 +204,85 @@ fn bernoulli_argument<E: Real>(l: E, x: E) -> (E, bool, E, bool) {
     (s, inside, if below { E::LOGIT_FLOOR } else { t }, below)
 }
 
-/// `$name(l, x, out)` runs `$body` compiled for AVX2 (four `f64` lanes instead of two)
-/// where the CPU has it, and for the baseline instruction set otherwise; both compute the same
-/// numbers (the same IEEE operations in the same order, no fused multiply-add).
-macro_rules! with_avx2 {
-    ($name:ident, $avx2:ident, $body:ident) => {
-        fn $name(l: &[f32], x: &[f32], out: &mut [f32]) {
-            #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2, checked on the line above.
-                return unsafe { $avx2(l, x, out) };
-            }
-            $body(l, x, out)
-        }
+/// `dispatch: name, fn portable(args) { body }`: the portable function as written, and
+/// `name(args)`, which runs the body compiled for AVX-512 (F, DQ, BW, VL: eight `f64` lanes),
+/// for AVX2 (four) or for the baseline instruction set (two), the widest the CPU has, chosen at
+/// run time. All builds compute the same numbers: the same IEEE operations in the same order
+/// (Rust never contracts `a·b + c` into a fused multiply-add), more lanes at a time. The body's
+/// helpers are `#[inline(always)]`, so they are compiled into each build.
+macro_rules! multiversion {
+    (
+        dispatch: $name:ident,
+        $(#[$attr:meta])*
+        fn $portable:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) $body:block
+    ) => {
+        $(#[$attr])*
+        #[inline(always)]
+        fn $portable $(<$g: $bound>)? ($($arg: $ty),*) $body
 
-        #[cfg(target_arch = "x86_64")]
-        #[target_feature(enable = "avx2")]
-        fn $avx2(l: &[f32], x: &[f32], out: &mut [f32]) {
-            $body(l, x, out)
+        /// The widest build of
+        #[doc = concat!("[`", stringify!($portable), "`]")]
+        /// the CPU runs (see `multiversion!`).
+        fn $name $(<$g: $bound>)? ($($arg: $ty),*) {
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl")]
+            fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) {
+                $portable($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            #[target_feature(enable = "avx2")]
+            fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) {
+                $portable($($arg),*)
+            }
+            #[cfg(target_arch = "x86_64")]
+            {
+                use std::arch::is_x86_feature_detected as has;
+                if has!("avx512f") && has!("avx512dq") && has!("avx512bw") && has!("avx512vl") {
+                    // SAFETY: the CPU has these features, checked on the line above.
+                    return unsafe { avx512($($arg),*) };
+                }
+                if has!("avx2") {
+                    // SAFETY: the CPU has AVX2, checked on the line above.
+                    return unsafe { avx2($($arg),*) };
+                }
+            }
+            $portable($($arg),*)
         }
     };
 }
 
-with_avx2!(
-    bernoulli_forward_f32,
-    bernoulli_forward_f32_avx2,
-    bernoulli_forward_f32_body
-);
-with_avx2!(
-    bernoulli_backward_f32,
-    bernoulli_backward_f32_avx2,
-    bernoulli_backward_f32_body
-);
-
-/// `out = ln σ(s·l)` (`−∞` outside the support) for `f32`: `min(t, 0) − ln(1 + e^{−|t|})`
-/// evaluated in `f64` without branches ([`vector_math`](super::vector_math)) and rounded
-/// once, within 1 ulp of the exact value (tested), where flex's `f32` `log_sigmoid` rounds
-/// after each library call. The loop body has no branches, so it runs on vector registers.
-#[inline(always)]
-fn bernoulli_forward_f32_body(l: &[f32], x: &[f32], out: &mut [f32]) {
-    assert!(x.len() == l.len() && out.len() == l.len());
-    for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
-        let (_, inside, t, _) = bernoulli_argument(l, x);
-        let t = f64::from(t);
-        let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(exp_neg(t.abs()));
-        *o = if inside { lp as f32 } else { f32::NEG_INFINITY };
+multiversion! {
+    dispatch: bernoulli_forward_f32,
+    /// `out = ln σ(s·l)` (`−∞` outside the support) for `f32`: `min(t, 0) − ln(1 + e^{−|t|})`
+    /// evaluated in `f64` without branches ([`vector_math`](super::vector_math)) and rounded
+    /// once, within 1 ulp of the exact value (tested), where flex's `f32` `log_sigmoid` rounds
+    /// after each library call. The loop body has no branches, so it runs on vector registers.
+    fn bernoulli_forward_f32_portable(l: &[f32], x: &[f32], out: &mut [f32]) {
+        assert!(x.len() == l.len() && out.len() == l.len());
+        for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
+            let (_, inside, t, _) = bernoulli_argument(l, x);
+            let t = f64::from(t);
+            let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(exp_neg(t.abs()));
+            *o = if inside { lp as f32 } else { f32::NEG_INFINITY };
+        }
     }
 }
 
-/// `g ← s·g·σ(−s·l)` in place for `f32` (0 outside the support or below the floor), the
-/// product `g·σ` evaluated in `f64` and rounded once; branch-free like the forward pass.
-#[inline(always)]
-fn bernoulli_backward_f32_body(l: &[f32], x: &[f32], g: &mut [f32]) {
-    assert!(x.len() == l.len() && g.len() == l.len());
-    for ((g, &l), &x) in g.iter_mut().zip(l).zip(x) {
-        let (s, inside, t, below) = bernoulli_argument(l, x);
-        let keep = inside & !below;
-        let t = f64::from(t);
-        let e = exp_neg(t.abs());
-        let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
-        let grad = (f64::from(*g) * sigmoid) as f32;
-        *g = if keep { grad * s } else { 0.0 * s };
+multiversion! {
+    dispatch: bernoulli_backward_f32,
+    /// `g ← s·g·σ(−s·l)` in place for `f32` (0 outside the support or below the floor), the
+    /// product `g·σ` evaluated in `f64` and rounded once; branch-free like the forward pass.
+    fn bernoulli_backward_f32_portable(l: &[f32], x: &[f32], g: &mut [f32]) {
+        assert!(x.len() == l.len() && g.len() == l.len());
+        for ((g, &l), &x) in g.iter_mut().zip(l).zip(x) {
+            let (s, inside, t, below) = bernoulli_argument(l, x);
+            let keep = inside & !below;
+            let t = f64::from(t);
+            let e = exp_neg(t.abs());
+            let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
+            let grad = (f64::from(*g) * sigmoid) as f32;
+            *g = if keep { grad * s } else { 0.0 * s };
+        }
     }
 }
 
@@ -348,33 +366,22 @@ fn adam_buffers<E: Real>(
     )
 }
 
-/// The Adam loop updating `p`, `m`, `v` in place: compiled for AVX2 too and chosen at run
-/// time (the same IEEE operations in the same order, no fused multiply-add: the same bits).
-fn adam_in_place<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
-    #[inline(always)]
-    fn body<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
+multiversion! {
+    dispatch: adam_in_place,
+    /// The Adam loop updating `p`, `m`, `v` in place (one version per instruction set, the
+    /// same bits from each).
+    fn adam_in_place_portable<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             (*p, *m, *v) = adam_element(*p, g, *m, *v, k, first);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn avx2<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
-        body(p, g, m, v, k, first)
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked on the line above.
-        return unsafe { avx2(p, g, m, v, k, first) };
-    }
-    body(p, g, m, v, k, first)
 }
 
-/// The Adam loop from `[p, g, m, v]` into `[p, m, v]` (all of one length), every element
-/// written; AVX2 chosen at run time as in [`adam_in_place`].
-fn adam_into<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
-    #[inline(always)]
-    fn body<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
+multiversion! {
+    dispatch: adam_into,
+    /// The Adam loop from `[p, g, m, v]` into `[p, m, v]` (all of one length), every element
+    /// written (one build per instruction set, as [`adam_in_place_portable`]).
+    fn adam_into_portable<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
         let [p, g, m, v] = old;
         let [po, mo, vo] = new;
         let n = p.len();
@@ -390,17 +397,6 @@ fn adam_into<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7]
             vo.write(v);
         }
     }
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn avx2<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
-        body(old, new, k, first)
-    }
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx2") {
-        // SAFETY: the CPU has AVX2, checked on the line above.
-        return unsafe { avx2(old, new, k, first) };
-    }
-    body(old, new, k, first)
 }
 
 /// The update of [`AdamStep`]'s docs for one element: the new `(p, m, v)`; `k` = `[β₁,
@@ -559,7 +555,8 @@ mod tests {
     /// The f32 Bernoulli kernels against an f64 reference (`min(t, 0) − ln_1p(e^{−|t|})` and
     /// `g·s·σ(−t)` with the standard library's f64 functions), within 1 ulp of the reference,
     /// on 20 000 logits from 10⁻⁸ to 120 in magnitude, both signs, both values, gradients of
-    /// several magnitudes; and the AVX2 and portable builds of the loops agree bit for bit.
+    /// several magnitudes; and the build the CPU runs (AVX-512 or AVX2) and the portable one agree
+    /// bit for bit.
     #[test]
     fn flex_bernoulli_f32_kernels_are_within_one_ulp() {
         let n = 20_000;
@@ -598,8 +595,8 @@ mod tests {
             );
         }
         let (mut lp2, mut g2) = (vec![0.0f32; n], g0);
-        super::bernoulli_forward_f32_body(&l, &x, &mut lp2);
-        super::bernoulli_backward_f32_body(&l, &x, &mut g2);
+        super::bernoulli_forward_f32_portable(&l, &x, &mut lp2);
+        super::bernoulli_backward_f32_portable(&l, &x, &mut g2);
         assert!(lp.iter().zip(&lp2).all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(g.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
