@@ -2,7 +2,6 @@
 
 use burn::tensor::{backend::Backend, Tensor};
 
-use crate::constraint::mask_outside;
 use crate::macros::{dist_common, sample_via_rsample};
 use crate::param::{check_param, positive, ParamArg};
 use crate::{noise, Constraint, DistError, Distribution, RngKey};
@@ -66,11 +65,8 @@ impl<B: Backend, const D: usize> Distribution<B, D> for HalfCauchy<B, D> {
     sample_via_rsample!();
 
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
-        let inside = value.clone().greater_equal_elem(0.0);
-        let scale = self.scale.clone();
-        let lp =
-            crate::special::log1p_square(value / scale.clone()).neg() - scale.log() + (2.0 / std::f64::consts::PI).ln();
-        mask_outside(lp, inside)
+        // The formula lives with the fused kernel (`Svi` scores through it).
+        crate::kernels::half_cauchy_log_prob_composed(value, self.scale.clone())
     }
     fn rsample_expanded(&self, shape: [usize; D], rng: &mut RngKey) -> Result<Tensor<B, D>, DistError> {
         // σ·tan(πu/2), u ~ U(0, 1): the inverse of the CDF (2/π)·atan(x/σ).

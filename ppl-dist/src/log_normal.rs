@@ -48,6 +48,11 @@ impl<B: Backend, const D: usize> LogNormal<B, D> {
         Self::from_base(Normal::new_unchecked(loc, scale))
     }
 
+    /// The scale of `ln X` when it was given as a number (see `Normal`'s).
+    pub(crate) fn scale_const(&self) -> Option<f64> {
+        self.base.scale_const()
+    }
+
     fn from_base(base: Normal<B, D>) -> Self {
         let shape = base.value_shape();
         let base_loc = base.loc().clone();
@@ -65,6 +70,14 @@ impl<B: Backend, const D: usize> Distribution<B, D> for LogNormal<B, D> {
     sample_via_rsample!();
 
     fn log_prob(&self, value: Tensor<B, D>) -> Tensor<B, D> {
+        if self.base.scale_const().is_none() {
+            // The formula lives with the fused kernel (`Svi` scores through it).
+            return crate::kernels::log_normal_log_prob_composed(
+                value,
+                self.base.loc().clone(),
+                self.base.scale().clone(),
+            );
+        }
         let inside = value.clone().greater_elem(0.0);
         let safe = value.mask_fill(inside.clone().bool_not(), 1.0);
         let log_x = safe.log();

@@ -13,6 +13,8 @@ use burn::tensor::Tensor;
 use burn::tensor::TensorMetadata;
 
 use super::bernoulli::bernoulli_logits_log_prob_composed;
+use super::half_cauchy::half_cauchy_log_prob_grads;
+use super::log_normal::log_normal_log_prob_grads;
 use super::normal::{normal_log_prob_fixed_scale_grads, normal_log_prob_grads};
 use super::{float, FusedKernels};
 
@@ -49,6 +51,36 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         let out = out.into_primitive().tensor();
         let state = (x.primitive.clone(), m.primitive.clone(), s.primitive.clone());
         float(record::<B, C, _, 3>(NormalLogDensity::<D>, [&x, &m, &s], state, out))
+    }
+
+    /// One graph node with `value`, `loc` and `scale` as parents (any of them untracked).
+    fn log_normal_log_prob<const D: usize>(
+        value: Tensor<Self, D>,
+        loc: Tensor<Self, D>,
+        scale: Tensor<Self, D>,
+    ) -> Tensor<Self, D> {
+        let (x, m, s) = (
+            value.into_primitive().tensor(),
+            loc.into_primitive().tensor(),
+            scale.into_primitive().tensor(),
+        );
+        let out = B::log_normal_log_prob(
+            float::<B, D>(x.primitive.clone()),
+            float(m.primitive.clone()),
+            float(s.primitive.clone()),
+        );
+        let out = out.into_primitive().tensor();
+        let state = (x.primitive.clone(), m.primitive.clone(), s.primitive.clone());
+        float(record::<B, C, _, 3>(LogNormalLogDensity::<D>, [&x, &m, &s], state, out))
+    }
+
+    /// One graph node with `value` and `scale` as parents (either untracked).
+    fn half_cauchy_log_prob<const D: usize>(value: Tensor<Self, D>, scale: Tensor<Self, D>) -> Tensor<Self, D> {
+        let (x, s) = (value.into_primitive().tensor(), scale.into_primitive().tensor());
+        let out = B::half_cauchy_log_prob(float::<B, D>(x.primitive.clone()), float(s.primitive.clone()));
+        let out = out.into_primitive().tensor();
+        let state = (x.primitive.clone(), s.primitive.clone());
+        float(record::<B, C, _, 2>(HalfCauchyLogDensity::<D>, [&x, &s], state, out))
     }
 
     /// One graph node; its backward pass multiplies by `σ(x)`.
@@ -176,6 +208,44 @@ impl<B: FusedKernels, const D: usize> Backward<B, 3> for NormalLogDensity<D> {
         let partials = normal_log_prob_grads::<B, D>(float(x), float(m), float(s), float(grad), wanted)
             .map(|g| g.map(|g| g.into_primitive().tensor()));
         register_grads::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
+    }
+}
+
+/// The backward step of the fused log-normal log-density (rank `D`); its state is the value,
+/// the location and the scale.
+#[derive(Debug)]
+struct LogNormalLogDensity<const D: usize>;
+
+impl<B: FusedKernels, const D: usize> Backward<B, 3> for LogNormalLogDensity<D> {
+    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, m, s) = ops.state;
+        let shapes = [x.shape(), m.shape(), s.shape()];
+        let wanted = ops.parents.each_ref().map(Option::is_some);
+        let partials = log_normal_log_prob_grads::<B, D>(float(x), float(m), float(s), float(grad), wanted)
+            .map(|g| g.map(|g| g.into_primitive().tensor()));
+        register_grads::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
+    }
+}
+
+/// The backward step of the fused half-Cauchy log-density (rank `D`); its state is the
+/// value and the scale.
+#[derive(Debug)]
+struct HalfCauchyLogDensity<const D: usize>;
+
+impl<B: FusedKernels, const D: usize> Backward<B, 2> for HalfCauchyLogDensity<D> {
+    type State = (FloatTensor<B>, FloatTensor<B>);
+
+    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let (x, s) = ops.state;
+        let shapes = [x.shape(), s.shape()];
+        let wanted = ops.parents.each_ref().map(Option::is_some);
+        let partials = half_cauchy_log_prob_grads::<B, D>(float(x), float(s), float(grad), wanted)
+            .map(|g| g.map(|g| g.into_primitive().tensor()));
+        register_grads::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
     }
 }
 

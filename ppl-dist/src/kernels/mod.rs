@@ -18,7 +18,9 @@
 //! of a small model is the bookkeeping per graph node rather than the arithmetic, two more
 //! are one node each over the composed defaults: [`FusedKernels::normal_log_prob`] (seven
 //! nodes otherwise; gradients for value, loc and scale, summed back over broadcast
-//! dimensions), [`FusedKernels::softplus`] (six otherwise; the map of positive
+//! dimensions), [`FusedKernels::log_normal_log_prob`] (eleven otherwise) and
+//! [`FusedKernels::half_cauchy_log_prob`] (about seventeen; eight schools' τ),
+//! [`FusedKernels::softplus`] (six otherwise; the map of positive
 //! parameters) and [`FusedKernels::normal_reparameterized`] (two otherwise; a latent's
 //! pathwise draw, reached through [`fused_rsample`]). Their values are the composed
 //! operations' bit for bit, their gradients within rounding (the draw's bit for bit). Inference reaches the densities through [`fused_log_prob`]
@@ -46,12 +48,16 @@ mod autodiff;
 mod bernoulli;
 #[cfg(feature = "flex")]
 mod flex;
+mod half_cauchy;
+mod log_normal;
 mod normal;
 #[cfg(feature = "flex")]
 mod vector_math;
 
 pub use adam::{adam_update_composed, AdamMoments, AdamStep};
 pub use bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
+pub use half_cauchy::{half_cauchy_log_prob_composed, half_cauchy_log_prob_grads};
+pub use log_normal::{log_normal_log_prob_composed, log_normal_log_prob_grads};
 pub use normal::{
     normal_log_prob_composed, normal_log_prob_fixed_scale_composed, normal_log_prob_fixed_scale_grads,
     normal_log_prob_grads,
@@ -64,7 +70,7 @@ use burn::tensor::ops::FloatTensor;
 use burn::tensor::{Tensor, TensorPrimitive};
 
 use crate::probs::BinaryParam;
-use crate::{Bernoulli, Normal};
+use crate::{Bernoulli, HalfCauchy, LogNormal, Normal};
 
 /// Fused kernels a backend may provide (see the [module docs](self)). Every method has a
 /// default composed from burn's operations; overrides must give the same values.
@@ -125,6 +131,26 @@ pub trait FusedKernels: Backend {
         normal_log_prob_fixed_scale_composed(value, loc, scale)
     }
 
+    /// The log-normal log-density of `value` given the location `loc` and scale `scale` of
+    /// its logarithm, as [`log_normal_log_prob_composed`] computes it (`−∞` for `x ≤ 0`).
+    /// Shapes: broadcastable; the result has the broadcast shape. On the autodiff backend one
+    /// graph node (instead of eleven) whose backward pass is [`log_normal_log_prob_grads`].
+    fn log_normal_log_prob<const D: usize>(
+        value: Tensor<Self, D>,
+        loc: Tensor<Self, D>,
+        scale: Tensor<Self, D>,
+    ) -> Tensor<Self, D> {
+        log_normal_log_prob_composed(value, loc, scale)
+    }
+
+    /// The half-Cauchy log-density of `value` given `scale`, as
+    /// [`half_cauchy_log_prob_composed`] computes it (`−∞` for `x < 0`). Shapes:
+    /// broadcastable; the result has the broadcast shape. On the autodiff backend one graph
+    /// node (instead of about seventeen) whose backward pass is [`half_cauchy_log_prob_grads`].
+    fn half_cauchy_log_prob<const D: usize>(value: Tensor<Self, D>, scale: Tensor<Self, D>) -> Tensor<Self, D> {
+        half_cauchy_log_prob_composed(value, scale)
+    }
+
     /// A normal's reparameterized draw `loc + scale·ε` from standard normal noise `eps`
     /// (shapes: broadcastable), as `Normal::rsample` computes it. On the autodiff backend one
     /// graph node (instead of two) with `loc` and `scale` as parents: gradients `g` and `g·ε`,
@@ -155,8 +181,8 @@ fn float<B: Backend, const D: usize>(t: FloatTensor<B>) -> Tensor<B, D> {
 /// `ppl_core::ErasedDist::inner_any`) computed by a fused kernel, where the distribution
 /// has one; `None` otherwise (score it with its own `log_prob`). Same values as `log_prob`.
 ///
-/// Fused today: [`Bernoulli`] from logits of the value's shape, and [`Normal`] (any shapes
-/// that broadcast).
+/// Fused today: [`Bernoulli`] from logits of the value's shape, [`Normal`], [`LogNormal`]
+/// with a tensor scale and [`HalfCauchy`] (any shapes that broadcast).
 pub fn fused_log_prob<B: FusedKernels, const D: usize>(dist: &dyn Any, value: &Tensor<B, D>) -> Option<Tensor<B, D>> {
     if let Some(normal) = dist.downcast_ref::<Normal<B, D>>() {
         let (loc, value) = (normal.loc().clone(), value.clone());
@@ -164,6 +190,16 @@ pub fn fused_log_prob<B: FusedKernels, const D: usize>(dist: &dyn Any, value: &T
             Some(s) => B::normal_log_prob_fixed_scale(value, loc, s),
             None => B::normal_log_prob(value, loc, normal.scale().clone()),
         });
+    }
+    if let Some(log_normal) = dist.downcast_ref::<LogNormal<B, D>>() {
+        // A scale given as a number keeps LogNormal's own (composed) path.
+        return log_normal
+            .scale_const()
+            .is_none()
+            .then(|| B::log_normal_log_prob(value.clone(), log_normal.loc().clone(), log_normal.scale().clone()));
+    }
+    if let Some(half_cauchy) = dist.downcast_ref::<HalfCauchy<B, D>>() {
+        return Some(B::half_cauchy_log_prob(value.clone(), half_cauchy.scale().clone()));
     }
     match dist.downcast_ref::<Bernoulli<B, D>>()?.param() {
         BinaryParam::Logits(l) if l.dims() == value.dims() => {
@@ -177,23 +213,32 @@ pub fn fused_log_prob<B: FusedKernels, const D: usize>(dist: &dyn Any, value: &T
 /// kernel, where it has one; `None` otherwise, before drawing anything (draw with the
 /// distribution's own `rsample_expanded`). The same draws from the same `rng`.
 ///
-/// Fused today: [`Normal`] with a tensor scale ([`FusedKernels::normal_reparameterized`]).
+/// Fused today: [`Normal`] with a tensor scale ([`FusedKernels::normal_reparameterized`]),
+/// and [`LogNormal`] with a tensor scale (the exponential of that draw).
 pub fn fused_rsample<B: FusedKernels, const D: usize>(
     dist: &dyn Any,
     shape: [usize; D],
     rng: &mut crate::RngKey,
 ) -> Option<Tensor<B, D>> {
-    let normal = dist.downcast_ref::<Normal<B, D>>()?;
-    if normal.scale_const().is_some() {
-        // `loc + ε·s`: the product is untracked, one node already.
+    if let Some(normal) = dist.downcast_ref::<Normal<B, D>>() {
+        if normal.scale_const().is_some() {
+            // `loc + ε·s`: the product is untracked, one node already.
+            return None;
+        }
+        let eps = crate::noise::normal::<B, D>(shape, rng, &normal.loc().device());
+        return Some(B::normal_reparameterized(
+            normal.loc().clone(),
+            normal.scale().clone(),
+            eps,
+        ));
+    }
+    // A log-normal draw is the exponential of its normal's.
+    let log_normal = dist.downcast_ref::<LogNormal<B, D>>()?;
+    if log_normal.scale_const().is_some() {
         return None;
     }
-    let eps = crate::noise::normal::<B, D>(shape, rng, &normal.loc().device());
-    Some(B::normal_reparameterized(
-        normal.loc().clone(),
-        normal.scale().clone(),
-        eps,
-    ))
+    let eps = crate::noise::normal::<B, D>(shape, rng, &log_normal.loc().device());
+    Some(B::normal_reparameterized(log_normal.loc().clone(), log_normal.scale().clone(), eps).exp())
 }
 
 /// An autodiff backend with [`FusedKernels`] (the densities' fused nodes) whose inner backend

@@ -19,7 +19,8 @@ backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
     fused_normal_equals_the_composed_operations,
     fused_softplus_equals_the_composed_operations,
-    fused_normal_draw_equals_the_composed_operations
+    fused_normal_draw_equals_the_composed_operations,
+    fused_log_normal_and_half_cauchy_equal_the_composed_operations,
 );
 
 const ROWS: usize = 6;
@@ -256,5 +257,49 @@ fn fused_normal_draw_equals_the_composed_operations<B: TrainingBackend>(dev: &B:
         let composed = run(&|m, s, e| m + s * e, track);
         assert_eq!(fused, composed, "fused and composed draws differ ({track:?})");
         assert_eq!(fused.1.map(|g| g.is_some()), track, "gradients where tracked");
+    }
+}
+
+/// The log-normal density over values both sides of 0 (`−∞` and no gradient outside the
+/// support) and the half-Cauchy density likewise, fused against composed: the same bits, and
+/// gradients within rounding, for every combination of tracked inputs.
+fn fused_log_normal_and_half_cauchy_equal_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
+    use ppl_dist::kernels::{half_cauchy_log_prob_composed, log_normal_log_prob_composed};
+    let eps = if is_f64::<B>() {
+        f64::EPSILON
+    } else {
+        f64::from(f32::EPSILON)
+    };
+    for track in [
+        [true, true, true],
+        [true, false, false],
+        [false, true, true],
+        [false, false, true],
+        [false, false, false],
+    ] {
+        let (fused_lp, fused_g) = run_normal::<B>(|x, m, s| B::log_normal_log_prob(x, m, s), track, dev);
+        let (lp, g) = run_normal::<B>(log_normal_log_prob_composed, track, dev);
+        assert_same("log-normal log-density", &fused_lp, &lp, 0.0);
+        for (k, (a, b)) in fused_g.iter().zip(&g).enumerate() {
+            assert_eq!(a.is_some(), track[k], "log-normal gradient {k} ({track:?})");
+            assert_eq!(b.is_some(), track[k], "composed log-normal gradient {k} ({track:?})");
+            if let (Some(a), Some(b)) = (a, b) {
+                assert_close_grads(&format!("log-normal gradient {k} {track:?}"), a, b, eps);
+            }
+        }
+        // The half-Cauchy takes the value and the scale (the location input is unused).
+        let (fused_lp, fused_g) = run_normal::<B>(|x, _, s| B::half_cauchy_log_prob(x, s), track, dev);
+        let (lp, g) = run_normal::<B>(|x, _, s| half_cauchy_log_prob_composed(x, s), track, dev);
+        assert_same("half-Cauchy log-density", &fused_lp, &lp, 0.0);
+        assert!(
+            fused_g[1].is_none() && g[1].is_none(),
+            "the half-Cauchy has no location"
+        );
+        for k in [0, 2] {
+            assert_eq!(fused_g[k].is_some(), track[k], "half-Cauchy gradient {k} ({track:?})");
+            if let (Some(a), Some(b)) = (&fused_g[k], &g[k]) {
+                assert_close_grads(&format!("half-Cauchy gradient {k} {track:?}"), a, b, eps);
+            }
+        }
     }
 }
