@@ -272,7 +272,7 @@ fn particle_plate_sites_average_their_particles<B: AutodiffBackend>(dev: &B::Dev
     let xs = tr.site("x").unwrap();
     assert_eq!(
         (xs.value.dims(), xs.scale, xs.plates[1].dim),
-        (vec![k, m], 3.0 / 3.0, 1)
+        (vec![k, m], 1.0, 1) // N/M = 12/4 times 1/K = 1/3
     );
     assert_eq!(tr.site("penalty").unwrap().scale, 1.0 / 3.0);
     let wv = w.value.to_vec();

@@ -8,6 +8,7 @@ use burn::backend::autodiff::grads::Gradients;
 use burn::backend::autodiff::ops::{broadcast_shape, unary, Backward, Ops, OpsKind};
 use burn::backend::autodiff::NodeId;
 use burn::backend::Autodiff;
+use burn::tensor::backend::Backend;
 use burn::tensor::ops::FloatTensor;
 use burn::tensor::Tensor;
 use burn::tensor::TensorMetadata;
@@ -38,19 +39,11 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         loc: Tensor<Self, D>,
         scale: Tensor<Self, D>,
     ) -> Tensor<Self, D> {
-        let (x, m, s) = (
-            value.into_primitive().tensor(),
-            loc.into_primitive().tensor(),
-            scale.into_primitive().tensor(),
-        );
-        let out = B::normal_log_prob(
-            float::<B, D>(x.primitive.clone()),
-            float(m.primitive.clone()),
-            float(s.primitive.clone()),
-        );
-        let out = out.into_primitive().tensor();
-        let state = (x.primitive.clone(), m.primitive.clone(), s.primitive.clone());
-        float(record::<B, C, _, 3>(NormalLogDensity::<D>, [&x, &m, &s], state, out))
+        fused_density(
+            [value, loc, scale],
+            |[x, m, s]| B::normal_log_prob(x, m, s),
+            normal_partials::<B, D>,
+        )
     }
 
     /// One graph node with `value`, `loc` and `scale` as parents (any of them untracked).
@@ -59,28 +52,20 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         loc: Tensor<Self, D>,
         scale: Tensor<Self, D>,
     ) -> Tensor<Self, D> {
-        let (x, m, s) = (
-            value.into_primitive().tensor(),
-            loc.into_primitive().tensor(),
-            scale.into_primitive().tensor(),
-        );
-        let out = B::log_normal_log_prob(
-            float::<B, D>(x.primitive.clone()),
-            float(m.primitive.clone()),
-            float(s.primitive.clone()),
-        );
-        let out = out.into_primitive().tensor();
-        let state = (x.primitive.clone(), m.primitive.clone(), s.primitive.clone());
-        float(record::<B, C, _, 3>(LogNormalLogDensity::<D>, [&x, &m, &s], state, out))
+        fused_density(
+            [value, loc, scale],
+            |[x, m, s]| B::log_normal_log_prob(x, m, s),
+            log_normal_partials::<B, D>,
+        )
     }
 
     /// One graph node with `value` and `scale` as parents (either untracked).
     fn half_cauchy_log_prob<const D: usize>(value: Tensor<Self, D>, scale: Tensor<Self, D>) -> Tensor<Self, D> {
-        let (x, s) = (value.into_primitive().tensor(), scale.into_primitive().tensor());
-        let out = B::half_cauchy_log_prob(float::<B, D>(x.primitive.clone()), float(s.primitive.clone()));
-        let out = out.into_primitive().tensor();
-        let state = (x.primitive.clone(), s.primitive.clone());
-        float(record::<B, C, _, 2>(HalfCauchyLogDensity::<D>, [&x, &s], state, out))
+        fused_density(
+            [value, scale],
+            |[x, s]| B::half_cauchy_log_prob(x, s),
+            half_cauchy_partials::<B, D>,
+        )
     }
 
     /// One graph node; its backward pass multiplies by `σ(x)`.
@@ -192,61 +177,91 @@ impl<B: FusedKernels> Backward<B, 1> for BernoulliLogits {
     }
 }
 
-/// The backward step of the fused normal log-density (rank `D`); its state is the value,
-/// the location and the scale.
+/// The gradients of a fused density from its inputs and the gradient of its output: each
+/// input's gradient in the broadcast shape, where wanted (`None` otherwise).
+type Partials<B, const N: usize> = fn([FloatTensor<B>; N], FloatTensor<B>, [bool; N]) -> [Option<FloatTensor<B>>; N];
+
+/// The backward step of a fused density of `N` inputs; its state is the inputs.
 #[derive(Debug)]
-struct NormalLogDensity<const D: usize>;
+struct DensityBackward<B: FusedKernels, const N: usize>(Partials<B, N>);
 
-impl<B: FusedKernels, const D: usize> Backward<B, 3> for NormalLogDensity<D> {
-    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
+impl<B: FusedKernels, const N: usize> Backward<B, N> for DensityBackward<B, N> {
+    type State = [FloatTensor<B>; N];
 
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
         let grad = grads.consume::<B>(&ops.node);
-        let (x, m, s) = ops.state;
-        let shapes = [x.shape(), m.shape(), s.shape()];
+        let shapes = ops.state.each_ref().map(|t| t.shape());
         let wanted = ops.parents.each_ref().map(Option::is_some);
-        let partials = normal_log_prob_grads::<B, D>(float(x), float(m), float(s), float(grad), wanted)
-            .map(|g| g.map(|g| g.into_primitive().tensor()));
-        register_grads::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
+        let partials = (self.0)(ops.state, grad, wanted);
+        register_grads::<B, N>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
     }
 }
 
-/// The backward step of the fused log-normal log-density (rank `D`); its state is the value,
-/// the location and the scale.
-#[derive(Debug)]
-struct LogNormalLogDensity<const D: usize>;
-
-impl<B: FusedKernels, const D: usize> Backward<B, 3> for LogNormalLogDensity<D> {
-    type State = (FloatTensor<B>, FloatTensor<B>, FloatTensor<B>);
-
-    fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let grad = grads.consume::<B>(&ops.node);
-        let (x, m, s) = ops.state;
-        let shapes = [x.shape(), m.shape(), s.shape()];
-        let wanted = ops.parents.each_ref().map(Option::is_some);
-        let partials = log_normal_log_prob_grads::<B, D>(float(x), float(m), float(s), float(grad), wanted)
-            .map(|g| g.map(|g| g.into_primitive().tensor()));
-        register_grads::<B, 3>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
-    }
+/// A density computed by the inner backend's `forward` from `inputs`, recorded as one graph
+/// node with the inputs as parents and `partials` as its backward step.
+fn fused_density<B: FusedKernels, C: CheckpointStrategy, const D: usize, const N: usize>(
+    inputs: [Tensor<Autodiff<B, C>, D>; N],
+    forward: impl FnOnce([Tensor<B, D>; N]) -> Tensor<B, D>,
+    partials: Partials<B, N>,
+) -> Tensor<Autodiff<B, C>, D> {
+    let inputs = inputs.map(|t| t.into_primitive().tensor());
+    let out = forward(inputs.each_ref().map(|t| float(t.primitive.clone())));
+    let state = inputs.each_ref().map(|t| t.primitive.clone());
+    float(record::<B, C, _, N>(
+        DensityBackward(partials),
+        inputs.each_ref(),
+        state,
+        out.into_primitive().tensor(),
+    ))
 }
 
-/// The backward step of the fused half-Cauchy log-density (rank `D`); its state is the
-/// value and the scale.
-#[derive(Debug)]
-struct HalfCauchyLogDensity<const D: usize>;
+/// The primitives of rank-`D` gradients.
+fn primitives<B: Backend, const D: usize, const N: usize>(g: [Option<Tensor<B, D>>; N]) -> [Option<FloatTensor<B>>; N] {
+    g.map(|g| g.map(|g| g.into_primitive().tensor()))
+}
 
-impl<B: FusedKernels, const D: usize> Backward<B, 2> for HalfCauchyLogDensity<D> {
-    type State = (FloatTensor<B>, FloatTensor<B>);
+/// [`Partials`] of the normal log-density (rank `D`).
+fn normal_partials<B: FusedKernels, const D: usize>(
+    [x, m, s]: [FloatTensor<B>; 3],
+    grad: FloatTensor<B>,
+    wanted: [bool; 3],
+) -> [Option<FloatTensor<B>>; 3] {
+    primitives(normal_log_prob_grads::<B, D>(
+        float(x),
+        float(m),
+        float(s),
+        float(grad),
+        wanted,
+    ))
+}
 
-    fn backward(self, ops: Ops<Self::State, 2>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
-        let grad = grads.consume::<B>(&ops.node);
-        let (x, s) = ops.state;
-        let shapes = [x.shape(), s.shape()];
-        let wanted = ops.parents.each_ref().map(Option::is_some);
-        let partials = half_cauchy_log_prob_grads::<B, D>(float(x), float(s), float(grad), wanted)
-            .map(|g| g.map(|g| g.into_primitive().tensor()));
-        register_grads::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
-    }
+/// [`Partials`] of the log-normal log-density (rank `D`).
+fn log_normal_partials<B: FusedKernels, const D: usize>(
+    [x, m, s]: [FloatTensor<B>; 3],
+    grad: FloatTensor<B>,
+    wanted: [bool; 3],
+) -> [Option<FloatTensor<B>>; 3] {
+    primitives(log_normal_log_prob_grads::<B, D>(
+        float(x),
+        float(m),
+        float(s),
+        float(grad),
+        wanted,
+    ))
+}
+
+/// [`Partials`] of the half-Cauchy log-density (rank `D`).
+fn half_cauchy_partials<B: FusedKernels, const D: usize>(
+    [x, s]: [FloatTensor<B>; 2],
+    grad: FloatTensor<B>,
+    wanted: [bool; 2],
+) -> [Option<FloatTensor<B>>; 2] {
+    primitives(half_cauchy_log_prob_grads::<B, D>(
+        float(x),
+        float(s),
+        float(grad),
+        wanted,
+    ))
 }
 
 /// The backward step of the fused normal log-density with a fixed scale (rank `D`); its

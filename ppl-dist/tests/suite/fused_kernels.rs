@@ -114,7 +114,7 @@ fn fused_bernoulli_logits_equals_the_composed_operations<B: TrainingBackend>(dev
 /// a location `[1, 4]` and a scale `[3, 1]` (both broadcast), each tracked where `track`
 /// says so; inputs the density does not depend on, or untracked, get no gradient (`None`).
 #[allow(clippy::type_complexity)]
-fn run_normal<B: TrainingBackend>(
+fn run_density<B: TrainingBackend>(
     f: impl Fn(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>,
     track: [bool; 3],
     dev: &B::Device,
@@ -145,49 +145,99 @@ fn assert_close_grads(what: &str, fused: &[f64], composed: &[f64], eps: f64) {
     }
 }
 
-fn fused_normal_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
-    use ppl_dist::kernels::{normal_log_prob_composed, normal_log_prob_fixed_scale_composed};
+/// The tracking combinations every fused density is checked under.
+const TRACKS: [[bool; 3]; 5] = [
+    [true, true, true],
+    [true, false, false],
+    [false, true, true],
+    [false, false, true],
+    [false, false, false],
+];
+
+/// A fused density of (value, location, scale) against its composed operations, every input
+/// tracked or not as `track` says: the same bits, a gradient exactly for the tracked inputs it
+/// `uses`, and gradients within rounding ([`assert_close_grads`]).
+#[allow(clippy::type_complexity)]
+fn assert_fused_density<B: TrainingBackend>(
+    what: &str,
+    fused: &dyn Fn(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>,
+    composed: &dyn Fn(Tensor<B, 2>, Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>,
+    uses: [bool; 3],
+    track: [bool; 3],
+    dev: &B::Device,
+) {
     let eps = if is_f64::<B>() {
         f64::EPSILON
     } else {
         f64::from(f32::EPSILON)
     };
-    for track in [
-        [true, true, true],
-        [true, false, false],
-        [false, true, true],
-        [false, false, false],
-    ] {
-        let (fused_lp, fused_g) = run_normal::<B>(|x, m, s| B::normal_log_prob(x, m, s), track, dev);
-        let (lp, g) = run_normal::<B>(normal_log_prob_composed, track, dev);
-        // The same operations on the inner backend: the same bits.
-        assert_same("normal log-density", &fused_lp, &lp, 0.0);
-        for (k, (a, b)) in fused_g.iter().zip(&g).enumerate() {
-            assert_eq!(a.is_some(), track[k], "gradient {k} of the fused density ({track:?})");
-            assert_eq!(
-                b.is_some(),
-                track[k],
-                "gradient {k} of the composed density ({track:?})"
-            );
-            if let (Some(a), Some(b)) = (a, b) {
-                assert_close_grads(&format!("normal gradient {k} {track:?}"), a, b, eps);
-            }
-        }
-        // A scale given as a number (the scale input is then ignored).
-        let (fused_lp, fused_g) = run_normal::<B>(|x, m, _| B::normal_log_prob_fixed_scale(x, m, 2.5), track, dev);
-        let (lp, g) = run_normal::<B>(|x, m, _| normal_log_prob_fixed_scale_composed(x, m, 2.5), track, dev);
-        assert_same("fixed-scale log-density", &fused_lp, &lp, 0.0);
-        assert!(
-            fused_g[2].is_none() && g[2].is_none(),
-            "a fixed scale takes no gradient"
+    let (fused_lp, fused_g) = run_density::<B>(fused, track, dev);
+    let (lp, g) = run_density::<B>(composed, track, dev);
+    // The same operations on the inner backend: the same bits.
+    assert_same(&format!("{what} log-density"), &fused_lp, &lp, 0.0);
+    for k in 0..3 {
+        let want = track[k] && uses[k];
+        assert_eq!(
+            fused_g[k].is_some(),
+            want,
+            "{what}: gradient {k} of the fused density ({track:?})"
         );
-        for k in 0..2 {
-            assert_eq!(fused_g[k].is_some(), track[k]);
-            assert_eq!(g[k].is_some(), track[k]);
-            if let (Some(a), Some(b)) = (&fused_g[k], &g[k]) {
-                assert_close_grads(&format!("fixed-scale gradient {k} {track:?}"), a, b, eps);
-            }
+        assert_eq!(
+            g[k].is_some(),
+            want,
+            "{what}: gradient {k} of the composed density ({track:?})"
+        );
+        if let (Some(a), Some(b)) = (&fused_g[k], &g[k]) {
+            assert_close_grads(&format!("{what} gradient {k} {track:?}"), a, b, eps);
         }
+    }
+}
+
+fn fused_normal_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
+    use ppl_dist::kernels::{normal_log_prob_composed, normal_log_prob_fixed_scale_composed};
+    for track in TRACKS {
+        assert_fused_density::<B>(
+            "normal",
+            &|x, m, s| B::normal_log_prob(x, m, s),
+            &normal_log_prob_composed,
+            [true; 3],
+            track,
+            dev,
+        );
+        // A scale given as a number (the scale input is then ignored).
+        assert_fused_density::<B>(
+            "fixed-scale normal",
+            &|x, m, _| B::normal_log_prob_fixed_scale(x, m, 2.5),
+            &|x, m, _| normal_log_prob_fixed_scale_composed(x, m, 2.5),
+            [true, true, false],
+            track,
+            dev,
+        );
+    }
+}
+
+/// The log-normal and half-Cauchy densities over values on both sides of 0 (`−∞` and no
+/// gradient outside the support), fused against composed.
+fn fused_log_normal_and_half_cauchy_equal_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
+    use ppl_dist::kernels::{half_cauchy_log_prob_composed, log_normal_log_prob_composed};
+    for track in TRACKS {
+        assert_fused_density::<B>(
+            "log-normal",
+            &|x, m, s| B::log_normal_log_prob(x, m, s),
+            &log_normal_log_prob_composed,
+            [true; 3],
+            track,
+            dev,
+        );
+        // The half-Cauchy takes the value and the scale (the location input is unused).
+        assert_fused_density::<B>(
+            "half-Cauchy",
+            &|x, _, s| B::half_cauchy_log_prob(x, s),
+            &|x, _, s| half_cauchy_log_prob_composed(x, s),
+            [true, false, true],
+            track,
+            dev,
+        );
     }
 }
 
@@ -257,49 +307,5 @@ fn fused_normal_draw_equals_the_composed_operations<B: TrainingBackend>(dev: &B:
         let composed = run(&|m, s, e| m + s * e, track);
         assert_eq!(fused, composed, "fused and composed draws differ ({track:?})");
         assert_eq!(fused.1.map(|g| g.is_some()), track, "gradients where tracked");
-    }
-}
-
-/// The log-normal density over values both sides of 0 (`−∞` and no gradient outside the
-/// support) and the half-Cauchy density likewise, fused against composed: the same bits, and
-/// gradients within rounding, for every combination of tracked inputs.
-fn fused_log_normal_and_half_cauchy_equal_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
-    use ppl_dist::kernels::{half_cauchy_log_prob_composed, log_normal_log_prob_composed};
-    let eps = if is_f64::<B>() {
-        f64::EPSILON
-    } else {
-        f64::from(f32::EPSILON)
-    };
-    for track in [
-        [true, true, true],
-        [true, false, false],
-        [false, true, true],
-        [false, false, true],
-        [false, false, false],
-    ] {
-        let (fused_lp, fused_g) = run_normal::<B>(|x, m, s| B::log_normal_log_prob(x, m, s), track, dev);
-        let (lp, g) = run_normal::<B>(log_normal_log_prob_composed, track, dev);
-        assert_same("log-normal log-density", &fused_lp, &lp, 0.0);
-        for (k, (a, b)) in fused_g.iter().zip(&g).enumerate() {
-            assert_eq!(a.is_some(), track[k], "log-normal gradient {k} ({track:?})");
-            assert_eq!(b.is_some(), track[k], "composed log-normal gradient {k} ({track:?})");
-            if let (Some(a), Some(b)) = (a, b) {
-                assert_close_grads(&format!("log-normal gradient {k} {track:?}"), a, b, eps);
-            }
-        }
-        // The half-Cauchy takes the value and the scale (the location input is unused).
-        let (fused_lp, fused_g) = run_normal::<B>(|x, _, s| B::half_cauchy_log_prob(x, s), track, dev);
-        let (lp, g) = run_normal::<B>(|x, _, s| half_cauchy_log_prob_composed(x, s), track, dev);
-        assert_same("half-Cauchy log-density", &fused_lp, &lp, 0.0);
-        assert!(
-            fused_g[1].is_none() && g[1].is_none(),
-            "the half-Cauchy has no location"
-        );
-        for k in [0, 2] {
-            assert_eq!(fused_g[k].is_some(), track[k], "half-Cauchy gradient {k} ({track:?})");
-            if let (Some(a), Some(b)) = (&fused_g[k], &g[k]) {
-                assert_close_grads(&format!("half-Cauchy gradient {k} {track:?}"), a, b, eps);
-            }
-        }
     }
 }
