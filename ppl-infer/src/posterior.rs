@@ -206,9 +206,9 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
     ///
     /// A guide that draws every target inside [`ppl_core::Ctx::particle_plate`] (AutoNormal
     /// of a model written for vectorized particles) draws them in passes of up to
-    /// [`Posterior::SAMPLE_PASS`] particles instead of one run per draw, when `data` fit in one chunk;
-    /// each draw then keeps the plate's dimension of size 1, as in a plain run. The seed
-    /// fixes the draws either way.
+    /// [`Posterior::SAMPLE_PASS`] particles instead of one run per draw, when `data` fit in
+    /// one chunk; each draw then keeps the plate's dimension of size 1, as in a plain run.
+    /// The seed fixes the draws either way.
     ///
     /// # Errors
     /// As [`Posterior::posterior`].
@@ -256,7 +256,14 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
                     .with_params(self.params.clone())
                     .with_vectorized_particles(k);
                 run(&self.guide, ctx).map(|r| r.trace)
-            })?;
+            });
+            let trace = match trace {
+                Ok(t) => t,
+                // A guide that cannot run with K particles takes the draw loop (which reports
+                // its own errors, if it has any).
+                Err(_) if pass == 0 => return Ok(None),
+                Err(e) => return Err(e.into()),
+            };
             for t in targets {
                 let Some(site) = trace.site(t) else {
                     return Ok(None); // the draw loop names the missing target
