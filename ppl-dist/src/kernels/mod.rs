@@ -15,15 +15,16 @@
 //! it in f32 (its kernel rounds once, within 1 ulp of the exact value). burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
 //! whose backward pass is the inner backend's gradient kernel. On `Autodiff`, where the cost
-//! of a small model is the bookkeeping per graph node rather than the arithmetic, two more
-//! are one node each over the composed defaults: [`FusedKernels::normal_log_prob`] (seven
+//! of a small model is the bookkeeping per graph node rather than the arithmetic, these are
+//! one node each over the composed defaults: [`FusedKernels::normal_log_prob`] (seven
 //! nodes otherwise; gradients for value, loc and scale, summed back over broadcast
-//! dimensions), [`FusedKernels::log_normal_log_prob`] (eleven otherwise) and
+//! dimensions), [`FusedKernels::log_normal_log_prob`] (eleven otherwise),
 //! [`FusedKernels::half_cauchy_log_prob`] (about seventeen; eight schools' τ),
-//! [`FusedKernels::softplus`] (six otherwise; the map of positive
-//! parameters) and [`FusedKernels::normal_reparameterized`] (two otherwise; a latent's
-//! pathwise draw, reached through [`fused_rsample`]). Their values are the composed
-//! operations' bit for bit, their gradients within rounding (the draw's bit for bit). Inference reaches the densities through [`fused_log_prob`]
+//! [`FusedKernels::softplus`] (six otherwise; the map of positive parameters) and
+//! [`FusedKernels::normal_reparameterized`] (two otherwise; a latent's pathwise draw, reached
+//! through [`fused_rsample`]). Their values are the composed operations' bit for bit, their
+//! gradients within rounding (the draw's bit for bit). Inference reaches the densities
+//! through [`fused_log_prob`]
 //! (`ppl_core::Ctx::with_scorer`), so models keep writing `Bernoulli::from_logits(..)` and
 //! `Normal::new(..)` on any `B: Backend`.
 //!
