@@ -46,7 +46,8 @@ pub struct RunResult<B: Backend> {
 /// its message (and where it was raised) is kept in the error.
 pub fn run<B: Backend, M: Model<B> + ?Sized>(model: &M, ctx: Ctx<B>) -> Result<RunResult<B>, CoreError> {
     let mut ctx = ctx;
-    let outcome = catch_quietly(|| model.model(&mut ctx));
+    let dense = ctx.scorer().map(|s| s.dense);
+    let outcome = catch_quietly(|| ppl_dist::kernels::with_dense_kernel(dense, || model.model(&mut ctx)));
     let (trace, params, error, context) = ctx.into_parts();
     match outcome {
         Ok(()) => Ok(RunResult { trace, params }),

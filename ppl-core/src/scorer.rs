@@ -3,7 +3,7 @@
 //! gives the same numbers.
 
 use burn::tensor::backend::Backend;
-use ppl_dist::kernels::{fused_log_prob, fused_rsample, FusedKernels};
+use ppl_dist::kernels::{fused_log_prob, fused_rsample, DenseKernel, FusedKernels};
 use ppl_dist::{Constraint, RngKey};
 
 use crate::{ErasedDist, Value};
@@ -21,8 +21,10 @@ pub type ConstrainHook<B> = fn(Constraint, &Value<B>) -> Option<Value<B>>;
 pub type RsampleHook<B> = fn(&dyn ErasedDist<B>, &[usize], &mut RngKey) -> Option<Value<B>>;
 
 /// How a [`Ctx`](crate::Ctx) scores its sites ([`Ctx::with_scorer`](crate::Ctx::with_scorer)):
-/// three hooks, each returning `None` to leave a site to the composed operations. Each must
-/// give those operations' values (shape, numbers and gradient, up to rounding).
+/// three hooks, each returning `None` to leave a site to the composed operations, and the
+/// dense layer that networks inside the run use ([`run`](crate::run) opens
+/// [`ppl_dist::kernels::with_dense_kernel`] with it). Each must give the composed operations'
+/// values (shape, numbers and gradient, up to rounding).
 #[derive(Debug)]
 pub struct SiteScorer<B: Backend> {
     /// The log-density of a value under a sample site's distribution (otherwise the
@@ -34,6 +36,9 @@ pub struct SiteScorer<B: Backend> {
     /// A latent sample site's pathwise draw (otherwise the distribution's `rsample`); the
     /// same draws from the same key.
     pub rsample: RsampleHook<B>,
+    /// The dense layer `act(x·W + b)` of networks run inside the model or guide
+    /// ([`ppl_dist::kernels::dense`]).
+    pub dense: DenseKernel<B>,
 }
 
 impl<B: Backend> Clone for SiteScorer<B> {
@@ -47,13 +52,14 @@ impl<B: Backend> Copy for SiteScorer<B> {}
 impl<B: FusedKernels> SiteScorer<B> {
     /// The backend's fused kernels ([`ppl_dist::kernels`]): densities by
     /// [`fused_site_scorer`], positive parameters by [`fused_constrain`], draws by
-    /// [`fused_site_rsample`]. `Svi` sets it on
+    /// [`fused_site_rsample`], dense layers by [`FusedKernels::dense`]. `Svi` sets it on
     /// every run of the model and guide.
     pub const fn fused() -> Self {
         SiteScorer {
             log_prob: fused_site_scorer::<B>,
             constrain: fused_constrain::<B>,
             rsample: fused_site_rsample::<B>,
+            dense: <B as FusedKernels>::dense,
         }
     }
 }

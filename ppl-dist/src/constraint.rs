@@ -100,6 +100,20 @@ pub fn mask_outside<B: Backend, const D: usize>(lp: Tensor<B, D>, inside: Tensor
     lp.mask_fill(inside.bool_not(), f64::NEG_INFINITY)
 }
 
+/// Zero the entries of a gradient `grad` where `outside` is true (no gradient flows from
+/// values outside a density's support).
+///
+/// `outside` may have size 1 where `grad` is larger (it is broadcast), never the reverse.
+pub fn zero_outside<B: Backend, const D: usize>(grad: Tensor<B, D>, outside: Tensor<B, D, Bool>) -> Tensor<B, D> {
+    let (grad_dims, out_dims) = (grad.dims(), outside.dims());
+    let outside = if grad_dims == out_dims {
+        outside
+    } else {
+        outside.expand(grad_dims)
+    };
+    grad.mask_fill(outside, 0.0)
+}
+
 /// `low ≤ value ≤ high` element-wise, the bounds broadcast to `value`'s shape (the support
 /// test of the interval distributions).
 pub fn within<B: Backend, const D: usize>(

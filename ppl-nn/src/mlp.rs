@@ -3,6 +3,7 @@
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Linear};
 use burn::tensor::{backend::Backend, Tensor};
+use ppl_dist::kernels::{dense, DenseActivation};
 use ppl_dist::RngKey;
 
 use crate::Activation;
@@ -136,12 +137,26 @@ pub struct Mlp<B: Backend> {
 }
 
 impl<B: Backend> Mlp<B> {
-    /// Apply the network.
+    /// Apply the network. Inside a model or guide run by inference, each dense layer and its
+    /// ReLU are one fused operation of the backend ([`ppl_dist::kernels::dense`]; the same
+    /// values as burn's `Linear` and `relu`, gradients within rounding); elsewhere burn's
+    /// operations.
     pub fn forward<const D: usize>(&self, x: Tensor<B, D>) -> Tensor<B, D> {
         let last = self.layers.len() - 1;
         let mut h = x;
         for (i, (layer, act)) in self.layers.iter().zip(&self.activations).enumerate() {
-            h = act.forward(layer.forward(h));
+            // ReLU goes into the dense layer (one fused node where the run has the kernel:
+            // `ppl_dist::kernels::dense`); the other activations follow it.
+            let (fused, after) = match act {
+                Activation::Relu => (DenseActivation::Relu, Activation::Identity),
+                other => (DenseActivation::Identity, *other),
+            };
+            h = after.forward(dense(
+                h,
+                layer.weight.val(),
+                layer.bias.as_ref().map(|b| b.val()),
+                fused,
+            ));
             if i < last {
                 if let Some(d) = &self.dropout {
                     h = d.forward(h);

@@ -96,6 +96,11 @@ impl<B: Backend> Ctx<B> {
         self
     }
 
+    /// The scorer set by [`Ctx::with_scorer`], if any.
+    pub fn scorer(&self) -> Option<SiteScorer<B>> {
+        self.scorer
+    }
+
     /// Name the program this context runs (`"model"` by default; inference sets `"guide"`
     /// for the Q-model), so errors say which one failed.
     pub fn with_program(mut self, program: &'static str) -> Self {

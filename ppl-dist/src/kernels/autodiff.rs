@@ -17,7 +17,7 @@ use super::bernoulli::bernoulli_logits_log_prob_composed;
 use super::half_cauchy::half_cauchy_log_prob_grads;
 use super::log_normal::log_normal_log_prob_grads;
 use super::normal::{normal_log_prob_fixed_scale_grads, normal_log_prob_grads};
-use super::{float, FusedKernels};
+use super::{float, DenseActivation, FusedKernels};
 
 impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
     /// One graph node with `logits` as its only parent; a `value` that is itself tracked
@@ -66,6 +66,38 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
             |[x, s]| B::half_cauchy_log_prob(x, s),
             half_cauchy_partials::<B, D>,
         )
+    }
+
+    /// One graph node with `x`, `weight` and `bias` as parents (any of them untracked); it
+    /// keeps `x` only when the weight is tracked, the weight only when `x` is, and the
+    /// output only for ReLU.
+    fn dense(
+        x: Tensor<Self, 2>,
+        weight: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+        activation: DenseActivation,
+    ) -> Tensor<Self, 2> {
+        let (x, w) = (x.into_primitive().tensor(), weight.into_primitive().tensor());
+        let b = bias.map(|b| b.into_primitive().tensor());
+        let out = B::dense(
+            float(x.primitive.clone()),
+            float(w.primitive.clone()),
+            b.as_ref().map(|b| float(b.primitive.clone())),
+            activation,
+        )
+        .into_primitive()
+        .tensor();
+        let tracked = |t: &FloatTensor<Self>| !t.node.requirement.is_none();
+        let state = DenseState {
+            x: tracked(&w).then(|| x.primitive.clone()),
+            weight: tracked(&x).then(|| w.primitive.clone()),
+            output: (activation == DenseActivation::Relu).then(|| out.clone()),
+            activation,
+        };
+        float(match &b {
+            Some(b) => record::<B, C, _, 3>(DenseBackward, [&x, &w, b], state, out),
+            None => record::<B, C, _, 2>(DenseBackward, [&x, &w], state, out),
+        })
     }
 
     /// One graph node; its backward pass multiplies by `σ(x)`.
@@ -220,49 +252,33 @@ fn primitives<B: Backend, const D: usize, const N: usize>(g: [Option<Tensor<B, D
     g.map(|g| g.map(|g| g.into_primitive().tensor()))
 }
 
-/// [`Partials`] of the normal log-density (rank `D`).
-fn normal_partials<B: FusedKernels, const D: usize>(
-    [x, m, s]: [FloatTensor<B>; 3],
-    grad: FloatTensor<B>,
-    wanted: [bool; 3],
-) -> [Option<FloatTensor<B>>; 3] {
-    primitives(normal_log_prob_grads::<B, D>(
-        float(x),
-        float(m),
-        float(s),
-        float(grad),
-        wanted,
-    ))
+/// A [`Partials`] function (rank `D`) that converts the primitives and calls a density's
+/// composed gradient function `$grads(inputs…, grad, wanted)`.
+macro_rules! partials {
+    ($(#[$doc:meta])* $name:ident = $grads:ident($($input:ident),+; $n:literal)) => {
+        $(#[$doc])*
+        fn $name<B: FusedKernels, const D: usize>(
+            [$($input),+]: [FloatTensor<B>; $n],
+            grad: FloatTensor<B>,
+            wanted: [bool; $n],
+        ) -> [Option<FloatTensor<B>>; $n] {
+            primitives($grads::<B, D>($(float($input)),+, float(grad), wanted))
+        }
+    };
 }
 
-/// [`Partials`] of the log-normal log-density (rank `D`).
-fn log_normal_partials<B: FusedKernels, const D: usize>(
-    [x, m, s]: [FloatTensor<B>; 3],
-    grad: FloatTensor<B>,
-    wanted: [bool; 3],
-) -> [Option<FloatTensor<B>>; 3] {
-    primitives(log_normal_log_prob_grads::<B, D>(
-        float(x),
-        float(m),
-        float(s),
-        float(grad),
-        wanted,
-    ))
-}
-
-/// [`Partials`] of the half-Cauchy log-density (rank `D`).
-fn half_cauchy_partials<B: FusedKernels, const D: usize>(
-    [x, s]: [FloatTensor<B>; 2],
-    grad: FloatTensor<B>,
-    wanted: [bool; 2],
-) -> [Option<FloatTensor<B>>; 2] {
-    primitives(half_cauchy_log_prob_grads::<B, D>(
-        float(x),
-        float(s),
-        float(grad),
-        wanted,
-    ))
-}
+partials!(
+    /// [`Partials`] of the normal log-density.
+    normal_partials = normal_log_prob_grads(x, m, s; 3)
+);
+partials!(
+    /// [`Partials`] of the log-normal log-density.
+    log_normal_partials = log_normal_log_prob_grads(x, m, s; 3)
+);
+partials!(
+    /// [`Partials`] of the half-Cauchy log-density.
+    half_cauchy_partials = half_cauchy_log_prob_grads(x, s; 2)
+);
 
 /// The backward step of the fused normal log-density with a fixed scale (rank `D`); its
 /// state is the value and the location.
@@ -280,6 +296,55 @@ impl<B: FusedKernels, const D: usize> Backward<B, 2> for NormalLogDensityFixedSc
         let partials = normal_log_prob_fixed_scale_grads::<B, D>(float(x), float(m), self.0, float(grad), wanted)
             .map(|g| g.map(|g| g.into_primitive().tensor()));
         register_grads::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
+    }
+}
+
+/// What the backward step of a fused dense layer keeps: `x` (for the weight's gradient), the
+/// weight (for `x`'s) and the output (for ReLU's), each only when needed.
+#[derive(Debug, Clone)]
+struct DenseState<B: Backend> {
+    x: Option<FloatTensor<B>>,
+    weight: Option<FloatTensor<B>>,
+    output: Option<FloatTensor<B>>,
+    activation: DenseActivation,
+}
+
+/// The backward step of a fused dense layer with `N` parents: `x`, the weight and, when
+/// `N = 3`, the bias.
+#[derive(Debug)]
+struct DenseBackward;
+
+impl<B: FusedKernels, const N: usize> Backward<B, N> for DenseBackward {
+    type State = DenseState<B>;
+
+    fn backward(self, ops: Ops<Self::State, N>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        let grad = grads.consume::<B>(&ops.node);
+        let DenseState {
+            x,
+            weight,
+            output,
+            activation,
+        } = ops.state;
+        let [x_node, w_node] = [0, 1].map(|i| ops.parents[i].as_ref().map(|n| n.id));
+        let b_node = ops.parents.get(2).and_then(|p| p.as_ref().map(|n| n.id));
+        let g = B::dense_grads(
+            w_node.and(x).map(float),
+            x_node.and(weight).map(float),
+            output.map(float),
+            float(grad),
+            activation,
+            b_node.is_some(),
+        );
+        let pairs = [
+            (x_node, g.x.map(|t| t.into_primitive().tensor())),
+            (w_node, g.weight.map(|t| t.into_primitive().tensor())),
+            (b_node, g.bias.map(|t| t.into_primitive().tensor())),
+        ];
+        for (node, partial) in pairs {
+            if let (Some(id), Some(partial)) = (node, partial) {
+                grads.register::<B>(id, partial);
+            }
+        }
     }
 }
 

@@ -10,7 +10,9 @@ use burn_flex::{Flex, FlexTensor};
 use super::adam::{adam_update_composed, AdamMoments, AdamStep};
 use super::bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
 use super::vector_math::{exp_neg, ln_1p_unit};
-use super::{float, FusedKernels};
+use super::{float, DenseActivation, DenseGrads, FusedKernels};
+
+mod dense;
 
 impl FusedKernels for Flex {
     fn adam_update<const D: usize>(
@@ -110,6 +112,26 @@ impl FusedKernels for Flex {
         }
         float(g)
     }
+
+    fn dense(
+        x: Tensor<Flex, 2>,
+        weight: Tensor<Flex, 2>,
+        bias: Option<Tensor<Flex, 1>>,
+        activation: DenseActivation,
+    ) -> Tensor<Flex, 2> {
+        dense::forward(x, weight, bias, activation)
+    }
+
+    fn dense_grads(
+        x: Option<Tensor<Flex, 2>>,
+        weight: Option<Tensor<Flex, 2>>,
+        output: Option<Tensor<Flex, 2>>,
+        grad: Tensor<Flex, 2>,
+        activation: DenseActivation,
+        bias_wanted: bool,
+    ) -> DenseGrads<Flex> {
+        dense::grads(x, weight, output, grad, activation, bias_wanted)
+    }
 }
 
 /// The tensor's flex storage, copied to a fresh contiguous buffer only when it is a view.
@@ -129,6 +151,7 @@ fn contiguous<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
 /// and the standard library's `exp` and `ln_1p` (what flex's own operations call).
 trait Real:
     Copy
+    + 'static
     + PartialOrd
     + Mul<Output = Self>
     + Add<Output = Self>
@@ -148,6 +171,8 @@ trait Real:
     fn sqrt(self) -> Self;
     fn exp(self) -> Self;
     fn ln_1p(self) -> Self;
+    /// `max(self, other)` as the standard library's (`f32::max`: what flex's ReLU calls).
+    fn max(self, other: Self) -> Self;
     /// The tensor's buffer as elements of this type.
     fn slice(t: &FlexTensor) -> &[Self];
     /// The same, writable (flex copies a shared buffer first).
@@ -173,6 +198,9 @@ macro_rules! real {
             }
             fn ln_1p(self) -> Self {
                 <$t>::ln_1p(self)
+            }
+            fn max(self, other: Self) -> Self {
+                <$t>::max(self, other)
             }
             fn slice(t: &FlexTensor) -> &[Self] {
                 t.storage()

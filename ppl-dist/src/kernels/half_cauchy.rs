@@ -10,7 +10,7 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 
-use crate::constraint::mask_outside;
+use crate::constraint::{mask_outside, zero_outside};
 
 /// `ln(2/π) − ln s − ln(1 + (x/s)²)` for `x ≥ 0`, `−∞` elsewhere, with `value` and `scale`
 /// broadcast together (the result has the broadcast shape), as
@@ -34,13 +34,7 @@ pub fn half_cauchy_log_prob_grads<B: Backend, const D: usize>(
     grad: Tensor<B, D>,
     wanted: [bool; 2],
 ) -> [Option<Tensor<B, D>>; 2] {
-    let outside = value.clone().lower_elem(0.0);
-    let outside = if outside.dims() == grad.dims() {
-        outside
-    } else {
-        outside.expand(grad.dims())
-    };
-    let grad = grad.mask_fill(outside, 0.0);
+    let grad = zero_outside(grad, value.clone().lower_elem(0.0));
     let inv = scale.recip();
     let t = value * inv.clone();
     let r = (t.clone() + t.clone().recip()).recip() * 2.0;

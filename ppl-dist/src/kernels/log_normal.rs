@@ -10,8 +10,8 @@
 use burn::tensor::backend::Backend;
 use burn::tensor::{Bool, Tensor};
 
-use super::normal::normal_log_prob_composed;
-use crate::constraint::mask_outside;
+use super::normal::{normal_log_prob_composed, normal_log_prob_grads};
+use crate::constraint::{mask_outside, zero_outside};
 
 /// `value > 0`, and `ln value` with 0 where the value is outside the support.
 fn log_inside<B: Backend, const D: usize>(value: Tensor<B, D>) -> (Tensor<B, D, Bool>, Tensor<B, D>) {
@@ -44,23 +44,11 @@ pub fn log_normal_log_prob_grads<B: Backend, const D: usize>(
     wanted: [bool; 3],
 ) -> [Option<Tensor<B, D>>; 3] {
     let (inside, log_x) = log_inside(value.clone());
-    let inv = scale.recip();
-    let z = (log_x - loc) * inv.clone();
     let outside = inside.bool_not();
-    let grad = {
-        let outside = if outside.dims() == grad.dims() {
-            outside.clone()
-        } else {
-            outside.clone().expand(grad.dims())
-        };
-        grad.mask_fill(outside, 0.0)
-    };
-    // ∂/∂μ = g·z/σ; ∂/∂x = −(g·z/σ + g)/x (the value is 1 where masked, and g 0 there).
-    let g_loc = (wanted[0] || wanted[1]).then(|| grad.clone() * z.clone() * inv.clone());
-    let g_value = wanted[0].then(|| {
-        let safe = value.mask_fill(outside, 1.0);
-        (g_loc.clone().expect("computed when the value's gradient is wanted") + grad.clone()).neg() / safe
-    });
-    let g_scale = wanted[2].then(|| grad * (z.clone() * z - 1.0) * inv);
-    [g_value, if wanted[1] { g_loc } else { None }, g_scale]
+    let grad = zero_outside(grad, outside.clone());
+    // The normal's gradients at y = ln x give ∂/∂μ and ∂/∂σ; ∂/∂x = (∂/∂y − g)/x (the value
+    // is 1 where masked, and g 0 there).
+    let [g_y, g_loc, g_scale] = normal_log_prob_grads(log_x, loc, scale, grad.clone(), wanted);
+    let g_value = g_y.map(|g_y| (g_y - grad) / value.mask_fill(outside, 1.0));
+    [g_value, g_loc, g_scale]
 }

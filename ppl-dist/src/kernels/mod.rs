@@ -47,6 +47,7 @@ mod adam;
 #[cfg(feature = "autodiff")]
 mod autodiff;
 mod bernoulli;
+mod dense;
 #[cfg(feature = "flex")]
 mod flex;
 mod half_cauchy;
@@ -57,6 +58,9 @@ mod vector_math;
 
 pub use adam::{adam_update_composed, AdamMoments, AdamStep};
 pub use bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
+pub use dense::{
+    dense, dense_composed, dense_grads_composed, with_dense_kernel, DenseActivation, DenseGrads, DenseKernel,
+};
 pub use half_cauchy::{half_cauchy_log_prob_composed, half_cauchy_log_prob_grads};
 pub use log_normal::{log_normal_log_prob_composed, log_normal_log_prob_grads};
 pub use normal::{
@@ -162,6 +166,34 @@ pub trait FusedKernels: Backend {
         eps: Tensor<Self, D>,
     ) -> Tensor<Self, D> {
         loc + scale * eps
+    }
+
+    /// A dense layer `act(x·W + b)` with `x` `[m, d_in]`, `weight` `[d_in, d_out]` and
+    /// `bias` `[d_out]` (result `[m, d_out]`), as [`dense_composed`] computes it (burn's
+    /// `linear`, then the activation). On the autodiff backend one graph node (instead of
+    /// two) whose backward pass is [`FusedKernels::dense_grads`]. Networks reach it through
+    /// [`dense`] inside a [`with_dense_kernel`] scope.
+    fn dense(
+        x: Tensor<Self, 2>,
+        weight: Tensor<Self, 2>,
+        bias: Option<Tensor<Self, 1>>,
+        activation: DenseActivation,
+    ) -> Tensor<Self, 2> {
+        dense_composed(x, weight, bias, activation)
+    }
+
+    /// The gradients of [`FusedKernels::dense`] given the gradient `grad` `[m, d_out]` of its
+    /// output, as [`dense_grads_composed`] computes them: `∂/∂x` when `weight` is given,
+    /// `∂/∂W` when `x` is given, `∂/∂b` when `bias_wanted`; ReLU needs the layer's `output`.
+    fn dense_grads(
+        x: Option<Tensor<Self, 2>>,
+        weight: Option<Tensor<Self, 2>>,
+        output: Option<Tensor<Self, 2>>,
+        grad: Tensor<Self, 2>,
+        activation: DenseActivation,
+        bias_wanted: bool,
+    ) -> DenseGrads<Self> {
+        dense_grads_composed(x, weight, output, grad, activation, bias_wanted)
     }
 
     /// `softplus(x) = ln(1 + eˣ)` as [`special::softplus`](crate::special::softplus)

@@ -7,12 +7,19 @@ use burn::tensor::Tensor;
 use ppl_dist::backend_suite;
 use ppl_dist::param::float_options;
 use ppl_dist::testkit::{host, t2};
+use std::cell::RefCell;
+
+use burn::tensor::backend::Backend;
+use ppl_core::{Ctx, Data, SiteScorer};
+use ppl_dist::kernels::{dense_composed, DenseActivation, TrainingBackend};
+use ppl_dist::RngKey;
 use ppl_nn::{Activation, MlpConfig};
 
 backend_suite!(
     digit_networks_have_the_paper_shapes_and_sizes,
     per_layer_activations_apply_in_order,
-    same_seed_same_weights
+    same_seed_same_weights,
+    an_inference_run_takes_the_fused_layer_with_the_same_numbers
 );
 
 fn digit_networks_have_the_paper_shapes_and_sizes<B: AutodiffBackend>(dev: &B::Device) {
@@ -71,4 +78,66 @@ fn same_seed_same_weights<B: AutodiffBackend>(dev: &B::Device) {
     assert_ne!(w(&a), w(&c));
     // torch's default bound 1/√fan_in.
     assert!(w(&a).iter().all(|v| v.abs() <= 1.0 / 5f64.sqrt()));
+}
+
+/// Inside `ppl_core::run` with a scorer, every dense layer is the scorer's kernel (a marker
+/// kernel shows it); with the backend's fused kernel (what `Svi` sets) the output and the
+/// gradients of every weight and bias equal burn's `Linear` + `relu` outside the run, bit
+/// for bit.
+fn an_inference_run_takes_the_fused_layer_with_the_same_numbers<B: TrainingBackend>(dev: &B::Device) {
+    let net = MlpConfig::new(&[3, 8, 8, 2])
+        .with_activations(&[Activation::Relu, Activation::Tanh, Activation::Relu])
+        .with_seed(5)
+        .init::<B>(dev);
+    let x = t2::<B>(
+        &[0.3, -1.0, 2.0, 0.0, 0.7, -0.2, 1.5, -2.5, 0.1, 0.4, 0.0, -0.9],
+        4,
+        3,
+        dev,
+    );
+    let inside = |scorer: SiteScorer<B>| {
+        let out = RefCell::new(None);
+        let model = |_: &mut Ctx<B>| *out.borrow_mut() = Some(net.forward(x.clone()));
+        ppl_core::run(
+            &model,
+            Ctx::new(Data::new(), RngKey::new(0), dev).with_scorer(Some(scorer)),
+        )
+        .unwrap();
+        out.into_inner().expect("the model ran")
+    };
+    fn marked<B: Backend>(
+        x: Tensor<B, 2>,
+        w: Tensor<B, 2>,
+        b: Option<Tensor<B, 1>>,
+        a: DenseActivation,
+    ) -> Tensor<B, 2> {
+        dense_composed(x, w, b, a) * 0.0 + 7.0
+    }
+    let marker = SiteScorer {
+        dense: marked::<B>,
+        ..SiteScorer::fused()
+    };
+    // The last layer's ReLU is fused, so the marker's 7 comes out as is.
+    assert!(host(inside(marker)).iter().all(|&v| v == 7.0));
+    let grads_of = |y: Tensor<B, 2>| {
+        let weights = t2::<B>(&[0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0], 4, 2, dev);
+        let grads = (y.clone() * weights).sum().backward();
+        let mut all = vec![host(y)];
+        for layer in net.layers() {
+            all.push(host(layer.weight.val().grad(&grads).expect("weight gradient")));
+            all.push(host(
+                layer
+                    .bias
+                    .as_ref()
+                    .expect("bias")
+                    .val()
+                    .grad(&grads)
+                    .expect("bias gradient"),
+            ));
+        }
+        all.into_iter()
+            .map(|v| v.into_iter().map(f64::to_bits).collect::<Vec<_>>())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(grads_of(inside(SiteScorer::fused())), grads_of(net.forward(x.clone())));
 }
