@@ -14,6 +14,28 @@ use super::{float, DenseActivation, DenseGrads, FusedKernels};
 
 mod dense;
 
+/// Elements per parallel task of the element-wise kernels, and the fewest elements worth
+/// splitting (below it the loop runs on the calling thread: a small model's kernels cost less
+/// than waking a second one).
+const CHUNK: usize = 1 << 14;
+const PARALLEL_MIN: usize = 1 << 16;
+
+/// `chunked!(n, |a = a_src.par_chunks, b = b_src.par_chunks_mut, …| body)`: `body` on the
+/// whole slices, or, for `n ≥ PARALLEL_MIN` elements and a pool of several threads, on
+/// matching chunks of `CHUNK` elements across rayon's threads. The kernels are element-wise, so every element goes through the
+/// same loop either way: the same numbers whatever the thread count.
+macro_rules! chunked {
+    ($n:expr, |$($arg:ident = $src:ident . $split:ident),+| $body:expr) => {{
+        if $n >= PARALLEL_MIN && rayon::current_num_threads() > 1 {
+            use rayon::prelude::*;
+            ($($src.$split(CHUNK)),+).into_par_iter().for_each(|($($arg),+)| $body);
+        } else {
+            let ($($arg),+) = ($($src),+);
+            $body
+        }
+    }};
+}
+
 impl FusedKernels for Flex {
     fn adam_update<const D: usize>(
         param: Tensor<Flex, D>,
@@ -78,13 +100,21 @@ impl FusedKernels for Flex {
         // realign it).
         let data = match dtype {
             DType::F32 => {
-                let mut out = vec![0.0f32; shape.num_elements()];
-                bernoulli_forward_f32(l.storage(), x.storage(), &mut out);
+                let n = shape.num_elements();
+                let (ls, xs, mut out) = (l.storage::<f32>(), x.storage::<f32>(), vec![0.0f32; n]);
+                let os = out.as_mut_slice();
+                chunked!(n, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
+                    bernoulli_forward_f32(l, x, o)
+                });
                 TensorData::new(out, shape)
             }
             _ => {
-                let mut out = vec![0.0f64; shape.num_elements()];
-                bernoulli_forward::<f64>(l.storage(), x.storage(), &mut out);
+                let n = shape.num_elements();
+                let (ls, xs, mut out) = (l.storage::<f64>(), x.storage::<f64>(), vec![0.0f64; n]);
+                let os = out.as_mut_slice();
+                chunked!(n, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
+                    bernoulli_forward(l, x, o)
+                });
                 TensorData::new(out, shape)
             }
         };
@@ -106,9 +136,20 @@ impl FusedKernels for Flex {
             return bernoulli_logits_grad_composed(logits, value, grad);
         }
         let (l, x, mut g) = (contiguous(logits), contiguous(value), contiguous(grad));
+        let n = l.layout().num_elements();
         match dtype {
-            DType::F32 => bernoulli_backward_f32(l.storage(), x.storage(), g.storage_mut()),
-            _ => bernoulli_backward::<f64>(l.storage(), x.storage(), g.storage_mut()),
+            DType::F32 => {
+                let (ls, xs, gs) = (l.storage::<f32>(), x.storage::<f32>(), g.storage_mut::<f32>());
+                chunked!(n, |l = ls.par_chunks, x = xs.par_chunks, g = gs.par_chunks_mut| {
+                    bernoulli_backward_f32(l, x, g)
+                });
+            }
+            _ => {
+                let (ls, xs, gs) = (l.storage::<f64>(), x.storage::<f64>(), g.storage_mut::<f64>());
+                chunked!(n, |l = ls.par_chunks, x = xs.par_chunks, g = gs.par_chunks_mut| {
+                    bernoulli_backward(l, x, g)
+                });
+            }
         }
         float(g)
     }
@@ -151,6 +192,8 @@ fn contiguous<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
 /// and the standard library's `exp` and `ln_1p` (what flex's own operations call).
 trait Real:
     Copy
+    + Send
+    + Sync
     + 'static
     + PartialOrd
     + Mul<Output = Self>
@@ -362,22 +405,30 @@ fn adam_buffers<E: Real>(
     let n = E::slice(&p).len();
     assert!(E::slice(g).len() == n && E::slice(&m).len() == n && E::slice(&v).len() == n);
     if p.is_unique() && m.is_unique() && v.is_unique() {
-        let (ps, ms, vs) = (E::slice_mut(&mut p), E::slice_mut(&mut m), E::slice_mut(&mut v));
-        adam_in_place(ps, E::slice(g), ms, vs, k, first);
+        let (ps, gs) = (E::slice_mut(&mut p), E::slice(g));
+        let (ms, vs) = (E::slice_mut(&mut m), E::slice_mut(&mut v));
+        chunked!(n, |p = ps.par_chunks_mut, g = gs.par_chunks, m = ms.par_chunks_mut, v = vs.par_chunks_mut| {
+            adam_in_place(p, g, m, v, k, first)
+        });
         return (p, m, v);
     }
     // Fresh buffers, written once each (no zero-filling first: the loop writes every element).
     let (mut po, mut mo, mut vo) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-    let old = [E::slice(&p), E::slice(g), E::slice(&m), E::slice(&v)];
-    adam_into(
-        old,
-        [
-            &mut po.spare_capacity_mut()[..n],
-            &mut mo.spare_capacity_mut()[..n],
-            &mut vo.spare_capacity_mut()[..n],
-        ],
-        k,
-        first,
+    let [ps, gs, ms, vs] = [E::slice(&p), E::slice(g), E::slice(&m), E::slice(&v)];
+    let (pn, mn, vn) = (
+        &mut po.spare_capacity_mut()[..n],
+        &mut mo.spare_capacity_mut()[..n],
+        &mut vo.spare_capacity_mut()[..n],
+    );
+    chunked!(
+        n,
+        |p = ps.par_chunks,
+         g = gs.par_chunks,
+         m = ms.par_chunks,
+         v = vs.par_chunks,
+         po = pn.par_chunks_mut,
+         mo = mn.par_chunks_mut,
+         vo = vn.par_chunks_mut| adam_into([p, g, m, v], [po, mo, vo], k, first)
     );
     // SAFETY: `adam_into` wrote all `n` elements of each buffer's spare capacity (its loop
     // visits every index of its equal-length slices, asserted above and in it).
@@ -468,8 +519,13 @@ mod tests {
         Tensor::from_data(TensorData::new(v.to_vec(), shape), opts)
     }
 
+    /// The values' bits, a zero of either sign counted as +0 (a −0 parameter with a zero
+    /// gradient ends as −0 or +0 depending on the order of the operations that keep it 0).
     fn bits(t: &Tensor<Flex, 2>) -> Vec<u64> {
-        t.to_data().iter::<f64>().map(f64::to_bits).collect()
+        t.to_data()
+            .iter::<f64>()
+            .map(|v| if v == 0.0 { 0 } else { v.to_bits() })
+            .collect()
     }
 
     /// Values over many magnitudes, zeros and both signs, varying with `k`.
@@ -485,17 +541,22 @@ mod tests {
     /// The one-pass kernel gives the composed operations' values bit for bit, in f32 and
     /// f64, over six steps (the first without moments), with a transposed gradient (a
     /// strided view), in place and (buffers shared on the first and every other step) into
-    /// fresh buffers, the shared ones left untouched.
+    /// fresh buffers, the shared ones left untouched; for 12 elements (one loop) and for
+    /// 120 000 (split in chunks across the thread pool).
     #[test]
     fn flex_adam_kernel_equals_the_composed_update_bit_for_bit() {
-        for dtype in [DType::F32, DType::F64] {
-            let mut fused = tensor(&values(0, 12), [3, 4], dtype);
+        for ((rows, cols), dtype) in [(3, 4), (300, 400)]
+            .into_iter()
+            .flat_map(|s| [(s, DType::F32), (s, DType::F64)])
+        {
+            let size = rows * cols;
+            let mut fused = tensor(&values(0, size), [rows, cols], dtype);
             let mut composed = fused.clone();
             let shared = fused.clone();
             let before = bits(&shared);
             let (mut mf, mut mc): (Option<AdamMoments<Flex, 2>>, Option<AdamMoments<Flex, 2>>) = (None, None);
             for time in 1..=6 {
-                let grad = tensor(&values(time, 12), [4, 3], dtype).transpose();
+                let grad = tensor(&values(time, size), [cols, rows], dtype).transpose();
                 let step = AdamStep {
                     beta_1: 0.9,
                     beta_2: 0.999,
@@ -627,5 +688,42 @@ mod tests {
         super::bernoulli_backward_f32_portable(&l, &x, &mut g2);
         assert!(lp.iter().zip(&lp2).all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(g.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    /// Buffers long enough to be split across the thread pool (`PARALLEL_MIN` and more, not a
+    /// multiple of `CHUNK`) give the same bits as one loop over the whole buffer, both ways,
+    /// in f32 and f64.
+    #[test]
+    fn flex_bernoulli_kernels_split_in_chunks_equal_one_loop() {
+        let n = super::PARALLEL_MIN + 3 * super::CHUNK + 7;
+        let l: Vec<f64> = values(1, n).iter().map(|v| v * 3.0).collect();
+        let x: Vec<f64> = (0..n).map(|i| [0.0, 1.0, 1.0, 0.5][i % 4]).collect();
+        let g: Vec<f64> = values(2, n);
+        for dtype in [DType::F32, DType::F64] {
+            let t = |v: &[f64]| tensor(v, [1, n], dtype);
+            let lp = Flex::bernoulli_logits_log_prob(t(&l), t(&x)).to_data();
+            let grad = Flex::bernoulli_logits_grad(t(&l), t(&x), t(&g)).to_data();
+            let (want_lp, want_g): (Vec<f64>, Vec<f64>) = if dtype == DType::F32 {
+                let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
+                let (l, x, mut g) = (f(&l), f(&x), f(&g));
+                let mut out = vec![0.0f32; n];
+                super::bernoulli_forward_f32_portable(&l, &x, &mut out);
+                super::bernoulli_backward_f32_portable(&l, &x, &mut g);
+                let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
+                (wide(out), wide(g))
+            } else {
+                let (mut out, mut g) = (vec![0.0f64; n], g.clone());
+                super::bernoulli_forward(&l, &x, &mut out);
+                super::bernoulli_backward(&l, &x, &mut g);
+                (out, g)
+            };
+            let bits = |v: Vec<f64>| v.into_iter().map(f64::to_bits).collect::<Vec<_>>();
+            assert_eq!(
+                bits(lp.iter::<f64>().collect()),
+                bits(want_lp),
+                "{dtype:?}: log-density"
+            );
+            assert_eq!(bits(grad.iter::<f64>().collect()), bits(want_g), "{dtype:?}: gradient");
+        }
     }
 }
