@@ -7,12 +7,19 @@
 //! - [`FusedKernels::adam_update`]: one pass over parameter, gradient and both moments instead
 //!   of thirteen tensor operations (each reading and writing a whole buffer);
 //! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
-//!   of about ten operations,
+//!   of about ten operations;
+//! - [`FusedKernels::dense`] and [`FusedKernels::dense_grads`]: a network's dense layer and
+//!   its ReLU, gemm into a buffer nothing zeroes first and one pass for the bias and the
+//!   activation (backward: one pass for ReLU's mask and the bias gradient, the two products
+//!   on strided views), where burn's `linear` and `relu` take five passes and two nodes,
 //!
 //! the first bit for bit the composed result in the parameters (its moments are flushed to
 //! zero where they fall below the smallest normal number, which moves no parameter and keeps
 //! x86 off its ~100× slower subnormal arithmetic), the second too in f64 and within 2 ulps of
-//! it in f32 (its kernel rounds once, within 1 ulp of the exact value). burn's `Autodiff`
+//! it in f32 (its kernel rounds once, within 1 ulp of the exact value), the third bit for bit.
+//! The element-wise loops split long buffers (Bernoulli from 65 536 elements, Adam from
+//! 131 072) across rayon's threads (the pool flex and gemm use), chunk by chunk, which changes
+//! no number. burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
 //! whose backward pass is the inner backend's gradient kernel. On `Autodiff`, where the cost
 //! of a small model is the bookkeeping per graph node rather than the arithmetic, these are
@@ -26,7 +33,9 @@
 //! gradients within rounding (the draw's bit for bit). Inference reaches the densities
 //! through [`fused_log_prob`]
 //! (`ppl_core::Ctx::with_scorer`), so models keep writing `Bernoulli::from_logits(..)` and
-//! `Normal::new(..)` on any `B: Backend`.
+//! `Normal::new(..)` on any `B: Backend`; networks reach the dense layer through [`dense`],
+//! which takes the kernel of the enclosing [`with_dense_kernel`] scope (`ppl_core::run` opens
+//! one around every model and guide run with a scorer), so `ppl_nn::Mlp` stays generic too.
 //!
 //! [`TrainingBackend`] names what the optimizers need: an autodiff backend whose inner backend
 //! has these kernels. It is implemented for every such backend, so generic code writes
