@@ -194,13 +194,14 @@ pub type Device = burn::tensor::Device<DefaultBackend>;
 
 /// The `main` of an example binary: parse the flags over `defaults` (`--help` shows
 /// [`about`] of `source`, the binary's own file, and every flag with its default), get the
-/// default device (a clear error when, e.g., no CUDA device is present), run `body`, and print
-/// its report or the error (exit status 1; 2 for bad flags).
+/// default device (a clear error when, e.g., no CUDA device is present), run `body` on the
+/// compute pool ([`ppl_infer::on_compute_pool`]), and print its report or the error (exit
+/// status 1; 2 for bad flags).
 pub fn example_main(
     name: &'static str,
     source: &str,
     defaults: ExampleArgs,
-    body: impl FnOnce(&ExampleArgs, &Device) -> Result<String, String>,
+    body: impl FnOnce(&ExampleArgs, &Device) -> Result<String, String> + Send,
 ) {
     let args =
         ExampleArgs::parse_from(name, about(source), &defaults, std::env::args_os()).unwrap_or_else(|e| e.exit());
@@ -225,7 +226,8 @@ pub fn example_main(
             std::process::exit(1);
         }
     };
-    match body(&args, &device) {
+    // On the compute pool: on few cores, faster than waiting on it from outside.
+    match ppl_infer::on_compute_pool(|| body(&args, &device)) {
         Ok(report) => println!("{report}"),
         Err(e) => {
             eprintln!("{name}: {e}");

@@ -17,6 +17,7 @@ pub mod autoguide;
 mod checkpoint;
 #[cfg(feature = "collective")]
 pub mod collective;
+mod compute_pool;
 mod data_plan;
 mod early_stopping;
 pub mod elbo;
@@ -38,6 +39,7 @@ mod variational_family;
 pub use autoguide::{AutoAmortizedNormal, AutoAmortizedNormalConfig, AutoDelta, AutoMultivariateNormal, AutoNormal};
 #[doc(hidden)]
 pub use checkpoint::SaveStage;
+pub use compute_pool::on_compute_pool;
 pub use early_stopping::EarlyStopping;
 pub use elbo::Elbo;
 pub use error::InferError;

@@ -106,7 +106,8 @@ fn run(a: &Args) -> Result<(), String> {
 
 fn main() -> ExitCode {
     let args = <Args as clap::Parser>::parse();
-    match run(&args) {
+    // On the compute pool, as the example binaries run (`ppl_infer::on_compute_pool`).
+    match ppl_infer::on_compute_pool(|| run(&args)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("svi_steps: {e}");

@@ -5,6 +5,7 @@ mod autoguide_mvn;
 mod autoguides;
 mod bayesian_layers;
 mod checkpoint;
+mod compute_pool;
 mod conjugate;
 mod discrete;
 mod enumeration;
