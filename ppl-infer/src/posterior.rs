@@ -143,6 +143,11 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
         self.chunk
     }
 
+    /// The [local stream](ppl_core::Ctx::with_local_stream) of chunk `c`: its first row.
+    fn chunk_stream(&self, c: usize) -> u64 {
+        (c * self.chunk) as u64
+    }
+
     fn key(&self) -> RngKey {
         RngKey::new(self.seed)
     }
@@ -346,7 +351,10 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
     fn guide_runs(&self, data: &Data<B>, key: &RngKey, median: bool) -> Result<Vec<Trace<B>>, InferError> {
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk)?.into_iter().enumerate() {
-            let mut ctx = Ctx::new(chunk, key.fold_in_u64(c as u64), &self.device)
+            // One key for every chunk (the global latents are one draw for the whole query);
+            // each chunk's rows draw from their own stream.
+            let mut ctx = Ctx::new(chunk, key.clone(), &self.device)
+                .with_local_stream(self.chunk_stream(c))
                 .with_program("guide")
                 .with_params(self.params.clone());
             if median {
@@ -411,13 +419,17 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
     fn predictive_draw(&self, targets: &[&str], data: &Data<B>, key: RngKey) -> Result<Query<B>, InferError> {
         let mut traces = Vec::new();
         for (c, chunk) in chunks(data, self.chunk)?.into_iter().enumerate() {
-            let ckey = key.fold_in_u64(c as u64);
+            // The same key in every chunk: the global latents (and the model's global sites)
+            // are one draw that every row of this predictive draw shares; the rows' local
+            // sites draw from their chunk's own stream.
+            let (ckey, stream) = (key.clone(), self.chunk_stream(c));
             let rows = chunk.rows()?;
             // The guide runs if its inputs are bound; otherwise only the model (e.g. a
             // predictive given the latents themselves). Any other guide error is returned.
             let (guide, missing) = match run(
                 &self.guide,
                 Ctx::new(chunk.clone(), ckey.fold_in("guide"), &self.device)
+                    .with_local_stream(stream)
                     .with_program("guide")
                     .with_params(self.params.clone()),
             ) {
@@ -425,7 +437,9 @@ impl<B: Backend, P: Model<B>, Q: Model<B>> Posterior<B, P, Q> {
                 Err(CoreError::MissingData { site, .. }) => (None, Some(site)),
                 Err(e) => return Err(e.into()),
             };
-            let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), &self.device).with_params(self.params.clone());
+            let mut ctx = Ctx::new(chunk, ckey.fold_in("model"), &self.device)
+                .with_local_stream(stream)
+                .with_params(self.params.clone());
             if let Some(n) = rows {
                 ctx = ctx.with_instances(n).with_data_size(n);
             }

@@ -78,7 +78,8 @@ pub(crate) fn collect<B: Backend>(traces: Vec<Trace<B>>, targets: &[&str]) -> Re
             });
         }
         // A site outside the data plate is one value for the whole query, not one per chunk:
-        // the first chunk's (later chunks drew their own, which only their rows used).
+        // every chunk drew the same one (the chunks share their key; only the sites inside
+        // the data plate draw from each chunk's own stream).
         if sites.first().is_some_and(|s| !s.in_data_plate()) {
             sites.truncate(1);
         }

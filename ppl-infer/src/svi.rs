@@ -398,7 +398,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Model or guide errors.
     pub fn evaluate(&self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
         let mut objective = self.objective.clone();
-        self.with_frozen(|m| self.run_objective(m, &mut objective, data, full_size, key))
+        self.with_frozen(|m| self.run_objective(m, &mut objective, data, full_size, key, 0))
     }
 
     /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
@@ -530,7 +530,9 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
     }
 
-    /// Evaluate `objective` (a copy of `self.objective`, whose state it updates) on `data`.
+    /// Evaluate `objective` (a copy of `self.objective`, whose state it updates) on `data`,
+    /// its data-plate sites drawing from local stream `stream` (0 for a whole minibatch; a
+    /// share's first row, see [`ppl_core::Ctx::with_local_stream`]).
     fn run_objective(
         &self,
         m: &SviModules<B, P, Q>,
@@ -538,6 +540,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         data: &Data<B>,
         full_size: usize,
         key: &RngKey,
+        stream: u64,
     ) -> Result<ElboEstimate<B>, InferError> {
         let input = |data, replicas, particles| {
             ObjectiveInput::new(
@@ -549,6 +552,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                     replicas,
                     particles,
                     scorer: Self::SCORER,
+                    local_stream: stream,
                 },
                 key,
                 &self.device,
@@ -620,7 +624,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if self.peers.is_some() {
             return self.step_data_parallel(batch, full_size);
         }
-        let mut evaluated = match self.evaluate_step(batch, full_size) {
+        let mut evaluated = match self.evaluate_step(batch, full_size, 0) {
             Ok(e) => e,
             Err(failure) => return self.fail_step(failure),
         };
@@ -630,8 +634,9 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     }
 
     /// The first half of a step: evaluate the objective on `batch` (with the parameter
-    /// checks the [`Validation`] setting asks for), and find what makes it fail.
-    fn evaluate_step(&self, batch: &Data<B>, full_size: usize) -> Result<EvaluatedStep<B>, StepFailure> {
+    /// checks the [`Validation`] setting asks for; data-plate sites drawing from local
+    /// stream `stream`), and find what makes it fail.
+    fn evaluate_step(&self, batch: &Data<B>, full_size: usize, stream: u64) -> Result<EvaluatedStep<B>, StepFailure> {
         let key = self.key.fold_in_u64(self.step as u64);
         let mut objective = self.objective.clone();
         let checks = match self.config.validation {
@@ -641,7 +646,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         };
         let mut result = with_sampling(self.config.sampling, || {
             with_parameter_checks(checks, || {
-                self.run_objective(self.modules(), &mut objective, batch, full_size, &key)
+                self.run_objective(self.modules(), &mut objective, batch, full_size, &key, stream)
             })
         });
         if !checks && !matches!(&result, Ok(e) if e.elbo.is_finite()) {
@@ -649,7 +654,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             // parameter is named (the same key gives the same draws, in either sampling mode).
             objective = self.objective.clone();
             result = with_sampling(self.config.sampling, || {
-                self.run_objective(self.modules(), &mut objective, batch, full_size, &key)
+                self.run_objective(self.modules(), &mut objective, batch, full_size, &key, stream)
             });
         }
         let est = match result {
@@ -1074,14 +1079,17 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         let chunk = self.chunk();
         let mut elbo = 0.0;
-        for (c, start) in (0..n).step_by(chunk).enumerate() {
+        for start in (0..n).step_by(chunk) {
             let rows = chunk.min(n - start);
             let part = if rows == n {
                 data.clone()
             } else {
                 data.narrow_rows(start, rows)
             };
-            let est = self.evaluate(&part, n, &key.fold_in_u64(c as u64))?;
+            // One key for every chunk (one draw of the global latents, as in a single pass),
+            // each chunk's rows from their own stream.
+            let mut objective = self.objective.clone();
+            let est = self.with_frozen(|m| self.run_objective(m, &mut objective, &part, n, &key, start as u64))?;
             elbo += est.elbo * rows as f64 / n as f64;
         }
         Ok(-elbo / n as f64)

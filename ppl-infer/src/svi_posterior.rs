@@ -79,14 +79,18 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             let n = data.rows()?.unwrap_or(1);
             let mut name = String::new();
             let mut parts = Vec::new();
-            for (c, start) in (0..n).step_by(self.chunk()).enumerate() {
+            for start in (0..n).step_by(self.chunk()) {
                 let rows = self.chunk().min(n - start);
                 let part = data.narrow_rows(start, rows);
-                let key = key.fold_in_u64(c as u64);
+                // The other latents are one draw for all rows (the same key in every chunk);
+                // each chunk's local ones come from its own stream.
                 let input = ObjectiveInput::new(
                     &m.p,
                     &m.q,
-                    Batch::new(&part, n).with_scorer(Self::SCORER),
+                    Batch {
+                        local_stream: start as u64,
+                        ..Batch::new(&part, n).with_scorer(Self::SCORER)
+                    },
                     &key,
                     self.device(),
                 )

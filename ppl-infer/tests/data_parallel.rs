@@ -325,3 +325,51 @@ fn a_bad_step_on_one_peer_is_a_bad_step_on_every_peer() {
     );
     assert_eq!((results[0].1, results[1].1), (0, 0), "no update on either peer");
 }
+
+/// Per row a local latent zᵢ ~ N(0, 1) and xᵢ ~ N(zᵢ, 1); the guide's q(zᵢ) = N(loc, 1).
+fn local_model(ctx: &mut Ctx<B>) {
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        let z = ctx.sample("z", Normal::new(x.zeros_like(), 1.0));
+        ctx.sample("x", Normal::new(z, 1.0));
+    });
+}
+
+fn local_guide(ctx: &mut Ctx<B>) {
+    let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        ctx.sample("z", Normal::new(x.zeros_like() + loc, 1.0));
+    });
+}
+
+#[test]
+fn thread_peers_draw_their_own_rows_local_latents() {
+    // Four equal rows, two peers of two rows each. Peer 0's rows draw what a single process
+    // draws for the first two rows; had peer 1 drawn the same noise (shares of one length
+    // from one key), the step's loss would be exactly the single process's on those two rows.
+    let _serial = serial();
+    let dev = Default::default();
+    let rows = |n: usize| Data::new().with("x", t1::<B>(&vec![0.7; n], &dev));
+    let mut single = Svi::from_fns(local_model, local_guide, config(), &dev);
+    let two_rows = single.step(&rows(2), ROWS).unwrap();
+    let handles: Vec<_> = (0..2)
+        .map(|k| {
+            std::thread::spawn(move || {
+                let dev = Default::default();
+                let data = Data::new().with("x", t1::<B>(&[0.7; 4], &dev));
+                let mut svi = Svi::from_fns(local_model, local_guide, config(), &dev)
+                    .with_peers(Peers::threads(k, 2))
+                    .unwrap();
+                svi.step(&data, ROWS).unwrap()
+            })
+        })
+        .collect();
+    let losses: Vec<f64> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(losses[0], losses[1], "the peers report one loss");
+    let peer_one = 2.0 * losses[0] - two_rows;
+    assert!(
+        (peer_one - two_rows).abs() > 1e-6 * two_rows.abs(),
+        "peer 1's rows drew peer 0's noise: share losses {two_rows} and {peer_one}"
+    );
+}

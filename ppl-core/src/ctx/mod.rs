@@ -50,6 +50,7 @@ pub struct Ctx<B: Backend> {
     next_auxiliary: bool,
     program: &'static str,
     scorer: Option<SiteScorer<B>>,
+    local_stream: u64,
 }
 
 impl<B: Backend> std::fmt::Debug for Ctx<B> {
@@ -83,6 +84,7 @@ impl<B: Backend> Ctx<B> {
             next_auxiliary: false,
             program: "model",
             scorer: None,
+            local_stream: 0,
         }
     }
 
@@ -157,6 +159,29 @@ impl<B: Backend> Ctx<B> {
     pub fn with_vectorized_particles(mut self, k: usize) -> Self {
         self.particles = k.max(1);
         self
+    }
+
+    /// Draw the data plate's sites from stream `stream` of this run's key: with `stream > 0`
+    /// every site (and [`Ctx::rng`] key) inside the `datamodel` plate takes its key folded
+    /// with `stream`, sites outside it keep theirs. Inference sets it when the rows of one
+    /// minibatch are evaluated in shares (data-parallel peers, a split step), to the share's
+    /// first row: every share then draws the same global latents and its own rows' local
+    /// noise (shares of the same length would otherwise draw the same local noise). 0, the
+    /// default, changes nothing.
+    pub fn with_local_stream(mut self, stream: u64) -> Self {
+        self.local_stream = stream;
+        self
+    }
+
+    /// The key of site (or user stream) `name`: this run's key folded with `name`, and with
+    /// the [local stream](Ctx::with_local_stream) inside the data plate.
+    pub(crate) fn site_key(&self, name: &str) -> RngKey {
+        let key = self.key.fold_in(name);
+        if self.local_stream != 0 && self.plates.in_data_plate() {
+            key.fold_in_u64(self.local_stream)
+        } else {
+            key
+        }
     }
 
     /// The number of instances of the `datamodel` plate when no data gives it (prior

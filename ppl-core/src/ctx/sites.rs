@@ -174,7 +174,7 @@ impl<B: Backend> Ctx<B> {
     /// noise of a Bayesian layer), derived from this run's key and `name`: same seed, same
     /// draws.
     pub fn rng(&self, name: &str) -> RngKey {
-        self.key.fold_in(&format!("rng:{name}"))
+        self.site_key(&format!("rng:{name}"))
     }
 
     // ---- the path every site takes ----
@@ -195,7 +195,7 @@ impl<B: Backend> Ctx<B> {
             scale,
             mask: None,
             hidden: false,
-            key: self.key.fold_in(name),
+            key: self.site_key(name),
             dist: None,
             shape: Vec::new(),
         }

@@ -15,6 +15,7 @@ backend_suite!(
     particle_plate_sites_average_their_particles,
     a_particle_plate_of_one_is_the_plain_model,
     the_particle_plate_is_outermost_and_its_name_reserved,
+    a_local_stream_redraws_the_data_plate_sites_only,
 );
 
 /// mu ~ N(0, 1) (global, learnable loc), x_i ~ N(mu, 1) in a plate of n with subsample m.
@@ -334,4 +335,42 @@ fn the_particle_plate_is_outermost_and_its_name_reserved<B: AutodiffBackend>(dev
     };
     let e = run(&named, Ctx::new(Data::new(), RngKey::new(0), dev)).unwrap_err();
     assert!(e.to_string().contains("reserved"), "{e}");
+}
+
+/// A global `g`, and inside the data plate a local `z` per row and a user stream's draw.
+struct GlobalAndLocal;
+
+impl<B: Backend> Model<B> for GlobalAndLocal {
+    fn model(&self, ctx: &mut Ctx<B>) {
+        ctx.sample("g", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            let x = ctx.data::<1>("x");
+            let z = ctx.sample("z", Normal::new(x.zeros_like(), 1.0));
+            let noise = ctx.rng("noise").standard_normal(1)[0];
+            ctx.deterministic("noise", z.zeros_like() + noise);
+        });
+    }
+}
+
+fn a_local_stream_redraws_the_data_plate_sites_only<B: AutodiffBackend>(dev: &B::Device) {
+    // Two shares of one minibatch with the same number of rows: with their own local streams
+    // they keep the global draw and draw different local noise; stream 0 is the plain run.
+    let data = Data::new().with("x", t1::<B>(&[0.0; 4], dev));
+    let run_with = |stream: Option<u64>| {
+        let mut ctx = Ctx::new(data.clone(), RngKey::new(5), dev);
+        if let Some(s) = stream {
+            ctx = ctx.with_local_stream(s);
+        }
+        let trace = run(&GlobalAndLocal, ctx).unwrap().trace;
+        ["g", "z", "noise"].map(|name| host(trace.value::<1>(name).unwrap()))
+    };
+    let plain = run_with(None);
+    assert_eq!(run_with(Some(0)), plain);
+    let (share_a, share_b) = (run_with(Some(4)), run_with(Some(8)));
+    for share in [&share_a, &share_b] {
+        assert_eq!(share[0], plain[0], "the global latent is drawn alike by every share");
+        assert_ne!(share[1], plain[1], "local latents draw the share's own noise");
+        assert_ne!(share[2], plain[2], "user streams inside the data plate too");
+    }
+    assert_ne!(share_a[1], share_b[1]);
 }

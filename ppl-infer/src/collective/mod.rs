@@ -8,7 +8,8 @@
 //! rows `⌊kM/P⌋..⌊(k+1)M/P⌋` of each minibatch of M rows, weights its surrogate loss by its
 //! share of the rows, and the weighted gradients are summed by burn-collective's all-reduce:
 //! the sum is the gradient a single process takes on the whole minibatch (global latents are
-//! drawn alike on every peer; each peer draws its own rows' local latents). The update is then
+//! drawn alike on every peer; each peer draws its own rows' local latents, from the stream of
+//! its first row, [`ppl_core::Ctx::with_local_stream`]). The update is then
 //! the same on every peer, so the parameters stay identical; at the first step every peer
 //! takes peer 0's parameters, so they also start identical.
 //!

@@ -122,6 +122,11 @@ pub struct Batch<'a, B: Backend> {
     /// How the runs score sample sites ([`ppl_core::Ctx::with_scorer`]); `None`: each
     /// distribution's `log_prob`. `Svi` sets [`ppl_core::SiteScorer::fused`].
     pub scorer: Option<SiteScorer<B>>,
+    /// The stream the data plate's sites draw from ([`ppl_core::Ctx::with_local_stream`]): 0
+    /// for a whole minibatch; the share's first row when these rows are one share of a
+    /// minibatch evaluated in several (data-parallel peers, split steps), so that each share
+    /// draws its own rows' local noise.
+    pub local_stream: u64,
 }
 
 impl<'a, B: Backend> Batch<'a, B> {
@@ -133,6 +138,7 @@ impl<'a, B: Backend> Batch<'a, B> {
             replicas: 1,
             particles: 1,
             scorer: None,
+            local_stream: 0,
         }
     }
 
@@ -201,6 +207,7 @@ pub(crate) fn run_unmatched<B: Backend, P: Model<B>, Q: Model<B>>(
         .with_data_size(batch.full_size)
         .with_data_replicas(batch.replicas)
         .with_vectorized_particles(batch.particles)
+        .with_local_stream(batch.local_stream)
         .with_handler(Replay::new(&guide.trace));
     let model = run(p, ctx)?;
     Ok(Particle {
@@ -228,7 +235,8 @@ pub(crate) fn run_guide<B: Backend, Q: Model<B>>(
         .with_params(params)
         .with_data_size(batch.full_size)
         .with_data_replicas(batch.replicas)
-        .with_vectorized_particles(batch.particles);
+        .with_vectorized_particles(batch.particles)
+        .with_local_stream(batch.local_stream);
     Ok(run(q, ctx)?)
 }
 

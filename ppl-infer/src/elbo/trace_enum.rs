@@ -234,6 +234,7 @@ fn run_enumerated<B: Backend, P: Model<B>, Q: Model<B>>(
             .with_params(params)
             .with_data_size(batch.full_size)
             .with_data_replicas(size)
+            .with_local_stream(batch.local_stream)
     };
     let enumerate = || Enumerate::<B>::new(&site.name, size, rows, device);
     let (guide, model, params) = if site.in_guide {

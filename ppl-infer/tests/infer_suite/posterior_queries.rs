@@ -15,6 +15,7 @@ backend_suite!(
     median_refuses_a_guide_without_closed_form_medians,
     an_unfitted_auto_normal_sits_at_the_prior_mean,
     a_particle_plate_guide_draws_its_samples_in_passes,
+    a_predictive_draw_shares_its_global_latents_across_chunks,
 );
 
 /// The statistical checks (fits, many draws): NdArray f32 only with `slow-tests`.
@@ -215,4 +216,59 @@ fn a_particle_plate_guide_draws_its_samples_in_passes<B: TrainingBackend>(dev: &
     assert_eq!(distinct.len(), n, "every draw is its own");
     let again = post.sample(&["w"], &rows::<B>(dev), n).unwrap();
     assert_eq!(host(again.stack::<3>("w").unwrap()), w);
+}
+
+/// z ~ N(0, 1); per row u ~ N(0, 1) and y ~ N(z, 10⁻³): every y sits on the draw's z.
+fn shared_model<B: TrainingBackend>(ctx: &mut Ctx<B>) {
+    let z = ctx.sample("z", Normal::new(ctx.zeros([1]), 1.0));
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        ctx.sample("u", Normal::new(x.zeros_like(), 1.0));
+        ctx.sample("y", Normal::new(x * 0.0 + z, 1e-3));
+    });
+}
+
+/// q(z) = N(1.5, 0.5); per row q(u) = N(0, 1).
+fn shared_guide<B: TrainingBackend>(ctx: &mut Ctx<B>) {
+    ctx.sample("z", Normal::new(ctx.full([1], 1.5), 0.5));
+    ctx.datamodel(|ctx| {
+        let x = ctx.data::<1>("x");
+        ctx.sample("u", Normal::new(x.zeros_like(), 1.0));
+    });
+}
+
+fn a_predictive_draw_shares_its_global_latents_across_chunks<B: TrainingBackend>(dev: &B::Device) {
+    // Six rows in three chunks of two: one predictive draw has one z for every row (the y of
+    // every chunk sits within 10⁻² = 10 sd of the z returned), and each chunk draws its own
+    // rows' local noise (chunks of equal length do not repeat each other's u).
+    let post = Posterior::new(
+        shared_model::<B> as Closure<B>,
+        shared_guide::<B> as Closure<B>,
+        ParamStore::new(),
+        11,
+        dev,
+    )
+    .with_chunk(2);
+    let data = Data::new().with("x", t1::<B>(&[0.0; 6], dev));
+    let repeated = |u: &[f64]| u[0..2] == u[2..4] || u[2..4] == u[4..6];
+    let draw = post.posterior_predictive(&["z", "u", "y"], &data).unwrap();
+    let z = host(draw.tensor::<1>("z").unwrap());
+    assert_eq!(z.len(), 1);
+    let u = host(draw.tensor::<1>("u").unwrap());
+    assert!(u.len() == 6 && !repeated(&u), "chunks repeated their noise: {u:?}");
+    for (i, y) in host(draw.tensor::<1>("y").unwrap()).into_iter().enumerate() {
+        assert!(
+            (y - z[0]).abs() < 1e-2,
+            "row {i}: y = {y} drawn with another z than {}",
+            z[0]
+        );
+    }
+    // Guide draws too: one z per draw, each chunk its own u.
+    let samples = post.sample(&["z", "u"], &data, 2).unwrap();
+    assert_eq!(samples.stack::<2>("z").unwrap().dims(), [2, 1]);
+    let u = host(samples.stack::<2>("u").unwrap());
+    assert!(
+        !repeated(&u[0..6]) && !repeated(&u[6..12]),
+        "chunks repeated their noise: {u:?}"
+    );
 }
