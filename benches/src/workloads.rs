@@ -83,6 +83,13 @@ impl Workload {
             Workload::MixtureEnum | Workload::MixtureSampled => MIXTURE_POINTS,
         }
     }
+
+    /// Whether [`StepRunner::with_settings`] evaluates this workload's minibatches in shares
+    /// (the minibatched neural workloads; the small models step on a few hundred rows of
+    /// global latents, and take them whole).
+    pub fn takes_batch_shares(self) -> bool {
+        matches!(self, Workload::Digits | Workload::Vae)
+    }
 }
 
 /// Synthetic MNIST-shaped rows: 81 % of pixels 0 and the rest uniform in (0, 1) (MNIST's share
@@ -362,8 +369,22 @@ impl<B: TrainingBackend> StepRunner<B> {
 
     /// As [`StepRunner::new`], with a parameter-validation setting (to measure its cost).
     pub fn with_validation(workload: Workload, seed: u64, validation: Validation, device: &B::Device) -> Self {
+        Self::with_settings(workload, seed, validation, 1, device)
+    }
+
+    /// As [`StepRunner::with_validation`], the digit classifier and the VAE evaluating each
+    /// minibatch in `batch_shares` shares at once (`SviConfig::batch_shares`; the other
+    /// workloads take theirs whole, see [`Workload::takes_batch_shares`]).
+    pub fn with_settings(
+        workload: Workload,
+        seed: u64,
+        validation: Validation,
+        batch_shares: usize,
+        device: &B::Device,
+    ) -> Self {
         let config = SviConfig {
             validation,
+            batch_shares,
             ..bench_config(seed)
         };
         match workload {

@@ -25,6 +25,7 @@ use crate::{Locality, SviGuide, SviModel, VariationalFamily};
 
 #[cfg(feature = "collective")]
 mod data_parallel;
+mod shares;
 
 /// What to do with a bad step: a NaN or ±∞ loss, an update that makes a parameter NaN or
 /// ±∞ (a non-finite gradient), or distribution parameters made invalid by the previous
@@ -132,6 +133,19 @@ pub struct SviConfig {
     /// a given backend; see
     /// [`ppl_dist::sampling`] for which samplers it covers).
     pub sampling: Sampling,
+    /// Evaluate each minibatch as this many shares of its rows at once, on rayon's thread
+    /// pool, and sum their gradients (each weighted by its share of the rows) before one
+    /// update: the data-parallel step of [`Svi::with_peers`] inside one `Svi`, with one
+    /// optimizer and no exchanges. The gradient estimates the same ELBO's, without bias;
+    /// each share draws its rows' local latents from its own stream
+    /// ([`ppl_core::Ctx::with_local_stream`]) and the global ones alike, so the draws — and
+    /// the numbers — differ from `1`'s, and a seed fixes them for a given value. It pays on
+    /// several cores when a step is a few large products that one thread computes best
+    /// (measured in `benches/README.md`); `1` (the default) evaluates the minibatch whole.
+    /// An `Svi`'s first step, a step that creates new `param` sites and minibatches of fewer
+    /// rows than shares are evaluated whole; [`Elbo::Renyi`] (not a sum over rows) is
+    /// refused.
+    pub batch_shares: usize,
 }
 
 impl Default for SviConfig {
@@ -156,6 +170,7 @@ impl Default for SviConfig {
             max_skipped_fraction: 0.25,
             validation: Validation::FirstStep,
             sampling: Sampling::Host,
+            batch_shares: 1,
         }
     }
 }
@@ -624,7 +639,12 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if self.peers.is_some() {
             return self.step_data_parallel(batch, full_size);
         }
-        let mut evaluated = match self.evaluate_step(batch, full_size, 0) {
+        if self.config.batch_shares > 1 {
+            if let Some(result) = self.step_in_shares(batch, full_size) {
+                return result;
+            }
+        }
+        let mut evaluated = match self.evaluate_step(self.modules(), batch, full_size, 0) {
             Ok(e) => e,
             Err(failure) => return self.fail_step(failure),
         };
@@ -636,7 +656,13 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// The first half of a step: evaluate the objective on `batch` (with the parameter
     /// checks the [`Validation`] setting asks for; data-plate sites drawing from local
     /// stream `stream`), and find what makes it fail.
-    fn evaluate_step(&self, batch: &Data<B>, full_size: usize, stream: u64) -> Result<EvaluatedStep<B>, StepFailure> {
+    fn evaluate_step(
+        &self,
+        m: &SviModules<B, P, Q>,
+        batch: &Data<B>,
+        full_size: usize,
+        stream: u64,
+    ) -> Result<EvaluatedStep<B>, StepFailure> {
         let key = self.key.fold_in_u64(self.step as u64);
         let mut objective = self.objective.clone();
         let checks = match self.config.validation {
@@ -646,7 +672,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         };
         let mut result = with_sampling(self.config.sampling, || {
             with_parameter_checks(checks, || {
-                self.run_objective(self.modules(), &mut objective, batch, full_size, &key, stream)
+                self.run_objective(m, &mut objective, batch, full_size, &key, stream)
             })
         });
         if !checks && !matches!(&result, Ok(e) if e.elbo.is_finite()) {
@@ -654,7 +680,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             // parameter is named (the same key gives the same draws, in either sampling mode).
             objective = self.objective.clone();
             result = with_sampling(self.config.sampling, || {
-                self.run_objective(self.modules(), &mut objective, batch, full_size, &key, stream)
+                self.run_objective(m, &mut objective, batch, full_size, &key, stream)
             });
         }
         let est = match result {

@@ -9,8 +9,10 @@ use crate::VariationalFamily;
 
 /// A program [`crate::Svi`] can fit: a [`Model`] that is also a burn module with autodiff
 /// (its parameters are what the optimizer updates) and whose modules print (checkpoints and
-/// summaries show them). Implemented for every such type: derive `Module` on a struct that
-/// implements `Model<B>`, or wrap closures with [`crate::model_fn`].
+/// summaries show them), and that threads can share (`Sync`: [`crate::SviConfig::batch_shares`]
+/// evaluates shares of a minibatch on several threads at once). Implemented for every such
+/// type: derive `Module` on a struct that implements `Model<B>`, or wrap closures with
+/// [`crate::model_fn`].
 ///
 /// With [`SviGuide`] for the guide, the one bound per program to write for a helper over an
 /// `Svi`:
@@ -24,14 +26,14 @@ use crate::VariationalFamily;
 /// }
 /// ```
 pub trait SviModel<B: AutodiffBackend>:
-    Model<B> + AutodiffModule<B, InnerModule: ModuleDisplay> + ModuleDisplay
+    Model<B> + AutodiffModule<B, InnerModule: ModuleDisplay> + ModuleDisplay + Sync
 {
 }
 
 impl<B, M> SviModel<B> for M
 where
     B: AutodiffBackend,
-    M: Model<B> + AutodiffModule<B> + ModuleDisplay,
+    M: Model<B> + AutodiffModule<B> + ModuleDisplay + Sync,
     M::InnerModule: ModuleDisplay,
 {
 }

@@ -43,6 +43,9 @@ struct Args {
     /// Parameter checks: first-step, always or never (`ppl_infer::Validation`)
     #[arg(long, default_value = "first-step", value_parser = validation)]
     validation: Validation,
+    /// Evaluate each minibatch in this many shares at once on the thread pool (`SviConfig::batch_shares`; digits and vae only)
+    #[arg(long, default_value_t = 1, value_parser = at_least_one)]
+    batch_shares: usize,
 }
 
 fn workload(s: &str) -> Result<Workload, String> {
@@ -71,7 +74,13 @@ fn validation(s: &str) -> Result<Validation, String> {
 
 fn run(a: &Args) -> Result<(), String> {
     let device = default_device().map_err(|e| e.to_string())?;
-    let mut runner = StepRunner::<B>::with_validation(a.workload, a.seed, a.validation, &device);
+    if a.batch_shares > 1 && !a.workload.takes_batch_shares() {
+        return Err(format!(
+            "--batch-shares: `{}` takes its data whole (only digits and vae take shares)",
+            a.workload.name()
+        ));
+    }
+    let mut runner = StepRunner::<B>::with_settings(a.workload, a.seed, a.validation, a.batch_shares, &device);
     let mut losses = Vec::with_capacity(a.warmup + a.reps * a.steps);
     for _ in 0..a.warmup {
         losses.push(runner.step().map_err(|e| e.to_string())?);
@@ -94,6 +103,7 @@ fn run(a: &Args) -> Result<(), String> {
     let round = |v: f64, digits: i32| (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
     let line = serde_json::json!({
         "impl": format!("ppl-rs-{BACKEND_NAME}"),
+        "batch_shares": a.batch_shares,
         "model": a.workload.name(),
         "steps_per_s": round(median, 3),
         "reps": rates.iter().map(|&r| round(r, 2)).collect::<Vec<_>>(),

@@ -26,11 +26,12 @@ const PARALLEL_MIN_ADAM: usize = 1 << 17;
 
 /// `chunked!(n, min, |a = a_src.par_chunks, b = b_src.par_chunks_mut, …| body)`: `body` on
 /// the whole slices, or, for `n ≥ min` elements and a pool of several threads, on matching
-/// chunks of `CHUNK` elements across rayon's threads. The kernels are element-wise, so every
+/// chunks of `CHUNK` elements across rayon's threads (not inside
+/// [`with_serial_kernels`](super::with_serial_kernels)). The kernels are element-wise, so every
 /// element goes through the same loop either way: the same numbers whatever the thread count.
 macro_rules! chunked {
     ($n:expr, $min:expr, |$($arg:ident = $src:ident . $split:ident),+| $body:expr) => {{
-        if $n >= $min && rayon::current_num_threads() > 1 {
+        if $n >= $min && rayon::current_num_threads() > 1 && !crate::kernels::serial_kernels() {
             use rayon::prelude::*;
             ($($src.$split(CHUNK)),+).into_par_iter().for_each(|($($arg),+)| $body);
         } else {
@@ -697,7 +698,7 @@ mod tests {
 
     /// Buffers long enough to be split across the thread pool (`PARALLEL_MIN` and more, not a
     /// multiple of `CHUNK`) give the same bits as one loop over the whole buffer, both ways,
-    /// in f32 and f64.
+    /// in f32 and f64, split or kept to one thread (`with_serial_kernels`).
     #[test]
     fn flex_bernoulli_kernels_split_in_chunks_equal_one_loop() {
         let n = super::PARALLEL_MIN + 3 * super::CHUNK + 7;
@@ -729,6 +730,14 @@ mod tests {
                 "{dtype:?}: log-density"
             );
             assert_eq!(bits(grad.iter::<f64>().collect()), bits(want_g), "{dtype:?}: gradient");
+            // Kept to this thread (batch shares), the same loops give the same bits.
+            let serial = crate::kernels::with_serial_kernels(|| {
+                (
+                    Flex::bernoulli_logits_log_prob(t(&l), t(&x)).to_data(),
+                    Flex::bernoulli_logits_grad(t(&l), t(&x), t(&g)).to_data(),
+                )
+            });
+            assert_eq!((serial.0, serial.1), (lp, grad), "{dtype:?}: serial kernels");
         }
     }
 }

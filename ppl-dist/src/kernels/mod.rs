@@ -19,7 +19,8 @@
 //! it in f32 (its kernel rounds once, within 1 ulp of the exact value), the third bit for bit.
 //! The element-wise loops split long buffers (Bernoulli from 65 536 elements, Adam from
 //! 131 072) across rayon's threads (the pool flex and gemm use), chunk by chunk, which changes
-//! no number. burn's `Autodiff`
+//! no number; inside [`with_serial_kernels`] neither they nor the dense layer's products
+//! split. burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
 //! whose backward pass is the inner backend's gradient kernel. On `Autodiff`, where the cost
 //! of a small model is the bookkeeping per graph node rather than the arithmetic, these are
@@ -62,6 +63,7 @@ mod flex;
 mod half_cauchy;
 mod log_normal;
 mod normal;
+mod serial;
 #[cfg(feature = "flex")]
 mod vector_math;
 
@@ -76,6 +78,7 @@ pub use normal::{
     normal_log_prob_composed, normal_log_prob_fixed_scale_composed, normal_log_prob_fixed_scale_grads,
     normal_log_prob_grads,
 };
+pub use serial::{serial_kernels, with_serial_kernels};
 
 use std::any::Any;
 

@@ -95,7 +95,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         // Each peer's rows draw their local latents from their own stream (the same global
         // latents on every peer).
-        let evaluated = self.evaluate_step(&share, full_size, offset as u64);
+        let evaluated = self.evaluate_step(self.modules(), &share, full_size, offset as u64);
         // Summed over the peers: how many took part, how many had a bad step, how many failed
         // otherwise, and the loss (each peer's weighted by its share).
         let status = match &evaluated {
@@ -175,7 +175,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if let Some(state) = self.peers.as_mut() {
             state.joined = true;
         }
-        let created = match self.evaluate_step(share, full_size, 0) {
+        let created = match self.evaluate_step(self.modules(), share, full_size, 0) {
             Ok(e) => {
                 self.modules.params = e.est.params;
                 0.0

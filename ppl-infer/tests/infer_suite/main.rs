@@ -3,6 +3,7 @@
 mod autoguide_amortized;
 mod autoguide_mvn;
 mod autoguides;
+mod batch_shares;
 mod bayesian_layers;
 mod checkpoint;
 mod compute_pool;

@@ -46,16 +46,17 @@ impl<E: Real> View<E> {
 }
 
 /// `lhs [m, k] · rhs [k, n]` into a fresh row-major `[m, n]` buffer, as flex's `matmul`
-/// computes it.
+/// computes it (serially inside [`with_serial_kernels`](crate::kernels::with_serial_kernels)).
 fn product<E: Real>(m: usize, k: usize, n: usize, lhs: View<E>, rhs: View<E>) -> Vec<E> {
     if k == 0 {
         return vec![E::ZERO; m * n];
     }
-    let parallelism = if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD {
-        gemm::Parallelism::Rayon(0)
-    } else {
-        gemm::Parallelism::None
-    };
+    let parallelism =
+        if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && !crate::kernels::serial_kernels() {
+            gemm::Parallelism::Rayon(0)
+        } else {
+            gemm::Parallelism::None
+        };
     let mut out = Vec::<E>::with_capacity(m * n);
     // SAFETY: `out` has room for m·n elements; gemm writes each of them without reading the
     // destination (`read_dst` false), and reads `lhs`/`rhs` only at offsets their views
