@@ -82,6 +82,9 @@ def main():
     ap.add_argument("--python", default=str(ROOT / ".venv" / "peers" / "bin" / "python"))
     ap.add_argument("--no-build", action="store_true", help="reuse target/peers/svi_steps-*")
     ap.add_argument("--skip", default="", help="comma-separated implementations to leave out")
+    ap.add_argument("--batch-shares", default="2",
+                    help="comma-separated share counts for extra flex rows at each thread count above 1 (digits and "
+                         "vae: SviConfig::batch_shares, suffix -Nsh); empty for none")
     a = ap.parse_args()
 
     base_env = dict(os.environ)
@@ -110,6 +113,9 @@ def main():
                 env_t = dict(env)
                 env_t["RAYON_NUM_THREADS"] = str(t)
                 impls[f"ppl-rs-flex-{t}t"] = ([str(binary)], env_t)
+                for sh in (int(x) for x in a.batch_shares.split(",") if x):
+                    if t > 1 and sh > 1:
+                        impls[f"ppl-rs-flex-{t}t-{sh}sh"] = ([str(binary), "--batch-shares", str(sh)], env_t)
             continue
         impls[f"ppl-rs-{f}"] = ([str(binary)], env)
     if Path(a.python).exists():
@@ -132,8 +138,8 @@ def main():
     for r in range(a.rounds):
         for model in models:
             for name, (cmd, env) in impls.items():
-                if model in ("logistic", "eight_schools") and name.startswith("torch"):
-                    continue  # the hand-written floor has only the two networks
+                if model in ("logistic", "eight_schools") and (name.startswith("torch") or name.endswith("sh")):
+                    continue  # the hand-written floor has only the two networks; small models take no shares
                 full = cmd + ["--model", model, "--steps", str(a.steps), "--reps", str(a.reps),
                               "--warmup", str(a.warmup)]
                 res = subprocess.run(full, cwd=PEERS, env=env, capture_output=True, text=True)

@@ -8,7 +8,7 @@ use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
-/// `--quiet`, `--export`, `--autoguide`, `--labels`), parsed by clap. `Default` holds the digit classifier's defaults;
+/// `--quiet`, `--export`, `--autoguide`, `--labels`, `--peers`, `--batch-shares`), parsed by clap. `Default` holds the digit classifier's defaults;
 /// each example starts from its own, which [`ExampleArgs::command`] puts into the flags'
 /// defaults (and so into `--help`).
 #[derive(Debug, Clone, clap::Args, serde::Serialize)]
@@ -59,6 +59,11 @@ pub struct ExampleArgs {
     /// taking its share of every minibatch (the digit classifier only; `ppl_infer::collective`)
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub peers: usize,
+    /// Evaluate each minibatch as N shares of its rows at once on the thread pool, one
+    /// update from their summed gradients (`SviConfig::batch_shares`; faster on several
+    /// cores for the networks, other numbers than 1 gives; default: 1)
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch_shares: u64,
 }
 
 impl Default for ExampleArgs {
@@ -78,6 +83,7 @@ impl Default for ExampleArgs {
             autoguide: false,
             labels: None,
             peers: 1,
+            batch_shares: 1,
         }
     }
 }
@@ -106,6 +112,7 @@ impl ExampleArgs {
             elbo,
             progress: self.progress,
             max_steps: self.steps,
+            batch_shares: usize::try_from(self.batch_shares).unwrap_or(usize::MAX),
             ..Default::default()
         }
     }

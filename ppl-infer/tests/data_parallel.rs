@@ -228,6 +228,16 @@ fn peer_settings_and_objectives_that_cannot_split_are_refused() {
         .unwrap()
         .to_string();
     assert!(err.contains("Rényi bound"), "{err}");
+    let shares = SviConfig {
+        batch_shares: 2,
+        ..config()
+    };
+    let err = Svi::from_fns(model, guide(0.0), shares, &dev)
+        .with_peers(Peers::threads(0, 2))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(err.contains("batch_shares = 2"), "{err}");
 }
 
 #[test]

@@ -39,8 +39,9 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// ([`InferError::Peer`] on the peers where it did not happen).
     ///
     /// # Errors
-    /// [`InferError::Config`] for bad [`Peers`] settings, or with the Rényi bound (its
-    /// log-mean-exp over particles does not split into per-row shares).
+    /// [`InferError::Config`] for bad [`Peers`] settings, with the Rényi bound (its
+    /// log-mean-exp over particles does not split into per-row shares), or with
+    /// [`SviConfig::batch_shares`](crate::SviConfig) above 1.
     pub fn with_peers(mut self, peers: Peers) -> Result<Self, InferError> {
         peers.validate()?;
         if matches!(self.objective, AnyObjective::Renyi(_)) {
@@ -49,6 +50,13 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                  Rényi bound is not (use Elbo::Trace, MeanField, TraceGraph or TraceEnum)"
                     .into(),
             ));
+        }
+        if self.config.batch_shares > 1 {
+            return Err(InferError::Config(format!(
+                "a data-parallel peer evaluates its share of each minibatch whole: batch_shares = {} and with_peers \
+                 both split the rows (use one of them)",
+                self.config.batch_shares
+            )));
         }
         if !peers.is_leader() {
             self.config.progress = false;
