@@ -13,6 +13,7 @@ backend_suite!(
     shares_draw_their_own_local_noise_and_a_seed_fixes_them,
     a_bad_share_fails_the_step_as_the_whole_minibatch_does,
     the_renyi_bound_is_refused,
+    an_enumerated_mixture_in_shares_takes_the_whole_steps,
 );
 
 const ROWS: usize = 40;
@@ -175,4 +176,38 @@ fn the_renyi_bound_is_refused<B: TrainingBackend>(dev: &B::Device) {
     let error = svi.step(&data::<B>(dev), ROWS).unwrap_err().to_string();
     assert!(error.contains("batch_shares") && error.contains("Rényi"), "{error}");
     assert_eq!(svi.steps(), 0);
+}
+
+fn an_enumerated_mixture_in_shares_takes_the_whole_steps<B: TrainingBackend>(dev: &B::Device) {
+    // Elbo::TraceEnum sums each row's assignment out inside its share; the component means
+    // are global (drawn alike by the shares): 20 steps in 2 shares equal the whole steps to
+    // 1e−6 in f64, 1e−3 in f32.
+    let tol = if is_f64::<B>() { 1e-6 } else { 1e-3 };
+    let x = crate::discrete::two_cluster_points();
+    let data = Data::new().with("x", t1::<B>(&x, dev));
+    let fit = |batch_shares: usize| {
+        let q = |ctx: &mut Ctx<B>| {
+            let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
+            let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
+            ctx.sample("mu", Normal::new(loc, s));
+        };
+        let config = SviConfig {
+            epochs: 20,
+            batch_size: x.len(),
+            shuffle: false,
+            lr: 0.05,
+            elbo: Elbo::TraceEnum { particles: 1 },
+            progress: false,
+            seed: 1,
+            batch_shares,
+            ..Default::default()
+        };
+        let mut svi = Svi::from_fns(crate::discrete::two_component_mixture::<B>, q, config, dev);
+        svi.fit(&data).unwrap();
+        svi.param("mu.loc").unwrap().to_vec()
+    };
+    let (whole, shares) = (fit(1), fit(2));
+    for (a, b) in shares.iter().zip(&whole) {
+        assert!((a - b).abs() <= tol, "{shares:?} vs whole {whole:?}");
+    }
 }
