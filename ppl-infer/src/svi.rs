@@ -1220,20 +1220,36 @@ where
 /// Whether every float parameter of `m` is finite: one reduction per tensor (`t − t` is 0
 /// for finite values and NaN otherwise, so the sum cannot overflow) and one read-back.
 fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
-    struct Finite<B: Backend>(Option<burn::tensor::Tensor<B, 1>>);
-    impl<B: AutodiffBackend> burn::module::ModuleVisitor<B> for Finite<B::InnerBackend> {
+    /// The sum over every float parameter of `f(tensor)` reduced to one element.
+    struct Sum<B: Backend, F> {
+        acc: Option<burn::tensor::Tensor<B, 1>>,
+        f: F,
+    }
+    impl<
+            B: AutodiffBackend,
+            F: FnMut(burn::tensor::Tensor<B::InnerBackend, 1>) -> burn::tensor::Tensor<B::InnerBackend, 1>,
+        > burn::module::ModuleVisitor<B> for Sum<B::InnerBackend, F>
+    {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
             let t = param.val().inner();
-            let zero_or_nan = (t.clone() - t).sum();
-            self.0 = Some(match self.0.take() {
-                Some(acc) => acc + zero_or_nan,
-                None => zero_or_nan,
+            let n = t.shape().num_elements();
+            let term = (self.f)(t.reshape([n]));
+            self.acc = Some(match self.acc.take() {
+                Some(acc) => acc + term,
+                None => term,
             });
         }
     }
-    let mut v = Finite::<B::InnerBackend>(None);
-    m.visit(&mut v);
-    v.0.is_none_or(|t| ppl_dist::param::host_values(&t)[0].is_finite())
+    type Inner<B> = burn::tensor::Tensor<<B as AutodiffBackend>::InnerBackend, 1>;
+    fn finite_sum<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M, f: impl FnMut(Inner<B>) -> Inner<B>) -> bool {
+        let mut v = Sum::<B::InnerBackend, _> { acc: None, f };
+        m.visit(&mut v);
+        v.acc.is_none_or(|t| ppl_dist::param::host_values(&t)[0].is_finite())
+    }
+    // A NaN or an infinity makes the plain sum non-finite, so a finite sum (one read of each
+    // parameter) settles it; a non-finite one may be an overflow of finite values, and the
+    // exact check (x − x is 0 for finite x, NaN otherwise) decides.
+    finite_sum::<B, M>(m, |t| t.sum()) || finite_sum::<B, M>(m, |t| (t.clone() - t).sum())
 }
 
 /// Free the autodiff graphs of passes that never back-propagate.
@@ -1247,4 +1263,27 @@ fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
 pub(crate) fn release_autodiff_graphs<B: AutodiffBackend>(device: &B::Device) {
     let t = burn::tensor::Tensor::<B, 1>::zeros([1], ppl_dist::param::float_options::<B>(device)).require_grad();
     let _ = t.sum().backward();
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::backend::{Autodiff, NdArray};
+    use burn::module::Param;
+    use burn::tensor::Tensor;
+
+    use super::all_finite;
+
+    /// Finite values whose sum overflows are finite; a NaN or an infinity is not.
+    #[test]
+    fn all_finite_sees_through_an_overflowing_sum() {
+        type B = Autodiff<NdArray<f32>>;
+        let dev = Default::default();
+        let param = |v: [f32; 3]| Param::from_tensor(Tensor::<B, 1>::from_floats(v, &dev));
+        let big = f32::MAX / 2.0;
+        assert!(all_finite::<B, _>(&param([big, big, big])));
+        assert!(all_finite::<B, _>(&param([1.0, -2.0, 0.5])));
+        assert!(!all_finite::<B, _>(&param([1.0, f32::NAN, 0.5])));
+        assert!(!all_finite::<B, _>(&param([big, f32::INFINITY, big])));
+        assert!(!all_finite::<B, _>(&param([f32::NEG_INFINITY, 0.0, 0.0])));
+    }
 }
