@@ -36,6 +36,8 @@ pub mod testkit;
 pub mod transforms;
 pub mod validation;
 
+mod thread_setting;
+
 mod bernoulli;
 mod beta_binomial;
 mod binomial;

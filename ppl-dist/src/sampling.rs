@@ -60,14 +60,7 @@ pub fn sampling() -> Sampling {
 /// Run `f` with this thread's sampling mode set to `mode`, then restore the previous mode
 /// (also when `f` panics).
 pub fn with_sampling<R>(mode: Sampling, f: impl FnOnce() -> R) -> R {
-    struct Restore(Sampling);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            MODE.with(|m| m.set(self.0));
-        }
-    }
-    let _restore = Restore(MODE.with(|m| m.replace(mode)));
-    f()
+    crate::thread_setting::with_thread_setting(&MODE, mode, f)
 }
 
 /// The smallest value a device uniform draw is raised to before a logarithm: 2⁻²⁴, f32's

@@ -39,12 +39,5 @@ pub fn parameter_checks() -> bool {
 /// Run `f` with parameter checks on this thread switched `on` or off, then restore the
 /// previous setting (also when `f` panics).
 pub fn with_parameter_checks<R>(on: bool, f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            CHECKS.with(|c| c.set(self.0));
-        }
-    }
-    let _restore = Restore(CHECKS.with(|c| c.replace(on)));
-    f()
+    crate::thread_setting::with_thread_setting(&CHECKS, on, f)
 }

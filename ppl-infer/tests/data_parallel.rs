@@ -11,14 +11,17 @@ use std::time::{Duration, Instant};
 use burn::backend::{Autodiff, NdArray};
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
-use ppl_dist::{Bernoulli, Constraint, Normal, RngKey};
+use ppl_dist::{Constraint, Normal};
 use ppl_infer::collective::Peers;
 use ppl_infer::{InferError, Svi, SviConfig};
 
 type B = Autodiff<NdArray<f64>>;
 type Inner = NdArray<f64>;
 
-const ROWS: usize = 40;
+#[path = "shared/split_rows.rs"]
+mod split_rows;
+
+use split_rows::{local_guide, local_model, logistic_data, logistic_model, split_config, ROWS};
 
 /// One collective per backend type per process: one test at a time.
 static SERIAL: Mutex<()> = Mutex::new(());
@@ -27,18 +30,6 @@ fn serial() -> MutexGuard<'static, ()> {
     let guard = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     burn_collective::reset_collective::<Inner>();
     guard
-}
-
-/// Logistic regression with global latents w and b: every peer draws them alike, and the
-/// rows' terms are deterministic given them, so the summed gradient is the single-process
-/// one to rounding.
-fn model(ctx: &mut Ctx<B>) {
-    let w = ctx.sample("w", Normal::new(ctx.zeros([1]), 1.0));
-    let b = ctx.sample("b", Normal::new(ctx.zeros([1]), 1.0));
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        ctx.sample("y", Bernoulli::from_logits(x * w + b));
-    });
 }
 
 /// A mean-field guide whose locations start at `init` (peers given different starts must
@@ -54,29 +45,12 @@ fn guide(init: f64) -> impl Fn(&mut Ctx<B>) + Clone + Send + Sync + 'static {
 }
 
 fn data() -> Data<B> {
-    let dev = Default::default();
-    let mut key = RngKey::new(17);
-    let x: Vec<f64> = key.standard_normal(ROWS);
-    let u = key.uniform(ROWS);
-    let y: Vec<f64> = x
-        .iter()
-        .zip(&u)
-        .map(|(x, u)| f64::from(*u < 1.0 / (1.0 + (-(1.5 * x - 0.5)).exp())))
-        .collect();
-    Data::new().with("x", t1::<B>(&x, &dev)).with("y", t1::<B>(&y, &dev))
+    logistic_data::<B>(&Default::default())
 }
 
-/// 5 epochs of 4 shuffled minibatches (13, 13, 13, 1 rows: uneven shares, and a last
-/// minibatch smaller than the peers): 20 steps.
+/// [`split_config`]: 20 steps, the last minibatch of each epoch smaller than the peers.
 fn config() -> SviConfig {
-    SviConfig {
-        epochs: 5,
-        batch_size: 13,
-        lr: 0.05,
-        seed: 3,
-        progress: false,
-        ..Default::default()
-    }
+    split_config()
 }
 
 fn params<M: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(svi: &Svi<B, M, Q>) -> Vec<f64> {
@@ -88,7 +62,7 @@ fn params<M: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(svi: &Svi<B, M, 
 
 /// The single-process fit: parameters and losses.
 fn single_process() -> (Vec<f64>, Vec<f64>) {
-    let mut svi = Svi::from_fns(model, guide(0.0), config(), &Default::default());
+    let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default());
     svi.fit(&data()).unwrap();
     assert_eq!(svi.steps(), 20);
     (params(&svi), svi.losses().to_vec())
@@ -97,7 +71,7 @@ fn single_process() -> (Vec<f64>, Vec<f64>) {
 /// One peer's fit (its guide starting at `init`), stopping after `max_steps` if given.
 fn peer_fit(peers: Peers, init: f64, max_steps: Option<usize>) -> Result<(Vec<f64>, Vec<f64>), InferError> {
     let config = SviConfig { max_steps, ..config() };
-    let mut svi = Svi::from_fns(model, guide(init), config, &Default::default()).with_peers(peers)?;
+    let mut svi = Svi::from_fns(logistic_model::<B>, guide(init), config, &Default::default()).with_peers(peers)?;
     svi.fit(&data())?;
     Ok((params(&svi), svi.losses().to_vec()))
 }
@@ -155,7 +129,7 @@ fn thread_peers_with_device_sampling_are_reproducible() {
                         sampling: ppl_infer::Sampling::Device,
                         ..config()
                     };
-                    let mut svi = Svi::from_fns(model, guide(0.0), config, &Default::default())
+                    let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.0), config, &Default::default())
                         .with_peers(Peers::threads(k, 2))
                         .unwrap();
                     svi.fit(&data()).unwrap();
@@ -184,7 +158,7 @@ fn a_thread_peer_that_stops_fails_the_others_within_the_timeout() {
                 max_steps: Some(3),
                 ..config()
             };
-            let mut svi = Svi::from_fns(model, guide(0.0), config, &Default::default())
+            let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.0), config, &Default::default())
                 .with_peers(Peers::threads(1, 2).with_timeout(timeout))
                 .unwrap();
             svi.fit(&data()).unwrap();
@@ -212,7 +186,7 @@ fn a_thread_peer_that_stops_fails_the_others_within_the_timeout() {
 #[test]
 fn peer_settings_and_objectives_that_cannot_split_are_refused() {
     let dev = Default::default();
-    let svi = || Svi::from_fns(model, guide(0.0), config(), &dev);
+    let svi = || Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &dev);
     let err = svi().with_peers(Peers::threads(3, 2)).err().unwrap().to_string();
     assert!(err.contains("peer id 3 out of range for 2 peers"), "{err}");
     let renyi = SviConfig {
@@ -222,7 +196,7 @@ fn peer_settings_and_objectives_that_cannot_split_are_refused() {
         },
         ..config()
     };
-    let err = Svi::from_fns(model, guide(0.0), renyi, &dev)
+    let err = Svi::from_fns(logistic_model::<B>, guide(0.0), renyi, &dev)
         .with_peers(Peers::threads(0, 2))
         .err()
         .unwrap()
@@ -232,7 +206,7 @@ fn peer_settings_and_objectives_that_cannot_split_are_refused() {
         batch_shares: 2,
         ..config()
     };
-    let err = Svi::from_fns(model, guide(0.0), shares, &dev)
+    let err = Svi::from_fns(logistic_model::<B>, guide(0.0), shares, &dev)
         .with_peers(Peers::threads(0, 2))
         .err()
         .unwrap()
@@ -252,7 +226,7 @@ fn peer_zero_writes_the_checkpoint_and_every_peer_resumes_from_it() {
             data.select_rows(&(0..size).map(|r| (7 * i + 3 * r) % ROWS).collect::<Vec<_>>())
         })
         .collect();
-    let mut single = Svi::from_fns(model, guide(0.0), config(), &dev);
+    let mut single = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &dev);
     for b in &batches {
         single.step(b, ROWS).unwrap();
     }
@@ -264,7 +238,7 @@ fn peer_zero_writes_the_checkpoint_and_every_peer_resumes_from_it() {
         let (dir0, own, left) = (dir(0), dir(k), left.clone());
         std::thread::spawn(move || {
             let dev = Default::default();
-            let mut first = Svi::from_fns(model, guide(0.0), config(), &dev)
+            let mut first = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &dev)
                 .with_peers(Peers::threads(k, 2))
                 .unwrap();
             for b in &batches[..10] {
@@ -275,7 +249,7 @@ fn peer_zero_writes_the_checkpoint_and_every_peer_resumes_from_it() {
             left.wait();
             let wrote = own.exists();
             // Every peer resumes from peer 0's checkpoint.
-            let mut resumed = Svi::from_fns(model, guide(0.0), config(), &dev)
+            let mut resumed = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &dev)
                 .with_peers(Peers::threads(k, 2))
                 .unwrap();
             resumed.load_checkpoint(&dir0).unwrap();
@@ -315,7 +289,7 @@ fn a_bad_step_on_one_peer_is_a_bad_step_on_every_peer() {
         .map(|k| {
             let bad = bad.clone();
             std::thread::spawn(move || {
-                let mut svi = Svi::from_fns(model, guide(0.0), config(), &Default::default())
+                let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
                     .with_peers(Peers::threads(k, 2))
                     .unwrap();
                 let error = svi.step(&bad, ROWS).unwrap_err().to_string();
@@ -336,23 +310,6 @@ fn a_bad_step_on_one_peer_is_a_bad_step_on_every_peer() {
     assert_eq!((results[0].1, results[1].1), (0, 0), "no update on either peer");
 }
 
-/// Per row a local latent zᵢ ~ N(0, 1) and xᵢ ~ N(zᵢ, 1); the guide's q(zᵢ) = N(loc, 1).
-fn local_model(ctx: &mut Ctx<B>) {
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        let z = ctx.sample("z", Normal::new(x.zeros_like(), 1.0));
-        ctx.sample("x", Normal::new(z, 1.0));
-    });
-}
-
-fn local_guide(ctx: &mut Ctx<B>) {
-    let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        ctx.sample("z", Normal::new(x.zeros_like() + loc, 1.0));
-    });
-}
-
 #[test]
 fn thread_peers_draw_their_own_rows_local_latents() {
     // Four equal rows, two peers of two rows each. Peer 0's rows draw what a single process
@@ -361,14 +318,14 @@ fn thread_peers_draw_their_own_rows_local_latents() {
     let _serial = serial();
     let dev = Default::default();
     let rows = |n: usize| Data::new().with("x", t1::<B>(&vec![0.7; n], &dev));
-    let mut single = Svi::from_fns(local_model, local_guide, config(), &dev);
+    let mut single = Svi::from_fns(local_model::<B>, local_guide::<B>, config(), &dev);
     let two_rows = single.step(&rows(2), ROWS).unwrap();
     let handles: Vec<_> = (0..2)
         .map(|k| {
             std::thread::spawn(move || {
                 let dev = Default::default();
                 let data = Data::new().with("x", t1::<B>(&[0.7; 4], &dev));
-                let mut svi = Svi::from_fns(local_model, local_guide, config(), &dev)
+                let mut svi = Svi::from_fns(local_model::<B>, local_guide::<B>, config(), &dev)
                     .with_peers(Peers::threads(k, 2))
                     .unwrap();
                 svi.step(&data, ROWS).unwrap()

@@ -22,14 +22,7 @@ thread_local! {
 /// assert!(!serial_kernels());
 /// ```
 pub fn with_serial_kernels<R>(f: impl FnOnce() -> R) -> R {
-    struct Restore(bool);
-    impl Drop for Restore {
-        fn drop(&mut self) {
-            SERIAL.with(|s| s.set(self.0));
-        }
-    }
-    let _restore = Restore(SERIAL.with(|s| s.replace(true)));
-    f()
+    crate::thread_setting::with_thread_setting(&SERIAL, true, f)
 }
 
 /// Whether this thread is inside [`with_serial_kernels`].

@@ -5,8 +5,10 @@
 use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{is_f64, t1};
-use ppl_dist::{backend_suite, Bernoulli, Constraint, Normal, RngKey};
+use ppl_dist::{backend_suite, Constraint, Normal};
 use ppl_infer::{Elbo, Svi, SviConfig, TrainingBackend};
+
+use crate::split_rows::{local_guide, local_model, logistic_data, logistic_model, split_config, ROWS};
 
 backend_suite!(
     shares_of_a_global_latent_model_take_the_whole_minibatch_steps,
@@ -16,19 +18,6 @@ backend_suite!(
     an_enumerated_mixture_in_shares_takes_the_whole_steps,
 );
 
-const ROWS: usize = 40;
-
-/// Logistic regression with global latents w and b: every share draws them alike, and the
-/// rows' terms are deterministic given them.
-fn model<B: Backend>(ctx: &mut Ctx<B>) {
-    let w = ctx.sample("w", Normal::new(ctx.zeros([1]), 1.0));
-    let b = ctx.sample("b", Normal::new(ctx.zeros([1]), 1.0));
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        ctx.sample("y", Bernoulli::from_logits(x * w + b));
-    });
-}
-
 fn guide<B: Backend>(ctx: &mut Ctx<B>) {
     for site in ["w", "b"] {
         let loc = ctx.param(&format!("{site}_loc"), ctx.zeros([1]), Constraint::Real);
@@ -37,35 +26,18 @@ fn guide<B: Backend>(ctx: &mut Ctx<B>) {
     }
 }
 
-fn data<B: Backend>(dev: &B::Device) -> Data<B> {
-    let mut key = RngKey::new(17);
-    let x: Vec<f64> = key.standard_normal(ROWS);
-    let u = key.uniform(ROWS);
-    let y: Vec<f64> = x
-        .iter()
-        .zip(&u)
-        .map(|(x, u)| f64::from(*u < 1.0 / (1.0 + (-(1.5 * x - 0.5)).exp())))
-        .collect();
-    Data::new().with("x", t1::<B>(&x, dev)).with("y", t1::<B>(&y, dev))
-}
-
-/// 5 epochs of 4 shuffled minibatches (13, 13, 13, 1 rows: uneven shares, and a last
-/// minibatch smaller than the shares): 20 steps.
+/// [`split_config`] (20 steps, the last minibatch of each epoch smaller than the shares) in
+/// `batch_shares` shares.
 fn config(batch_shares: usize) -> SviConfig {
     SviConfig {
-        epochs: 5,
-        batch_size: 13,
-        lr: 0.05,
-        seed: 3,
-        progress: false,
         batch_shares,
-        ..Default::default()
+        ..split_config()
     }
 }
 
 fn fit<B: TrainingBackend>(batch_shares: usize, dev: &B::Device) -> (Vec<f64>, Vec<f64>) {
-    let mut svi = Svi::from_fns(model::<B>, guide::<B>, config(batch_shares), dev);
-    svi.fit(&data::<B>(dev)).unwrap();
+    let mut svi = Svi::from_fns(logistic_model::<B>, guide::<B>, config(batch_shares), dev);
+    svi.fit(&logistic_data::<B>(dev)).unwrap();
     assert_eq!(svi.steps(), 20);
     let params = ["w_loc", "w_scale", "b_loc", "b_scale"]
         .iter()
@@ -99,23 +71,6 @@ fn shares_of_a_global_latent_model_take_the_whole_minibatch_steps<B: TrainingBac
     }
 }
 
-/// Per row a local latent zᵢ ~ N(0, 1) and xᵢ ~ N(zᵢ, 1); q(zᵢ) = N(loc, 1).
-fn local_model<B: Backend>(ctx: &mut Ctx<B>) {
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        let z = ctx.sample("z", Normal::new(x.zeros_like(), 1.0));
-        ctx.sample("x", Normal::new(z, 1.0));
-    });
-}
-
-fn local_guide<B: Backend>(ctx: &mut Ctx<B>) {
-    let loc = ctx.param("loc", ctx.zeros([1]), Constraint::Real);
-    ctx.datamodel(|ctx| {
-        let x = ctx.data::<1>("x");
-        ctx.sample("z", Normal::new(x.zeros_like() + loc, 1.0));
-    });
-}
-
 fn shares_draw_their_own_local_noise_and_a_seed_fixes_them<B: TrainingBackend>(dev: &B::Device) {
     // Four equal rows in two shares. The first step is taken whole (it creates the `param`
     // sites), the second in shares: share 0's rows draw what the whole step on those two rows
@@ -143,14 +98,14 @@ fn a_bad_share_fails_the_step_as_the_whole_minibatch_does<B: TrainingBackend>(de
     // Row 35 (in the second of two shares) has x = NaN: its logit is an invalid parameter.
     // The step fails with the whole step's error and leaves the `Svi` where the whole step
     // leaves it.
-    let good = data::<B>(dev);
+    let good = logistic_data::<B>(dev);
     let mut x = good.get("x").unwrap().to_vec();
     x[35] = f64::NAN;
     let bad = Data::new()
         .with("x", t1::<B>(&x, dev))
         .with("y", good.get("y").unwrap().clone());
     let run = |shares: usize| {
-        let mut svi = Svi::from_fns(model::<B>, guide::<B>, config(shares), dev);
+        let mut svi = Svi::from_fns(logistic_model::<B>, guide::<B>, config(shares), dev);
         svi.step(&good, ROWS).unwrap();
         let error = svi.step(&bad, ROWS).unwrap_err().to_string();
         (error, svi.steps(), svi.param("w_loc").unwrap().to_vec())
@@ -172,8 +127,8 @@ fn the_renyi_bound_is_refused<B: TrainingBackend>(dev: &B::Device) {
         },
         ..config(2)
     };
-    let mut svi = Svi::from_fns(model::<B>, guide::<B>, config, dev);
-    let error = svi.step(&data::<B>(dev), ROWS).unwrap_err().to_string();
+    let mut svi = Svi::from_fns(logistic_model::<B>, guide::<B>, config, dev);
+    let error = svi.step(&logistic_data::<B>(dev), ROWS).unwrap_err().to_string();
     assert!(error.contains("batch_shares") && error.contains("Rényi"), "{error}");
     assert_eq!(svi.steps(), 0);
 }
@@ -186,11 +141,6 @@ fn an_enumerated_mixture_in_shares_takes_the_whole_steps<B: TrainingBackend>(dev
     let x = crate::discrete::two_cluster_points();
     let data = Data::new().with("x", t1::<B>(&x, dev));
     let fit = |batch_shares: usize| {
-        let q = |ctx: &mut Ctx<B>| {
-            let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
-            let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
-            ctx.sample("mu", Normal::new(loc, s));
-        };
         let config = SviConfig {
             epochs: 20,
             batch_size: x.len(),
@@ -202,7 +152,11 @@ fn an_enumerated_mixture_in_shares_takes_the_whole_steps<B: TrainingBackend>(dev
             batch_shares,
             ..Default::default()
         };
-        let mut svi = Svi::from_fns(crate::discrete::two_component_mixture::<B>, q, config, dev);
+        let (p, q) = (
+            crate::discrete::two_component_mixture::<B>,
+            crate::discrete::component_means_guide::<B>,
+        );
+        let mut svi = Svi::from_fns(p, q, config, dev);
         svi.fit(&data).unwrap();
         svi.param("mu.loc").unwrap().to_vec()
     };

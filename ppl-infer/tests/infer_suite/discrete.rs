@@ -34,6 +34,14 @@ pub(crate) fn two_component_mixture<B: Backend>(ctx: &mut Ctx<B>) {
     });
 }
 
+/// The guide of [`two_component_mixture`] with its assignments summed out
+/// (`Elbo::TraceEnum`): q(μ) = N(loc, scale) per component, loc from (−1, 1).
+pub(crate) fn component_means_guide<B: Backend>(ctx: &mut Ctx<B>) {
+    let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
+    let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
+    ctx.sample("mu", Normal::new(loc, s));
+}
+
 /// The fitted means of [`two_component_mixture`] on [`two_cluster_points`] are ±2 (to 0.1).
 pub(crate) fn assert_component_means(means: &[f64]) {
     assert!(

@@ -110,11 +110,7 @@ fn enumerated_mixture_recovers_component_means<B: TrainingBackend>(dev: &B::Devi
     let x = crate::discrete::two_cluster_points();
     let n = x.len();
     let p = crate::discrete::two_component_mixture::<B>;
-    let q = |ctx: &mut Ctx<B>| {
-        let loc = ctx.param("mu.loc", t1::<B>(&[-1.0, 1.0], ctx.device()), Constraint::Real);
-        let s = ctx.param("mu.scale", ctx.full([2], 0.2), Constraint::Positive);
-        ctx.sample("mu", Normal::new(loc, s));
-    };
+    let q = crate::discrete::component_means_guide::<B>;
     let config = SviConfig {
         epochs: 200,
         batch_size: n,

@@ -19,6 +19,9 @@ mod robustness;
 mod training_control;
 mod validation;
 
+#[path = "../shared/split_rows.rs"]
+mod split_rows;
+
 use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// SVI settings for the autoguide fits: full batches of `batch_size` without shuffling, Adam
