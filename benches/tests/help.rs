@@ -22,7 +22,15 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
     let runners = [
         (
             env!("CARGO_BIN_EXE_svi_steps"),
-            &["--model", "--steps", "--reps", "--warmup", "--seed", "--validation", "--batch-shares"][..],
+            &[
+                "--model",
+                "--steps",
+                "--reps",
+                "--warmup",
+                "--seed",
+                "--validation",
+                "--batch-shares",
+            ][..],
         ),
         (env!("CARGO_BIN_EXE_amortized_memory"), &["--rows", "--compare"][..]),
     ];
