@@ -412,8 +412,20 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// # Errors
     /// Model or guide errors.
     pub fn evaluate(&self, data: &Data<B>, full_size: usize, key: &RngKey) -> Result<ElboEstimate<B>, InferError> {
+        self.evaluate_stream(data, full_size, key, 0)
+    }
+
+    /// [`Svi::evaluate`] with the data plate's sites drawing from local stream `stream` (a
+    /// chunk's first row, [`ppl_core::Ctx::with_local_stream`]).
+    fn evaluate_stream(
+        &self,
+        data: &Data<B>,
+        full_size: usize,
+        key: &RngKey,
+        stream: u64,
+    ) -> Result<ElboEstimate<B>, InferError> {
         let mut objective = self.objective.clone();
-        self.with_frozen(|m| self.run_objective(m, &mut objective, data, full_size, key, 0))
+        self.with_frozen(|m| self.run_objective(m, &mut objective, data, full_size, key, stream))
     }
 
     /// The ELBO `E_q[ln p(x, z) − ln q(z)]` on `data` (all of it, one batch) estimated from
@@ -1114,8 +1126,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             };
             // One key for every chunk (one draw of the global latents, as in a single pass),
             // each chunk's rows from their own stream.
-            let mut objective = self.objective.clone();
-            let est = self.with_frozen(|m| self.run_objective(m, &mut objective, &part, n, &key, start as u64))?;
+            let est = self.evaluate_stream(&part, n, &key, start as u64)?;
             elbo += est.elbo * rows as f64 / n as f64;
         }
         Ok(-elbo / n as f64)
@@ -1217,8 +1228,9 @@ where
     }
 }
 
-/// Whether every float parameter of `m` is finite: one reduction per tensor (`t − t` is 0
-/// for finite values and NaN otherwise, so the sum cannot overflow) and one read-back.
+/// Whether every float parameter of `m` is finite: the sum of every parameter's values,
+/// read back once, and only when that sum is not finite (a NaN, an infinity, or an overflow
+/// of finite values) the exact check (`t − t` is 0 for finite values, NaN otherwise).
 fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
     /// The sum over every float parameter of `f(tensor)` reduced to one element.
     struct Sum<B: Backend, F> {
