@@ -53,3 +53,26 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
         "{text}"
     );
 }
+
+/// `--batch-shares` on a workload that takes its data whole is refused with a message that
+/// names the flag and the workload, before any step runs.
+#[test]
+fn batch_shares_on_a_small_model_is_refused() {
+    let out = Command::new(env!("CARGO_BIN_EXE_svi_steps"))
+        .args([
+            "--model",
+            "logistic",
+            "--batch-shares",
+            "2",
+            "--steps",
+            "1",
+            "--reps",
+            "1",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--batch-shares") && err.contains("`logistic`"), "{err}");
+    assert!(out.stdout.is_empty(), "no result line for a refused run");
+}
