@@ -63,6 +63,7 @@ mod chi2;
 mod dirichlet;
 mod exponential;
 mod gamma;
+mod gamma_device;
 mod gumbel;
 mod half_cauchy;
 mod half_normal;

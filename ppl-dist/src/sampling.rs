@@ -10,9 +10,13 @@
 //! backend the draws are then fixed by the key, also with other threads drawing at the same
 //! time (burn's RNG is one per backend, so each draw is seeded and made under one lock; code
 //! outside this crate that reseeds burn's RNG between the two is not covered); across
-//! backends they differ. The samplers built
-//! on Gamma draws (Gamma, Beta, Dirichlet, StudentT, InverseGamma, Chi2) and the counting ones
-//! (Poisson, Binomial, …) draw on the host in either mode.
+//! backends they differ. The samplers built on Gamma draws (Gamma, Beta, Dirichlet, StudentT,
+//! InverseGamma, Chi2) draw by Marsaglia–Tsang in tensor operations on the device (rounds of
+//! proposals for every element at once, one boolean read back every four rounds to see that
+//! all have accepted) and compute their implicit-reparameterization gradients there too
+//! ([`crate::special::d_log_gamma_sample`]: exact series and continued fraction up to shape
+//! 80, within 10⁻³ relative above; the host mode's are exact to ~10⁻⁹). The counting ones
+//! (Poisson, Binomial, …) and LKJ draw on the host in either mode.
 //!
 //! The mode is per thread, set for a scope with [`with_sampling`]; `ppl_infer`'s `SviConfig`
 //! sets it for every step.

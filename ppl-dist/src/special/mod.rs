@@ -5,6 +5,7 @@
 //! every backend. Host (`f64`) twins used by samplers live beside them.
 
 mod gamma_fn;
+mod gamma_sample_grad;
 mod incomplete_gamma;
 mod log1mexp;
 mod log1p_square;
@@ -15,6 +16,7 @@ mod softplus;
 mod xlogy;
 
 pub use gamma_fn::{digamma, digamma_f64, lgamma, lgamma_f64};
+pub use gamma_sample_grad::d_log_gamma_sample;
 pub use incomplete_gamma::{gamma_p, gamma_p_da};
 pub use log1mexp::{expm1, log1mexp};
 pub use log1p_square::log1p_square;

@@ -26,8 +26,9 @@ backend_suite!(
 );
 
 /// D3/D4 again with the noise drawn by burn's device RNG and transformed on the device
-/// ([`Sampling::Device`]; the Gamma-based and counting samplers draw on the host in either
-/// mode, so for them this repeats the host checks).
+/// ([`Sampling::Device`]; the Gamma-based samplers — Gamma, InverseGamma, Chi2, StudentT,
+/// Beta, Dirichlet — draw by Marsaglia–Tsang in tensor operations; the counting samplers draw
+/// on the host in either mode, so for them this repeats the host checks).
 fn samplers_pass_every_check_in_device_mode<B: AutodiffBackend>(dev: &B::Device) {
     with_sampling(Sampling::Device, || {
         // The mode is in force: a device draw is not the host draw of the same key.

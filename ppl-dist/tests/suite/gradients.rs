@@ -3,6 +3,7 @@
 //! finite differences, and finite values/gradients at difficult points.
 
 use burn::tensor::{backend::AutodiffBackend, Tensor};
+use ppl_dist::sampling::{with_sampling, Sampling};
 use ppl_dist::{
     Bernoulli, Beta, Categorical, Cauchy, Dirichlet, Distribution, Exponential, Gamma, Gumbel, HalfNormal, Laplace,
     LogNormal, Logistic, Normal, RngKey, StudentT, Uniform,
@@ -14,6 +15,7 @@ backend_suite!(
     normal_rsample_gradient_is_exact,
     location_scale_rsample_gradients_match_finite_differences,
     implicit_reparameterization_gradients_are_unbiased,
+    implicit_reparameterization_gradients_are_unbiased_in_device_mode,
     pathwise_gradient_of_e_z_plus_z2_is_unbiased,
     log_prob_gradients_match_finite_differences,
     values_and_gradients_are_finite_at_difficult_points,
@@ -128,6 +130,35 @@ fn mean_se(d: &[f64]) -> (f64, f64) {
     let m = d.iter().sum::<f64>() / n;
     let v = d.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0);
     (m, (v / n).sqrt())
+}
+
+/// The same checks with the Gamma draws and their implicit gradients computed on the device
+/// ([`Sampling::Device`]: Marsaglia–Tsang and `d ln z/dα` in tensor operations), plus a shape
+/// above 80, where the device derivative uses the Wilson–Hilferty approximation.
+fn implicit_reparameterization_gradients_are_unbiased_in_device_mode<B: AutodiffBackend>(dev: &B::Device) {
+    with_sampling(Sampling::Device, || {
+        let a = t1::<B>(&[2.0; 8], dev);
+        let device = host(
+            Gamma::new(a.clone(), 1.0)
+                .unwrap()
+                .rsample(&mut RngKey::new(1))
+                .unwrap(),
+        );
+        let on_host = with_sampling(Sampling::Host, || {
+            host(Gamma::new(a, 1.0).unwrap().rsample(&mut RngKey::new(1)).unwrap())
+        });
+        assert_ne!(device, on_host, "device mode drew the host's Gamma numbers");
+        implicit_reparameterization_gradients_are_unbiased::<B>(dev);
+        let (alpha, n) = (150.0, 100_000);
+        let d = grad::<B>(&vec![alpha; n], dev, |a| {
+            Gamma::new(a, 1.0).unwrap().rsample(&mut RngKey::new(26)).unwrap()
+        });
+        let (m, se) = mean_se(&d);
+        assert!(
+            (m - 1.0).abs() < 4.0 * se,
+            "Gamma({alpha}, 1) on the device: ∂E[z]/∂α = {m} ± {se}, want 1"
+        );
+    });
 }
 
 fn implicit_reparameterization_gradients_are_unbiased<B: AutodiffBackend>(dev: &B::Device) {
