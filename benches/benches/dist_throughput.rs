@@ -53,6 +53,10 @@ fn bench(c: &mut Criterion) {
         let mut key = RngKey::new(4);
         b.iter(|| sync(gamma.rsample(&mut key).unwrap()))
     });
+    group.bench_function(BenchmarkId::new("rsample_device", "Gamma"), |b| {
+        let mut key = RngKey::new(4);
+        b.iter(|| sync(with_sampling(Sampling::Device, || gamma.rsample(&mut key).unwrap())))
+    });
 
     // 10⁶ elements of logits: 10⁵ rows × 10 classes.
     let logits = Tensor::<B, 2>::zeros([N / 10, 10], float_options::<B>(&dev));

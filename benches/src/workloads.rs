@@ -10,6 +10,7 @@
 
 use burn::tensor::{Int, Tensor, TensorData};
 use ppl_core::{Data, FixedPlate};
+use ppl_dist::sampling::Sampling;
 use ppl_dist::RngKey;
 use ppl_examples::{digits, gmm, vae};
 use ppl_infer::TrainingBackend;
@@ -349,6 +350,28 @@ pub enum StepRunner<B: TrainingBackend> {
     Mixture(Workload, Box<FnSvi<B>>, Data<B>),
 }
 
+/// What a [`StepRunner`] sets on its `Svi` beyond the workload's own settings.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings {
+    /// Parameter checks (`SviConfig::validation`).
+    pub validation: Validation,
+    /// Shares of each minibatch evaluated at once (`SviConfig::batch_shares`; 1: whole).
+    pub batch_shares: usize,
+    /// Where the samplers draw (`SviConfig::sampling`).
+    pub sampling: Sampling,
+}
+
+impl Default for RunSettings {
+    /// `SviConfig`'s defaults: validation on the first step, whole minibatches, host draws.
+    fn default() -> Self {
+        RunSettings {
+            validation: Validation::default(),
+            batch_shares: 1,
+            sampling: Sampling::Host,
+        }
+    }
+}
+
 /// The SVI settings of every workload: mean-field ELBO (analytic KL), 1 particle, Adam lr 1e-3.
 pub fn bench_config(seed: u64) -> SviConfig {
     SviConfig {
@@ -369,22 +392,31 @@ impl<B: TrainingBackend> StepRunner<B> {
 
     /// As [`StepRunner::new`], with a parameter-validation setting (to measure its cost).
     pub fn with_validation(workload: Workload, seed: u64, validation: Validation, device: &B::Device) -> Self {
-        Self::with_settings(workload, seed, validation, 1, device)
+        Self::with_settings(
+            workload,
+            seed,
+            RunSettings {
+                validation,
+                ..RunSettings::default()
+            },
+            device,
+        )
     }
 
-    /// As [`StepRunner::with_validation`], the digit classifier and the VAE evaluating each
-    /// minibatch in `batch_shares` shares at once (`SviConfig::batch_shares`; the other
-    /// workloads take theirs whole, see [`Workload::takes_batch_shares`]).
-    pub fn with_settings(
-        workload: Workload,
-        seed: u64,
-        validation: Validation,
-        batch_shares: usize,
-        device: &B::Device,
-    ) -> Self {
+    /// As [`StepRunner::new`] with [`RunSettings`]: the validation applies to every workload;
+    /// batch shares and device sampling to the digit classifier and the VAE (the other
+    /// workloads take their data whole and draw on the host, see
+    /// [`Workload::takes_batch_shares`]).
+    pub fn with_settings(workload: Workload, seed: u64, settings: RunSettings, device: &B::Device) -> Self {
+        let RunSettings {
+            validation,
+            batch_shares,
+            sampling,
+        } = settings;
         let config = SviConfig {
             validation,
             batch_shares,
+            sampling,
             ..bench_config(seed)
         };
         match workload {

@@ -30,6 +30,7 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
                 "--seed",
                 "--validation",
                 "--batch-shares",
+                "--sampling",
             ][..],
         ),
         (env!("CARGO_BIN_EXE_amortized_memory"), &["--rows", "--compare"][..]),
@@ -54,25 +55,19 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
     );
 }
 
-/// `--batch-shares` on a workload that takes its data whole is refused with a message that
-/// names the flag and the workload, before any step runs.
+/// `--batch-shares` and `--sampling device` on a workload that takes its data whole (and
+/// draws on the host) are refused with a message that names the flag and the workload, before
+/// any step runs.
 #[test]
-fn batch_shares_on_a_small_model_is_refused() {
-    let out = Command::new(env!("CARGO_BIN_EXE_svi_steps"))
-        .args([
-            "--model",
-            "logistic",
-            "--batch-shares",
-            "2",
-            "--steps",
-            "1",
-            "--reps",
-            "1",
-        ])
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("--batch-shares") && err.contains("`logistic`"), "{err}");
-    assert!(out.stdout.is_empty(), "no result line for a refused run");
+fn batch_shares_and_device_sampling_on_a_small_model_are_refused() {
+    for (flag, value) in [("--batch-shares", "2"), ("--sampling", "device")] {
+        let out = Command::new(env!("CARGO_BIN_EXE_svi_steps"))
+            .args(["--model", "logistic", flag, value, "--steps", "1", "--reps", "1"])
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains(flag) && err.contains("`logistic`"), "{err}");
+        assert!(out.stdout.is_empty(), "no result line for a refused run");
+    }
 }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p benches --bin svi_steps -- --model digits|vae|logistic|eight_schools [--steps 300 --reps 3 --warmup 30 --seed 0]
-//!     [--validation first-step|always|never]
+//!     [--validation first-step|always|never] [--batch-shares N] [--sampling host|device]
 //! ```
 //!
 //! After `--warmup` steps, `--reps` timed repetitions of `--steps` steps each; reports the median
@@ -13,11 +13,12 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use benches::workloads::{proc_status_kb, StepRunner, Workload};
+use benches::workloads::{proc_status_kb, RunSettings, StepRunner, Workload};
 #[cfg(feature = "mimalloc")]
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+use ppl_dist::sampling::Sampling;
 use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
 use ppl_infer::Validation;
 
@@ -46,6 +47,9 @@ struct Args {
     /// Evaluate each minibatch in this many shares at once on the thread pool (`SviConfig::batch_shares`; digits and vae only)
     #[arg(long, default_value_t = 1, value_parser = at_least_one)]
     batch_shares: usize,
+    /// Where the samplers draw their noise: host (uploaded, bitwise reproducible) or device (burn's device RNG; `SviConfig::sampling`; digits and vae only)
+    #[arg(long, default_value = "host", value_parser = sampling)]
+    sampling: Sampling,
 }
 
 fn workload(s: &str) -> Result<Workload, String> {
@@ -72,6 +76,14 @@ fn validation(s: &str) -> Result<Validation, String> {
     }
 }
 
+fn sampling(s: &str) -> Result<Sampling, String> {
+    match s {
+        "host" => Ok(Sampling::Host),
+        "device" => Ok(Sampling::Device),
+        v => Err(format!("`{v}` is not host or device")),
+    }
+}
+
 fn run(a: &Args) -> Result<(), String> {
     let device = default_device().map_err(|e| e.to_string())?;
     if a.batch_shares > 1 && !a.workload.takes_batch_shares() {
@@ -80,7 +92,18 @@ fn run(a: &Args) -> Result<(), String> {
             a.workload.name()
         ));
     }
-    let mut runner = StepRunner::<B>::with_settings(a.workload, a.seed, a.validation, a.batch_shares, &device);
+    if a.sampling == Sampling::Device && !a.workload.takes_batch_shares() {
+        return Err(format!(
+            "--sampling device: `{}` draws on the host (only digits and vae take device sampling)",
+            a.workload.name()
+        ));
+    }
+    let settings = RunSettings {
+        validation: a.validation,
+        batch_shares: a.batch_shares,
+        sampling: a.sampling,
+    };
+    let mut runner = StepRunner::<B>::with_settings(a.workload, a.seed, settings, &device);
     let mut losses = Vec::with_capacity(a.warmup + a.reps * a.steps);
     for _ in 0..a.warmup {
         losses.push(runner.step().map_err(|e| e.to_string())?);
@@ -104,6 +127,7 @@ fn run(a: &Args) -> Result<(), String> {
     let line = serde_json::json!({
         "impl": format!("ppl-rs-{BACKEND_NAME}"),
         "batch_shares": a.batch_shares,
+        "sampling": if a.sampling == Sampling::Device { "device" } else { "host" },
         "model": a.workload.name(),
         "steps_per_s": round(median, 3),
         "reps": rates.iter().map(|&r| round(r, 2)).collect::<Vec<_>>(),
