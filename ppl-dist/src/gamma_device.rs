@@ -119,7 +119,7 @@ mod tests {
             (3.7, 1.167_153_539_361_51, 0.310_037_857_670_038),
             (250.0, 5.519_459_584_531_05, 0.004_008_010_666_632_53),
         ] {
-            let a = Tensor::<B, 1>::full([n], alpha, &dev);
+            let a = Tensor::<B, 1>::full([n], alpha, crate::param::float_options::<B>(&dev));
             let v: Vec<f64> = device_log_standard_gamma(a, &mut RngKey::new(3))
                 .into_data()
                 .to_vec()

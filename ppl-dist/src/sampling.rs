@@ -115,7 +115,7 @@ mod tests {
         type B = NdArray<f32>;
         let dev = Default::default();
         let draw = |seed: u64| {
-            let d = Normal::new(Tensor::<B, 1>::zeros([64], &dev), 1.0).unwrap();
+            let d = Normal::new(Tensor::<B, 1>::zeros([64], crate::param::float_options::<B>(&dev)), 1.0).unwrap();
             with_sampling(Sampling::Device, || d.sample(&mut RngKey::new(seed)).into_data())
         };
         let alone: Vec<_> = (0..4u64).map(draw).collect();
