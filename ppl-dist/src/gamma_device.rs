@@ -13,7 +13,7 @@ use crate::RngKey;
 const ROUNDS_PER_CHECK: usize = 4;
 
 /// Blocks of rounds before giving up: an element open after 64 rounds has probability
-/// 0.05⁶⁴ — a broken invariant (NaN shapes never get here: parameters are validated).
+/// 0.05⁶⁴ — a broken invariant (invalid shapes never get here: they are done from the start).
 const MAX_BLOCKS: usize = 16;
 
 /// `ln z` for Gamma(`alpha`, 1) draws `z`, one per element of `alpha`, made on `alpha`'s
@@ -57,7 +57,7 @@ pub(crate) fn device_log_standard_gamma<B: Backend, const D: usize>(
     for block in 0.. {
         assert!(
             block < MAX_BLOCKS,
-            "Gamma sampler: no proposal accepted in {} rounds (shape not finite?)",
+            "Gamma sampler: no proposal accepted in {} rounds for a valid shape",
             block * ROUNDS_PER_CHECK
         );
         for _ in 0..ROUNDS_PER_CHECK {
@@ -88,9 +88,6 @@ mod tests {
 
     use super::*;
 
-    /// Mean and variance of `ln z` against ψ(α) and ψ′(α) (Gamma: E ln z = ψ(α),
-    /// Var ln z = ψ′(α)); n = 20 000 draws per shape, the mean within 5 standard errors
-    /// (α ≈ 6·10⁻⁷ per shape), the variance within 10 %.
     /// Invalid shapes (reachable with validation off) give NaN where they are, finite draws
     /// elsewhere, and no endless proposal loop.
     #[test]
@@ -106,6 +103,9 @@ mod tests {
         assert!(v[4..].iter().all(|x| x.is_finite()), "{v:?}");
     }
 
+    /// Mean and variance of `ln z` against ψ(α) and ψ′(α) (Gamma: E ln z = ψ(α),
+    /// Var ln z = ψ′(α)); n = 20 000 draws per shape, the mean within 5 standard errors
+    /// (α ≈ 6·10⁻⁷ per shape), the variance within 10 %.
     #[test]
     fn log_draws_have_the_gamma_log_moments() {
         type B = NdArray<f64>;
