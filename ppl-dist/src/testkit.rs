@@ -38,6 +38,25 @@ macro_rules! statistical_suite {
     };
 }
 
+/// Instantiate generic checks of inference machinery (SVI, guides, checkpoints, queries): like
+/// [`backend_suite!`](crate::backend_suite), but NdArray f32 only when the calling crate's
+/// `slow-tests` feature is on or its `flex` feature is off. The default run checks each on
+/// NdArray f64 (the reference) and on flex (f32, the default backend): the algorithm is the
+/// same code on every backend, f32 rounding is exercised by flex, and NdArray f32's own
+/// arithmetic under it is checked by the conformance suites through `backend_suite!`. A third
+/// backend here would compile the whole inference stack once more per test binary (about a
+/// third of the workspace's test build) to re-run the same algorithm in the same precision.
+#[macro_export]
+macro_rules! inference_suite {
+    ($($check:ident),* $(,)?) => {
+        $crate::__backend_modules!(
+            [#[cfg(any(feature = "slow-tests", not(feature = "flex")))]]
+            []
+            $($check),*
+        );
+    };
+}
+
 /// Instantiate generic checks of backend-independent machinery whose every run is costly
 /// (MCMC chains of thousands of gradient evaluations): one `#[test]` per check on the
 /// default backend only, flex when the calling crate's `flex` feature is on, NdArray f64
@@ -60,8 +79,8 @@ macro_rules! default_backend_suite {
     };
 }
 
-/// The one list of backends behind [`backend_suite!`](crate::backend_suite) and
-/// [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
+/// The one list of backends behind [`backend_suite!`](crate::backend_suite),
+/// [`inference_suite!`](crate::inference_suite) and [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
 /// per check; the two bracketed attribute lists go on the NdArray f32 and f64 modules. Not for
 /// direct use.
 #[doc(hidden)]

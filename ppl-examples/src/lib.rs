@@ -12,12 +12,19 @@
 //! * [`ppca`]: probabilistic PCA (InferPy's probzoo) on MNIST.
 //! * [`regression`]: Bayesian linear and logistic regression with AutoNormal and
 //!   AutoMultivariateNormal, with posterior predictive intervals.
+//! * [`default_runs`]: each example's fit on the backend the Cargo features pick (what the
+//!   binaries run).
 //! * [`serve`]: the exported digit classifier served without autodiff (`digits-serve`).
 #![warn(missing_docs)]
 
 pub mod backend;
 pub mod bnn;
 pub mod cli;
+#[cfg(all(
+    feature = "train",
+    any(feature = "ndarray", feature = "tch", feature = "cuda", feature = "flex")
+))]
+pub mod default_runs;
 pub mod digits;
 pub mod eight_schools;
 pub mod gmm;

@@ -5,11 +5,15 @@
 use std::path::PathBuf;
 
 use burn::backend::{Autodiff, NdArray};
+use ppl_examples::backend::{DefaultAutodiffBackend, DefaultBackend, BACKEND_NAME};
 use ppl_examples::cli::ExampleArgs;
-use ppl_examples::digits::{autoguide, build, classify, run, DigitsArgs};
+use ppl_examples::default_runs;
+use ppl_examples::digits::{autoguide, build, classify, DigitsArgs};
 use ppl_infer::{Elbo, Svi};
 
-type B = Autodiff<NdArray<f32>>;
+/// The default backend, as the binaries run: the fits are compiled once, in
+/// `ppl_examples::default_runs`, and shared with this test.
+type B = DefaultAutodiffBackend;
 
 fn data_dir() -> (PathBuf, bool) {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..");
@@ -35,7 +39,7 @@ fn digits_smoke_run_with_two_steps_writes_figures_and_summary() {
         progress: false,
         ..Default::default()
     };
-    let r = run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::digits(&args, &Default::default()).unwrap();
     assert_eq!(r.steps, 2);
     assert!(r.final_loss.is_finite());
     for f in [
@@ -61,7 +65,7 @@ fn digits_smoke_run_with_two_steps_writes_figures_and_summary() {
     assert_eq!(summary["results"]["steps"], 2, "{text}");
     assert_eq!(summary["config"]["epochs"], args.epochs, "{text}");
     assert_eq!(summary["provenance"]["seed"], 0, "{text}");
-    assert_eq!(summary["provenance"]["backend"], "ndarray", "{text}");
+    assert_eq!(summary["provenance"]["backend"], BACKEND_NAME, "{text}");
     assert!(summary["provenance"]["versions"]["burn"].is_string(), "{text}");
     assert!(summary["command_line"].is_array(), "{text}");
     // Every figure has a unit; the ELBO comes as a total and per image.
@@ -92,7 +96,7 @@ fn digits_classifier_learns_on_a_reduced_real_run() {
         progress: false,
         ..Default::default()
     };
-    let r = run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::digits(&args, &Default::default()).unwrap();
     // Chance is 1/3; the paper's model separates 0, 1 and 2 well even on 2 000 images.
     assert!(r.accuracy > 0.85, "accuracy {}", r.accuracy);
     assert!(
@@ -169,7 +173,7 @@ fn digits_autoguide_finds_the_hand_written_q_model() {
     );
     // The binary's flag runs it end to end.
     let out = out("autoguide");
-    let r = run::<B>(
+    let r = default_runs::digits(
         &DigitsArgs {
             out_dir: out.clone(),
             steps: Some(2),
@@ -283,7 +287,7 @@ fn bnn_smoke_run_with_two_steps_writes_figures_and_summary() {
         progress: false,
         ..ppl_examples::bnn::defaults()
     };
-    let r = ppl_examples::bnn::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::bnn(&args, &Default::default()).unwrap();
     assert_eq!(r.steps, 2);
     assert!(r.final_loss.is_finite());
     assert_written(
@@ -315,7 +319,7 @@ fn bnn_learns_and_is_less_certain_where_it_errs_on_a_reduced_real_run() {
         progress: false,
         ..ppl_examples::bnn::defaults()
     };
-    let r = ppl_examples::bnn::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::bnn(&args, &Default::default()).unwrap();
     let m = &r.metrics;
     assert!(m.accuracy > 0.9, "accuracy {}", m.accuracy);
     assert!(
@@ -339,7 +343,7 @@ fn vae_smoke_run_with_two_steps_writes_figures_and_summary() {
         progress: false,
         ..ppl_examples::vae::defaults()
     };
-    let r = ppl_examples::vae::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::vae(&args, &Default::default()).unwrap();
     assert_eq!(r.steps, 2);
     // A Bernoulli ELBO per 784-pixel image is negative and, untrained, far below −100.
     assert!(
@@ -371,7 +375,7 @@ fn ssvae_smoke_run_writes_figures_and_summary_and_keeps_the_labels_it_says() {
         progress: false,
         ..ppl_examples::ssvae::defaults()
     };
-    let r = ppl_examples::ssvae::run::<B>(&args, 12, &Default::default()).unwrap();
+    let r = default_runs::ssvae(&args, 12, &Default::default()).unwrap();
     assert_eq!((r.steps, r.labels), (4, 12));
     assert_eq!(r.label_counts, [2, 2, 1, 1, 1, 1, 1, 1, 1, 1], "balanced classes");
     assert!((0.0..=1.0).contains(&r.accuracy) && (0.0..=1.0).contains(&r.accuracy_labelled_only));
@@ -390,7 +394,7 @@ fn ssvae_smoke_run_writes_figures_and_summary_and_keeps_the_labels_it_says() {
     assert_eq!(summary["results"]["labelled_images"], 12, "{text}");
     assert!(summary["results"]["accuracy_labelled_only"].is_number(), "{text}");
     // More labels than images is an error that says what to choose.
-    let e = ppl_examples::ssvae::run::<B>(&args, 1_000_000, &Default::default()).unwrap_err();
+    let e = default_runs::ssvae(&args, 1_000_000, &Default::default()).unwrap_err();
     assert!(e.contains("labelled images"), "{e}");
     let _ = std::fs::remove_dir_all(&args.out_dir);
 }
@@ -403,7 +407,7 @@ fn regression_smoke_run_with_two_steps_writes_figures_and_summary() {
         progress: false,
         ..ppl_examples::regression::defaults()
     };
-    let r = ppl_examples::regression::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::regression(&args, &Default::default()).unwrap();
     assert!(r.linear.iter().all(|f| f.w.0.is_finite() && f.w.1 > 0.0));
     assert_written(
         &args.out_dir,
@@ -426,7 +430,7 @@ fn hierarchical_smoke_run_with_two_steps_writes_summary() {
         progress: false,
         ..ppl_examples::hierarchical::defaults()
     };
-    let r = ppl_examples::hierarchical::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::hierarchical(&args, &Default::default()).unwrap();
     assert_eq!(r.theta.len(), ppl_examples::hierarchical::J);
     assert!(r.mu_tau.1 > 0.0 && r.theta.iter().all(|t| t.is_finite()));
     assert_written(&args.out_dir, &["summary.json", "model.dot", "model.svg"]);
@@ -455,7 +459,7 @@ fn ppca_smoke_run_with_two_steps_writes_figures_and_summary() {
         progress: false,
         ..ppl_examples::ppca::defaults()
     };
-    let r = ppl_examples::ppca::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::ppca(&args, &Default::default()).unwrap();
     assert!(r.loss_per_image.is_finite() && r.images > 0);
     assert_written(
         &args.out_dir,
@@ -479,7 +483,7 @@ fn gmm_smoke_run_with_two_steps_writes_figure_and_summary() {
         progress: false,
         ..ppl_examples::gmm::defaults()
     };
-    let r = ppl_examples::gmm::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::gmm(&args, &Default::default()).unwrap();
     assert_eq!(r.means.len(), ppl_examples::gmm::K);
     assert!(r.means.iter().all(|m| m.is_finite()));
     assert_written(
@@ -556,7 +560,6 @@ fn digits_export_is_served_in_process_and_by_the_serve_binary_with_the_main_jobs
     // (no autodiff) and classifies the same test images with the same probabilities, so the
     // accuracy is the main job's exactly; the `digits-serve` binary, a separate process,
     // prints the same lines.
-    use ppl_examples::backend::{DefaultAutodiffBackend, DefaultBackend};
     use ppl_examples::serve::{read_images, serve, OutputFormat, ServeArgs};
     let (dir, full) = data_dir();
     let export = out("export");
@@ -570,7 +573,7 @@ fn digits_export_is_served_in_process_and_by_the_serve_binary_with_the_main_jobs
         ..Default::default()
     };
     let device = Default::default();
-    let r = run::<DefaultAutodiffBackend>(&args, &device).unwrap();
+    let r = default_runs::digits(&args, &device).unwrap();
     let images_path = ppl_data::idx::locate(&dir, "t10k-images-idx3-ubyte").expect("test images");
     let labels_path = ppl_data::idx::locate(&dir, "t10k-labels-idx1-ubyte").expect("test labels");
     let serve_args = ServeArgs {
@@ -629,7 +632,7 @@ fn digits_export_is_served_in_process_and_by_the_serve_binary_with_the_main_jobs
 #[test]
 fn the_classifier_gives_an_image_the_same_probabilities_wherever_it_sits() {
     // Three synthetic images; the last one classified alone, and first in another batch.
-    type P = NdArray<f32>;
+    type P = DefaultBackend;
     let dev = Default::default();
     let (model, guide) = build::<P>(4, &dev);
     let pixels: Vec<f64> = (0..3 * 784).map(|i| ((i * 37) % 101) as f64 / 100.0).collect();
@@ -652,7 +655,7 @@ fn the_classifier_gives_an_image_the_same_probabilities_wherever_it_sits() {
 #[test]
 fn bad_serve_inputs_are_errors_that_say_what_is_wrong() {
     use ppl_examples::serve::read_images;
-    type P = NdArray<f32>;
+    type P = DefaultBackend;
     let dev = Default::default();
     let dir = out("serve-inputs");
     std::fs::create_dir_all(&dir).unwrap();
@@ -880,7 +883,7 @@ fn eight_schools_smoke_run_writes_figure_and_summary() {
         progress: false,
         ..ppl_examples::eight_schools::defaults()
     };
-    let r = ppl_examples::eight_schools::run::<B>(&args, &Default::default()).unwrap();
+    let r = default_runs::eight_schools(&args, &Default::default()).unwrap();
     assert_eq!(r.methods.len(), 3);
     assert_eq!(r.nuts_summary.draws, 10);
     assert_written(&args.out_dir, &["marginals.png", "nuts_draws.json", "summary.json"]);

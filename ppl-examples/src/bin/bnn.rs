@@ -5,13 +5,14 @@
 //! [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N]
 //! [--num-instances-test N] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
-use ppl_examples::bnn::{defaults, run};
+use ppl_examples::backend::BACKEND_NAME;
+use ppl_examples::bnn::defaults;
 use ppl_examples::cli::example_main;
+use ppl_examples::default_runs;
 
 fn main() {
     example_main("bnn", include_str!("bnn.rs"), defaults(), |args, device| {
-        let r = run::<DefaultAutodiffBackend>(args, device)?;
+        let r = default_runs::bnn(args, device)?;
         let m = &r.metrics;
         Ok(format!(
             "BNN classifier ({} train / {} test images, backend {BACKEND_NAME}): test accuracy {:.2}%, \

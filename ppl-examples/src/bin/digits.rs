@@ -4,9 +4,9 @@
 //! [--seed S] [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N]
 //! [--num-instances-test N] [--quiet] [--export DIR] [--autoguide] [--peers N]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::{example_main, ExampleArgs};
-use ppl_examples::digits::run;
+use ppl_examples::default_runs;
 
 fn main() {
     example_main(
@@ -14,7 +14,7 @@ fn main() {
         include_str!("digits.rs"),
         ExampleArgs::default(),
         |args, device| {
-            let r = run::<DefaultAutodiffBackend>(args, device)?;
+            let r = default_runs::digits(args, device)?;
             Ok(format!(
                 "digit classifier ({} train / {} test images, backend {BACKEND_NAME}): test accuracy {:.2}% \
              (single sampled y: {:.2}%), final ELBO {:.1}, {} steps at {:.1} steps/s, {:.1} s\n\

@@ -5,9 +5,10 @@
 //! `cargo run --release -p ppl-examples --bin eight_schools -- [--epochs SVI_STEPS] [--seed S]
 //! [--lr LR] [--out-dir DIR] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::example_main;
-use ppl_examples::eight_schools::{defaults, quantity_names, run, REFERENCE_MEAN};
+use ppl_examples::default_runs;
+use ppl_examples::eight_schools::{defaults, quantity_names, REFERENCE_MEAN};
 
 fn main() {
     example_main(
@@ -15,7 +16,7 @@ fn main() {
         include_str!("eight_schools.rs"),
         defaults(),
         |args, device| {
-            let r = run::<DefaultAutodiffBackend>(args, device)?;
+            let r = default_runs::eight_schools(args, device)?;
             let mut lines = vec![
                 format!("eight schools, non-centred (backend {BACKEND_NAME}); NUTS:"),
                 r.nuts_summary.to_string(),

@@ -3,13 +3,14 @@
 //! `cargo run --release -p ppl-examples --bin gmm -- [--epochs STEPS] [--seed S] [--lr LR]
 //! [--out-dir DIR] [--steps N] [--num-instances N] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::example_main;
-use ppl_examples::gmm::{defaults, run, TRUE_MEANS};
+use ppl_examples::default_runs;
+use ppl_examples::gmm::{defaults, TRUE_MEANS};
 
 fn main() {
     example_main("gmm", include_str!("gmm.rs"), defaults(), |args, device| {
-        let r = run::<DefaultAutodiffBackend>(args, device)?;
+        let r = default_runs::gmm(args, device)?;
         Ok(format!(
             "GMM (3 components, assignments enumerated, backend {BACKEND_NAME}): component means {:.3?} \
              (true {TRUE_MEANS:?}, sample means of the true components {:.3?}); assignments right for \

@@ -4,9 +4,10 @@
 //! `cargo run --release -p ppl-examples --bin hierarchical -- [--epochs STEPS] [--seed S]
 //! [--lr LR] [--out-dir DIR] [--steps N] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::example_main;
-use ppl_examples::hierarchical::{defaults, run, N};
+use ppl_examples::default_runs;
+use ppl_examples::hierarchical::{defaults, N};
 
 fn main() {
     example_main(
@@ -14,7 +15,7 @@ fn main() {
         include_str!("hierarchical.rs"),
         defaults(),
         |args, device| {
-            let r = run::<DefaultAutodiffBackend>(args, device)?;
+            let r = default_runs::hierarchical(args, device)?;
             let mut lines = vec![
                 format!(
                     "hierarchical model (backend {BACKEND_NAME}): posterior mean μ {:.3}, τ {:.3}",

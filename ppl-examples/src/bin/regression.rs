@@ -4,9 +4,10 @@
 //! `cargo run --release -p ppl-examples --bin regression -- [--epochs STEPS] [--seed S]
 //! [--lr LR] [--out-dir DIR] [--steps N] [--num-instances N] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::example_main;
-use ppl_examples::regression::{defaults, run, Fitted};
+use ppl_examples::default_runs;
+use ppl_examples::regression::{defaults, Fitted};
 
 fn main() {
     example_main(
@@ -14,7 +15,7 @@ fn main() {
         include_str!("regression.rs"),
         defaults(),
         |args, device| {
-            let r = run::<DefaultAutodiffBackend>(args, device)?;
+            let r = default_runs::regression(args, device)?;
             let row = |name: &str, f: &Fitted| {
                 format!(
                     "  {name:<24} w {:>7.4} ± {:.4}   b {:>7.4} ± {:.4}",

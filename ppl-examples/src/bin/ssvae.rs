@@ -6,13 +6,14 @@
 //! [--batch-size M] [--seed S] [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N]
 //! [--num-instances N] [--num-instances-test N] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::example_main;
-use ppl_examples::ssvae::{defaults, run, LABELS};
+use ppl_examples::default_runs;
+use ppl_examples::ssvae::{defaults, LABELS};
 
 fn main() {
     example_main("ssvae", include_str!("ssvae.rs"), defaults(), |args, device| {
-        let r = run::<DefaultAutodiffBackend>(args, args.labels.unwrap_or(LABELS), device)?;
+        let r = default_runs::ssvae(args, args.labels.unwrap_or(LABELS), device)?;
         Ok(format!(
             "semi-supervised classifier M2 ({} train images, {} labelled / {} test, backend {BACKEND_NAME}): \
              test accuracy {:.2}% (the same network on the labelled images alone: {:.2}%), {} steps, {:.1} s\n\

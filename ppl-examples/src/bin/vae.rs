@@ -5,13 +5,14 @@
 //! [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N]
 //! [--num-instances-test N] [--quiet]`
 
-use ppl_examples::backend::{DefaultAutodiffBackend, BACKEND_NAME};
+use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::example_main;
-use ppl_examples::vae::{defaults, run};
+use ppl_examples::default_runs;
+use ppl_examples::vae::defaults;
 
 fn main() {
     example_main("vae", include_str!("vae.rs"), defaults(), |args, device| {
-        let r = run::<DefaultAutodiffBackend>(args, device)?;
+        let r = default_runs::vae(args, device)?;
         Ok(format!(
             "VAE ({} train / {} test images, backend {BACKEND_NAME}): test ELBO {:.2} nats per image \
              (train, last epoch: {:.2}), {} steps at {:.1} steps/s, {:.1} s\n\

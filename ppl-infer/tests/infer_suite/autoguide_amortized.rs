@@ -3,11 +3,11 @@
 
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t2;
-use ppl_dist::{backend_suite, Normal, RngKey};
+use ppl_dist::{inference_suite, Normal, RngKey};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoAmortizedNormalConfig, InferError, LrSchedule, Svi, SviConfig};
 
-backend_suite!(auto_amortized_normal_says_what_it_reads_and_what_it_cannot_choose,);
+inference_suite!(auto_amortized_normal_says_what_it_reads_and_what_it_cannot_choose,);
 
 /// The statistical checks (fits, many draws): NdArray f32 only with `slow-tests`.
 mod fits {

@@ -5,12 +5,12 @@
 use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{is_f64, t1};
-use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_dist::{inference_suite, Constraint, Normal};
 use ppl_infer::{Elbo, Svi, SviConfig, TrainingBackend};
 
 use crate::split_rows::{local_guide, local_model, logistic_data, logistic_model, split_config, ROWS};
 
-backend_suite!(
+inference_suite!(
     shares_of_a_global_latent_model_take_the_whole_minibatch_steps,
     shares_draw_their_own_local_noise_and_a_seed_fixes_them,
     a_bad_share_fails_the_step_as_the_whole_minibatch_does,

@@ -2,11 +2,11 @@
 //! its own test binary, `tests/checkpoint_resume.rs`.)
 
 use ppl_core::{Ctx, Data};
-use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_dist::{inference_suite, Constraint, Normal};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{InferError, Svi, SviConfig};
 
-backend_suite!(mismatched_and_corrupt_checkpoints_are_errors);
+inference_suite!(mismatched_and_corrupt_checkpoints_are_errors);
 
 fn dir(tag: &str) -> std::path::PathBuf {
     std::env::temp_dir().join(format!("ppl-ckpt-{tag}-{}", std::process::id()))

@@ -5,12 +5,12 @@
 
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2, tolerance};
-use ppl_dist::{backend_suite, Bernoulli, Categorical, Constraint, Normal, Poisson, RngKey};
+use ppl_dist::{inference_suite, Bernoulli, Categorical, Constraint, Normal, Poisson, RngKey};
 use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceEnumElbo};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, Elbo, InferError, Svi, SviConfig};
 
-backend_suite!(
+inference_suite!(
     enumerated_elbo_of_a_known_mixture_is_its_log_evidence,
     enumerated_mixture_recovers_component_means,
     what_cannot_be_enumerated_is_a_named_error,

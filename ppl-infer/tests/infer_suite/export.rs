@@ -8,12 +8,12 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::{host, is_f64, t2};
-use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_dist::{inference_suite, Constraint, Normal};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{InferError, Locality, Manifest, Posterior, Svi, SviConfig, VariationalFamily};
 use ppl_nn::{Activation, Mlp, MlpConfig, NormalHead};
 
-backend_suite!(
+inference_suite!(
     an_exported_posterior_loads_on_the_plain_backend_with_the_same_draws,
     bad_exports_are_typed_errors_that_name_the_file
 );

@@ -5,11 +5,11 @@
 use ppl_core::handlers::Mask;
 use ppl_core::{Ctx, Data, Model, Value};
 use ppl_dist::testkit::{host, is_f64, t1};
-use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
+use ppl_dist::{inference_suite, Constraint, Normal, RngKey};
 use ppl_infer::elbo::{Batch, MeanFieldElbo, Objective, ObjectiveInput, RenyiElbo, TraceElbo, TraceGraphElbo};
 use ppl_infer::TrainingBackend;
 
-backend_suite!(masked_latents_keep_their_monte_carlo_term_under_mean_field,);
+inference_suite!(masked_latents_keep_their_monte_carlo_term_under_mean_field,);
 
 /// The statistical checks (fits, many draws): NdArray f32 only with `slow-tests`.
 mod fits {

@@ -6,12 +6,12 @@ use burn::module::Module;
 use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data, Model};
 use ppl_dist::testkit::t2;
-use ppl_dist::{backend_suite, Constraint, Normal, RngKey};
+use ppl_dist::{inference_suite, Constraint, Normal, RngKey};
 use ppl_infer::elbo::{Batch, Objective, ObjectiveInput, TraceElbo};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, Locality, Svi, SviConfig, VariationalFamily};
 
-backend_suite!(
+inference_suite!(
     vectorized_particles_refuse_global_latents,
     a_local_guide_is_vectorized_without_asking,
     a_global_guide_refuses_vectorization_before_the_first_step,

@@ -4,12 +4,12 @@
 
 use ppl_core::{Ctx, Data, ParamStore};
 use ppl_dist::testkit::{host, is_f64, t1, t2};
-use ppl_dist::{backend_suite, Beta, Gamma, LogNormal, Normal};
+use ppl_dist::{inference_suite, Beta, Gamma, LogNormal, Normal};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, InferError, Posterior};
 use statrs::distribution::{Continuous, LogNormal as SLogNormal, Normal as SNormal};
 
-backend_suite!(
+inference_suite!(
     median_is_the_guide_at_its_distributions_medians,
     log_prob_is_the_guide_density_at_given_latents,
     median_refuses_a_guide_without_closed_form_medians,

@@ -13,7 +13,7 @@ use ppl_dist::{Bernoulli, Binomial, Categorical, Constraint, HalfNormal, Normal,
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, LrSchedule, NonFinitePolicy, Svi, SviConfig};
 
-ppl_dist::backend_suite!(
+ppl_dist::inference_suite!(
     unused_data_is_an_error_that_names_the_typo,
     autoguides_say_which_sites_they_fit,
     divergence_keeps_the_last_good_parameters,

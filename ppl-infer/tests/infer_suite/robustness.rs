@@ -5,11 +5,11 @@
 
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
-use ppl_dist::{backend_suite, Constraint, Exponential, Normal};
+use ppl_dist::{inference_suite, Constraint, Exponential, Normal};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig, Validation};
 
-backend_suite!(
+inference_suite!(
     nan_data_stops_at_step_zero_with_parameters_unchanged,
     skip_policy_keeps_parameters_finite,
     unmatched_and_duplicate_sites_are_errors,

@@ -4,11 +4,11 @@
 use burn::tensor::Tensor;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{t1, t2};
-use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_dist::{inference_suite, Constraint, Normal};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{EarlyStopping, FitControl, Flow, InferError, StopReason, Svi, SviConfig};
 
-backend_suite!(
+inference_suite!(
     early_stopping_stops_an_overfitting_fit_and_puts_the_best_parameters_back,
     callbacks_see_every_step_and_can_stop_the_fit,
     training_control_settings_are_checked_before_the_first_step,

@@ -7,11 +7,11 @@ use std::cell::RefCell;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::validation::parameter_checks;
-use ppl_dist::{backend_suite, Constraint, Normal};
+use ppl_dist::{inference_suite, Constraint, Normal};
 use ppl_infer::TrainingBackend;
 use ppl_infer::{Svi, SviConfig, Validation};
 
-backend_suite!(checks_run_on_the_steps_the_setting_names);
+inference_suite!(checks_run_on_the_steps_the_setting_names);
 
 thread_local! {
     /// Whether parameter checks were on, once per model run on this (test) thread.
