@@ -80,7 +80,8 @@ macro_rules! default_backend_suite {
 }
 
 /// The one list of backends behind [`backend_suite!`](crate::backend_suite),
-/// [`inference_suite!`](crate::inference_suite) and [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
+/// [`inference_suite!`](crate::inference_suite) and
+/// [`statistical_suite!`](crate::statistical_suite): a module per backend with one `#[test]`
 /// per check; the two bracketed attribute lists go on the NdArray f32 and f64 modules. Not for
 /// direct use.
 #[doc(hidden)]

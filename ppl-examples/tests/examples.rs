@@ -125,10 +125,11 @@ fn first_difference(a: &[f64], b: &[f64]) -> Option<usize> {
 
 #[test]
 fn digits_fit_is_bitwise_reproducible_within_a_process() {
-    // C2 on the real model: two fits with the same seed in one process give the same loss at
-    // every step, bit for bit. Before burn-ndarray's approximate `recip` was switched off
-    // (ppl-dist/src/backend.rs) the losses parted at step 9 on full MNIST, because which
-    // elements took the approximate path depended on buffer alignment.
+    // C2 on the real model, on the default backend: two fits with the same seed in one process
+    // give the same loss at every step, bit for bit. On NdArray, before burn-ndarray's
+    // approximate `recip` was switched off (ppl-dist/src/backend.rs), the losses parted at step
+    // 9 on full MNIST, because which elements took the approximate path depended on buffer
+    // alignment; every backend's `recip` is now checked by ppl-dist's backend_kernels tests.
     let args = sixty_steps();
     let device = Default::default();
     let (train, _) = ppl_data::load_data::<B>(&args.mnist_options(&[0, 1, 2]), &device).unwrap();
