@@ -1,9 +1,11 @@
 //! The fused density kernels (`ppl_dist::kernels::FusedKernels`) give the composed
 //! operations' numbers, value and gradient, through burn's autodiff backend on every backend:
 //! bit for bit where the backend runs the composed defaults behind one graph node (NdArray,
-//! libtorch, CUDA) and flex in f64; within 2 ulps on flex in f32, whose one-pass kernel
-//! evaluates `exp` and `ln(1 + y)` in f64 and rounds once (its accuracy against an f64
-//! reference is tested beside the kernel).
+//! CUDA, libtorch except its Bernoulli gradient) and flex in f64; within 2 ulps on flex in f32,
+//! whose one-pass kernel evaluates `exp` and `ln(1 + y)` in f64 and rounds once (its accuracy
+//! against an f64 reference is tested beside the kernel). libtorch's Bernoulli gradient is held
+//! to the exact value (4 ulps) rather than to the composed one, which cancellation makes less
+//! accurate.
 //!
 //! Inputs: logits over many magnitudes with both signs, zeros, ±∞ and a NaN, against values
 //! 0 and 1 and some outside the support (0.5, −1, 2, NaN); the output is weighted before
@@ -57,6 +59,11 @@ fn bits<B: Backend, const D: usize>(t: Tensor<B, D>) -> Vec<u64> {
     host(t).into_iter().map(f64::to_bits).collect()
 }
 
+/// The weights `w` of each element's log-density in the summed loss.
+fn weights() -> Vec<f64> {
+    (0..ROWS * COLS).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect()
+}
+
 /// `(value bits, gradient bits)` of `Σ w·lp` with `lp` from `f`.
 fn run<B: TrainingBackend>(
     f: impl Fn(Tensor<B, 2>, Tensor<B, 2>) -> Tensor<B, 2>,
@@ -64,9 +71,8 @@ fn run<B: TrainingBackend>(
 ) -> (Vec<u64>, Vec<u64>) {
     let l = t2::<B>(&logits(), ROWS, COLS, dev).require_grad();
     let x = t2::<B>(&values(), ROWS, COLS, dev);
-    let w: Vec<f64> = (0..ROWS * COLS).map(|i| 0.25 + (i % 5) as f64 * 0.5).collect();
     let lp = f(l.clone(), x);
-    let loss = (lp.clone() * t2::<B>(&w, ROWS, COLS, dev))
+    let loss = (lp.clone() * t2::<B>(&weights(), ROWS, COLS, dev))
         .mask_fill(lp.clone().is_inf(), 0.0)
         .sum();
     let grads = loss.backward();
@@ -97,11 +103,53 @@ fn ulps<B: Backend>() -> f64 {
     }
 }
 
+/// `∂/∂l Σ w·ln σ((2x − 1)·l)` in f64 at the logits as the backend holds them (`held`): `w·s·σ(−t)`
+/// with `s = 2x − 1` and `t = s·l`, 0 outside `{0, 1}` and where `t` is below the floor or
+/// the log-density infinite (the loss masks those).
+fn exact_bernoulli_grad(held: &[f64]) -> Vec<f64> {
+    let floor = -f64::from(f32::MAX);
+    let x = values();
+    held.iter()
+        .zip(&x)
+        .zip(weights())
+        .map(|((&l, &x), w)| {
+            let s = 2.0 * x - 1.0;
+            let t = s * l;
+            if !(x == 0.0 || x == 1.0) || t < floor || t == f64::NEG_INFINITY {
+                0.0
+            } else {
+                w * s / (1.0 + t.exp())
+            }
+        })
+        .collect()
+}
+
 fn fused_bernoulli_logits_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Device) {
     let (fused_lp, fused_grad) = run::<B>(|l, x| B::bernoulli_logits_log_prob(l, x), dev);
     let (lp, grad) = run::<B>(bernoulli_logits_log_prob_composed, dev);
     assert_same("log-density", &fused_lp, &lp, ulps::<B>());
-    assert_same("gradient", &fused_grad, &grad, ulps::<B>());
+    if cfg!(feature = "tch") && std::any::type_name::<B>().contains("LibTorch") {
+        // libtorch's kernel writes `σ(−t)` directly; burn's generic `log_sigmoid_backward`,
+        // which the composed operations use there, forms `1 − 1/(1 + e⁻ᵗ)` and loses digits
+        // to cancellation for large t (4.6e−4 relative at t = 10 in f32). So the kernel is held
+        // to the exact value instead: within 4 ulps of the backend's precision.
+        let held = host(t2::<B>(&logits(), ROWS, COLS, dev));
+        // `tiny`: values below the smallest normal number may underflow to 0.
+        let (eps, tiny) = if is_f64::<B>() {
+            (f64::EPSILON, f64::MIN_POSITIVE)
+        } else {
+            (f64::from(f32::EPSILON), f64::from(f32::MIN_POSITIVE))
+        };
+        for (i, (g, e)) in fused_grad.iter().zip(exact_bernoulli_grad(&held)).enumerate() {
+            let g = f64::from_bits(*g);
+            assert!(
+                (g - e).abs() <= 4.0 * eps * e.abs() + tiny || (g.is_nan() && held[i].is_nan()),
+                "gradient {i}: fused {g:e}, exact {e:e}"
+            );
+        }
+    } else {
+        assert_same("gradient", &fused_grad, &grad, ulps::<B>());
+    }
     // The inner backend's kernel alone (no autodiff) gives the same values too.
     let l = t2::<B::InnerBackend>(&logits(), ROWS, COLS, dev);
     let x = t2::<B::InnerBackend>(&values(), ROWS, COLS, dev);
