@@ -100,7 +100,9 @@ def main():
         env = dict(base_env)
         if f == "tch":
             env.update(sh_env(TORCH_ENV))
-            env["OMP_NUM_THREADS"] = str(a.tch_threads or a.threads)
+            # libtorch's MKL takes MKL_NUM_THREADS apart from its OpenMP pool: both follow the
+            # tch thread count, or a "1 thread" tch row would run its products on two.
+            env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(a.tch_threads or a.threads)
         if f == "flex-mimalloc":
             # the allocator matters where the fixed cost of a step dominates (small models)
             env_t = dict(env)
