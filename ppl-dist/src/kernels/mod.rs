@@ -3,7 +3,7 @@
 //! [`FusedKernels`] is implemented for every backend this crate builds with (NdArray, flex,
 //! LibTorch `f32`/`f64`, CUDA `f32`), each method with a default that composes burn's own
 //! operations; a backend overrides a method where it has a faster kernel that gives the same
-//! numbers. Today flex (the default CPU backend) overrides
+//! numbers (or, for LibTorch's Bernoulli gradient below, more accurate ones). Today flex (the default CPU backend) overrides
 //! - [`FusedKernels::adam_update`]: one pass over parameter, gradient and both moments instead
 //!   of thirteen tensor operations (each reading and writing a whole buffer);
 //! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
@@ -94,7 +94,8 @@ use crate::probs::BinaryParam;
 use crate::{Bernoulli, HalfCauchy, LogNormal, Normal};
 
 /// Fused kernels a backend may provide (see the [module docs](self)). Every method has a
-/// default composed from burn's operations; overrides must give the same values.
+/// default composed from burn's operations; overrides must give the same values (the one
+/// exception, LibTorch's Bernoulli gradient, is more accurate: see that method).
 pub trait FusedKernels: Backend {
     /// One Adam update of a parameter `param` with gradient `grad` and the moments of the
     /// steps before (`None` on the first step): returns the new parameter and moments.

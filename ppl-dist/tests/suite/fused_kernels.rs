@@ -104,8 +104,8 @@ fn ulps<B: Backend>() -> f64 {
 }
 
 /// `∂/∂l Σ w·ln σ((2x − 1)·l)` in f64 at the logits as the backend holds them (`held`): `w·s·σ(−t)`
-/// with `s = 2x − 1` and `t = s·l`, 0 outside `{0, 1}` and where `t` is below the floor or
-/// the log-density infinite (the loss masks those).
+/// with `s = 2x − 1` and `t = s·l`, 0 outside `{0, 1}` and where `t` is below the floor
+/// (`−∞` included).
 fn exact_bernoulli_grad(held: &[f64]) -> Vec<f64> {
     let floor = -f64::from(f32::MAX);
     let x = values();
@@ -115,7 +115,7 @@ fn exact_bernoulli_grad(held: &[f64]) -> Vec<f64> {
         .map(|((&l, &x), w)| {
             let s = 2.0 * x - 1.0;
             let t = s * l;
-            if !(x == 0.0 || x == 1.0) || t < floor || t == f64::NEG_INFINITY {
+            if !(x == 0.0 || x == 1.0) || t < floor {
                 0.0
             } else {
                 w * s / (1.0 + t.exp())
