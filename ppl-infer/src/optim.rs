@@ -206,15 +206,22 @@ mod tests {
         GradientsParams::from_grads(loss.backward(), m)
     }
 
-    fn bits<B: Backend>(m: &Two<B>) -> Vec<u64> {
+    fn values<B: Backend>(m: &Two<B>) -> Vec<f64> {
         let mut v = host(m.a.val());
         v.extend(host(m.w.val()));
-        v.into_iter().map(f64::to_bits).collect()
+        v
+    }
+
+    fn bits<B: Backend>(m: &Two<B>) -> Vec<u64> {
+        values(m).into_iter().map(f64::to_bits).collect()
     }
 
     /// The Adam of `OptimizerKind::Adam` (the backend's fused kernel where it has one) takes
-    /// burn-optim's `Adam` steps bit for bit, with and without gradient clipping.
+    /// burn-optim's `Adam` steps bit for bit, with and without gradient clipping; on libtorch,
+    /// whose kernel runs torch's fused operators (another rounding of the same update), within
+    /// a few f32 ulps of each parameter's magnitude per step.
     fn svi_adam_is_burns_adam<B: TrainingBackend>(dev: &B::Device) {
+        let exact = !(cfg!(feature = "tch") && std::any::type_name::<B>().contains("LibTorch"));
         for clip in [None, Some(0.7)] {
             let init = Two {
                 a: Param::from_tensor(t1::<B>(&[0.3, -1.2, 4.0, 1e-3], dev)),
@@ -230,7 +237,19 @@ mod tests {
                 let (g1, g2) = (grads(&m1, step, dev), grads(&m2, step, dev));
                 m1 = ours.step(lr, m1, g1);
                 m2 = theirs.step(lr, m2, g2);
-                assert_eq!(bits(&m1), bits(&m2), "clip {clip:?}, step {step}");
+                if exact {
+                    assert_eq!(bits(&m1), bits(&m2), "clip {clip:?}, step {step}");
+                } else {
+                    // Each step moves a parameter by at most about lr; the roundings of six
+                    // steps, each within a few ulps of the parameter and its step.
+                    for (i, (a, b)) in values(&m1).into_iter().zip(values(&m2)).enumerate() {
+                        let tol = 32.0 * f64::from(f32::EPSILON) * (a.abs().max(b.abs()) + 0.06);
+                        assert!(
+                            (a - b).abs() <= tol,
+                            "clip {clip:?}, step {step}, parameter {i}: {a:e} vs {b:e}"
+                        );
+                    }
+                }
             }
         }
     }

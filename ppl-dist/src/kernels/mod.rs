@@ -3,7 +3,8 @@
 //! [`FusedKernels`] is implemented for every backend this crate builds with (NdArray, flex,
 //! LibTorch `f32`/`f64`, CUDA `f32`), each method with a default that composes burn's own
 //! operations; a backend overrides a method where it has a faster kernel that gives the same
-//! numbers (or, for LibTorch's Bernoulli gradient below, more accurate ones). Today flex (the default CPU backend) overrides
+//! numbers (exceptions on LibTorch, below: its Bernoulli gradient, more accurate; its Adam
+//! and its dense layer's output, rounded as torch rounds them). Today flex (the default CPU backend) overrides
 //! - [`FusedKernels::adam_update`]: one pass over parameter, gradient and both moments instead
 //!   of thirteen tensor operations (each reading and writing a whole buffer);
 //! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
@@ -22,7 +23,11 @@
 //! no number; inside [`with_serial_kernels`] neither they nor the dense layer's products
 //! split. LibTorch overrides the Bernoulli pair with libtorch's own operators (9 forward and
 //! 13 backward instead of 13 and 29 through burn's generic `log_sigmoid_backward`):
-//! the log-density bit for bit, the gradient `g·σ(−t)·(2x − 1)` within 4 ulps. burn's `Autodiff`
+//! the log-density bit for bit, the gradient `g·σ(−t)·(2x − 1)` within 4 ulps; Adam with
+//! torch's fused element-wise operators (`lerp`, `addcmul_`, `addcdiv`: 7 passes instead of
+//! 13), the same update rounded differently, within a few ulps per step of the composed one;
+//! and the dense layer with `addmm` (the bias inside the product: the output within rounding)
+//! and `threshold_backward` for ReLU's mask (the gradients bit for bit). burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
 //! whose backward pass is the inner backend's gradient kernel. On `Autodiff`, where the cost
 //! of a small model is the bookkeeping per graph node rather than the arithmetic, these are
@@ -94,13 +99,18 @@ use crate::probs::BinaryParam;
 use crate::{Bernoulli, HalfCauchy, LogNormal, Normal};
 
 /// Fused kernels a backend may provide (see the [module docs](self)). Every method has a
-/// default composed from burn's operations; overrides must give the same values (the one
-/// exception, LibTorch's Bernoulli gradient, is more accurate: see that method).
+/// default composed from burn's operations; overrides must give the same values (three
+/// exceptions, all on LibTorch: its Bernoulli gradient is more accurate, its Adam update
+/// rounds as `torch.optim.Adam` does, its dense layer adds the bias inside the product; see
+/// those methods).
 pub trait FusedKernels: Backend {
     /// One Adam update of a parameter `param` with gradient `grad` and the moments of the
     /// steps before (`None` on the first step): returns the new parameter and moments.
     /// Shapes: all `[..]` of the parameter's shape. The arithmetic is burn-optim 0.21's Adam
     /// (without weight decay or AMSGrad), operation for operation; see [`AdamStep`].
+    /// LibTorch's override computes the same update with torch's fused operators (as
+    /// `torch.optim.Adam` does, 7 passes instead of 13), held to a few ulps of each result's
+    /// terms per step rather than bit for bit (`ppl-dist/tests/suite/fused_adam.rs`).
     fn adam_update<const D: usize>(
         param: Tensor<Self, D>,
         grad: Tensor<Self, D>,
@@ -192,7 +202,8 @@ pub trait FusedKernels: Backend {
     /// `bias` `[d_out]` (result `[m, d_out]`), as [`dense_composed`] computes it (burn's
     /// `linear`, then the activation). On the autodiff backend one graph node (instead of
     /// two) whose backward pass is [`FusedKernels::dense_grads`]. Networks reach it through
-    /// [`dense`] inside a [`with_dense_kernel`] scope.
+    /// [`dense`] inside a [`with_dense_kernel`] scope. LibTorch's override adds the bias
+    /// inside the product (`addmm`), so its output equals the composed one within rounding.
     fn dense(
         x: Tensor<Self, 2>,
         weight: Tensor<Self, 2>,
@@ -318,12 +329,62 @@ where
 {
 }
 
-/// LibTorch: the Bernoulli log-density from logits and its gradient with libtorch's own
-/// operators (`kernels/libtorch.rs`); the rest composed.
+/// LibTorch: the Bernoulli log-density from logits and its gradient, Adam and the dense layer
+/// with libtorch's own operators (`kernels/libtorch.rs`); the rest composed.
 #[cfg(feature = "tch")]
 macro_rules! libtorch_fused_kernels {
     ($($e:ty),*) => {$(
         impl FusedKernels for burn::backend::LibTorch<$e> {
+            fn adam_update<const D: usize>(
+                param: Tensor<Self, D>,
+                grad: Tensor<Self, D>,
+                moments: Option<AdamMoments<Self, D>>,
+                step: &AdamStep,
+            ) -> (Tensor<Self, D>, AdamMoments<Self, D>) {
+                let moments = moments
+                    .map(|m| (m.moment_1.into_primitive().tensor(), m.moment_2.into_primitive().tensor()));
+                let (p, m, v) = libtorch::adam_update(
+                    param.into_primitive().tensor(),
+                    grad.into_primitive().tensor(),
+                    moments,
+                    step,
+                );
+                (float(p), AdamMoments { moment_1: float(m), moment_2: float(v) })
+            }
+
+            fn dense(
+                x: Tensor<Self, 2>,
+                weight: Tensor<Self, 2>,
+                bias: Option<Tensor<Self, 1>>,
+                activation: DenseActivation,
+            ) -> Tensor<Self, 2> {
+                float(libtorch::dense(
+                    x.into_primitive().tensor(),
+                    weight.into_primitive().tensor(),
+                    bias.map(|b| b.into_primitive().tensor()),
+                    activation == DenseActivation::Relu,
+                ))
+            }
+
+            fn dense_grads(
+                x: Option<Tensor<Self, 2>>,
+                weight: Option<Tensor<Self, 2>>,
+                output: Option<Tensor<Self, 2>>,
+                grad: Tensor<Self, 2>,
+                activation: DenseActivation,
+                bias_wanted: bool,
+            ) -> DenseGrads<Self> {
+                let (dx, dw, db) = libtorch::dense_grads(
+                    x.map(|t| t.into_primitive().tensor()),
+                    weight.map(|t| t.into_primitive().tensor()),
+                    output.map(|t| t.into_primitive().tensor()),
+                    grad.into_primitive().tensor(),
+                    activation == DenseActivation::Relu,
+                    bias_wanted,
+                );
+                DenseGrads { x: dx.map(float), weight: dw.map(float), bias: db.map(float) }
+            }
+
             fn bernoulli_logits_log_prob<const D: usize>(
                 logits: Tensor<Self, D>,
                 value: Tensor<Self, D>,

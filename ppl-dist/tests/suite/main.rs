@@ -7,6 +7,7 @@
 mod common;
 
 mod backend_kernels;
+mod fused_adam;
 mod fused_dense;
 mod fused_kernels;
 mod gof;
