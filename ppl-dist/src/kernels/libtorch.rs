@@ -20,10 +20,16 @@ use burn::backend::libtorch::TchTensor;
 
 use super::bernoulli::LOGIT_FLOOR;
 
-/// Where `value` is outside `{0, 1}` (NaN included), as a boolean tensor.
+/// Where `value` is outside `{0, 1}` (NaN included), as a boolean tensor: where `x² ≠ x`,
+/// after `+∞` is clamped to 2 (NaN stays NaN). One comparison where `x ≠ 0 ∧ x ≠ 1` takes
+/// two and a conjunction (libtorch's float-to-bool kernels are its slow scalar loops: 4 % of
+/// the VAE step). Exact: for `x < 0`, `x² ≥ 0 > x`; for positive finite `x ≠ 1`,
+/// `|x² − x| = x·|x − 1|` with `|x − 1|` at least one ulp of 1 below it (2⁻²⁴ in f32), which
+/// is more than half an ulp of `x`, so the rounded square is never `x`; `−0` counts as 0, as
+/// the composed test `x ≠ 0` does.
 fn outside(value: &TchTensor) -> tch::Tensor {
-    let x = &value.tensor;
-    x.ne(0.0).logical_and(&x.ne(1.0))
+    let x = value.tensor.clamp_max(2.0);
+    (&x * &x).ne_tensor(&x)
 }
 
 /// `t = l·(2x − 1)` before the floor, and the sign `2x − 1`.
@@ -49,11 +55,11 @@ pub(super) fn bernoulli_logits_grad(logits: TchTensor, value: TchTensor, grad: T
     TchTensor::new(g.masked_fill(&zero, 0.0))
 }
 
-/// One Adam step with libtorch's fused element-wise operators, the way `torch.optim.Adam`
-/// runs it: `m ← lerp(m, g, 1 − β₁)`, `v ← v·β₂ + (1 − β₂)·g²` (`addcmul_`),
-/// `p ← p + m / ((√v + ε·s)·(−1/(lr·c)))` (`addcdiv`); 7 passes over the parameter's size where
-/// the composed update takes 13. The same update as [`AdamStep`](super::AdamStep) describes,
-/// rounded differently (within a few ulps per step).
+/// One Adam step with libtorch's fused element-wise operators: `m ← lerp(m, g, 1 − β₁)` (as
+/// `torch.optim.Adam` runs it), `v ← lerp(v, g², 1 − β₂)`, `p ← p + m / ((√v + ε·s)·(−1/(lr·c)))`
+/// (`addcdiv`); 7 passes over the parameter's size where the composed update takes 13. The
+/// same update as [`AdamStep`](super::AdamStep) describes, rounded differently (within a few
+/// ulps per step).
 pub(super) fn adam_update(
     param: TchTensor,
     grad: TchTensor,
@@ -64,12 +70,10 @@ pub(super) fn adam_update(
     let (c, eps) = step.corrections();
     let g = &grad.tensor;
     let (m, v) = match moments {
-        Some((m, v)) => {
-            let m = m.tensor.lerp(g, f64::from(f1));
-            let mut v = &v.tensor * f64::from(step.beta_2);
-            let _ = v.addcmul_(&(g * f64::from(f2)), g);
-            (m, v)
-        }
+        Some((m, v)) => (
+            m.tensor.lerp(g, f64::from(f1)),
+            v.tensor.lerp(&g.square(), f64::from(f2)),
+        ),
         None => (g * f64::from(f1), g.square() * f64::from(f2)),
     };
     let mut denom = v.sqrt();

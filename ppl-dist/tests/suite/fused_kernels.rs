@@ -8,7 +8,7 @@
 //! accurate.
 //!
 //! Inputs: logits over many magnitudes with both signs, zeros, ±∞ and a NaN, against values
-//! 0 and 1 and some outside the support (0.5, −1, 2, NaN); the output is weighted before
+//! 0 and 1 and some outside the support (0.5, −1, 2, NaN, ±∞, 1e−30, one f32 ulp either side of 1); the output is weighted before
 //! the sum so the incoming gradient differs per element.
 
 use burn::tensor::backend::Backend;
@@ -43,11 +43,22 @@ fn logits() -> Vec<f64> {
 }
 
 fn values() -> Vec<f64> {
-    let outside = [0.5, -1.0, 2.0, f64::NAN];
+    // Next to the support too: 1e−30, and one ulp (f32) below and above 1.
+    let outside = [
+        0.5,
+        -1.0,
+        2.0,
+        f64::NAN,
+        f64::INFINITY,
+        f64::NEG_INFINITY,
+        1e-30,
+        1.0 - 2f64.powi(-24),
+        1.0 + 2f64.powi(-23),
+    ];
     (0..ROWS * COLS)
         .map(|i| {
-            if i % 11 == 7 {
-                outside[(i / 11) % outside.len()]
+            if i % 6 == 5 {
+                outside[(i / 6) % outside.len()]
             } else {
                 ((i * 7) % 3 % 2) as f64
             }
