@@ -13,8 +13,8 @@
 //! loses digits to cancellation for large t).
 //!
 //! Adam: the composed update is 13 operators per parameter tensor, each a fresh buffer
-//! (`mul_scalar` alone was 5.8 % of the VAE step); torch's fused `lerp`, `addcmul_` and
-//! `addcdiv`, as `torch.optim.Adam` runs them, take 7 (see [`adam_update`]).
+//! (`mul_scalar` alone was 5.8 % of the VAE step); torch's fused `lerp` (both moments)
+//! and `addcdiv` take 7 (see [`adam_update`]).
 
 use burn::backend::libtorch::TchTensor;
 

@@ -24,7 +24,7 @@
 //! split. LibTorch overrides the Bernoulli pair with libtorch's own operators (9 forward and
 //! 13 backward instead of 13 and 29 through burn's generic `log_sigmoid_backward`):
 //! the log-density bit for bit, the gradient `g·σ(−t)·(2x − 1)` within 4 ulps; Adam with
-//! torch's fused element-wise operators (`lerp`, `addcmul_`, `addcdiv`: 7 passes instead of
+//! torch's fused element-wise operators (`lerp` for both moments, `addcdiv`: 7 passes instead of
 //! 13), the same update rounded differently, within a few ulps per step of the composed one;
 //! and the dense layer with `addmm` (the bias inside the product: the output within rounding)
 //! and `threshold_backward` for ReLU's mask (the gradients bit for bit). burn's `Autodiff`
@@ -101,15 +101,15 @@ use crate::{Bernoulli, HalfCauchy, LogNormal, Normal};
 /// Fused kernels a backend may provide (see the [module docs](self)). Every method has a
 /// default composed from burn's operations; overrides must give the same values (three
 /// exceptions, all on LibTorch: its Bernoulli gradient is more accurate, its Adam update
-/// rounds as `torch.optim.Adam` does, its dense layer adds the bias inside the product; see
+/// rounds as torch's fused operators do, its dense layer adds the bias inside the product; see
 /// those methods).
 pub trait FusedKernels: Backend {
     /// One Adam update of a parameter `param` with gradient `grad` and the moments of the
     /// steps before (`None` on the first step): returns the new parameter and moments.
     /// Shapes: all `[..]` of the parameter's shape. The arithmetic is burn-optim 0.21's Adam
     /// (without weight decay or AMSGrad), operation for operation; see [`AdamStep`].
-    /// LibTorch's override computes the same update with torch's fused operators (as
-    /// `torch.optim.Adam` does, 7 passes instead of 13), held to a few ulps of each result's
+    /// LibTorch's override computes the same update with torch's fused operators (`lerp`,
+    /// `addcdiv`: 7 passes instead of 13), held to a few ulps of each result's
     /// terms per step rather than bit for bit (`ppl-dist/tests/suite/fused_adam.rs`).
     fn adam_update<const D: usize>(
         param: Tensor<Self, D>,

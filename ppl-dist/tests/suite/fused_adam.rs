@@ -2,8 +2,8 @@
 //! optimizers update parameters) against the composed update (`adam_update_composed`, burn-optim
 //! 0.21's Adam operation for operation), one step at a time from the same inputs, over six
 //! steps (the first without moments): the parameters bit for bit on every backend but
-//! libtorch, whose kernel runs torch's fused operators (`lerp`, `addcmul_`, `addcdiv`, as
-//! `torch.optim.Adam` does) and is held to a few ulps of each result's terms instead; the
+//! libtorch, whose kernel runs torch's fused operators (`lerp` for both moments,
+//! `addcdiv`) and is held to a few ulps of each result's terms instead; the
 //! moments too, except flex's, which flushes moments below the smallest normal to zero.
 //!
 //! Inputs: parameters over ten orders of magnitude and both signs, gradients from 1e−3 to 1e3
