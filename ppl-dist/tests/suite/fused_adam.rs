@@ -30,10 +30,10 @@ fn params() -> Vec<f64> {
 fn grads(step: usize) -> Vec<f64> {
     (0..ROWS * COLS)
         .map(|i| {
-            if (i + step) % 7 == 0 {
+            if (i + step).is_multiple_of(7) {
                 0.0
             } else {
-                let sign = if (i + step) % 3 == 0 { -1.0 } else { 1.0 };
+                let sign = if (i + step).is_multiple_of(3) { -1.0 } else { 1.0 };
                 sign * 10f64.powi((i % 7) as i32 - 3) * (1.0 + 0.1 * step as f64)
             }
         })
