@@ -9,6 +9,17 @@ use statrs::distribution::{ChiSquared, ContinuousCDF};
 pub(crate) use ppl_dist::backend_suite;
 pub use ppl_dist::testkit::{host, is_f64, round, t1, t2, tol32};
 
+/// The machine epsilon and the smallest positive normal number of `B`'s float type (f32 or
+/// f64), as f64: the unit of a rounding tolerance and the level below which a backend may
+/// flush results to zero.
+pub fn float_limits<B: burn::tensor::backend::Backend>() -> (f64, f64) {
+    if is_f64::<B>() {
+        (f64::EPSILON, f64::MIN_POSITIVE)
+    } else {
+        (f64::from(f32::EPSILON), f64::from(f32::MIN_POSITIVE))
+    }
+}
+
 /// Gradient of `f(θ).sum()` w.r.t. θ (a [n] tensor), on the host.
 pub fn grad<B: AutodiffBackend>(theta: &[f64], dev: &B::Device, f: impl Fn(Tensor<B, 1>) -> Tensor<B, 1>) -> Vec<f64> {
     let t = t1::<B>(theta, dev).require_grad();

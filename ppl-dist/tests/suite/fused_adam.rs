@@ -12,7 +12,7 @@
 use burn::tensor::backend::Backend;
 use ppl_dist::kernels::{adam_update_composed, AdamMoments, AdamStep, FusedKernels, TrainingBackend};
 
-use crate::common::{backend_suite, host, is_f64, t2};
+use crate::common::{backend_suite, float_limits, host, t2};
 
 backend_suite!(fused_adam_update_equals_the_composed_update);
 
@@ -48,16 +48,7 @@ fn fused_adam_update_equals_the_composed_update<B: TrainingBackend>(dev: &B::Dev
     type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
     let exact = !(cfg!(feature = "tch") && is_backend::<B>("LibTorch"));
     let flushes_moments = cfg!(feature = "flex") && is_backend::<B>("Flex");
-    let eps = if is_f64::<B>() {
-        f64::EPSILON
-    } else {
-        f64::from(f32::EPSILON)
-    };
-    let tiny = if is_f64::<B>() {
-        f64::MIN_POSITIVE
-    } else {
-        f64::from(f32::MIN_POSITIVE)
-    };
+    let (eps, tiny) = float_limits::<B>();
     let tensor = |v: &[f64]| t2::<Inner<B>>(v, ROWS, COLS, dev);
     let mut p = tensor(&params());
     let mut moments: Option<AdamMoments<Inner<B>, 2>> = None;

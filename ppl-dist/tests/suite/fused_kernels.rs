@@ -15,7 +15,7 @@ use burn::tensor::backend::Backend;
 use burn::tensor::Tensor;
 use ppl_dist::kernels::{bernoulli_logits_log_prob_composed, FusedKernels, TrainingBackend};
 
-use crate::common::{backend_suite, host, is_f64, t2};
+use crate::common::{backend_suite, float_limits, host, is_f64, t2};
 
 backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
@@ -313,17 +313,8 @@ fn fused_softplus_equals_the_composed_operations<B: TrainingBackend>(dev: &B::De
             }
         })
         .collect();
-    let eps = if is_f64::<B>() {
-        f64::EPSILON
-    } else {
-        f64::from(f32::EPSILON)
-    };
     // Below the smallest normal number a backend may flush σ(x) to zero (NdArray's f32 σ(−100)).
-    let tiny = if is_f64::<B>() {
-        f64::MIN_POSITIVE
-    } else {
-        f64::from(f32::MIN_POSITIVE)
-    };
+    let (eps, tiny) = float_limits::<B>();
     let run = |f: &dyn Fn(Tensor<B, 2>) -> Tensor<B, 2>| {
         let x = t2::<B>(&xs, 5, 8, dev).require_grad();
         let w: Vec<f64> = (0..40).map(|i| 0.5 + (i % 3) as f64).collect();
