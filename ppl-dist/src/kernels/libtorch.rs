@@ -83,15 +83,16 @@ pub(super) fn adam_update(
     (TchTensor::new(p), TchTensor::new(m), TchTensor::new(v))
 }
 
-/// A dense layer `act(x·W + b)` with libtorch's `addmm` (the bias as the product's
-/// accumulator: one pass fewer than burn's `matmul` then `add`) and an in-place `relu_`.
-/// `addmm` adds the bias before the product's partial sums where libtorch's BLAS splits the
-/// inner dimension, so the output equals the composed one within rounding, not bit for bit.
+/// A dense layer `act(x·W + b)`: libtorch's `mm`, the bias added and `relu_` applied in place
+/// on the product's fresh buffer (burn's `linear` and `relu` allocate for the sum). The
+/// composed operations' numbers bit for bit; `addmm`, which would save the bias's pass,
+/// adds the bias at another point of the sum and changes last bits, so that a network would
+/// give other numbers inside a model than outside one.
 pub(super) fn dense(x: TchTensor, weight: TchTensor, bias: Option<TchTensor>, relu: bool) -> TchTensor {
-    let mut y = match bias {
-        Some(b) => b.tensor.addmm(&x.tensor, &weight.tensor),
-        None => x.tensor.mm(&weight.tensor),
-    };
+    let mut y = x.tensor.mm(&weight.tensor);
+    if let Some(b) = bias {
+        let _ = y.g_add_(&b.tensor);
+    }
     if relu {
         let _ = y.relu_();
     }

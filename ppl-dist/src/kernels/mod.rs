@@ -3,8 +3,8 @@
 //! [`FusedKernels`] is implemented for every backend this crate builds with (NdArray, flex,
 //! LibTorch `f32`/`f64`, CUDA `f32`), each method with a default that composes burn's own
 //! operations; a backend overrides a method where it has a faster kernel that gives the same
-//! numbers (exceptions on LibTorch, below: its Bernoulli gradient, more accurate; its Adam
-//! and its dense layer's output, rounded as torch rounds them). Today flex (the default CPU backend) overrides
+//! numbers (two exceptions on LibTorch, below: its Bernoulli gradient, more accurate, and its
+//! Adam, rounded as torch's fused operators round it). Today flex (the default CPU backend) overrides
 //! - [`FusedKernels::adam_update`]: one pass over parameter, gradient and both moments instead
 //!   of thirteen tensor operations (each reading and writing a whole buffer);
 //! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
@@ -26,8 +26,8 @@
 //! the log-density bit for bit, the gradient `g·σ(−t)·(2x − 1)` within 4 ulps; Adam with
 //! torch's fused element-wise operators (`lerp` for both moments, `addcdiv`: 7 passes instead of
 //! 13), the same update rounded differently, within a few ulps per step of the composed one;
-//! and the dense layer with `addmm` (the bias inside the product: the output within rounding)
-//! and `threshold_backward` for ReLU's mask (the gradients bit for bit). burn's `Autodiff`
+//! and the dense layer with its bias and ReLU in place on the product's buffer and
+//! `threshold_backward` for ReLU's mask (bit for bit). burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
 //! whose backward pass is the inner backend's gradient kernel. On `Autodiff`, where the cost
 //! of a small model is the bookkeeping per graph node rather than the arithmetic, these are
@@ -99,10 +99,9 @@ use crate::probs::BinaryParam;
 use crate::{Bernoulli, HalfCauchy, LogNormal, Normal};
 
 /// Fused kernels a backend may provide (see the [module docs](self)). Every method has a
-/// default composed from burn's operations; overrides must give the same values (three
-/// exceptions, all on LibTorch: its Bernoulli gradient is more accurate, its Adam update
-/// rounds as torch's fused operators do, its dense layer adds the bias inside the product; see
-/// those methods).
+/// default composed from burn's operations; overrides must give the same values (two
+/// exceptions, both on LibTorch: its Bernoulli gradient is more accurate, and its Adam update
+/// rounds as torch's fused operators do; see those methods).
 pub trait FusedKernels: Backend {
     /// One Adam update of a parameter `param` with gradient `grad` and the moments of the
     /// steps before (`None` on the first step): returns the new parameter and moments.
@@ -202,8 +201,7 @@ pub trait FusedKernels: Backend {
     /// `bias` `[d_out]` (result `[m, d_out]`), as [`dense_composed`] computes it (burn's
     /// `linear`, then the activation). On the autodiff backend one graph node (instead of
     /// two) whose backward pass is [`FusedKernels::dense_grads`]. Networks reach it through
-    /// [`dense`] inside a [`with_dense_kernel`] scope. LibTorch's override adds the bias
-    /// inside the product (`addmm`), so its output equals the composed one within rounding.
+    /// [`dense`] inside a [`with_dense_kernel`] scope.
     fn dense(
         x: Tensor<Self, 2>,
         weight: Tensor<Self, 2>,

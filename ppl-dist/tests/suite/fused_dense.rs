@@ -2,9 +2,8 @@
 //! autodiff node) gives burn's `linear` followed by `relu`, through burn's autodiff backend on
 //! every backend: the output and the gradients of x, W and b bit for bit for rank-2 inputs
 //! (flex's kernel calls the same gemm with the same strides and parallelism, then adds the
-//! bias and masks in the same order; libtorch's adds the bias inside the product, `addmm`, so
-//! its output is held to a few ulps instead, its gradients still bit for bit; the other
-//! backends run the composed operations behind the node), for every combination of tracked inputs, with and without a bias, ReLU and
+//! bias and masks in the same order; the other backends run the composed operations behind
+//! the node), for every combination of tracked inputs, with and without a bias, ReLU and
 //! identity, and a transposed (strided) weight. A rank-3 input is flattened for the kernel,
 //! where burn sums the weight's gradient batch by batch: equal there within rounding. The
 //! scope itself: its kernel is used only for its backend, nested scopes restore, a panic
@@ -112,33 +111,12 @@ fn cases() -> Vec<Case> {
     out
 }
 
-/// Whether the backend's kernel is libtorch's, whose forward pass adds the bias inside the
-/// product (`addmm`) and so equals the composed output within rounding only.
-fn adds_bias_in_the_product<B: Backend>() -> bool {
-    cfg!(feature = "tch") && std::any::type_name::<B>().contains("LibTorch")
-}
-
 fn fused_dense_equals_linear_and_relu<B: TrainingBackend>(dev: &B::Device) {
     for case in cases() {
         let (y_f, g_f) = run::<B>(case, true, dev);
         let (y_c, g_c) = run::<B>(case, false, dev);
         let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
-        if adds_bias_in_the_product::<B>() {
-            // libtorch's `addmm`: the bias enters the sum at another place.
-            let eps = if is_f64::<B>() {
-                f64::EPSILON
-            } else {
-                f64::from(f32::EPSILON)
-            };
-            for (p, q) in y_f.iter().zip(&y_c) {
-                assert!(
-                    (p - q).abs() <= 4.0 * eps * (p.abs() + q.abs() + 10.0),
-                    "output, {case:?}: {p} vs {q}"
-                );
-            }
-        } else {
-            assert_eq!(bits(&y_f), bits(&y_c), "output, {case:?}");
-        }
+        assert_eq!(bits(&y_f), bits(&y_c), "output, {case:?}");
         for (what, (f, c)) in ["x", "W", "b"].iter().zip(g_f.iter().zip(&g_c)) {
             assert_eq!(f.is_some(), c.is_some(), "∂{what} present, {case:?}");
             if let (Some(f), Some(c)) = (f, c) {
