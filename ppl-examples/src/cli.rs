@@ -8,7 +8,8 @@ use ppl_infer::{Elbo, LrSchedule, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
-/// `--quiet`, `--export`, `--autoguide`, `--labels`, `--peers`, `--batch-shares`), parsed by clap. `Default` holds the digit classifier's defaults;
+/// `--quiet`, `--export`, `--autoguide`, `--labels`, `--peers`, `--peer-id`, `--orchestrator`,
+/// `--batch-shares`), parsed by clap. `Default` holds the digit classifier's defaults;
 /// each example starts from its own, which [`ExampleArgs::command`] puts into the flags'
 /// defaults (and so into `--help`).
 #[derive(Debug, Clone, clap::Args, serde::Serialize)]
@@ -55,10 +56,20 @@ pub struct ExampleArgs {
     /// 100)
     #[arg(long, value_name = "N")]
     pub labels: Option<usize>,
-    /// Fit data-parallel with N peers, threads of this process on the default device, each
-    /// taking its share of every minibatch (the digit classifier only; `ppl_infer::collective`)
+    /// Fit data-parallel with N peers, each taking its share of every minibatch (the digit
+    /// classifier only; `ppl_infer::collective`): threads of this process on the default
+    /// device, or N processes with `--orchestrator`
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub peers: usize,
+    /// This process's id among the `--peers` processes, 0..N (with `--orchestrator`; peer 0
+    /// writes the figures, summary.json and export; default: 0)
+    #[arg(long, value_name = "K", default_value_t = 0)]
+    pub peer_id: usize,
+    /// Peers as processes: peer 0 listens at this address's port and the others connect to
+    /// it, ws://HOST:PORT with HOST peer 0's machine (`scripts/run-digits-peers.sh` starts
+    /// them on one machine; default: peers are threads)
+    #[arg(long, value_name = "ws://HOST:PORT")]
+    pub orchestrator: Option<String>,
     /// Evaluate each minibatch as N shares of its rows at once on the thread pool, one
     /// update from their summed gradients (`SviConfig::batch_shares`; faster on several
     /// cores for the networks, other numbers than 1 gives; default: 1)
@@ -83,6 +94,8 @@ impl Default for ExampleArgs {
             autoguide: false,
             labels: None,
             peers: 1,
+            peer_id: 0,
+            orchestrator: None,
             batch_shares: 1,
         }
     }

@@ -238,21 +238,36 @@ pub fn run<B: TrainingBackend>(args: &DigitsArgs, device: &B::Device) -> Result<
 /// The digit classifier's SVI engine with Q-model `Q`.
 type DigitSvi<B, Q> = Svi<B, DigitModel<B>, Q>;
 
-/// Fit, on `peers` data-parallel peers when more than one: this thread is peer 0 (its `Svi`
-/// is returned), the others are threads with copies of the same modules, each fitting its
-/// share of every minibatch ([`ppl_infer::collective`]).
+/// Fit, on `args.peers` data-parallel peers when more than one ([`ppl_infer::collective`]):
+/// with `--orchestrator`, this process is peer `--peer-id` of that many processes; otherwise
+/// this thread is peer 0 (its `Svi` is returned) and the others are threads with copies of
+/// the same modules, each fitting its share of every minibatch.
 ///
 /// # Errors
-/// The fit's error, or a peer's.
+/// The fit's error, or a peer's; `--peer-id` without `--orchestrator`.
 fn fit_peers<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     p: DigitModel<B>,
     q: Q,
     config: SviConfig,
     data: &Data<B>,
-    peers: usize,
+    args: &DigitsArgs,
     device: &B::Device,
 ) -> Result<(DigitSvi<B, Q>, FitReport), String> {
+    let peers = args.peers;
     let svi = Svi::new(p.clone(), q.clone(), config.clone(), device);
+    if let Some(address) = &args.orchestrator {
+        let mut svi = svi
+            .with_peers(Peers::processes(args.peer_id, peers, address.as_str()))
+            .map_err(|e| e.to_string())?;
+        let report = svi.fit(data).map_err(|e| e.to_string())?;
+        return Ok((svi, report));
+    }
+    if args.peer_id != 0 {
+        return Err(format!(
+            "--peer-id {} needs --orchestrator (peers as processes); without it the --peers are threads of this process",
+            args.peer_id
+        ));
+    }
     if peers <= 1 {
         let mut svi = svi;
         let report = svi.fit(data).map_err(|e| e.to_string())?;
@@ -290,7 +305,7 @@ fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     q: Q,
 ) -> Result<DigitsReport, String> {
     let config = args.svi_config(Elbo::MeanField { particles: 1 });
-    let (svi, report) = fit_peers(p, q, config, &train.to_data(), args.peers, device)?;
+    let (svi, report) = fit_peers(p, q, config, &train.to_data(), args, device)?;
 
     // Posterior of z for the training and test images (any number of rows, in chunks).
     let post_train = svi
@@ -312,7 +327,9 @@ fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
     let fitted = svi.to_posterior();
     let probs = classify(fitted.model(), fitted.guide(), test.images_flat(), args.seed, device);
     let n = test.len();
-    if let Some(dir) = &args.export {
+    // Peer processes other than peer 0 hold the same parameters; they write nothing.
+    let writes = args.peer_id == 0;
+    if let (Some(dir), true) = (&args.export, writes) {
         // One test image: the manifest records each site's shape and support as traced on it.
         let example = Data::new().with("x", test.images_flat().narrow(0, 0, 1));
         fitted.export(dir, &example).map_err(|e| e.to_string())?;
@@ -324,6 +341,23 @@ fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
         .zip(&labels)
         .filter(|(y, l)| **y as usize == **l)
         .count();
+
+    let report_at = |total: f64| DigitsReport {
+        accuracy: metrics.accuracy,
+        accuracy_sampled: sampled_ok as f64 / n as f64,
+        confusion: metrics.confusion.clone(),
+        entropy_correct: metrics.entropy_correct,
+        entropy_wrong: metrics.entropy_wrong,
+        final_loss: report.epoch_losses.last().copied().unwrap_or(f64::NAN),
+        steps: report.steps,
+        steps_per_second: report.steps_per_second,
+        fit_seconds: report.seconds,
+        total_seconds: total,
+        sizes: (train.len(), test.len()),
+    };
+    if !writes {
+        return Ok(report_at(start.elapsed().as_secs_f64()));
+    }
 
     // Figures.
     std::fs::create_dir_all(&args.out_dir).map_err(|e| format!("{}: {e}", args.out_dir.display()))?;
@@ -385,20 +419,7 @@ fn fit_and_report<B: TrainingBackend, Q: SviGuide<B> + DigitGuide<B>>(
         "decoded_lattice.png",
     )?;
 
-    let total = start.elapsed().as_secs_f64();
-    let out = DigitsReport {
-        accuracy: metrics.accuracy,
-        accuracy_sampled: sampled_ok as f64 / n as f64,
-        confusion: metrics.confusion,
-        entropy_correct: metrics.entropy_correct,
-        entropy_wrong: metrics.entropy_wrong,
-        final_loss: report.epoch_losses.last().copied().unwrap_or(f64::NAN),
-        steps: report.steps,
-        steps_per_second: report.steps_per_second,
-        fit_seconds: report.seconds,
-        total_seconds: total,
-        sizes: (train.len(), test.len()),
-    };
+    let out = report_at(start.elapsed().as_secs_f64());
     std::fs::write(args.out_dir.join("summary.json"), summary_json::<B>(&out, args, device))
         .map_err(|e| format!("summary.json: {e}"))?;
     Ok(out)

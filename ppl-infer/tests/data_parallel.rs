@@ -340,3 +340,205 @@ fn thread_peers_draw_their_own_rows_local_latents() {
         "peer 1's rows drew peer 0's noise: share losses {two_rows} and {peer_one}"
     );
 }
+
+// ---- Peers as processes (`Peers::processes`, loopback) ----
+//
+// Peer 0 runs in this test process; peer 1 is this test binary started again, running only
+// the ignored `process_peer` test, told its part by environment variables.
+
+/// The variables that make `process_peer` a peer: its id, peer 0's address, the file it
+/// writes its result to, the step after which it stops, and whether it then crashes (ends
+/// its process without leaving) instead of leaving.
+const PEER_ID: &str = "PPL_TEST_PEER_ID";
+const PEER_ADDRESS: &str = "PPL_TEST_PEER_ADDRESS";
+const PEER_OUT: &str = "PPL_TEST_PEER_OUT";
+const PEER_STOP_AFTER: &str = "PPL_TEST_PEER_STOP_AFTER";
+const PEER_CRASH: &str = "PPL_TEST_PEER_CRASH";
+
+/// How a peer process ends.
+#[derive(Clone, Copy)]
+enum Ending {
+    /// It fits to the end.
+    Fits,
+    /// It stops after 3 steps and leaves (its `Svi` dropped).
+    Leaves,
+    /// It stops after 3 steps and its process ends without leaving, as in a crash.
+    Crashes,
+}
+
+/// A free loopback port (bound and released; the peers bind it again at once).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Start this test binary as peer `id` of 2 at `address`, writing its result to `out`.
+fn spawn_peer(id: usize, address: &str, out: &std::path::Path, ending: Ending) -> std::process::Child {
+    let mut command = std::process::Command::new(std::env::current_exe().unwrap());
+    command
+        .args([
+            "--exact",
+            "process_peer",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(PEER_ID, id.to_string())
+        .env(PEER_ADDRESS, address)
+        .env(PEER_OUT, out)
+        .stdout(std::process::Stdio::null());
+    match ending {
+        Ending::Fits => {}
+        Ending::Leaves => {
+            command.env(PEER_STOP_AFTER, "3");
+        }
+        Ending::Crashes => {
+            command.env(PEER_STOP_AFTER, "3").env(PEER_CRASH, "1");
+        }
+    }
+    command.spawn().unwrap()
+}
+
+/// Wait at most `limit` for `child`; kill it past that.
+fn wait_bounded(child: &mut std::process::Child, limit: Duration) -> Option<std::process::ExitStatus> {
+    let start = Instant::now();
+    while start.elapsed() < limit {
+        if let Some(status) = child.try_wait().unwrap() {
+            return Some(status);
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    None
+}
+
+/// One peer process's fit (started by the tests below with the variables above): its guide
+/// starts at 0.5 (it must take peer 0's start); it writes `ok`, its parameters and losses, or
+/// `err` and the error, to its file.
+#[test]
+#[ignore = "a peer process: the process tests start it with PPL_TEST_PEER_* set"]
+fn process_peer() {
+    let var =
+        |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} is not set: run by the process tests"));
+    let id: usize = var(PEER_ID).parse().unwrap();
+    let peers = Peers::processes(id, 2, var(PEER_ADDRESS)).with_timeout(Duration::from_secs(60));
+    let max_steps = std::env::var(PEER_STOP_AFTER).ok().map(|s| s.parse::<usize>().unwrap());
+    if std::env::var(PEER_CRASH).is_ok() {
+        let config = SviConfig { max_steps, ..config() };
+        let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.5), config, &Default::default())
+            .with_peers(peers)
+            .unwrap();
+        svi.fit(&data()).unwrap();
+        std::fs::write(var(PEER_OUT), "ok crashing").unwrap();
+        // End the process with the connection open: no leaving, no close frame.
+        std::mem::forget(svi);
+        std::process::exit(3);
+    }
+    let line = match peer_fit(peers, 0.5, max_steps) {
+        Ok((params, losses)) => format!("ok {params:?} {losses:?}"),
+        Err(e) => format!("err {e}"),
+    };
+    std::fs::write(var(PEER_OUT), line).unwrap();
+}
+
+/// Parses `ok [params] [losses]` as written by `process_peer`.
+fn read_peer_result(out: &std::path::Path) -> (Vec<f64>, Vec<f64>) {
+    let text = std::fs::read_to_string(out).unwrap();
+    let rest = text
+        .strip_prefix("ok ")
+        .unwrap_or_else(|| panic!("the peer process failed: {text}"));
+    let lists: Vec<Vec<f64>> = rest
+        .split(']')
+        .filter(|s| s.contains('['))
+        .map(|s| {
+            let inner = s.split('[').nth(1).unwrap();
+            inner
+                .split(',')
+                .filter(|v| !v.trim().is_empty())
+                .map(|v| v.trim().parse().unwrap())
+                .collect()
+        })
+        .collect();
+    (lists[0].clone(), lists[1].clone())
+}
+
+#[test]
+fn peers_as_processes_take_the_single_process_steps() {
+    let _serial = serial();
+    let single = single_process();
+    let address = format!("ws://127.0.0.1:{}", free_port());
+    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-ok", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    // Peer 1 starts first: it waits for peer 0 to listen.
+    let mut child = spawn_peer(1, &address, &out, Ending::Fits);
+    let here = peer_fit(
+        Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(60)),
+        0.0,
+        None,
+    );
+    let status = wait_bounded(&mut child, Duration::from_secs(60));
+    let here = here.unwrap();
+    assert!(status.is_some_and(|s| s.success()), "peer 1's process: {status:?}");
+    let there = read_peer_result(&out);
+    assert_same_steps(&here, &single, "peer 0 (this process)");
+    assert_same_steps(&there, &single, "peer 1 (its own process)");
+    assert_eq!(here.0, there.0, "the processes' parameters differ (bitwise)");
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn a_process_peer_that_leaves_or_crashes_fails_the_other_at_once() {
+    let _serial = serial();
+    // The other process stops after 3 steps and leaves, or ends as if it crashed; peer 0's
+    // timeout is long, so only the ended connection can end its wait that soon.
+    for ending in [Ending::Leaves, Ending::Crashes] {
+        let address = format!("ws://127.0.0.1:{}", free_port());
+        let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-end", std::process::id()));
+        let mut child = spawn_peer(1, &address, &out, ending);
+        let start = Instant::now();
+        let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
+            .with_peers(Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(60)))
+            .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
+            .unwrap_err()
+            .to_string();
+        let waited = start.elapsed();
+        assert!(error.starts_with("peer 0 of 2, step 3:"), "{error}");
+        assert!(
+            error.contains("peer 1: its connection"),
+            "names the peer and the cause: {error}"
+        );
+        assert!(waited < Duration::from_secs(30), "the failure took {waited:?}");
+        assert!(wait_bounded(&mut child, Duration::from_secs(30)).is_some());
+        assert!(std::fs::read_to_string(&out).unwrap().starts_with("ok "));
+        let _ = std::fs::remove_file(&out);
+    }
+}
+
+#[test]
+fn process_peers_started_inconsistently_are_refused_by_name() {
+    let _serial = serial();
+    // Peer 0 expects 3 peers; the process started as peer 1 of 2 is refused, and says so.
+    let address = format!("ws://127.0.0.1:{}", free_port());
+    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-refused", std::process::id()));
+    let mut child = spawn_peer(1, &address, &out, Ending::Fits);
+    let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
+        .with_peers(Peers::processes(0, 3, &address).with_timeout(Duration::from_secs(60)))
+        .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        error.contains("peer 1 was started with 2 peers, peer 0 with 3"),
+        "{error}"
+    );
+    assert!(wait_bounded(&mut child, Duration::from_secs(60)).is_some());
+    let theirs = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        theirs.contains("peer 0 refused: peer 1 was started with 2 peers"),
+        "{theirs}"
+    );
+    let _ = std::fs::remove_file(&out);
+}

@@ -2,7 +2,8 @@
 //!
 //! `cargo run --release -p ppl-examples --bin digits -- [--epochs N] [--batch-size M]
 //! [--seed S] [--lr LR] [--data-dir DIR] [--out-dir DIR] [--steps N] [--num-instances N]
-//! [--num-instances-test N] [--quiet] [--export DIR] [--autoguide] [--peers N]`
+//! [--num-instances-test N] [--quiet] [--export DIR] [--autoguide] [--peers N]
+//! [--peer-id K --orchestrator ws://HOST:PORT]`
 
 use ppl_examples::backend::BACKEND_NAME;
 use ppl_examples::cli::{example_main, ExampleArgs};
@@ -20,7 +21,7 @@ fn main() {
              (single sampled y: {:.2}%), final ELBO {:.1}, {} steps at {:.1} steps/s, {:.1} s\n\
              confusion (rows: true 0, 1, 2): {:?}\n\
              mean predictive entropy: correct {:.3} nats, wrong {:.3} nats\n\
-             figures and summary.json in {}",
+             {}",
                 r.sizes.0,
                 r.sizes.1,
                 100.0 * r.accuracy,
@@ -32,7 +33,10 @@ fn main() {
                 r.confusion,
                 r.entropy_correct,
                 r.entropy_wrong,
-                args.out_dir.display()
+                match args.peer_id {
+                    0 => format!("figures and summary.json in {}", args.out_dir.display()),
+                    k => format!("peer {k}: figures and summary.json are peer 0's"),
+                }
             ))
         },
     );

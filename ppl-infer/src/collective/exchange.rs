@@ -1,5 +1,6 @@
 //! The exchanges between peers, each bounded by the peers' timeout: registration, a step's
-//! status (sums of a few numbers), the gradients, peer 0's parameters.
+//! status (sums of a few numbers), the gradients, peer 0's parameters. Threads of one
+//! process exchange through burn-collective; processes through [`super::processes`].
 //!
 //! burn-collective's calls block until every peer has made the same call; a peer that
 //! stopped would leave the others waiting forever. So each call runs on a helper thread and
@@ -71,6 +72,9 @@ fn within<T: Send + 'static>(
 /// [`InferError::Peer`] when the others do not join within the timeout, or burn-collective
 /// refuses (e.g. two peers with the same id, or different settings).
 pub(crate) fn register<I: Backend>(peers: &Peers, device: I::Device) -> Result<(), InferError> {
+    if let Some(address) = peers.address() {
+        return super::processes::register(peers, address);
+    }
     let (id, config) = (PeerId::from(peers.id()), peers.config());
     within(peers, 0, "joining the peers", move || {
         burn_collective::register::<I>(id, device, config)
@@ -79,6 +83,9 @@ pub(crate) fn register<I: Backend>(peers: &Peers, device: I::Device) -> Result<(
 
 /// Leave the collective (best effort: errors are ignored, the wait is short).
 pub(crate) fn finish<I: Backend>(peers: &Peers) {
+    if peers.address().is_some() {
+        return super::processes::finish();
+    }
     let quick = peers.clone().with_timeout(std::time::Duration::from_secs(5));
     let id = PeerId::from(peers.id());
     let _ = within(&quick, 0, "leaving the peers", move || {
@@ -114,6 +121,9 @@ fn all_reduce_flat<I: Backend>(
     flat: Vec<Tensor<I, 1>>,
 ) -> Result<Tensor<I, 1>, InferError> {
     let flat = Tensor::cat(flat, 0);
+    if peers.address().is_some() {
+        return super::processes::all_reduce(peers, step, what, flat);
+    }
     let id = PeerId::from(peers.id());
     let tensor = flat.into_primitive().tensor();
     let summed = within(peers, step, what, move || {

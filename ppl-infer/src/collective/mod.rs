@@ -13,16 +13,16 @@
 //! the same on every peer, so the parameters stay identical; at the first step every peer
 //! takes peer 0's parameters, so they also start identical.
 //!
-//! Peers are threads of one process ([`Peers::threads`], one per device). A peer that stops
-//! makes the others fail with [`crate::InferError::Peer`] — at once when its `Svi` is dropped,
-//! once the [timeout](Peers::with_timeout) passes when it vanishes — rather than wait forever.
+//! Peers are threads of one process ([`Peers::threads`], one per device; burn-collective's
+//! all-reduce) or processes, on one machine or several ([`Peers::processes`]; peer 0 listens
+//! at an address the others connect to, over burn-communication's websocket transport, and
+//! sums what they send). A peer that stops makes the others fail with
+//! [`crate::InferError::Peer`] — at once when its `Svi` is dropped or its process ends,
+//! once the [timeout](Peers::with_timeout) passes when it hangs — rather than wait forever.
 //!
-//! Not yet: peers as processes (on one machine or several). burn-collective 0.21.0 has the
-//! transport (a websocket orchestrator and per-node tensor services), but its node
+//! Processes do not go through burn-collective 0.21.0's multi-node all-reduce: its node
 //! synchronisation never forgets a finished round (`global/node/sync.rs` clears a copy of
-//! the list of synced nodes, not the list), so a node's second all-reduce waits forever; a
-//! fit needs thousands. It is one line upstream; until burn moves past it, processes are
-//! not offered.
+//! the list of synced nodes, not the list), so a node's second all-reduce waits forever.
 //!
 //! ```no_run
 //! # use burn::backend::{Autodiff, NdArray};
@@ -58,6 +58,7 @@
 
 mod exchange;
 mod peers;
+mod processes;
 
 pub(crate) use exchange::{all_reduce_grads, finish, peer_error, register, sum_scalars, take_leaders_values};
 pub use peers::Peers;

@@ -24,6 +24,8 @@ pub struct Peers {
     id: usize,
     count: usize,
     timeout: Duration,
+    /// Peer 0's address when the peers are processes; `None` for threads of one process.
+    address: Option<String>,
 }
 
 impl Peers {
@@ -38,7 +40,35 @@ impl Peers {
             id,
             count,
             timeout: Self::DEFAULT_TIMEOUT,
+            address: None,
         }
+    }
+
+    /// Peer `id` of `count` peers that are processes, on this machine or several: peer 0
+    /// listens at the port of `address` (`ws://host:port`; on every network interface of its
+    /// machine), the others connect to it there, so `host` is peer 0's machine as the others
+    /// reach it (`ws://127.0.0.1:port` on one machine). The processes may start in any
+    /// order; each waits for the others up to the [timeout](Peers::with_timeout). One such
+    /// peer per process at a time.
+    ///
+    /// ```
+    /// use ppl_infer::collective::Peers;
+    ///
+    /// let p = Peers::processes(1, 2, "ws://127.0.0.1:40210");
+    /// assert_eq!(p.address(), Some("ws://127.0.0.1:40210"));
+    /// assert_eq!(Peers::threads(1, 2).address(), None);
+    /// ```
+    pub fn processes(id: usize, count: usize, address: impl Into<String>) -> Self {
+        Peers {
+            address: Some(address.into()),
+            ..Self::threads(id, count)
+        }
+    }
+
+    /// Peer 0's address when the peers are processes ([`Peers::processes`]); `None` when
+    /// they are threads of one process.
+    pub fn address(&self) -> Option<&str> {
+        self.address.as_deref()
     }
 
     /// How long this peer waits for the others at an exchange (registration, each step's
@@ -77,7 +107,8 @@ impl Peers {
     }
 
     /// # Errors
-    /// [`InferError::Config`] for no peers, an id out of range or a zero timeout.
+    /// [`InferError::Config`] for no peers, an id out of range, a zero timeout, or a peer
+    /// address that is not `ws://host:port`.
     pub(crate) fn validate(&self) -> Result<(), InferError> {
         let bad = |what: String| Err(InferError::Config(format!("peers: {what}")));
         if self.count == 0 {
@@ -91,6 +122,9 @@ impl Peers {
         }
         if self.timeout.is_zero() {
             return bad("the timeout must be positive".into());
+        }
+        if let Some(address) = &self.address {
+            super::processes::port_of(address).map_err(|e| InferError::Config(format!("peers: {e}")))?;
         }
         Ok(())
     }
@@ -130,5 +164,7 @@ mod tests {
         assert!(msg(Peers::threads(0, 0)).contains("count 0"));
         assert!(msg(Peers::threads(0, 2).with_timeout(Duration::ZERO)).contains("timeout"));
         assert!(Peers::threads(1, 2).validate().is_ok());
+        assert!(msg(Peers::processes(1, 2, "127.0.0.1:4000")).contains("ws://"));
+        assert!(Peers::processes(1, 2, "ws://127.0.0.1:4000").validate().is_ok());
     }
 }
