@@ -728,7 +728,7 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
         let text = help(exe);
         assert!(!text.contains("//!"), "{name}: raw doc markers in\n{text}");
         let lines = flag_lines(&text);
-        assert_eq!(lines.len(), 15, "{name}: flags\n{text}");
+        assert_eq!(lines.len(), 17, "{name}: flags\n{text}");
         for l in &lines {
             assert!(l.contains("default"), "{name}: no default in `{l}`");
         }
@@ -895,4 +895,77 @@ fn eight_schools_smoke_run_writes_figure_and_summary() {
     assert_eq!(saved["sites"]["tau"]["values"].as_array().unwrap().len(), 4 * 10);
     assert_eq!(saved["chain_stats"].as_array().unwrap().len(), 4);
     assert!(saved["summary"][0]["r_hat"].is_number() || saved["summary"][0]["r_hat"].is_null());
+}
+
+/// The main job as two peer processes over loopback (`--peers 2 --peer-id K --orchestrator`):
+/// both finish, report the same accuracy (the same parameters), and only peer 0 writes.
+#[test]
+fn digits_runs_as_two_peer_processes_that_agree() {
+    // 1 000 training images with full MNIST; the fixture's 33 otherwise (one batch an epoch,
+    // hence 20 epochs so that the 20 steps bind).
+    let (dir, full) = data_dir();
+    let sizes: &[&str] = if full {
+        &["--num-instances", "1000", "--num-instances-test", "300"]
+    } else {
+        &[]
+    };
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let address = format!("ws://127.0.0.1:{port}");
+    let peer = |k: usize| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
+            .args(["--peers", "2", "--peer-id", &k.to_string(), "--orchestrator", &address])
+            .args(["--steps", "20", "--epochs", "20", "--quiet"])
+            .args(sizes)
+            .arg("--data-dir")
+            .arg(&dir)
+            .arg("--out-dir")
+            .arg(out(&format!("peers-{k}")))
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let (one, zero) = (peer(1), peer(0));
+    let text = |child: std::process::Child| {
+        let output = child.wait_with_output().unwrap();
+        let all = format!(
+            "{}{}",
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+        assert!(output.status.success(), "a peer failed:\n{all}");
+        all
+    };
+    let (zero, one) = (text(zero), text(one));
+    let accuracy = |t: &str| {
+        let at = t
+            .find("test accuracy ")
+            .unwrap_or_else(|| panic!("no accuracy in\n{t}"));
+        t[at..].split('%').next().unwrap().to_string()
+    };
+    assert_eq!(accuracy(&zero), accuracy(&one), "\n{zero}\n{one}");
+    assert!(zero.contains("20 steps"), "{zero}");
+    assert!(one.contains("peer 1: figures and summary.json are peer 0's"), "{one}");
+    assert!(out("peers-0").join("summary.json").exists());
+    assert!(!out("peers-1").exists(), "peer 1 wrote its outputs");
+    let _ = std::fs::remove_dir_all(out("peers-0"));
+}
+
+#[test]
+fn digits_peer_id_without_an_orchestrator_is_refused() {
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_digits"))
+        .args(["--peers", "2", "--peer-id", "1", "--steps", "1", "--quiet"])
+        .arg("--data-dir")
+        .arg(data_dir().0)
+        .arg("--out-dir")
+        .arg(out("peer-id-alone"))
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("--peer-id 1 needs --orchestrator"), "{err}");
 }

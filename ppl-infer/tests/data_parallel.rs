@@ -354,6 +354,7 @@ const PEER_ADDRESS: &str = "PPL_TEST_PEER_ADDRESS";
 const PEER_OUT: &str = "PPL_TEST_PEER_OUT";
 const PEER_STOP_AFTER: &str = "PPL_TEST_PEER_STOP_AFTER";
 const PEER_CRASH: &str = "PPL_TEST_PEER_CRASH";
+const PEER_HANG: &str = "PPL_TEST_PEER_HANG";
 
 /// How a peer process ends.
 #[derive(Clone, Copy)]
@@ -364,6 +365,8 @@ enum Ending {
     Leaves,
     /// It stops after 3 steps and its process ends without leaving, as in a crash.
     Crashes,
+    /// It stops after 3 steps and hangs, its connection open (until it is killed).
+    Hangs,
 }
 
 /// A free loopback port (bound and released; the peers bind it again at once).
@@ -398,6 +401,9 @@ fn spawn_peer(id: usize, address: &str, out: &std::path::Path, ending: Ending) -
         Ending::Crashes => {
             command.env(PEER_STOP_AFTER, "3").env(PEER_CRASH, "1");
         }
+        Ending::Hangs => {
+            command.env(PEER_STOP_AFTER, "3").env(PEER_HANG, "1");
+        }
     }
     command.spawn().unwrap()
 }
@@ -427,15 +433,20 @@ fn process_peer() {
     let id: usize = var(PEER_ID).parse().unwrap();
     let peers = Peers::processes(id, 2, var(PEER_ADDRESS)).with_timeout(Duration::from_secs(60));
     let max_steps = std::env::var(PEER_STOP_AFTER).ok().map(|s| s.parse::<usize>().unwrap());
-    if std::env::var(PEER_CRASH).is_ok() {
+    let (crash, hang) = (std::env::var(PEER_CRASH).is_ok(), std::env::var(PEER_HANG).is_ok());
+    if crash || hang {
         let config = SviConfig { max_steps, ..config() };
         let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.5), config, &Default::default())
             .with_peers(peers)
             .unwrap();
         svi.fit(&data()).unwrap();
-        std::fs::write(var(PEER_OUT), "ok crashing").unwrap();
-        // End the process with the connection open: no leaving, no close frame.
+        std::fs::write(var(PEER_OUT), "ok stopped").unwrap();
         std::mem::forget(svi);
+        if hang {
+            // Keep the connection open and answer nothing (the test kills this process).
+            std::thread::sleep(Duration::from_secs(120));
+        }
+        // End the process with the connection open: no leaving, no close frame.
         std::process::exit(3);
     }
     let line = match peer_fit(peers, 0.5, max_steps) {
@@ -516,6 +527,30 @@ fn a_process_peer_that_leaves_or_crashes_fails_the_other_at_once() {
         assert!(std::fs::read_to_string(&out).unwrap().starts_with("ok "));
         let _ = std::fs::remove_file(&out);
     }
+}
+
+#[test]
+fn a_process_peer_that_hangs_fails_the_other_within_the_timeout() {
+    let _serial = serial();
+    let address = format!("ws://127.0.0.1:{}", free_port());
+    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-hang", std::process::id()));
+    let mut child = spawn_peer(1, &address, &out, Ending::Hangs);
+    let start = Instant::now();
+    let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
+        .with_peers(Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(5)))
+        .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    let waited = start.elapsed();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(error.starts_with("peer 0 of 2, step 3:"), "{error}");
+    assert!(error.contains("peer 1: no message within the timeout"), "{error}");
+    assert!(
+        waited >= Duration::from_secs(5) && waited < Duration::from_secs(30),
+        "the failure took {waited:?}"
+    );
+    let _ = std::fs::remove_file(&out);
 }
 
 #[test]

@@ -111,9 +111,20 @@ async fn receive<C: CommunicationChannel>(mut channel: C) -> (Option<C>, Result<
                 .map_err(|e| format!("an unreadable message ({e}): is it the same version of the program?"));
             (Some(channel), wire)
         }
-        Ok((_, Ok(None))) => (None, Err("its connection was closed".into())),
-        Ok((_, Err(e))) => (None, Err(format!("its connection broke ({e:?})"))),
-        Err(_) => (None, Err("its connection ended".into())),
+        Ok((_, Ok(None))) => (
+            None,
+            Err("its connection was closed (it left: its fit stopped or failed)".into()),
+        ),
+        Ok((_, Err(e))) => (
+            None,
+            Err(format!(
+                "its connection broke (its process ended, or the network failed: {e:?})"
+            )),
+        ),
+        Err(_) => (
+            None,
+            Err("its connection ended (its process ended, or the network failed)".into()),
+        ),
     }
 }
 
@@ -121,7 +132,10 @@ async fn receive<C: CommunicationChannel>(mut channel: C) -> (Option<C>, Result<
 async fn receive_by<C: CommunicationChannel>(channel: C, deadline: Instant) -> (Option<C>, Result<Wire, String>) {
     match tokio::time::timeout_at(deadline, receive(channel)).await {
         Ok(got) => got,
-        Err(_) => (None, Err("no message within the timeout".into())),
+        Err(_) => (
+            None,
+            Err("no message within the timeout (it hangs, or is slower than the timeout allows)".into()),
+        ),
     }
 }
 
