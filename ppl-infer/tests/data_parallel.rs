@@ -355,6 +355,7 @@ const PEER_OUT: &str = "PPL_TEST_PEER_OUT";
 const PEER_STOP_AFTER: &str = "PPL_TEST_PEER_STOP_AFTER";
 const PEER_CRASH: &str = "PPL_TEST_PEER_CRASH";
 const PEER_HANG: &str = "PPL_TEST_PEER_HANG";
+const PEER_TWICE: &str = "PPL_TEST_PEER_TWICE";
 
 /// How a peer process ends.
 #[derive(Clone, Copy)]
@@ -367,6 +368,8 @@ enum Ending {
     Crashes,
     /// It stops after 3 steps and hangs, its connection open (until it is killed).
     Hangs,
+    /// It fits to the end twice, one fit after the other (the second joins anew).
+    FitsTwice,
 }
 
 /// A free loopback port (bound and released; the peers bind it again at once).
@@ -403,6 +406,9 @@ fn spawn_peer(id: usize, address: &str, out: &std::path::Path, ending: Ending) -
         }
         Ending::Hangs => {
             command.env(PEER_STOP_AFTER, "3").env(PEER_HANG, "1");
+        }
+        Ending::FitsTwice => {
+            command.env(PEER_TWICE, "1");
         }
     }
     command.spawn().unwrap()
@@ -448,6 +454,9 @@ fn process_peer() {
         }
         // End the process with the connection open: no leaving, no close frame.
         std::process::exit(3);
+    }
+    if std::env::var(PEER_TWICE).is_ok() {
+        peer_fit(peers.clone(), 0.5, max_steps).unwrap();
     }
     let line = match peer_fit(peers, 0.5, max_steps) {
         Ok((params, losses)) => format!("ok {params:?} {losses:?}"),
@@ -498,6 +507,24 @@ fn peers_as_processes_take_the_single_process_steps() {
     assert_same_steps(&here, &single, "peer 0 (this process)");
     assert_same_steps(&there, &single, "peer 1 (its own process)");
     assert_eq!(here.0, there.0, "the processes' parameters differ (bitwise)");
+    let _ = std::fs::remove_file(&out);
+}
+
+#[test]
+fn process_peers_join_again_for_a_second_fit() {
+    // One fit after the other in the same processes: peer 0 listens at the same port again.
+    let _serial = serial();
+    let single = single_process();
+    let address = format!("ws://127.0.0.1:{}", free_port());
+    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-twice", std::process::id()));
+    let mut child = spawn_peer(1, &address, &out, Ending::FitsTwice);
+    let peers = Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(60));
+    let first = peer_fit(peers.clone(), 0.0, None).unwrap();
+    let second = peer_fit(peers, 0.0, None).unwrap();
+    assert!(wait_bounded(&mut child, Duration::from_secs(60)).is_some_and(|s| s.success()));
+    assert_same_steps(&first, &single, "first fit");
+    assert_same_steps(&second, &single, "second fit");
+    assert_eq!(read_peer_result(&out).0, second.0, "peer 1's second fit");
     let _ = std::fs::remove_file(&out);
 }
 

@@ -465,7 +465,8 @@ pub(crate) fn finish() {
             }
         }
     });
-    runtime.shutdown_background();
+    // Wait (briefly) for the server's task to end, so that its port is free for a next fit.
+    runtime.shutdown_timeout(Duration::from_secs(2));
 }
 
 #[cfg(test)]
