@@ -184,6 +184,44 @@ fn a_thread_peer_that_stops_fails_the_others_within_the_timeout() {
 }
 
 #[test]
+fn peers_started_with_other_seeds_or_data_fail_by_name() {
+    let _serial = serial();
+    // Peer 1 has another seed, then fewer data rows than peer 0: both peers stop at joining,
+    // peer 1 saying what differs.
+    for (seed, rows, want) in [(7, ROWS, "seed 7, peer 0's 0"), (0, ROWS - 8, "data rows, peer 0's")] {
+        let handles: Vec<_> = (0..2)
+            .map(|k| {
+                std::thread::spawn(move || {
+                    let config = SviConfig {
+                        seed: if k == 1 { seed } else { 0 },
+                        ..config()
+                    };
+                    let all = data();
+                    let data = if k == 1 {
+                        all.select_rows(&(0..rows).collect::<Vec<_>>())
+                    } else {
+                        all
+                    };
+                    let mut svi = Svi::from_fns(logistic_model::<B>, guide(0.0), config, &Default::default())
+                        .with_peers(Peers::threads(k, 2))
+                        .unwrap();
+                    (svi.fit(&data).unwrap_err().to_string(), svi.steps())
+                })
+            })
+            .collect();
+        let results: Vec<_> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let (e0, e1) = (&results[0].0, &results[1].0);
+        assert!(e1.starts_with("peer 1 of 2, step 0:") && e1.contains(want), "{e1}");
+        assert!(e1.contains("every peer must run the same fit"), "{e1}");
+        assert!(
+            e0.contains("another peer was started with other settings than peer 0"),
+            "{e0}"
+        );
+        assert_eq!((results[0].1, results[1].1), (0, 0), "no step taken");
+    }
+}
+
+#[test]
 fn peer_settings_and_objectives_that_cannot_split_are_refused() {
     let dev = Default::default();
     let svi = || Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &dev);

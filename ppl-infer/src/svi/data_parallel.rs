@@ -8,6 +8,37 @@ use crate::collective::{self, Peers};
 use crate::elbo::AnyObjective;
 use crate::{InferError, SviGuide, SviModel, TrainingBackend};
 
+/// The number of 16-bit pieces of a peer's settings ([`Svi::settings_pieces`]).
+const SETTINGS: usize = 10;
+
+/// How this peer's settings differ from peer 0's (`None`: they agree), from the pieces of
+/// [`Svi::settings_pieces`].
+fn settings_mismatch(own: &[f64; SETTINGS], leaders: &[f64; SETTINGS]) -> Option<String> {
+    let value = |p: &[f64]| p.iter().rev().fold(0u64, |acc, &x| (acc << 16) | x as u64);
+    let mut what = Vec::new();
+    if own[0..4] != leaders[0..4] {
+        what.push(format!(
+            "seed {}, peer 0's {}",
+            value(&own[0..4]),
+            value(&leaders[0..4])
+        ));
+    }
+    if own[4..6] != leaders[4..6] {
+        what.push(format!(
+            "{} data rows, peer 0's {}",
+            value(&own[4..6]),
+            value(&leaders[4..6])
+        ));
+    }
+    if own[6..8] != leaders[6..8] {
+        what.push("other SviConfig settings (epochs, batch size, learning rate, objective, …)".into());
+    }
+    if own[8..10] != leaders[8..10] {
+        what.push("networks with other parameter shapes".into());
+    }
+    (!what.is_empty()).then(|| what.join("; "))
+}
+
 /// A data-parallel `Svi`'s peer settings, and whether it has joined the others (it leaves
 /// them when dropped).
 pub(crate) struct PeerState<B: TrainingBackend> {
@@ -169,6 +200,42 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         self.commit_step(evaluated, m, grads, loss)
     }
 
+    /// What every peer of a fit must share, in 16-bit pieces (exact in the sums of any float
+    /// type): the seed (4 pieces), the data's rows (2), a CRC-32 of the settings other than
+    /// the seed, the progress bar and `max_steps` (2; a peer that stops early makes the
+    /// others fail when it leaves), and one of the networks' parameter shapes (2).
+    fn settings_pieces(&self, full_size: usize) -> [f64; SETTINGS] {
+        let config = crate::SviConfig {
+            seed: 0,
+            progress: true,
+            max_steps: None,
+            ..self.config.clone()
+        };
+        let settings = crc32fast::hash(format!("{config:?}").as_bytes());
+        let modules = self.modules_ref();
+        let shapes = format!(
+            "{}|{}",
+            crate::checkpoint::fingerprint(&modules.p),
+            crate::checkpoint::fingerprint(&modules.q)
+        );
+        let shapes = crc32fast::hash(shapes.as_bytes());
+        let seed = self.config.seed;
+        let piece = |v: u64, k: u32| ((v >> (16 * k)) & 0xffff) as f64;
+        let rows = full_size as u64;
+        [
+            piece(seed, 0),
+            piece(seed, 1),
+            piece(seed, 2),
+            piece(seed, 3),
+            piece(rows, 0),
+            piece(rows, 1),
+            piece(u64::from(settings), 0),
+            piece(u64::from(settings), 1),
+            piece(u64::from(shapes), 0),
+            piece(u64::from(shapes), 1),
+        ]
+    }
+
     /// Join the other peers: register, create the `param` sites (one run on this peer's
     /// share) and take peer 0's parameter values, so that every peer starts from the same
     /// state.
@@ -183,6 +250,11 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if let Some(state) = self.peers.as_mut() {
             state.joined = true;
         }
+        // Peer 0's settings, to check that every peer runs the same fit.
+        let own = self.settings_pieces(full_size);
+        let sent = if peers.is_leader() { own } else { [0.0; SETTINGS] };
+        let leaders = collective::sum_scalars::<B::InnerBackend, SETTINGS>(peers, self.step, sent, device)?;
+        let mismatch = settings_mismatch(&own, &leaders);
         let created = match self.evaluate_step(self.modules(), share, full_size, 0) {
             Ok(e) => {
                 self.modules.params = e.est.params;
@@ -190,7 +262,23 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             }
             Err(_) => 1.0,
         };
-        let [failed] = collective::sum_scalars::<B::InnerBackend, 1>(peers, self.step, [created], device)?;
+        let [failed, mismatched] = collective::sum_scalars::<B::InnerBackend, 2>(
+            peers,
+            self.step,
+            [created, f64::from(u8::from(mismatch.is_some()))],
+            device,
+        )?;
+        if mismatched > 0.5 {
+            let detail = match mismatch {
+                Some(what) => format!(
+                    "this peer was started with other settings than peer 0 ({what}); every peer must run the same \
+                     fit: the same seed, data, settings and networks"
+                ),
+                None => "another peer was started with other settings than peer 0 (its own error says which); stopping"
+                    .into(),
+            };
+            return Err(collective::peer_error(peers, self.step, detail));
+        }
         if failed < 0.5 {
             self.modules = collective::take_leaders_values::<B, _>(peers, self.step, self.modules.clone())?;
         }
