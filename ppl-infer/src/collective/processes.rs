@@ -212,7 +212,6 @@ async fn lead(peers: &Peers, port: u16, timeout: Duration) -> Result<Role, Strin
         let _ = stopped.await;
     }));
     let mut joined: Vec<Option<WsServerChannel>> = (0..others).map(|_| None).collect();
-    let mut refuse = Vec::new();
     while joined.iter().any(Option::is_none) {
         let waiting = joined.iter().filter(|c| c.is_none()).count();
         tokio::select! {
@@ -221,25 +220,24 @@ async fn lead(peers: &Peers, port: u16, timeout: Duration) -> Result<Role, Strin
                 let (channel, hello) = receive_by(channel, deadline).await;
                 let Some(mut channel) = channel else { continue };
                 let reason = match hello {
-                    Ok(Wire::Hello { peer, peers: count }) if count != peers.count() => Some(format!(
+                    Ok(Wire::Hello { peer, peers: count }) if count != peers.count() => format!(
                         "peer {peer} was started with {count} peers, peer 0 with {}", peers.count()
-                    )),
-                    Ok(Wire::Hello { peer, .. }) if peer == 0 || peer >= peers.count() => Some(format!(
+                    ),
+                    Ok(Wire::Hello { peer, .. }) if peer == 0 || peer >= peers.count() => format!(
                         "a peer with id {peer} tried to join {} peers (ids 1..{} join peer 0)", peers.count(), peers.count()
-                    )),
-                    Ok(Wire::Hello { peer, .. }) if joined[peer - 1].is_some() => Some(format!(
+                    ),
+                    Ok(Wire::Hello { peer, .. }) if joined[peer - 1].is_some() => format!(
                         "two processes were started as peer {peer}"
-                    )),
+                    ),
                     Ok(Wire::Hello { peer, .. }) => {
                         joined[peer - 1] = Some(channel);
                         continue;
                     }
-                    Ok(other) => Some(format!("a peer sent {other:?} instead of its greeting")),
-                    Err(e) => Some(format!("a joining peer: {e}")),
+                    Ok(other) => format!("a peer sent {other:?} instead of its greeting"),
+                    Err(e) => format!("a joining peer: {e}"),
                 };
-                let reason = reason.expect("every other arm continues");
+                // Say why before the connection closes (this peer stops too).
                 let _ = send_by(&mut channel, &Wire::Refused { reason: reason.clone() }, deadline).await;
-                refuse.push(channel);
                 let _ = stop.send(());
                 return Err(reason);
             }
@@ -255,7 +253,7 @@ async fn lead(peers: &Peers, port: u16, timeout: Duration) -> Result<Role, Strin
                 let _ = stop.send(());
                 return Err(format!(
                     "{waiting} of the {others} other peers did not join within {timeout:.0?} \
-                     (start every peer with the same --peers and address, ids 1..{})",
+                     (start every peer with the same number of peers and address, ids 1..{})",
                     peers.count()
                 ));
             }
