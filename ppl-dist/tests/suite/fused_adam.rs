@@ -6,6 +6,11 @@
 //! `addcdiv`) and is held to a few ulps of each result's terms instead; the
 //! moments too, except flex's, which flushes moments below the smallest normal to zero.
 //!
+//! The kernels of flex and libtorch flush moments below the smallest normal number to zero
+//! (x86 computes on subnormal operands ~100× slower, and fading gradients leave moments
+//! decaying through that range for hundreds of steps); the composed update, which the
+//! other backends run, does not.
+//!
 //! Inputs: parameters over ten orders of magnitude and both signs, gradients from 1e−3 to 1e3
 //! with zeros and a sign change between steps, a learning rate that changes per step.
 
@@ -14,7 +19,10 @@ use ppl_dist::kernels::{adam_update_composed, AdamMoments, AdamStep, FusedKernel
 
 use crate::common::{backend_suite, float_limits, host, t2};
 
-backend_suite!(fused_adam_update_equals_the_composed_update);
+backend_suite!(
+    fused_adam_update_equals_the_composed_update,
+    adam_kernels_flush_subnormal_moments_where_they_say_so
+);
 
 const ROWS: usize = 4;
 const COLS: usize = 6;
@@ -110,5 +118,66 @@ fn fused_adam_update_equals_the_composed_update<B: TrainingBackend>(dev: &B::Dev
         }
         p = p_c;
         moments = Some(m_c);
+    }
+}
+
+/// Gradients whose square is subnormal (v below the smallest normal from the first step)
+/// and gradients so small that m is subnormal, beside ordinary ones, for six steps: the
+/// flex and libtorch kernels leave no subnormal moment and move the parameters as the
+/// composed update does (to a few ulps); the composed update, on every backend, keeps them.
+fn adam_kernels_flush_subnormal_moments_where_they_say_so<B: TrainingBackend>(dev: &B::Device) {
+    type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
+    let flushes =
+        (cfg!(feature = "flex") && is_backend::<B>("Flex")) || (cfg!(feature = "tch") && is_backend::<B>("LibTorch"));
+    let (eps, tiny) = float_limits::<B>();
+    let grads: Vec<f64> = (0..ROWS * COLS)
+        .map(|i| match i % 4 {
+            0 => tiny.sqrt() / 16.0,
+            1 => -tiny.sqrt() / 16.0,
+            2 => 4.0 * tiny,
+            _ => 0.5 - 0.1 * i as f64,
+        })
+        .collect();
+    let tensor = |v: &[f64]| t2::<Inner<B>>(v, ROWS, COLS, dev);
+    let subnormal = |v: &[f64]| v.iter().filter(|x| **x != 0.0 && x.abs() < tiny).count();
+    let (mut p, mut moments) = (tensor(&params()), None::<AdamMoments<Inner<B>, 2>>);
+    let (mut pc, mut composed) = (p.clone(), None::<AdamMoments<Inner<B>, 2>>);
+    for time in 1..=6 {
+        let step = AdamStep {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-5,
+            lr: 0.01,
+            time,
+        };
+        let old = host(pc.clone());
+        let (q, m) = <Inner<B> as FusedKernels>::adam_update(p, tensor(&grads), moments, &step);
+        let (qc, mc) = adam_update_composed(pc, tensor(&grads), composed, &step);
+        let (got, want) = (host(q.clone()), host(qc.clone()));
+        for i in 0..want.len() {
+            // The terms of p − lr·c·m/(√v + ε·s), as in the test above.
+            let scale = old[i].abs() + (old[i] - want[i]).abs();
+            assert!(
+                (got[i] - want[i]).abs() <= 8.0 * eps * scale + tiny,
+                "step {time}, parameter {i}: kernel {:e}, composed {:e}",
+                got[i],
+                want[i]
+            );
+        }
+        let kernel = subnormal(&host(m.moment_1.clone())) + subnormal(&host(m.moment_2.clone()));
+        let reference = subnormal(&host(mc.moment_1.clone())) + subnormal(&host(mc.moment_2.clone()));
+        assert!(
+            reference > 0,
+            "step {time}: the composed update reaches subnormal moments"
+        );
+        if flushes {
+            assert_eq!(kernel, 0, "step {time}: a subnormal moment left by the kernel");
+        } else {
+            assert_eq!(
+                kernel, reference,
+                "step {time}: this backend's kernel is the composed update"
+            );
+        }
+        (p, moments, pc, composed) = (q, Some(m), qc, Some(mc));
     }
 }
