@@ -524,15 +524,34 @@ fn read_peer_result(out: &std::path::Path) -> (Vec<f64>, Vec<f64>) {
     (lists[0].clone(), lists[1].clone())
 }
 
+/// A loopback address for peer 0, and this test binary started as peer 1 of 2 there, writing
+/// its result to a file named after `tag`.
+fn start_peer_one(tag: &str, ending: Ending) -> (String, std::path::PathBuf, std::process::Child) {
+    let address = format!("ws://127.0.0.1:{}", free_port());
+    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-{tag}", std::process::id()));
+    let _ = std::fs::remove_file(&out);
+    let child = spawn_peer(1, &address, &out, ending);
+    (address, out, child)
+}
+
+/// Peer 0 of `count` in this process at `address`, whose fit must fail: the error and how
+/// long it took.
+fn leader_fails(address: &str, count: usize, timeout: Duration) -> (String, Duration) {
+    let start = Instant::now();
+    let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
+        .with_peers(Peers::processes(0, count, address).with_timeout(timeout))
+        .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
+        .unwrap_err()
+        .to_string();
+    (error, start.elapsed())
+}
+
 #[test]
 fn peers_as_processes_take_the_single_process_steps() {
     let _serial = serial();
     let single = single_process();
-    let address = format!("ws://127.0.0.1:{}", free_port());
-    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-ok", std::process::id()));
-    let _ = std::fs::remove_file(&out);
     // Peer 1 starts first: it waits for peer 0 to listen.
-    let mut child = spawn_peer(1, &address, &out, Ending::Fits);
+    let (address, out, mut child) = start_peer_one("ok", Ending::Fits);
     let here = peer_fit(
         Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(60)),
         0.0,
@@ -553,9 +572,7 @@ fn process_peers_join_again_for_a_second_fit() {
     // One fit after the other in the same processes: peer 0 listens at the same port again.
     let _serial = serial();
     let single = single_process();
-    let address = format!("ws://127.0.0.1:{}", free_port());
-    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-twice", std::process::id()));
-    let mut child = spawn_peer(1, &address, &out, Ending::FitsTwice);
+    let (address, out, mut child) = start_peer_one("twice", Ending::FitsTwice);
     let peers = Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(60));
     let first = peer_fit(peers.clone(), 0.0, None).unwrap();
     let second = peer_fit(peers, 0.0, None).unwrap();
@@ -572,16 +589,8 @@ fn a_process_peer_that_leaves_or_crashes_fails_the_other_at_once() {
     // The other process stops after 3 steps and leaves, or ends as if it crashed; peer 0's
     // timeout is long, so only the ended connection can end its wait that soon.
     for ending in [Ending::Leaves, Ending::Crashes] {
-        let address = format!("ws://127.0.0.1:{}", free_port());
-        let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-end", std::process::id()));
-        let mut child = spawn_peer(1, &address, &out, ending);
-        let start = Instant::now();
-        let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
-            .with_peers(Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(60)))
-            .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
-            .unwrap_err()
-            .to_string();
-        let waited = start.elapsed();
+        let (address, out, mut child) = start_peer_one("end", ending);
+        let (error, waited) = leader_fails(&address, 2, Duration::from_secs(60));
         assert!(error.starts_with("peer 0 of 2, step 3:"), "{error}");
         assert!(
             error.contains("peer 1: its connection"),
@@ -597,16 +606,8 @@ fn a_process_peer_that_leaves_or_crashes_fails_the_other_at_once() {
 #[test]
 fn a_process_peer_that_hangs_fails_the_other_within_the_timeout() {
     let _serial = serial();
-    let address = format!("ws://127.0.0.1:{}", free_port());
-    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-hang", std::process::id()));
-    let mut child = spawn_peer(1, &address, &out, Ending::Hangs);
-    let start = Instant::now();
-    let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
-        .with_peers(Peers::processes(0, 2, &address).with_timeout(Duration::from_secs(5)))
-        .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
-        .unwrap_err()
-        .to_string();
-    let waited = start.elapsed();
+    let (address, out, mut child) = start_peer_one("hang", Ending::Hangs);
+    let (error, waited) = leader_fails(&address, 2, Duration::from_secs(5));
     let _ = child.kill();
     let _ = child.wait();
     assert!(error.starts_with("peer 0 of 2, step 3:"), "{error}");
@@ -622,14 +623,8 @@ fn a_process_peer_that_hangs_fails_the_other_within_the_timeout() {
 fn process_peers_started_inconsistently_are_refused_by_name() {
     let _serial = serial();
     // Peer 0 expects 3 peers; the process started as peer 1 of 2 is refused, and says so.
-    let address = format!("ws://127.0.0.1:{}", free_port());
-    let out = std::env::temp_dir().join(format!("ppl-dp-proc-{}-refused", std::process::id()));
-    let mut child = spawn_peer(1, &address, &out, Ending::Fits);
-    let error = Svi::from_fns(logistic_model::<B>, guide(0.0), config(), &Default::default())
-        .with_peers(Peers::processes(0, 3, &address).with_timeout(Duration::from_secs(60)))
-        .and_then(|mut svi| svi.fit(&data()).map(|_| ()))
-        .unwrap_err()
-        .to_string();
+    let (address, out, mut child) = start_peer_one("refused", Ending::Fits);
+    let (error, _) = leader_fails(&address, 3, Duration::from_secs(60));
     assert!(
         error.contains("peer 1 was started with 2 peers, peer 0 with 3"),
         "{error}"

@@ -14,7 +14,8 @@
 //!
 //! Adam: the composed update is 13 operators per parameter tensor, each a fresh buffer
 //! (`mul_scalar` alone was 5.8 % of the VAE step); torch's fused `lerp` (both moments)
-//! and `addcdiv` take 7 (see [`adam_update`]).
+//! and `addcdiv` take 7, and two in-place passes flush subnormal moments to zero (see
+//! [`adam_update`]).
 
 use burn::backend::libtorch::TchTensor;
 

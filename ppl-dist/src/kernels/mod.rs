@@ -25,7 +25,8 @@
 //! 13 backward instead of 13 and 29 through burn's generic `log_sigmoid_backward`):
 //! the log-density bit for bit, the gradient `g·σ(−t)·(2x − 1)` within 4 ulps; Adam with
 //! torch's fused element-wise operators (`lerp` for both moments, `addcdiv`: 7 passes instead of
-//! 13), the same update rounded differently, within a few ulps per step of the composed one;
+//! 13, and two in-place passes that flush subnormal moments to zero as flex's kernel does),
+//! the same update rounded differently, within a few ulps per step of the composed one;
 //! and the dense layer with its bias and ReLU in place on the product's buffer and
 //! `threshold_backward` for ReLU's mask (bit for bit). burn's `Autodiff`
 //! backend (with this crate's `autodiff` feature) records a fused density as one graph node
@@ -109,7 +110,9 @@ pub trait FusedKernels: Backend {
     /// (without weight decay or AMSGrad), operation for operation; see [`AdamStep`].
     /// LibTorch's override computes the same update with torch's fused operators (`lerp`,
     /// `addcdiv`: 7 passes instead of 13), held to a few ulps of each result's
-    /// terms per step rather than bit for bit (`ppl-dist/tests/suite/fused_adam.rs`).
+    /// terms per step rather than bit for bit (`ppl-dist/tests/suite/fused_adam.rs`). The
+    /// flex and LibTorch kernels flush moments below the smallest normal number to zero
+    /// (subnormal arithmetic is ~100× slower on x86; such a moment moves no parameter).
     fn adam_update<const D: usize>(
         param: Tensor<Self, D>,
         grad: Tensor<Self, D>,
