@@ -1,9 +1,11 @@
-//! Data-parallel SVI (`Svi::with_peers`, burn-collective): peers as threads take the same
-//! steps as a single process on the same minibatches, and a peer that stops makes the others
-//! fail with a clear error within a bounded time.
+//! Data-parallel SVI (`Svi::with_peers`): peers as threads (burn-collective) and as
+//! processes over loopback (this binary started again as the other peer) take the same steps
+//! as a single process on the same minibatches, and a peer that stops, crashes or hangs makes
+//! the others fail with a clear error within a bounded time.
 //!
 //! Its own test binary: burn-collective keeps one collective per backend type per process,
-//! so these tests run one at a time (a lock) and reset it before each.
+//! and a process joins one process-peer fit at a time, so these tests run one at a time (a
+//! lock) and reset the collective before each.
 
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
