@@ -14,7 +14,7 @@ use ppl_dist::sampling::Sampling;
 use ppl_dist::RngKey;
 use ppl_examples::{digits, gmm, vae};
 use ppl_infer::TrainingBackend;
-use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Validation};
+use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Undo, Validation};
 
 /// Pixels per image.
 pub const DX: usize = 784;
@@ -359,15 +359,20 @@ pub struct RunSettings {
     pub batch_shares: usize,
     /// Where the samplers draw (`SviConfig::sampling`).
     pub sampling: Sampling,
+    /// Whether a step keeps the state before its update (`SviConfig::undo`; digits and VAE
+    /// only).
+    pub undo: Undo,
 }
 
 impl Default for RunSettings {
-    /// `SviConfig`'s defaults: validation on the first step, whole minibatches, host draws.
+    /// `SviConfig`'s defaults: validation on the first step, whole minibatches, host draws,
+    /// the last update kept to undo.
     fn default() -> Self {
         RunSettings {
             validation: Validation::default(),
             batch_shares: 1,
             sampling: Sampling::Host,
+            undo: Undo::LastUpdate,
         }
     }
 }
@@ -404,7 +409,7 @@ impl<B: TrainingBackend> StepRunner<B> {
     }
 
     /// As [`StepRunner::new`] with [`RunSettings`]: the validation applies to every workload;
-    /// batch shares and device sampling to the digit classifier and the VAE (the other
+    /// batch shares, device sampling and the undo setting to the digit classifier and the VAE (the other
     /// workloads take their data whole and draw on the host, see
     /// [`Workload::takes_batch_shares`]).
     pub fn with_settings(workload: Workload, seed: u64, settings: RunSettings, device: &B::Device) -> Self {
@@ -412,11 +417,13 @@ impl<B: TrainingBackend> StepRunner<B> {
             validation,
             batch_shares,
             sampling,
+            undo,
         } = settings;
         let config = SviConfig {
             validation,
             batch_shares,
             sampling,
+            undo,
             ..bench_config(seed)
         };
         match workload {

@@ -54,7 +54,7 @@ pub use ppl_dist::sampling::Sampling;
 pub use query::Query;
 pub use samples::Samples;
 pub use svi::{
-    model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules, Validation,
+    model_fn, ElboSummary, FitReport, FnModel, ModelFn, NonFinitePolicy, Svi, SviConfig, SviModules, Undo, Validation,
 };
 pub use svi_model::{SviGuide, SviModel};
 pub use variational_family::{Locality, VariationalFamily};

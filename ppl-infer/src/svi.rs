@@ -43,6 +43,31 @@ pub enum NonFinitePolicy {
     Skip,
 }
 
+/// Whether a step keeps the state from before its update, so that the next step can undo
+/// it (see [`NonFinitePolicy`]).
+///
+/// Keeping it costs a second copy of the parameters and the optimizer's state, and makes each
+/// update write new buffers (the old ones are the kept state). Without it, the fused Adam
+/// ([`OptimizerKind::Adam`] on flex) updates parameters and moments in place: the VAE step
+/// ran 8–11 % faster (`benches/README.md`, 2026-12-05), for less memory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Undo {
+    /// Keep the parameters and the optimizer's state from before the last update (the
+    /// default): a bad step undoes the update that led to it, so the `Svi` is always at its
+    /// last good state.
+    #[default]
+    LastUpdate,
+    /// Keep nothing, and update in place where the optimizer can. The gradients are checked
+    /// before an update, so a non-finite gradient is still never applied (the step fails or
+    /// is skipped with the parameters as they were). What cannot be undone: an update that
+    /// makes the *next* loss non-finite or a distribution's parameters invalid (the error
+    /// says so, with `restored_to_step: None`, and the `Svi` keeps the parameters that
+    /// gave it: load a checkpoint to go back), and an update that overflows from finite
+    /// gradients (an [`InferError::NonFinite`] whatever the policy). A panic inside the
+    /// optimizer leaves the `Svi` unusable.
+    Off,
+}
+
 /// When [`Svi::step`] checks the parameters that the model and the guide hand to
 /// distribution constructors (σ > 0, probabilities in [0, 1], no NaN …; see
 /// [`ppl_dist::validation`]).
@@ -102,6 +127,9 @@ pub struct SviConfig {
     pub elbo: Elbo,
     /// What a non-finite loss does.
     pub non_finite: NonFinitePolicy,
+    /// Whether a step keeps the state from before its update to undo it ([`Undo::LastUpdate`],
+    /// the default) or updates in place ([`Undo::Off`]).
+    pub undo: Undo,
     /// Show a progress bar on a terminal (never drawn when stderr is not a terminal).
     pub progress: bool,
     /// Stop [`Svi::fit`] after this many steps in total (smoke runs).
@@ -162,6 +190,7 @@ impl Default for SviConfig {
             clip_norm: None,
             elbo: Elbo::default(),
             non_finite: NonFinitePolicy::Error,
+            undo: Undo::LastUpdate,
             progress: true,
             max_steps: None,
             query_chunk: 4096,
@@ -251,7 +280,8 @@ pub struct FitReport {
 /// assert!((loc - 1.5).abs() < 0.2);                       // exact posterior mean 6/4
 /// ```
 pub struct Svi<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> {
-    modules: SviModules<B, P, Q>,
+    /// `None` only while [`Undo::Off`]'s in-place update runs (or after it panicked).
+    modules: Option<SviModules<B, P, Q>>,
     optim: AnyOptimizer<SviModules<B, P, Q>, B>,
     config: SviConfig,
     key: RngKey,
@@ -343,11 +373,11 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         let objective = config.elbo.objective();
         let guide_latents = q.latent_sites();
         Svi {
-            modules: SviModules {
+            modules: Some(SviModules {
                 p,
                 q,
                 params: ParamStore::new(),
-            },
+            }),
             optim,
             key: RngKey::new(config.seed),
             config,
@@ -366,7 +396,11 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     }
 
     fn modules(&self) -> &SviModules<B, P, Q> {
-        &self.modules
+        self.modules.as_ref().expect(MODULES_TAKEN)
+    }
+
+    fn modules_mut(&mut self) -> &mut SviModules<B, P, Q> {
+        self.modules.as_mut().expect(MODULES_TAKEN)
     }
 
     /// The P-model.
@@ -531,7 +565,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     fn particle_layout(&self, objective: &AnyObjective) -> Result<ParticleLayout, InferError> {
         let renyi = matches!(objective, AnyObjective::Renyi(_) | AnyObjective::TraceEnum(_));
         let trace = matches!(objective, AnyObjective::Trace(_));
-        match (self.config.vectorize_particles, self.modules.q.locality()) {
+        match (self.config.vectorize_particles, self.modules().q.locality()) {
             (true, _) if renyi => Err(InferError::Config(
                 "vectorize_particles applies to Elbo::Trace, Elbo::MeanField and Elbo::TraceGraph, not to the \
                  Rényi bound or Elbo::TraceEnum"
@@ -737,7 +771,10 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 let restored = self.undo_previous();
                 self.bad_step(InferError::NonFinite {
                     step: self.step_before(restored),
-                    what: "loss",
+                    what: match self.config.undo {
+                        Undo::LastUpdate => "loss",
+                        Undo::Off => "loss (the update before it was not undone: SviConfig::undo is Off)",
+                    },
                     site,
                     row,
                     detail,
@@ -754,7 +791,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     fn gradients(&self, est: &mut ElboEstimate<B>, weight: Option<f64>) -> (SviModules<B, P, Q>, GradientsParams) {
         // The update is computed on copies (tensors are shared, not copied) and committed only
         // once it succeeded: a panic inside backward or the optimizer leaves `self` as it was.
-        let mut m = self.modules.clone();
+        let mut m = self.modules().clone();
         m.params = std::mem::take(&mut est.params);
         let grads = match weight {
             Some(w) => (est.surrogate_loss.clone() * w).backward(),
@@ -775,27 +812,46 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     ) -> Result<f64, InferError> {
         let EvaluatedStep { est, objective, checks } = evaluated;
         let lr = self.config.schedule.at(self.config.lr, self.step);
-        let before = m.clone();
-        let mut optim = self.optim.clone();
-        let updated = optim.step(lr, m, grads);
-        if !all_finite(&updated) {
-            // A non-finite gradient (or an overflowing update): not applied.
-            self.modules = before;
-            return self.bad_step(InferError::NonFinite {
-                step: self.step,
-                what: "parameters after the update (a non-finite gradient)",
-                site: None,
-                row: None,
-                detail: None,
-                restored_to_step: None,
-            });
-        }
         if self.guide_latents.is_none() {
             self.guide_latents = Some(est.traces.0.latent_sites().map(|s| s.name.clone()).collect());
         }
-        self.modules = updated;
-        let before_optim = std::mem::replace(&mut self.optim, optim);
-        self.previous = Some((before, before_optim, self.objective.state()));
+        // The traces may hold `param` values: dropped, so the update can own the buffers.
+        drop(est);
+        let updated = match self.config.undo {
+            Undo::LastUpdate => {
+                let before = m.clone();
+                let mut optim = self.optim.clone();
+                let updated = optim.step(lr, m, grads);
+                if !all_finite(&updated) {
+                    // A non-finite gradient (or an overflowing update): not applied.
+                    self.modules = Some(before);
+                    return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
+                }
+                let before_optim = std::mem::replace(&mut self.optim, optim);
+                self.previous = Some((before, before_optim, self.objective.state()));
+                updated
+            }
+            Undo::Off => {
+                if !gradients_finite(&m, &grads) {
+                    return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
+                }
+                // Nothing else holds the parameters or the optimizer's state now: the update
+                // may write over them.
+                self.previous = None;
+                self.modules = None;
+                let updated = self.optim.step(lr, m, grads);
+                if !all_finite(&updated) {
+                    self.modules = Some(updated);
+                    return Err(non_finite_update(
+                        self.step,
+                        "parameters after the update (an update that overflowed from finite gradients; not undone: \
+                         SviConfig::undo is Off)",
+                    ));
+                }
+                updated
+            }
+        };
+        self.modules = Some(updated);
         self.validated |= checks;
         self.objective = objective;
         self.step += 1;
@@ -807,7 +863,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// Under `Error` the step counter and loss history go back with it.
     fn undo_previous(&mut self) -> Option<usize> {
         let (m, o, b) = self.previous.take()?;
-        self.modules = m;
+        self.modules = Some(m);
         self.optim = o;
         self.objective.set_state(b);
         let undone = self.step.checked_sub(1)?;
@@ -1077,7 +1133,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// The current state, for [`Svi::put_back`].
     fn snapshot(&self) -> Snapshot<B, P, Q> {
         (
-            self.modules.clone(),
+            self.modules().clone(),
             self.optim.clone(),
             self.step,
             self.objective.state(),
@@ -1160,7 +1216,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     ) {
         self.previous = None;
         self.validated = false;
-        self.modules = modules;
+        self.modules = Some(modules);
         self.optim = optim;
         self.step = step;
         self.losses = losses;
@@ -1228,22 +1284,61 @@ where
     }
 }
 
-/// Whether every float parameter of `m` is finite: the sum of every parameter's values,
-/// read back once, and only when that sum is not finite (a NaN, an infinity, or an overflow
-/// of finite values) the exact check (`t − t` is 0 for finite values, NaN otherwise).
+/// What [`Svi::modules`] says when the modules are missing (an in-place update panicked).
+const MODULES_TAKEN: &str =
+    "Svi's parameters are missing: an in-place update (Undo::Off) panicked and left nothing to go back to";
+
+/// The error of an update at step `step` that found or made a parameter non-finite: `what`
+/// says which ([`NON_FINITE_GRADIENT`] unless an update overflowed).
+fn non_finite_update(step: usize, what: &'static str) -> InferError {
+    InferError::NonFinite {
+        step,
+        what,
+        site: None,
+        row: None,
+        detail: None,
+        restored_to_step: None,
+    }
+}
+
+/// [`non_finite_update`]'s `what` for a non-finite gradient (not applied).
+const NON_FINITE_GRADIENT: &str = "parameters after the update (a non-finite gradient)";
+
+/// Whether every float parameter of `m` is finite (see [`finite_tensors`]).
 fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
-    /// The sum over every float parameter of `f(tensor)` reduced to one element.
-    struct Sum<B: Backend, F> {
+    finite_tensors::<B, M>(m, None)
+}
+
+/// Whether every gradient in `grads` of a float parameter of `m` is finite (see
+/// [`finite_tensors`]).
+fn gradients_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M, grads: &GradientsParams) -> bool {
+    finite_tensors::<B, M>(m, Some(grads))
+}
+
+/// Whether every float parameter of `m` (or, given `grads`, every gradient it holds of one)
+/// is finite: the sum of all their values, read back once, and only when that sum is not
+/// finite (a NaN, an infinity, or an overflow of finite values) the exact check (`t − t` is
+/// 0 for finite values, NaN otherwise).
+fn finite_tensors<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M, grads: Option<&GradientsParams>) -> bool {
+    /// The sum over the picked tensors of `f(tensor)` reduced to one element.
+    struct Sum<'g, B: Backend, F> {
         acc: Option<burn::tensor::Tensor<B, 1>>,
+        grads: Option<&'g GradientsParams>,
         f: F,
     }
     impl<
             B: AutodiffBackend,
             F: FnMut(burn::tensor::Tensor<B::InnerBackend, 1>) -> burn::tensor::Tensor<B::InnerBackend, 1>,
-        > burn::module::ModuleVisitor<B> for Sum<B::InnerBackend, F>
+        > burn::module::ModuleVisitor<B> for Sum<'_, B::InnerBackend, F>
     {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
-            let t = param.val().inner();
+            let t = match self.grads {
+                None => param.val().inner(),
+                Some(grads) => match grads.get::<B::InnerBackend, D>(param.id) {
+                    Some(g) => g,
+                    None => return,
+                },
+            };
             let n = t.shape().num_elements();
             let term = (self.f)(t.reshape([n]));
             self.acc = Some(match self.acc.take() {
@@ -1253,15 +1348,19 @@ fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
         }
     }
     type Inner<B> = burn::tensor::Tensor<<B as AutodiffBackend>::InnerBackend, 1>;
-    fn finite_sum<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M, f: impl FnMut(Inner<B>) -> Inner<B>) -> bool {
-        let mut v = Sum::<B::InnerBackend, _> { acc: None, f };
+    fn finite_sum<B: AutodiffBackend, M: AutodiffModule<B>>(
+        m: &M,
+        grads: Option<&GradientsParams>,
+        f: impl FnMut(Inner<B>) -> Inner<B>,
+    ) -> bool {
+        let mut v = Sum::<B::InnerBackend, _> { acc: None, grads, f };
         m.visit(&mut v);
         v.acc.is_none_or(|t| ppl_dist::param::host_values(&t)[0].is_finite())
     }
     // A NaN or an infinity makes the plain sum non-finite, so a finite sum (one read of each
-    // parameter) settles it; a non-finite one may be an overflow of finite values, and the
-    // exact check (x − x is 0 for finite x, NaN otherwise) decides.
-    finite_sum::<B, M>(m, |t| t.sum()) || finite_sum::<B, M>(m, |t| (t.clone() - t).sum())
+    // tensor) settles it; a non-finite one may be an overflow of finite values, and the exact
+    // check (x − x is 0 for finite x, NaN otherwise) decides.
+    finite_sum::<B, M>(m, grads, |t| t.sum()) || finite_sum::<B, M>(m, grads, |t| (t.clone() - t).sum())
 }
 
 /// Free the autodiff graphs of passes that never back-propagate.

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! cargo run --release -p benches --bin svi_steps -- --model digits|vae|logistic|eight_schools [--steps 300 --reps 3 --warmup 30 --seed 0]
-//!     [--validation first-step|always|never] [--batch-shares N] [--sampling host|device]
+//!     [--validation first-step|always|never] [--batch-shares N] [--sampling host|device] [--undo last-update|off]
 //! ```
 //!
 //! After `--warmup` steps, `--reps` timed repetitions of `--steps` steps each; reports the median
@@ -20,7 +20,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 use ppl_dist::sampling::Sampling;
 use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
-use ppl_infer::Validation;
+use ppl_infer::{Undo, Validation};
 
 /// Steps per second of one SVI workload, as one JSON line (what `benches/peers/compare.py` runs).
 #[derive(Debug, clap::Parser)]
@@ -50,6 +50,9 @@ struct Args {
     /// Where the samplers draw their noise: host (uploaded, bitwise reproducible) or device (burn's device RNG; `SviConfig::sampling`; digits and vae only)
     #[arg(long, default_value = "host", value_parser = sampling)]
     sampling: Sampling,
+    /// Whether a step keeps the state before its update to undo it (last-update) or updates in place (off; `SviConfig::undo`; digits and vae only)
+    #[arg(long, default_value = "last-update", value_parser = undo)]
+    undo: Undo,
 }
 
 fn workload(s: &str) -> Result<Workload, String> {
@@ -76,6 +79,14 @@ fn validation(s: &str) -> Result<Validation, String> {
     }
 }
 
+fn undo(s: &str) -> Result<Undo, String> {
+    match s {
+        "last-update" => Ok(Undo::LastUpdate),
+        "off" => Ok(Undo::Off),
+        v => Err(format!("`{v}` is not last-update or off")),
+    }
+}
+
 fn sampling(s: &str) -> Result<Sampling, String> {
     match s {
         "host" => Ok(Sampling::Host),
@@ -92,6 +103,12 @@ fn run(a: &Args) -> Result<(), String> {
             a.workload.name()
         ));
     }
+    if a.undo == Undo::Off && !a.workload.takes_batch_shares() {
+        return Err(format!(
+            "--undo off: `{}` keeps the default (only digits and vae take the undo setting)",
+            a.workload.name()
+        ));
+    }
     if a.sampling == Sampling::Device && !a.workload.takes_batch_shares() {
         return Err(format!(
             "--sampling device: `{}` draws on the host (only digits and vae take device sampling)",
@@ -102,6 +119,7 @@ fn run(a: &Args) -> Result<(), String> {
         validation: a.validation,
         batch_shares: a.batch_shares,
         sampling: a.sampling,
+        undo: a.undo,
     };
     let mut runner = StepRunner::<B>::with_settings(a.workload, a.seed, settings, &device);
     let mut losses = Vec::with_capacity(a.warmup + a.reps * a.steps);
@@ -128,6 +146,7 @@ fn run(a: &Args) -> Result<(), String> {
         "impl": format!("ppl-rs-{BACKEND_NAME}"),
         "batch_shares": a.batch_shares,
         "sampling": if a.sampling == Sampling::Device { "device" } else { "host" },
+        "undo": if a.undo == Undo::Off { "off" } else { "last-update" },
         "model": a.workload.name(),
         "steps_per_s": round(median, 3),
         "reps": rates.iter().map(|&r| round(r, 2)).collect::<Vec<_>>(),

@@ -257,7 +257,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         let mismatch = settings_mismatch(&own, &leaders);
         let created = match self.evaluate_step(self.modules(), share, full_size, 0) {
             Ok(e) => {
-                self.modules.params = e.est.params;
+                self.modules_mut().params = e.est.params;
                 0.0
             }
             Err(_) => 1.0,
@@ -280,7 +280,11 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             return Err(collective::peer_error(peers, self.step, detail));
         }
         if failed < 0.5 {
-            self.modules = collective::take_leaders_values::<B, _>(peers, self.step, self.modules.clone())?;
+            self.modules = Some(collective::take_leaders_values::<B, _>(
+                peers,
+                self.step,
+                self.modules().clone(),
+            )?);
         }
         // Otherwise the step that follows fails on some peer and reports why.
         Ok(())

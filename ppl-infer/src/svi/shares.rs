@@ -91,7 +91,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         let loss: f64 = shares.iter().map(|s| -s.evaluated.est.elbo * s.weight).sum();
         let state = weighted_state(shares.iter().map(|s| (s.weight, s.evaluated.objective.state())));
-        let m = self.modules.clone();
+        let m = self.modules().clone();
         let mut sum = SumGrads {
             shares: shares.iter_mut().map(|s| std::mem::take(&mut s.grads)).collect(),
             summed: GradientsParams::new(),
@@ -113,10 +113,10 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         rows: usize,
     ) -> Result<Share<B>, StepFailure> {
         let share = batch.narrow_rows(range.start, range.len());
-        let mut m = self.modules.clone().map(&mut FreshLeaves);
+        let mut m = self.modules().clone().map(&mut FreshLeaves);
         let mut evaluated = self.evaluate_step(&m, &share, full_size, range.start as u64)?;
         let weight = range.len() as f64 / rows as f64;
-        let new_params = evaluated.est.params.len() != self.modules.params.len();
+        let new_params = evaluated.est.params.len() != self.modules().params.len();
         m.params = std::mem::take(&mut evaluated.est.params);
         let grads = (evaluated.est.surrogate_loss.clone() * weight).backward();
         let grads = GradientsParams::from_grads(grads, &m);

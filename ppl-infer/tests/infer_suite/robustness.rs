@@ -1,17 +1,25 @@
-//! R1, R2, R4, R5, R6, R8 and C2/C3: non-finite losses leave parameters untouched, mismatched
-//! or duplicate sites are errors, invalid parameters reached during training name the site and
+//! R1, R2, R4, R5, R6, R8 and C2/C3: non-finite losses leave parameters untouched (and what
+//! `Undo::Off` can and cannot undo), mismatched or duplicate sites are errors, invalid parameters reached during training name the site and
 //! the step, an absurd learning rate never panics, and a seed fixes the trajectory whatever
 //! runs beside it.
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::t1;
 use ppl_dist::{inference_suite, Constraint, Exponential, Normal};
 use ppl_infer::TrainingBackend;
-use ppl_infer::{model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig, Validation};
+use ppl_infer::{
+    model_fn, AutoNormal, Elbo, InferError, NonFinitePolicy, OptimizerKind, Svi, SviConfig, Undo, Validation,
+};
 
 inference_suite!(
     nan_data_stops_at_step_zero_with_parameters_unchanged,
     skip_policy_keeps_parameters_finite,
+    undo_off_takes_the_same_steps,
+    undo_off_never_applies_a_non_finite_gradient,
+    undo_off_says_the_update_before_a_non_finite_loss_stays,
     unmatched_and_duplicate_sites_are_errors,
     same_seed_same_trajectory_different_seed_different,
     invalid_parameters_inside_training_name_site_and_step,
@@ -122,6 +130,121 @@ fn skip_policy_keeps_parameters_finite<B: TrainingBackend>(dev: &B::Device) {
         Err(InferError::NonFinite { step, .. }) => assert_eq!(step, svi.steps()),
         other => panic!("expected NonFinite, got {other:?}"),
     }
+}
+
+/// Every bit of a fit's parameters and losses.
+fn fit_bits<B: TrainingBackend>(undo: Undo, dev: &B::Device) -> (Vec<u64>, Vec<u64>) {
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 0.5));
+        });
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+        let scale = ctx.param("scale", ctx.full([1], 0.7), Constraint::Positive);
+        ctx.sample("mu", Normal::new(loc, scale));
+    };
+    let data = Data::new().with("x", t1::<B>(&[1.0, 2.5, -0.5, 0.8, 1.7, 0.1, 2.2, 0.9, 1.1, 0.4], dev));
+    let mut svi = Svi::from_fns(p, q, SviConfig { undo, ..config(20) }, dev);
+    svi.fit(&data).unwrap();
+    let mut params = svi.param("loc").unwrap().to_vec();
+    params.extend(svi.param("scale").unwrap().to_vec());
+    (
+        params.into_iter().map(f64::to_bits).collect(),
+        svi.losses().iter().map(|l| l.to_bits()).collect(),
+    )
+}
+
+fn undo_off_takes_the_same_steps<B: TrainingBackend>(dev: &B::Device) {
+    // Updating in place (flex's fused Adam once nothing else holds the buffers) computes the
+    // same numbers as updating into new buffers: 40 steps, every bit.
+    assert_eq!(fit_bits::<B>(Undo::Off, dev), fit_bits::<B>(Undo::LastUpdate, dev));
+}
+
+fn undo_off_never_applies_a_non_finite_gradient<B: TrainingBackend>(dev: &B::Device) {
+    // Once `infinite` is set, the guide's mean is w + √(w − w.detach()): the same value (the
+    // root of exactly 0), an infinite gradient. Checked before the update, the gradient is
+    // never applied: the parameters stay bitwise, under either undo setting and policy.
+    let p = |ctx: &mut Ctx<B>| {
+        ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+    };
+    for undo in [Undo::Off, Undo::LastUpdate] {
+        for non_finite in [NonFinitePolicy::Error, NonFinitePolicy::Skip] {
+            let infinite = Arc::new(AtomicBool::new(false));
+            let flag = infinite.clone();
+            let q = move |ctx: &mut Ctx<B>| {
+                let w = ctx.param("w", ctx.full([1], 0.5), Constraint::Real);
+                let mean = match flag.load(Ordering::Relaxed) {
+                    true => w.clone() + (w.clone() - w.detach()).sqrt(),
+                    false => w,
+                };
+                ctx.sample("mu", Normal::new(mean, 1.0));
+            };
+            let mut svi = Svi::from_fns(
+                p,
+                q,
+                SviConfig {
+                    undo,
+                    non_finite,
+                    ..config(3)
+                },
+                dev,
+            );
+            svi.step(&Data::new(), 1).unwrap();
+            let after_one = svi.param("w").unwrap().to_vec();
+            infinite.store(true, Ordering::Relaxed);
+            match (non_finite, svi.step(&Data::new(), 1)) {
+                (NonFinitePolicy::Error, Err(e)) => {
+                    assert!(
+                        matches!(&e, InferError::NonFinite { step: 1, what, restored_to_step: None, .. } if what.contains("non-finite gradient")),
+                        "{undo:?}: {e}"
+                    );
+                    assert_eq!(svi.steps(), 1, "{undo:?}");
+                }
+                (NonFinitePolicy::Skip, Ok(loss)) => assert!(loss.is_nan(), "{undo:?}: skipped"),
+                (_, other) => panic!("{undo:?}, {non_finite:?}: {other:?}"),
+            }
+            assert_eq!(svi.param("w").unwrap().to_vec(), after_one, "{undo:?}, {non_finite:?}");
+        }
+    }
+}
+
+fn undo_off_says_the_update_before_a_non_finite_loss_stays<B: TrainingBackend>(dev: &B::Device) {
+    // R1's run under Undo::Off: the update of step 0 cannot be undone; the error says so and
+    // the parameters are those after it (where Undo::LastUpdate goes back to the initial loc).
+    let p = |ctx: &mut Ctx<B>| {
+        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+        ctx.datamodel(|ctx| {
+            ctx.sample("x", Normal::new(mu, 1.0));
+        });
+    };
+    let q = |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+        ctx.sample("mu", Normal::new(loc, 0.5));
+    };
+    let good = Data::new().with("x", t1::<B>(&[1.0, 2.0], dev));
+    let bad = Data::new().with("x", t1::<B>(&[1.0, f64::NAN], dev));
+    let mut svi = Svi::from_fns(
+        p,
+        q,
+        SviConfig {
+            undo: Undo::Off,
+            ..config(5)
+        },
+        dev,
+    );
+    svi.step(&good, 2).unwrap();
+    let after = svi.param("loc").unwrap().to_vec();
+    assert_ne!(after, vec![0.2], "step 0 moved loc");
+    let e = svi.step(&bad, 2).unwrap_err();
+    assert!(
+        matches!(&e, InferError::NonFinite { step: 1, site: Some(s), restored_to_step: None, .. } if s == "x"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("not undone: SviConfig::undo is Off"), "{e}");
+    assert_eq!(svi.param("loc").unwrap().to_vec(), after);
+    assert_eq!((svi.steps(), svi.losses().len()), (1, 1));
 }
 
 fn unmatched_and_duplicate_sites_are_errors<B: TrainingBackend>(dev: &B::Device) {
