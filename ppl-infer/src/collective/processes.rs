@@ -97,14 +97,21 @@ pub(crate) fn port_of(address: &str) -> Result<u16, String> {
         .ok_or_else(|| format!("the address of peer 0 has no valid port (got {address:?})"))
 }
 
-/// Receive one message on `channel`, on a task of its own (burn-communication's channels
-/// panic when a connection ends without a close frame; the panic stays in the task).
-/// `None` when the connection closed or broke, with a description.
-async fn receive<C: CommunicationChannel>(mut channel: C) -> (Option<C>, Result<Wire, String>) {
-    let task = tokio::spawn(async move {
+/// What a [`start_receive`] task hands back: the channel and what its `recv` returned.
+type Receiving<C> = tokio::task::JoinHandle<(C, Result<Option<Message>, <C as CommunicationChannel>::Error>)>;
+
+/// Start receiving one message on `channel`, on a task of its own (burn-communication's
+/// channels panic when a connection ends without a close frame; the panic stays in the task).
+fn start_receive<C: CommunicationChannel>(mut channel: C) -> Receiving<C> {
+    tokio::spawn(async move {
         let got = channel.recv().await;
         (channel, got)
-    });
+    })
+}
+
+/// The message a [`start_receive`] task got, read; `None` when the connection closed or
+/// broke, with a description.
+async fn received<C: CommunicationChannel>(task: Receiving<C>) -> (Option<C>, Result<Wire, String>) {
     match task.await {
         Ok((channel, Ok(Some(message)))) => {
             let wire = rmp_serde::from_slice::<Wire>(&message.data)
@@ -128,9 +135,12 @@ async fn receive<C: CommunicationChannel>(mut channel: C) -> (Option<C>, Result<
     }
 }
 
-/// [`receive`] within `deadline`.
-async fn receive_by<C: CommunicationChannel>(channel: C, deadline: Instant) -> (Option<C>, Result<Wire, String>) {
-    match tokio::time::timeout_at(deadline, receive(channel)).await {
+/// [`received`] within `deadline`.
+async fn received_by<C: CommunicationChannel>(
+    task: Receiving<C>,
+    deadline: Instant,
+) -> (Option<C>, Result<Wire, String>) {
+    match tokio::time::timeout_at(deadline, received(task)).await {
         Ok(got) => got,
         Err(_) => (
             None,
@@ -139,9 +149,23 @@ async fn receive_by<C: CommunicationChannel>(channel: C, deadline: Instant) -> (
     }
 }
 
+/// Receive one message on `channel` within `deadline` ([`start_receive`], [`received_by`]).
+async fn receive_by<C: CommunicationChannel>(channel: C, deadline: Instant) -> (Option<C>, Result<Wire, String>) {
+    received_by(start_receive(channel), deadline).await
+}
+
 /// Send `wire` on `channel` within `deadline`.
 async fn send_by<C: CommunicationChannel>(channel: &mut C, wire: &Wire, deadline: Instant) -> Result<(), String> {
-    match tokio::time::timeout_at(deadline, channel.send(encode(wire))).await {
+    send_encoded_by(channel, encode(wire), deadline).await
+}
+
+/// Send an [`encode`]d message on `channel` within `deadline`.
+async fn send_encoded_by<C: CommunicationChannel>(
+    channel: &mut C,
+    message: Message,
+    deadline: Instant,
+) -> Result<(), String> {
+    match tokio::time::timeout_at(deadline, channel.send(message)).await {
         Ok(Ok(())) => Ok(()),
         Ok(Err(e)) => Err(format!("its connection broke ({e:?})")),
         Err(_) => Err("sending did not finish within the timeout".into()),
@@ -345,13 +369,14 @@ pub(crate) fn all_reduce<I: Backend>(
                     }
                     sum = sum + Tensor::<I, 1>::from_data(data, &device);
                 }
-                let reply = Wire::Values {
+                // Encoded once; every peer gets the same bytes (clones of `Bytes` share them).
+                let reply = encode(&Wire::Values {
                     round,
                     data: sum.to_data(),
-                };
+                });
                 link.runtime.block_on(async {
                     for (k, channel) in channels.iter_mut().enumerate() {
-                        send_by(channel, &reply, deadline)
+                        send_encoded_by(channel, Message::new(reply.data.clone()), deadline)
                             .await
                             .map_err(|e| format!("peer {}: {e}", k + 1))?;
                     }
@@ -400,26 +425,21 @@ pub(crate) fn all_reduce<I: Backend>(
     })
 }
 
-/// Receive exchange `round` from every channel (peer k + 1 at index k), all at once, by
-/// `deadline`: the channels back (those still usable) and the tensors in peer order.
+/// Receive exchange `round` from every channel (peer k + 1 at index k), all at once (a
+/// receiving task per channel), by `deadline`: the channels back (those still usable) and the
+/// tensors in peer order.
 async fn gather(
     channels: Vec<WsServerChannel>,
     round: u64,
     deadline: Instant,
 ) -> (Vec<WsServerChannel>, Result<Vec<TensorData>, String>) {
-    let tasks: Vec<_> = channels
-        .into_iter()
-        .map(|channel| tokio::spawn(receive_by(channel, deadline)))
-        .collect();
+    let tasks: Vec<_> = channels.into_iter().map(start_receive).collect();
     let mut back = Vec::new();
     let mut datas = Vec::new();
     let mut failure = None;
     for (k, task) in tasks.into_iter().enumerate() {
         let peer = k + 1;
-        let (channel, got) = match task.await {
-            Ok(done) => done,
-            Err(_) => (None, Err("its connection ended".into())),
-        };
+        let (channel, got) = received_by(task, deadline).await;
         back.extend(channel);
         let got = got.and_then(|wire| match wire {
             Wire::Values { round: r, data } if r == round => Ok(data),
