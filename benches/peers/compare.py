@@ -85,6 +85,9 @@ def main():
     ap.add_argument("--batch-shares", default="2",
                     help="comma-separated share counts for extra flex rows at each thread count above 1 (digits and "
                          "vae: SviConfig::batch_shares, suffix -Nsh); empty for none")
+    ap.add_argument("--undo-off", action="store_true",
+                    help="extra flex and tch rows with --undo off (digits and vae: SviConfig::undo = Undo::Off, "
+                         "Adam in place; suffix -inplace)")
     a = ap.parse_args()
 
     base_env = dict(os.environ)
@@ -132,6 +135,10 @@ def main():
                 impls[f"{name}-{t}t"] = ([a.python, str(PEERS / script)], env)
     else:
         print(f"# no {a.python}: Python peers left out (bash benches/peers/setup.sh)", file=sys.stderr)
+    if a.undo_off:
+        for name, (cmd, env) in list(impls.items()):
+            if name.startswith(("ppl-rs-flex", "ppl-rs-tch")) and not name.startswith("ppl-rs-flex-mi"):
+                impls[f"{name}-inplace"] = (cmd + ["--undo", "off"], env)
     for s in filter(None, a.skip.split(",")):
         impls.pop(s, None)
 
@@ -140,8 +147,8 @@ def main():
     for r in range(a.rounds):
         for model in models:
             for name, (cmd, env) in impls.items():
-                if model in ("logistic", "eight_schools") and (name.startswith("torch") or name.endswith("sh")):
-                    continue  # the hand-written floor has only the two networks; small models take no shares
+                if model in ("logistic", "eight_schools") and (name.startswith("torch") or name.endswith(("sh", "inplace"))):
+                    continue  # the hand-written floor has only the two networks; small models take no shares or undo setting
                 full = cmd + ["--model", model, "--steps", str(a.steps), "--reps", str(a.reps),
                               "--warmup", str(a.warmup)]
                 res = subprocess.run(full, cwd=PEERS, env=env, capture_output=True, text=True)

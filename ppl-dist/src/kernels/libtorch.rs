@@ -63,7 +63,8 @@ pub(super) fn bernoulli_logits_grad(logits: TchTensor, value: TchTensor, grad: T
 /// ulps per step), except that moments below the smallest normal number are flushed to zero,
 /// as flex's kernel does (see there why): one pass each on the moments' fresh buffers.
 /// Without it the VAE step on LibTorch fell from ~180 to ~125 steps/s once its moments had
-/// decayed (after ~1000 steps; `benches/README.md`).
+/// decayed (after ~1000 steps; `benches/README.md`). When the parameter and the moments are
+/// this update's alone (`Svi` with `Undo::Off`), they are updated in place.
 pub(super) fn adam_update(
     param: TchTensor,
     grad: TchTensor,
@@ -73,23 +74,43 @@ pub(super) fn adam_update(
     let (f1, f2) = step.complements();
     let (c, eps) = step.corrections();
     let g = &grad.tensor;
-    let (m, mut v) = match moments {
+    // In place when nothing else holds the parameter and the moments (`Svi` with
+    // `Undo::Off`): the same operators' `_` forms, the same numbers.
+    let owned = |t: &TchTensor| t.can_mut() && t.tensor.is_contiguous();
+    let in_place = owned(&param) && moments.as_ref().is_some_and(|(m, v)| owned(m) && owned(v));
+    let (mut p, m, mut v) = match moments {
+        Some((mut m, mut v)) if in_place => {
+            let _ = m.tensor.lerp_(g, f64::from(f1));
+            let _ = v.tensor.lerp_(&g.square(), f64::from(f2));
+            (param, m, v)
+        }
         Some((m, v)) => (
-            m.tensor.lerp(g, f64::from(f1)),
-            v.tensor.lerp(&g.square(), f64::from(f2)),
+            param,
+            TchTensor::new(m.tensor.lerp(g, f64::from(f1))),
+            TchTensor::new(v.tensor.lerp(&g.square(), f64::from(f2))),
         ),
-        None => (g * f64::from(f1), g.square() * f64::from(f2)),
+        None => (
+            param,
+            TchTensor::new(g * f64::from(f1)),
+            TchTensor::new(g.square() * f64::from(f2)),
+        ),
     };
-    let below_normal = largest_subnormal(m.kind());
+    let below_normal = largest_subnormal(m.tensor.kind());
     // m where |m| > the largest subnormal, else 0 (NaN kept), written over m's own buffer.
-    let _ = m.hardshrink_backward_grad_input(&m, &m, below_normal);
+    let _ = m
+        .tensor
+        .hardshrink_backward_grad_input(&m.tensor, &m.tensor, below_normal);
     // v ≥ 0: v where v > the largest subnormal, else 0 (NaN kept).
-    let _ = v.threshold_(below_normal, 0.0);
-    let mut denom = v.sqrt();
+    let _ = v.tensor.threshold_(below_normal, 0.0);
+    let mut denom = v.tensor.sqrt();
     let _ = denom.g_add_scalar_(f64::from(eps));
     let _ = denom.g_mul_scalar_(-1.0 / (step.lr * f64::from(c)));
-    let p = param.tensor.addcdiv(&m, &denom);
-    (TchTensor::new(p), TchTensor::new(m), TchTensor::new(v))
+    if in_place {
+        let _ = p.tensor.addcdiv_(&m.tensor, &denom);
+    } else {
+        p = TchTensor::new(p.tensor.addcdiv(&m.tensor, &denom));
+    }
+    (p, m, v)
 }
 
 /// The largest subnormal number of a float kind, exactly (the value below the smallest

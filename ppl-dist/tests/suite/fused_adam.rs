@@ -11,6 +11,9 @@
 //! decaying through that range for hundreds of steps); the composed update, which the
 //! other backends run, does not.
 //!
+//! Where the parameter and moments are the kernel's alone, flex's and libtorch's kernels write
+//! over them; the same numbers as into new buffers, and nothing held elsewhere changes.
+//!
 //! Inputs: parameters over ten orders of magnitude and both signs, gradients from 1e−3 to 1e3
 //! with zeros and a sign change between steps, a learning rate that changes per step.
 
@@ -21,7 +24,8 @@ use crate::common::{backend_suite, float_limits, host, t2};
 
 backend_suite!(
     fused_adam_update_equals_the_composed_update,
-    adam_kernels_flush_subnormal_moments_where_they_say_so
+    adam_kernels_flush_subnormal_moments_where_they_say_so,
+    adam_kernels_in_place_equal_new_buffers_and_leave_shared_inputs_alone
 );
 
 const ROWS: usize = 4;
@@ -50,6 +54,43 @@ fn grads(step: usize) -> Vec<f64> {
 
 fn is_backend<B: Backend>(name: &str) -> bool {
     std::any::type_name::<B>().contains(name)
+}
+
+/// The kernels update in place when the parameter and moments are theirs alone (flex and
+/// libtorch: `Svi` with `Undo::Off`) and into new buffers when something else holds them: six
+/// steps of each from the same start give the same bits, and the inputs held elsewhere keep
+/// their values.
+fn adam_kernels_in_place_equal_new_buffers_and_leave_shared_inputs_alone<B: TrainingBackend>(dev: &B::Device) {
+    type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
+    let tensor = |v: &[f64]| t2::<Inner<B>>(v, ROWS, COLS, dev);
+    let bits = |t: &burn::tensor::Tensor<Inner<B>, 2>| host(t.clone()).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    let (mut shared, mut shared_moments) = (tensor(&params()), None::<AdamMoments<Inner<B>, 2>>);
+    let (mut owned, mut owned_moments) = (tensor(&params()), None::<AdamMoments<Inner<B>, 2>>);
+    for time in 1..=6 {
+        let step = AdamStep {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-5,
+            lr: 0.01 * time as f64,
+            time,
+        };
+        let held = (shared.clone(), shared_moments.clone());
+        let held_bits = (
+            bits(&held.0),
+            held.1.as_ref().map(|m| (bits(&m.moment_1), bits(&m.moment_2))),
+        );
+        let (p_s, m_s) = <Inner<B> as FusedKernels>::adam_update(shared, tensor(&grads(time)), shared_moments, &step);
+        let (p_o, m_o) = <Inner<B> as FusedKernels>::adam_update(owned, tensor(&grads(time)), owned_moments, &step);
+        assert_eq!(bits(&p_o), bits(&p_s), "step {time}: parameters");
+        assert_eq!(bits(&m_o.moment_1), bits(&m_s.moment_1), "step {time}: first moments");
+        assert_eq!(bits(&m_o.moment_2), bits(&m_s.moment_2), "step {time}: second moments");
+        let now = (
+            bits(&held.0),
+            held.1.as_ref().map(|m| (bits(&m.moment_1), bits(&m.moment_2))),
+        );
+        assert_eq!(now, held_bits, "step {time}: the state held elsewhere was written over");
+        (shared, shared_moments, owned, owned_moments) = (p_s, Some(m_s), p_o, Some(m_o));
+    }
 }
 
 fn fused_adam_update_equals_the_composed_update<B: TrainingBackend>(dev: &B::Device) {
