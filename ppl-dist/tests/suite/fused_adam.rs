@@ -52,6 +52,25 @@ fn grads(step: usize) -> Vec<f64> {
         .collect()
 }
 
+/// The kernel's parameters `got` against the composed update's `want`, both from `old`: bit
+/// for bit when `exact`, else within 8 ulps (`eps`, and `tiny` absolute) of the terms of
+/// p − lr·c·m/(√v + ε·s), the old value and the step.
+fn assert_parameters(time: usize, old: &[f64], got: &[f64], want: &[f64], exact: bool, (eps, tiny): (f64, f64)) {
+    for i in 0..want.len() {
+        let scale = old[i].abs() + (old[i] - want[i]).abs();
+        let ok = if exact {
+            got[i].to_bits() == want[i].to_bits()
+        } else {
+            (got[i] - want[i]).abs() <= 8.0 * eps * scale + tiny
+        };
+        assert!(
+            ok,
+            "step {time}, parameter {i}: kernel {:e}, composed {:e}",
+            got[i], want[i]
+        );
+    }
+}
+
 fn is_backend<B: Backend>(name: &str) -> bool {
     std::any::type_name::<B>().contains(name)
 }
@@ -113,21 +132,7 @@ fn fused_adam_update_equals_the_composed_update<B: TrainingBackend>(dev: &B::Dev
         let (p_c, m_c) = adam_update_composed(p.clone(), g.clone(), moments.clone(), &step);
         let (p_f, m_f) = <Inner<B> as FusedKernels>::adam_update(p.clone(), g.clone(), moments.clone(), &step);
         let (old, gv) = (host(p.clone()), host(g));
-        let (want, got) = (host(p_c.clone()), host(p_f));
-        for i in 0..want.len() {
-            // The terms of p − lr·c·m/(√v + ε·s): the old value and the step.
-            let scale = old[i].abs() + (old[i] - want[i]).abs();
-            let ok = if exact {
-                got[i].to_bits() == want[i].to_bits()
-            } else {
-                (got[i] - want[i]).abs() <= 8.0 * eps * scale + tiny
-            };
-            assert!(
-                ok,
-                "step {time}, parameter {i}: kernel {:e}, composed {:e}",
-                got[i], want[i]
-            );
-        }
+        assert_parameters(time, &old, &host(p_f), &host(p_c.clone()), exact, (eps, tiny));
         let old_m = moments
             .as_ref()
             .map(|m| (host(m.moment_1.clone()), host(m.moment_2.clone())));
@@ -194,17 +199,7 @@ fn adam_kernels_flush_subnormal_moments_where_they_say_so<B: TrainingBackend>(de
         let old = host(pc.clone());
         let (q, m) = <Inner<B> as FusedKernels>::adam_update(p, tensor(&grads), moments, &step);
         let (qc, mc) = adam_update_composed(pc, tensor(&grads), composed, &step);
-        let (got, want) = (host(q.clone()), host(qc.clone()));
-        for i in 0..want.len() {
-            // The terms of p − lr·c·m/(√v + ε·s), as in the test above.
-            let scale = old[i].abs() + (old[i] - want[i]).abs();
-            assert!(
-                (got[i] - want[i]).abs() <= 8.0 * eps * scale + tiny,
-                "step {time}, parameter {i}: kernel {:e}, composed {:e}",
-                got[i],
-                want[i]
-            );
-        }
+        assert_parameters(time, &old, &host(q.clone()), &host(qc.clone()), false, (eps, tiny));
         let kernel = subnormal(&host(m.moment_1.clone())) + subnormal(&host(m.moment_2.clone()));
         let reference = subnormal(&host(mc.moment_1.clone())) + subnormal(&host(mc.moment_2.clone()));
         assert!(
