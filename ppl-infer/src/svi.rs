@@ -48,8 +48,9 @@ pub enum NonFinitePolicy {
 ///
 /// Keeping it costs a second copy of the parameters and the optimizer's state, and makes each
 /// update write new buffers (the old ones are the kept state). Without it, the fused Adam
-/// ([`OptimizerKind::Adam`] on flex) updates parameters and moments in place: the VAE step
-/// ran 8–11 % faster (`benches/README.md`, 2026-12-05), for less memory.
+/// ([`OptimizerKind::Adam`] on flex and LibTorch) updates parameters and moments in place:
+/// the same numbers, bit for bit, and on 2 cores a VAE step 4–11 % faster, a digit
+/// classifier's 8–16 % (`benches/README.md`, 2026-12-05).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Undo {
     /// Keep the parameters and the optimizer's state from before the last update (the
