@@ -16,7 +16,7 @@ use burn::tensor::TensorMetadata;
 use super::bernoulli::bernoulli_logits_log_prob_composed;
 use super::half_cauchy::half_cauchy_log_prob_grads;
 use super::log_normal::log_normal_log_prob_grads;
-use super::normal::{normal_log_prob_fixed_scale_grads, normal_log_prob_grads};
+use super::normal::normal_log_prob_grads;
 use super::{float, DenseActivation, FusedKernels};
 
 impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
@@ -293,7 +293,7 @@ impl<B: FusedKernels, const D: usize> Backward<B, 2> for NormalLogDensityFixedSc
         let (x, m) = ops.state;
         let shapes = [x.shape(), m.shape()];
         let wanted = ops.parents.each_ref().map(Option::is_some);
-        let partials = normal_log_prob_fixed_scale_grads::<B, D>(float(x), float(m), self.0, float(grad), wanted)
+        let partials = B::normal_log_prob_fixed_scale_grads::<D>(float(x), float(m), self.0, float(grad), wanted)
             .map(|g| g.map(|g| g.into_primitive().tensor()));
         register_grads::<B, 2>(ops.parents.map(|p| p.map(|n| n.id)), shapes, partials, grads);
     }

@@ -9,8 +9,10 @@ use burn_flex::{Flex, FlexTensor};
 
 use super::adam::{adam_update_composed, AdamMoments, AdamStep};
 use super::bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
+use super::normal::{normal_log_prob_fixed_scale_composed, normal_log_prob_fixed_scale_grads};
 use super::vector_math::{exp_neg, ln_1p_unit};
 use super::{float, DenseActivation, DenseGrads, FusedKernels};
+use crate::special::HALF_LN_2PI;
 
 mod dense;
 
@@ -126,6 +128,58 @@ impl FusedKernels for Flex {
         float(FlexTensor::from_data(data))
     }
 
+    fn normal_log_prob_fixed_scale<const D: usize>(
+        value: Tensor<Flex, D>,
+        loc: Tensor<Flex, D>,
+        scale: f64,
+    ) -> Tensor<Flex, D> {
+        let dtype = value.dtype();
+        if loc.dtype() != dtype || value.dims() != loc.dims() || !matches!(dtype, DType::F32 | DType::F64) {
+            return normal_log_prob_fixed_scale_composed(value, loc, scale);
+        }
+        let (x, m) = (contiguous(value), contiguous(loc));
+        // The composed operations' scalars: −σ⁻²/2 and ln σ + ln(2π)/2, rounded as flex rounds
+        // a scalar operand.
+        let (k, c) = (-0.5 / (scale * scale), scale.ln() + HALF_LN_2PI);
+        float(match dtype {
+            DType::F32 => normal_fixed_scale_forward::<f32>(&x, &m, k, c),
+            _ => normal_fixed_scale_forward::<f64>(&x, &m, k, c),
+        })
+    }
+
+    fn normal_log_prob_fixed_scale_grads<const D: usize>(
+        value: Tensor<Flex, D>,
+        loc: Tensor<Flex, D>,
+        scale: f64,
+        grad: Tensor<Flex, D>,
+        wanted: [bool; 2],
+    ) -> [Option<Tensor<Flex, D>>; 2] {
+        let dtype = grad.dtype();
+        let same = value.dtype() == dtype && loc.dtype() == dtype;
+        if !same
+            || value.dims() != loc.dims()
+            || value.dims() != grad.dims()
+            || !matches!(dtype, DType::F32 | DType::F64)
+            || wanted == [false, false]
+        {
+            return normal_log_prob_fixed_scale_grads(value, loc, scale, grad, wanted);
+        }
+        let (x, m, mut g) = (contiguous(value), contiguous(loc), contiguous(grad));
+        // ∂/∂μ = (g·(x − μ))·σ⁻², written over g's buffer (flex copies it first if shared);
+        // ∂/∂x its negation (the composed product times −σ⁻²: the same bits).
+        let k = 1.0 / (scale * scale);
+        match dtype {
+            DType::F32 => normal_fixed_scale_loc_grad::<f32>(&x, &m, &mut g, k),
+            _ => normal_fixed_scale_loc_grad::<f64>(&x, &m, &mut g, k),
+        }
+        let g_loc: Tensor<Flex, D> = float(g);
+        match wanted {
+            [true, true] => [Some(g_loc.clone().neg()), Some(g_loc)],
+            [true, false] => [Some(g_loc.neg()), None],
+            _ => [None, Some(g_loc)],
+        }
+    }
+
     fn bernoulli_logits_grad<const D: usize>(
         logits: Tensor<Flex, D>,
         value: Tensor<Flex, D>,
@@ -221,6 +275,8 @@ trait Real:
     fn ln_1p(self) -> Self;
     /// `max(self, other)` as the standard library's (`f32::max`: what flex's ReLU calls).
     fn max(self, other: Self) -> Self;
+    /// `v` rounded to this type, as flex rounds a scalar operand (`v as f32`).
+    fn of_f64(v: f64) -> Self;
     /// The tensor's buffer as elements of this type.
     fn slice(t: &FlexTensor) -> &[Self];
     /// The same, writable (flex copies a shared buffer first).
@@ -249,6 +305,9 @@ macro_rules! real {
             }
             fn max(self, other: Self) -> Self {
                 <$t>::max(self, other)
+            }
+            fn of_f64(v: f64) -> Self {
+                v as $t
             }
             fn slice(t: &FlexTensor) -> &[Self] {
                 t.storage()
@@ -358,6 +417,56 @@ multiversion! {
             let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
             let grad = (f64::from(*g) * sigmoid) as f32;
             *g = if keep { grad * s } else { 0.0 * s };
+        }
+    }
+}
+
+/// `((x − μ)²·k) − c` over equal-shaped contiguous `x`, `μ` into a new tensor, the scalars
+/// rounded to the element type: the composed fixed-scale normal density's operations (flex's
+/// `powi_scalar(2)` is `d·d`) in one pass, the same bits.
+fn normal_fixed_scale_forward<E: Real>(x: &FlexTensor, m: &FlexTensor, k: f64, c: f64) -> FlexTensor {
+    let (xs, ms) = (E::slice(x), E::slice(m));
+    let n = xs.len();
+    let mut out = vec![E::ZERO; n];
+    let (k, c) = (E::of_f64(k), E::of_f64(c));
+    let os = out.as_mut_slice();
+    chunked!(n, PARALLEL_MIN, |x = xs.par_chunks, m = ms.par_chunks, o = os.par_chunks_mut| {
+        normal_fixed_scale_values(x, m, o, [k, c])
+    });
+    E::tensor(out, x.layout().shape().clone())
+}
+
+multiversion! {
+    dispatch: normal_fixed_scale_values,
+    /// `o = ((x − m)·(x − m))·k − c` (one build per instruction set, the same bits from each).
+    fn normal_fixed_scale_values_portable<E: Real>(x: &[E], m: &[E], o: &mut [E], kc: [E; 2]) {
+        assert!(x.len() == m.len() && o.len() == m.len());
+        let [k, c] = kc;
+        for ((o, &x), &m) in o.iter_mut().zip(x).zip(m) {
+            let d = x - m;
+            *o = d * d * k - c;
+        }
+    }
+}
+
+/// `g ← (g·(x − μ))·k` in place over equal-shaped contiguous tensors, `k` rounded to the
+/// element type: the composed gradient's operations in one pass, the same bits.
+fn normal_fixed_scale_loc_grad<E: Real>(x: &FlexTensor, m: &FlexTensor, g: &mut FlexTensor, k: f64) {
+    let (xs, ms, gs) = (E::slice(x), E::slice(m), E::slice_mut(g));
+    let n = gs.len();
+    let k = E::of_f64(k);
+    chunked!(n, PARALLEL_MIN, |x = xs.par_chunks, m = ms.par_chunks, g = gs.par_chunks_mut| {
+        normal_fixed_scale_grads_in_place(x, m, g, k)
+    });
+}
+
+multiversion! {
+    dispatch: normal_fixed_scale_grads_in_place,
+    /// `g ← (g·(x − m))·k` (one build per instruction set, the same bits from each).
+    fn normal_fixed_scale_grads_in_place_portable<E: Real>(x: &[E], m: &[E], g: &mut [E], k: E) {
+        assert!(x.len() == m.len() && g.len() == m.len());
+        for ((g, &x), &m) in g.iter_mut().zip(x).zip(m) {
+            *g = *g * (x - m) * k;
         }
     }
 }

@@ -168,6 +168,19 @@ pub trait FusedKernels: Backend {
         normal_log_prob_fixed_scale_composed(value, loc, scale)
     }
 
+    /// The gradients of [`FusedKernels::normal_log_prob_fixed_scale`] given the gradient
+    /// `grad` of its output, `(∂/∂value, ∂/∂loc)` where `wanted`, as
+    /// [`normal_log_prob_fixed_scale_grads`] computes them (flex: one pass, the same bits).
+    fn normal_log_prob_fixed_scale_grads<const D: usize>(
+        value: Tensor<Self, D>,
+        loc: Tensor<Self, D>,
+        scale: f64,
+        grad: Tensor<Self, D>,
+        wanted: [bool; 2],
+    ) -> [Option<Tensor<Self, D>>; 2] {
+        normal_log_prob_fixed_scale_grads(value, loc, scale, grad, wanted)
+    }
+
     /// The log-normal log-density of `value` given the location `loc` and scale `scale` of
     /// its logarithm, as [`log_normal_log_prob_composed`] computes it (`−∞` for `x ≤ 0`).
     /// Shapes: broadcastable; the result has the broadcast shape. On the autodiff backend one

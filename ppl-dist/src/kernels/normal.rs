@@ -59,7 +59,9 @@ pub fn normal_log_prob_grads<B: Backend, const D: usize>(
 }
 
 /// The gradients of [`normal_log_prob_fixed_scale_composed`] given `grad`:
-/// `(∂/∂value, ∂/∂loc)` in the broadcast shape, where `wanted`.
+/// `(∂/∂value, ∂/∂loc)` in the broadcast shape, where `wanted`: `∂/∂μ = g·(x − μ)·σ⁻²`, and
+/// `∂/∂x` the same product times `−σ⁻²` (rounding is symmetric in the sign, so the two are
+/// exact negations of each other).
 pub fn normal_log_prob_fixed_scale_grads<B: Backend, const D: usize>(
     value: Tensor<B, D>,
     loc: Tensor<B, D>,
@@ -67,7 +69,12 @@ pub fn normal_log_prob_fixed_scale_grads<B: Backend, const D: usize>(
     grad: Tensor<B, D>,
     wanted: [bool; 2],
 ) -> [Option<Tensor<B, D>>; 2] {
-    let g_value = grad * (value - loc) * (-1.0 / (scale * scale));
-    let g_loc = wanted[1].then(|| g_value.clone().neg());
-    [wanted[0].then_some(g_value), g_loc]
+    let k = 1.0 / (scale * scale);
+    let product = grad * (value - loc);
+    match wanted {
+        [true, true] => [Some(product.clone() * -k), Some(product * k)],
+        [true, false] => [Some(product * -k), None],
+        [false, true] => [None, Some(product * k)],
+        [false, false] => [None, None],
+    }
 }

@@ -20,6 +20,7 @@ use crate::common::{backend_suite, float_limits, host, is_f64, t2};
 backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
     fused_normal_equals_the_composed_operations,
+    fused_fixed_scale_normal_of_equal_shapes_is_the_composed_operations_bit_for_bit,
     fused_softplus_equals_the_composed_operations,
     fused_normal_draw_equals_the_composed_operations,
     fused_log_normal_and_half_cauchy_equal_the_composed_operations,
@@ -273,6 +274,38 @@ fn fused_normal_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Devi
             dev,
         );
     }
+}
+
+/// The fixed-scale normal's kernels where value, location and output have one shape (a
+/// decoder's pixels; flex runs each in one pass) against the generic operations on the same
+/// backend: the log-density and the gradients, each alone or both, bit for bit.
+fn fused_fixed_scale_normal_of_equal_shapes_is_the_composed_operations_bit_for_bit<B: TrainingBackend>(
+    dev: &B::Device,
+) {
+    use ppl_dist::kernels::{normal_log_prob_fixed_scale_composed, normal_log_prob_fixed_scale_grads};
+    type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
+    let values = |f: &dyn Fn(usize) -> f64| (0..ROWS * COLS).map(f).collect::<Vec<f64>>();
+    let tensor = |v: &[f64]| t2::<Inner<B>>(v, ROWS, COLS, dev);
+    let x = tensor(&values(&|i| (i as f64 - 20.0) * 0.37 + (i % 4) as f64 * 1e-3));
+    let m = tensor(&values(&|i| ((i * 7) % 13) as f64 * 0.9 - 5.0));
+    let g = tensor(&values(&|i| 0.25 + (i % 5) as f64 * 0.5 - (i % 2) as f64));
+    let kernel = <Inner<B> as FusedKernels>::normal_log_prob_fixed_scale(x.clone(), m.clone(), 0.7);
+    let composed = normal_log_prob_fixed_scale_composed(x.clone(), m.clone(), 0.7);
+    assert_eq!(bits(kernel), bits(composed), "log-density");
+    for wanted in [[true, true], [false, true], [true, false]] {
+        let kernel =
+            <Inner<B> as FusedKernels>::normal_log_prob_fixed_scale_grads(x.clone(), m.clone(), 0.7, g.clone(), wanted);
+        let composed = normal_log_prob_fixed_scale_grads(x.clone(), m.clone(), 0.7, g.clone(), wanted);
+        for (k, (a, b)) in kernel.into_iter().zip(composed).enumerate() {
+            assert_eq!(a.is_some(), wanted[k], "gradient {k}, wanted {wanted:?}");
+            assert_eq!(a.map(bits), b.map(bits), "gradient {k}, wanted {wanted:?}");
+        }
+    }
+    assert_eq!(
+        host(g),
+        values(&|i| 0.25 + (i % 5) as f64 * 0.5 - (i % 2) as f64),
+        "the caller's gradient is left alone"
+    );
 }
 
 /// The log-normal and half-Cauchy densities over values on both sides of 0 (`−∞` and no
