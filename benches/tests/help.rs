@@ -31,6 +31,7 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
                 "--validation",
                 "--batch-shares",
                 "--sampling",
+                "--undo",
             ][..],
         ),
         (env!("CARGO_BIN_EXE_amortized_memory"), &["--rows", "--compare"][..]),
@@ -50,17 +51,19 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
     // The values the comparison script relies on.
     let text = help(env!("CARGO_BIN_EXE_svi_steps"));
     assert!(
-        text.contains("[default: digits]") && text.contains("[default: first-step]"),
+        text.contains("[default: digits]")
+            && text.contains("[default: first-step]")
+            && text.contains("[default: last-update]"),
         "{text}"
     );
 }
 
-/// `--batch-shares` and `--sampling device` on a workload that takes its data whole (and
+/// `--batch-shares`, `--sampling device` and `--undo off` on a workload that takes its data whole (and
 /// draws on the host) are refused with a message that names the flag and the workload, before
 /// any step runs.
 #[test]
-fn batch_shares_and_device_sampling_on_a_small_model_are_refused() {
-    for (flag, value) in [("--batch-shares", "2"), ("--sampling", "device")] {
+fn batch_shares_device_sampling_and_undo_on_a_small_model_are_refused() {
+    for (flag, value) in [("--batch-shares", "2"), ("--sampling", "device"), ("--undo", "off")] {
         let out = Command::new(env!("CARGO_BIN_EXE_svi_steps"))
             .args(["--model", "logistic", flag, value, "--steps", "1", "--reps", "1"])
             .output()
