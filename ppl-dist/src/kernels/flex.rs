@@ -128,6 +128,19 @@ impl FusedKernels for Flex {
         float(FlexTensor::from_data(data))
     }
 
+    fn add_same_shape<const D: usize>(a: Tensor<Flex, D>, b: Tensor<Flex, D>) -> Tensor<Flex, D> {
+        let dtype = a.dtype();
+        if b.dtype() != dtype || a.dims() != b.dims() || !matches!(dtype, DType::F32 | DType::F64) {
+            return a + b;
+        }
+        let (mut a, b) = (contiguous(a), contiguous(b));
+        match dtype {
+            DType::F32 => add_into::<f32>(&mut a, &b),
+            _ => add_into::<f64>(&mut a, &b),
+        }
+        float(a)
+    }
+
     fn normal_log_prob_fixed_scale<const D: usize>(
         value: Tensor<Flex, D>,
         loc: Tensor<Flex, D>,
@@ -417,6 +430,25 @@ multiversion! {
             let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
             let grad = (f64::from(*g) * sigmoid) as f32;
             *g = if keep { grad * s } else { 0.0 * s };
+        }
+    }
+}
+
+/// `a ← a + b` over equal-shaped contiguous tensors (flex copies `a` first if it is shared),
+/// in chunks across the thread pool for large ones.
+fn add_into<E: Real>(a: &mut FlexTensor, b: &FlexTensor) {
+    let (bs, as_) = (E::slice(b), E::slice_mut(a));
+    let n = as_.len();
+    chunked!(n, PARALLEL_MIN, |a = as_.par_chunks_mut, b = bs.par_chunks| add_in_place(a, b));
+}
+
+multiversion! {
+    dispatch: add_in_place,
+    /// `a ← a + b` (one build per instruction set, the same bits from each).
+    fn add_in_place_portable<E: Real>(a: &mut [E], b: &[E]) {
+        assert!(a.len() == b.len());
+        for (a, &b) in a.iter_mut().zip(b) {
+            *a = *a + b;
         }
     }
 }

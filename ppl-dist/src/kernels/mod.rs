@@ -168,6 +168,13 @@ pub trait FusedKernels: Backend {
         normal_log_prob_fixed_scale_composed(value, loc, scale)
     }
 
+    /// `a + b` for two tensors of one shape, such as two shares' gradients of one parameter
+    /// (flex: added into `a`'s buffer when it is `a`'s alone, split across the thread pool for
+    /// large tensors; the same bits as `a + b`).
+    fn add_same_shape<const D: usize>(a: Tensor<Self, D>, b: Tensor<Self, D>) -> Tensor<Self, D> {
+        a + b
+    }
+
     /// The gradients of [`FusedKernels::normal_log_prob_fixed_scale`] given the gradient
     /// `grad` of its output, `(∂/∂value, ∂/∂loc)` where `wanted`, as
     /// [`normal_log_prob_fixed_scale_grads`] computes them (flex: one pass, the same bits).

@@ -21,6 +21,7 @@ backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
     fused_normal_equals_the_composed_operations,
     fused_fixed_scale_normal_of_equal_shapes_is_the_composed_operations_bit_for_bit,
+    add_same_shape_is_the_plain_sum_and_leaves_shared_operands_alone,
     fused_softplus_equals_the_composed_operations,
     fused_normal_draw_equals_the_composed_operations,
     fused_log_normal_and_half_cauchy_equal_the_composed_operations,
@@ -274,6 +275,35 @@ fn fused_normal_equals_the_composed_operations<B: TrainingBackend>(dev: &B::Devi
             dev,
         );
     }
+}
+
+/// `add_same_shape` (the sum of two shares' gradients) against `a + b`, bit for bit, on a
+/// tensor large enough for flex to split across threads: with `a` its own and with `a` held
+/// elsewhere too (which keeps its values).
+fn add_same_shape_is_the_plain_sum_and_leaves_shared_operands_alone<B: TrainingBackend>(dev: &B::Device) {
+    type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
+    let (rows, cols) = (300, 700);
+    let a: Vec<f64> = (0..rows * cols)
+        .map(|i| ((i * 37) % 101) as f64 * 0.013 - 0.6)
+        .collect();
+    let b: Vec<f64> = (0..rows * cols)
+        .map(|i| ((i * 11) % 97) as f64 * -0.021 + 1e-4)
+        .collect();
+    let tensor = |v: &[f64]| t2::<Inner<B>>(v, rows, cols, dev);
+    let want = bits(tensor(&a) + tensor(&b));
+    assert_eq!(
+        bits(<Inner<B> as FusedKernels>::add_same_shape(tensor(&a), tensor(&b))),
+        want,
+        "own"
+    );
+    let held = tensor(&a);
+    let held_bits = bits(held.clone());
+    assert_eq!(
+        bits(<Inner<B> as FusedKernels>::add_same_shape(held.clone(), tensor(&b))),
+        want,
+        "shared"
+    );
+    assert_eq!(bits(held), held_bits, "the operand held elsewhere was written over");
 }
 
 /// The fixed-scale normal's kernels where value, location and output have one shape (a

@@ -14,7 +14,7 @@ use burn::optim::GradientsParams;
 use burn::tensor::backend::AutodiffBackend;
 use burn::tensor::Tensor;
 use ppl_core::Data;
-use ppl_dist::kernels::with_serial_kernels;
+use ppl_dist::kernels::{with_serial_kernels, FusedKernels};
 use rayon::prelude::*;
 
 use super::{EvaluatedStep, StepFailure, Svi};
@@ -164,14 +164,14 @@ struct SumGrads<B> {
     backend: std::marker::PhantomData<B>,
 }
 
-impl<B: AutodiffBackend> ModuleVisitor<B> for SumGrads<B> {
+impl<B: TrainingBackend> ModuleVisitor<B> for SumGrads<B> {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<B, D>>) {
         let id: ParamId = param.id;
         let mut total: Option<Tensor<B::InnerBackend, D>> = None;
         for grads in &mut self.shares {
             if let Some(g) = grads.remove::<B::InnerBackend, D>(id) {
                 total = Some(match total {
-                    Some(t) => t + g,
+                    Some(t) => B::InnerBackend::add_same_shape(t, g),
                     None => g,
                 });
             }
