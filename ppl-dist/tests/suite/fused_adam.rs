@@ -71,6 +71,17 @@ fn assert_parameters(time: usize, old: &[f64], got: &[f64], want: &[f64], exact:
     }
 }
 
+/// Adam's step `time` with the default β₁, β₂, ε and learning rate `lr`.
+fn adam_step(time: usize, lr: f64) -> AdamStep {
+    AdamStep {
+        beta_1: 0.9,
+        beta_2: 0.999,
+        epsilon: 1e-5,
+        lr,
+        time,
+    }
+}
+
 fn is_backend<B: Backend>(name: &str) -> bool {
     std::any::type_name::<B>().contains(name)
 }
@@ -83,31 +94,24 @@ fn adam_kernels_in_place_equal_new_buffers_and_leave_shared_inputs_alone<B: Trai
     type Inner<B> = <B as burn::tensor::backend::AutodiffBackend>::InnerBackend;
     let tensor = |v: &[f64]| t2::<Inner<B>>(v, ROWS, COLS, dev);
     let bits = |t: &burn::tensor::Tensor<Inner<B>, 2>| host(t.clone()).iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+    type State<B> = (burn::tensor::Tensor<Inner<B>, 2>, Option<AdamMoments<Inner<B>, 2>>);
+    let state_bits = |(p, m): &State<B>| (bits(p), m.as_ref().map(|m| (bits(&m.moment_1), bits(&m.moment_2))));
     let (mut shared, mut shared_moments) = (tensor(&params()), None::<AdamMoments<Inner<B>, 2>>);
     let (mut owned, mut owned_moments) = (tensor(&params()), None::<AdamMoments<Inner<B>, 2>>);
     for time in 1..=6 {
-        let step = AdamStep {
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-5,
-            lr: 0.01 * time as f64,
-            time,
-        };
+        let step = adam_step(time, 0.01 * time as f64);
         let held = (shared.clone(), shared_moments.clone());
-        let held_bits = (
-            bits(&held.0),
-            held.1.as_ref().map(|m| (bits(&m.moment_1), bits(&m.moment_2))),
-        );
+        let held_bits = state_bits(&held);
         let (p_s, m_s) = <Inner<B> as FusedKernels>::adam_update(shared, tensor(&grads(time)), shared_moments, &step);
         let (p_o, m_o) = <Inner<B> as FusedKernels>::adam_update(owned, tensor(&grads(time)), owned_moments, &step);
         assert_eq!(bits(&p_o), bits(&p_s), "step {time}: parameters");
         assert_eq!(bits(&m_o.moment_1), bits(&m_s.moment_1), "step {time}: first moments");
         assert_eq!(bits(&m_o.moment_2), bits(&m_s.moment_2), "step {time}: second moments");
-        let now = (
-            bits(&held.0),
-            held.1.as_ref().map(|m| (bits(&m.moment_1), bits(&m.moment_2))),
+        assert_eq!(
+            state_bits(&held),
+            held_bits,
+            "step {time}: the state held elsewhere was written over"
         );
-        assert_eq!(now, held_bits, "step {time}: the state held elsewhere was written over");
         (shared, shared_moments, owned, owned_moments) = (p_s, Some(m_s), p_o, Some(m_o));
     }
 }
@@ -122,13 +126,7 @@ fn fused_adam_update_equals_the_composed_update<B: TrainingBackend>(dev: &B::Dev
     let mut moments: Option<AdamMoments<Inner<B>, 2>> = None;
     for time in 1..=6 {
         let g = tensor(&grads(time));
-        let step = AdamStep {
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-5,
-            lr: 0.01 * time as f64,
-            time,
-        };
+        let step = adam_step(time, 0.01 * time as f64);
         let (p_c, m_c) = adam_update_composed(p.clone(), g.clone(), moments.clone(), &step);
         let (p_f, m_f) = <Inner<B> as FusedKernels>::adam_update(p.clone(), g.clone(), moments.clone(), &step);
         let (old, gv) = (host(p.clone()), host(g));
@@ -189,13 +187,7 @@ fn adam_kernels_flush_subnormal_moments_where_they_say_so<B: TrainingBackend>(de
     let (mut p, mut moments) = (tensor(&params()), None::<AdamMoments<Inner<B>, 2>>);
     let (mut pc, mut composed) = (p.clone(), None::<AdamMoments<Inner<B>, 2>>);
     for time in 1..=6 {
-        let step = AdamStep {
-            beta_1: 0.9,
-            beta_2: 0.999,
-            epsilon: 1e-5,
-            lr: 0.01,
-            time,
-        };
+        let step = adam_step(time, 0.01);
         let old = host(pc.clone());
         let (q, m) = <Inner<B> as FusedKernels>::adam_update(p, tensor(&grads), moments, &step);
         let (qc, mc) = adam_update_composed(pc, tensor(&grads), composed, &step);

@@ -36,18 +36,23 @@ fn config(steps: usize) -> SviConfig {
     }
 }
 
+/// R1's model: μ ~ N(0, 1), each row of `x` ~ N(μ, 1).
+fn r1_model<B: TrainingBackend>(ctx: &mut Ctx<B>) {
+    let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
+    ctx.datamodel(|ctx| {
+        ctx.sample("x", Normal::new(mu, 1.0));
+    });
+}
+
+/// R1's guide: μ ~ N(loc, 0.5), loc starting at 0.2.
+fn r1_guide<B: TrainingBackend>(ctx: &mut Ctx<B>) {
+    let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+    ctx.sample("mu", Normal::new(loc, 0.5));
+}
+
 fn nan_data_stops_at_step_zero_with_parameters_unchanged<B: TrainingBackend>(dev: &B::Device) {
     // R1
-    let p = |ctx: &mut Ctx<B>| {
-        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
-        ctx.datamodel(|ctx| {
-            ctx.sample("x", Normal::new(mu, 1.0));
-        });
-    };
-    let q = |ctx: &mut Ctx<B>| {
-        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
-        ctx.sample("mu", Normal::new(loc, 0.5));
-    };
+    let (p, q) = (r1_model::<B>, r1_guide::<B>);
     let mut svi = Svi::from_fns(p, q, config(5), dev);
     // One finite step creates the parameter; then NaN data. A non-finite loss undoes the
     // update that led to it too (it may have produced the parameters that overflow), so the
@@ -213,16 +218,7 @@ fn undo_off_never_applies_a_non_finite_gradient<B: TrainingBackend>(dev: &B::Dev
 fn undo_off_says_the_update_before_a_non_finite_loss_stays<B: TrainingBackend>(dev: &B::Device) {
     // R1's run under Undo::Off: the update of step 0 cannot be undone; the error says so and
     // the parameters are those after it (where Undo::LastUpdate goes back to the initial loc).
-    let p = |ctx: &mut Ctx<B>| {
-        let mu = ctx.sample("mu", Normal::new(ctx.zeros([1]), 1.0));
-        ctx.datamodel(|ctx| {
-            ctx.sample("x", Normal::new(mu, 1.0));
-        });
-    };
-    let q = |ctx: &mut Ctx<B>| {
-        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
-        ctx.sample("mu", Normal::new(loc, 0.5));
-    };
+    let (p, q) = (r1_model::<B>, r1_guide::<B>);
     let good = Data::new().with("x", t1::<B>(&[1.0, 2.0], dev));
     let bad = Data::new().with("x", t1::<B>(&[1.0, f64::NAN], dev));
     let mut svi = Svi::from_fns(
