@@ -106,21 +106,18 @@ def main():
             # libtorch's MKL takes MKL_NUM_THREADS apart from its OpenMP pool: both follow the
             # tch thread count, or a "1 thread" tch row would run its products on two.
             env["OMP_NUM_THREADS"] = env["MKL_NUM_THREADS"] = str(a.tch_threads or a.threads)
-        if f == "flex-mimalloc":
-            # the allocator matters where the fixed cost of a step dominates (small models)
-            env_t = dict(env)
-            env_t["RAYON_NUM_THREADS"] = "1"
-            impls["ppl-rs-flex-mi-1t"] = ([str(binary)], env_t)
-            continue
-        if f == "flex":
-            # flex runs on rayon's pool: like the torch peers, reported at each thread count
+        if f in ("flex", "flex-mimalloc"):
+            # flex runs on rayon's pool: like the torch peers, reported at each thread count; the
+            # same code with mimalloc as the global allocator (what ppl-examples' binaries link)
+            # gets the suffix -mi
+            name = "ppl-rs-flex-mi" if f == "flex-mimalloc" else "ppl-rs-flex"
             for t in thread_counts:
                 env_t = dict(env)
                 env_t["RAYON_NUM_THREADS"] = str(t)
-                impls[f"ppl-rs-flex-{t}t"] = ([str(binary)], env_t)
+                impls[f"{name}-{t}t"] = ([str(binary)], env_t)
                 for sh in (int(x) for x in a.batch_shares.split(",") if x):
                     if t > 1 and sh > 1:
-                        impls[f"ppl-rs-flex-{t}t-{sh}sh"] = ([str(binary), "--batch-shares", str(sh)], env_t)
+                        impls[f"{name}-{t}t-{sh}sh"] = ([str(binary), "--batch-shares", str(sh)], env_t)
             continue
         impls[f"ppl-rs-{f}"] = ([str(binary)], env)
     if Path(a.python).exists():

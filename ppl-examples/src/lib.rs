@@ -17,6 +17,7 @@
 //! * [`serve`]: the exported digit classifier served without autodiff (`digits-serve`).
 #![warn(missing_docs)]
 
+pub mod allocator;
 pub mod backend;
 pub mod bnn;
 pub mod cli;

@@ -8,16 +8,13 @@
 //!
 //! After `--warmup` steps, `--reps` timed repetitions of `--steps` steps each; reports the median
 //! steps/s, every repetition, the peak resident set size of the process (`VmHWM`) and the mean
-//! loss (−ELBO per row) of the last 50 steps.
+//! loss (−ELBO per row) of the last 50 steps, with the settings and the global allocator
+//! (`--features mimalloc`: mimalloc; the system allocator without it) that produced them.
 
 use std::process::ExitCode;
 use std::time::Instant;
 
 use benches::workloads::{proc_status_kb, RunSettings, StepRunner, Workload};
-#[cfg(feature = "mimalloc")]
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use ppl_dist::sampling::Sampling;
 use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
 use ppl_infer::{Undo, Validation};
@@ -144,6 +141,7 @@ fn run(a: &Args) -> Result<(), String> {
     let round = |v: f64, digits: i32| (v * 10f64.powi(digits)).round() / 10f64.powi(digits);
     let line = serde_json::json!({
         "impl": format!("ppl-rs-{BACKEND_NAME}"),
+        "allocator": ppl_examples::allocator::GLOBAL_ALLOCATOR,
         "batch_shares": a.batch_shares,
         "sampling": if a.sampling == Sampling::Device { "device" } else { "host" },
         "undo": if a.undo == Undo::Off { "off" } else { "last-update" },
