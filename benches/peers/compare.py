@@ -134,7 +134,7 @@ def main():
         print(f"# no {a.python}: Python peers left out (bash benches/peers/setup.sh)", file=sys.stderr)
     if a.undo_off:
         for name, (cmd, env) in list(impls.items()):
-            if name.startswith(("ppl-rs-flex", "ppl-rs-tch")) and not name.startswith("ppl-rs-flex-mi"):
+            if name.startswith(("ppl-rs-flex", "ppl-rs-tch")):
                 impls[f"{name}-inplace"] = (cmd + ["--undo", "off"], env)
     for s in filter(None, a.skip.split(",")):
         impls.pop(s, None)
