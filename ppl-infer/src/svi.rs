@@ -43,19 +43,30 @@ pub enum NonFinitePolicy {
     Skip,
 }
 
-/// Whether a step keeps the state from before its update, so that the next step can undo
-/// it (see [`NonFinitePolicy`]).
+/// Whether a step can undo the update before it (see [`NonFinitePolicy`]).
 ///
-/// Keeping it costs a second copy of the parameters and the optimizer's state, and makes each
-/// update write new buffers (the old ones are the kept state). Without it, the fused Adam
-/// ([`OptimizerKind::Adam`] on flex and LibTorch) updates parameters and moments in place:
-/// the same numbers, bit for bit, and on 2 cores a VAE step 4–11 % faster, a digit
-/// classifier's 8–16 % (`benches/README.md`, 2026-12-05).
+/// An update that keeps the state before it cannot write over it: it writes new buffers.
+/// [`Undo::LastUpdate`] therefore keeps a copy only every few steps and replays from it (see
+/// there), so most updates own their buffers, and the fused Adam ([`OptimizerKind::Adam`] on
+/// flex and LibTorch) updates parameters and moments in place, as under [`Undo::Off`]: the
+/// same numbers, bit for bit. Where it cannot replay it keeps the state before every update
+/// (each update then writes new buffers: on 2 cores with the system allocator a VAE step 4–11 %
+/// slower, a digit classifier's 8–16 %; `benches/README.md`, 2026-12-05).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Undo {
-    /// Keep the parameters and the optimizer's state from before the last update (the
-    /// default): a bad step undoes the update that led to it, so the `Svi` is always at its
-    /// last good state.
+    /// A bad step undoes the update that led to it, so the `Svi` is always at its last good
+    /// state (the default).
+    ///
+    /// How: under [`NonFinitePolicy::Error`] with [`Sampling::Host`] and no peers, the state
+    /// before every eighth update (an anchor) is kept with the minibatches of the steps since;
+    /// undoing the last update puts the anchor back and runs those steps again — the same
+    /// numbers, since the seed fixes every draw and every kernel on a backend, and each
+    /// replayed loss is checked against the recorded one (an undo costs up to seven steps;
+    /// the minibatches are held, up to eight). A model that draws from anything but its
+    /// context (its own random generator, a counter) cannot be replayed: such an undo goes
+    /// back to the anchor instead, the last state known good, and the error's
+    /// `restored_to_step` says which. Otherwise (the `Skip` policy, device sampling, peers) the
+    /// state before every update is kept.
     #[default]
     LastUpdate,
     /// Keep nothing, and update in place where the optimizer can. The gradients are checked
@@ -295,6 +306,13 @@ pub struct Svi<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> {
     /// The state before the last applied update (modules, optimizer, baseline), kept so
     /// that an update found bad at the next step can be undone.
     previous: Option<Previous<B, P, Q>>,
+    /// [`Undo::LastUpdate`] by replay (see [`Replay`]), where it applies instead of
+    /// `previous`.
+    replay: Option<Replay<B, P, Q>>,
+    /// Whether the steps running now are a replay (they update in place and log nothing),
+    /// and whether the one running now is to be evaluated whole.
+    replaying: bool,
+    replay_whole: bool,
     /// Whether the guide's notice (e.g. an autoguide's latents) was shown.
     notice_shown: bool,
     /// The guide's latent sites, learnt at the first successful step (`None` before).
@@ -312,6 +330,29 @@ type Previous<B, P, Q> = (
     AnyOptimizer<SviModules<B, P, Q>, B>,
     ObjectiveState,
 );
+
+/// Steps per window of [`Replay`]: one update in this many writes new buffers.
+const REPLAY_WINDOW: usize = 8;
+
+/// [`Undo::LastUpdate`] without a copy kept at every step: the state before an anchor step's
+/// update, and the steps committed since (minibatch, data-set size, loss). Undoing the last
+/// update puts the anchor back and runs the window's other steps again: the same numbers,
+/// since a seed fixes every draw and every kernel on a backend (with host sampling), and each
+/// replayed loss is compared with the recorded one. The updates after the anchor's own then
+/// own their buffers (nothing else holds them) and update in place where the optimizer can,
+/// as under [`Undo::Off`]. Taken under [`NonFinitePolicy::Error`] with host sampling and no
+/// peers; otherwise `previous` keeps the state before every update.
+struct Replay<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> {
+    /// The state before the anchor step's update.
+    anchor: Previous<B, P, Q>,
+    /// The step counter and the validation flag before it.
+    step: usize,
+    validated: bool,
+    /// The committed steps from the anchor on: minibatch, data-set size, loss, and whether
+    /// it was evaluated whole (not in shares: a step that created `param` sites, or the
+    /// first, runs whole, and its replay must too, though the sites exist by then).
+    steps: Vec<(Data<B>, usize, f64, bool)>,
+}
 
 /// A state [`Svi::fit_with`] may put back: modules, optimizer, step count, baselines (the
 /// loss history is cut back to the step count).
@@ -388,6 +429,9 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             objective,
             skipped: 0,
             previous: None,
+            replay: None,
+            replaying: false,
+            replay_whole: false,
             notice_shown: false,
             guide_latents,
             validated: false,
@@ -686,7 +730,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         if self.peers.is_some() {
             return self.step_data_parallel(batch, full_size);
         }
-        if self.config.batch_shares > 1 {
+        if self.config.batch_shares > 1 && !(self.replaying && self.replay_whole) {
             if let Some(result) = self.step_in_shares(batch, full_size) {
                 return result;
             }
@@ -697,7 +741,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         };
         let loss = -evaluated.est.elbo;
         let (m, grads) = self.gradients(&mut evaluated.est, None);
-        self.commit_step(evaluated, m, grads, loss)
+        self.commit_step(evaluated, m, grads, loss, (batch, full_size, true))
     }
 
     /// The first half of a step: evaluate the objective on `batch` (with the parameter
@@ -757,11 +801,12 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// previous update, which may have caused it, and goes by the [`NonFinitePolicy`];
     /// other errors are returned as they are.
     fn fail_step(&mut self, failure: StepFailure) -> Result<f64, InferError> {
+        let failing = self.step;
         match failure {
             StepFailure::InvalidParameter { site, source } => {
                 let restored = self.undo_previous();
                 self.bad_step(InferError::InvalidParameter {
-                    step: self.step_before(restored),
+                    step: failing,
                     site,
                     source,
                     restored_to_step: restored,
@@ -771,7 +816,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 // The previous update may have produced the parameters that overflow: undo it.
                 let restored = self.undo_previous();
                 self.bad_step(InferError::NonFinite {
-                    step: self.step_before(restored),
+                    step: failing,
                     what: match self.config.undo {
                         Undo::LastUpdate => "loss",
                         Undo::Off => "loss (the update before it was not undone: SviConfig::undo is Off)",
@@ -810,6 +855,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         m: SviModules<B, P, Q>,
         grads: GradientsParams,
         loss: f64,
+        (batch, full_size, whole): (&Data<B>, usize, bool),
     ) -> Result<f64, InferError> {
         let EvaluatedStep { est, objective, checks } = evaluated;
         let lr = self.config.schedule.at(self.config.lr, self.step);
@@ -818,7 +864,35 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         // The traces may hold `param` values: dropped, so the update can own the buffers.
         drop(est);
+        let in_window = self.replay.as_ref().is_some_and(|r| r.steps.len() < REPLAY_WINDOW);
         let updated = match self.config.undo {
+            // A replayed step, or one inside a replay window: in place, the gradients checked
+            // first; an update that overflows is undone by replaying the window.
+            Undo::LastUpdate if self.replaying || (in_window && self.replays()) => {
+                if !gradients_finite(&m, &grads) {
+                    return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
+                }
+                self.previous = None;
+                self.modules = None;
+                let updated = self.optim.step(lr, m, grads);
+                if !all_finite(&updated) {
+                    self.modules = Some(updated);
+                    let step = self.step;
+                    if self.replaying {
+                        return Err(non_finite_update(step, NON_FINITE_GRADIENT));
+                    }
+                    // Not applied: the state before it is the window's steps from the anchor.
+                    let count = self.replay.as_ref().map_or(0, |r| r.steps.len());
+                    let mut error = non_finite_update(step, NON_FINITE_GRADIENT);
+                    if let (Err(anchor), InferError::NonFinite { restored_to_step, .. }) =
+                        (self.replay_window(count, true), &mut error)
+                    {
+                        *restored_to_step = Some(anchor);
+                    }
+                    return self.bad_step(error);
+                }
+                updated
+            }
             Undo::LastUpdate => {
                 let before = m.clone();
                 let mut optim = self.optim.clone();
@@ -829,7 +903,20 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                     return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
                 }
                 let before_optim = std::mem::replace(&mut self.optim, optim);
-                self.previous = Some((before, before_optim, self.objective.state()));
+                let previous = (before, before_optim, self.objective.state());
+                if self.replays() {
+                    // A new anchor: this update wrote new buffers (the anchor holds the old
+                    // ones); the next ones in the window update in place.
+                    self.previous = None;
+                    self.replay = Some(Replay {
+                        anchor: previous,
+                        step: self.step,
+                        validated: self.validated,
+                        steps: Vec::with_capacity(REPLAY_WINDOW),
+                    });
+                } else {
+                    self.previous = Some(previous);
+                }
                 updated
             }
             Undo::Off => {
@@ -857,12 +944,95 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         self.objective = objective;
         self.step += 1;
         self.losses.push(loss);
+        if !self.replaying {
+            if let Some(r) = self.replay.as_mut() {
+                r.steps.push((batch.clone(), full_size, loss, whole));
+            }
+        }
         Ok(loss)
+    }
+
+    /// Whether [`Undo::LastUpdate`] takes [`Replay`] here: host sampling, the `Error`
+    /// policy, no peers, not inside a replay.
+    fn replays(&self) -> bool {
+        #[cfg(feature = "collective")]
+        if self.peers.is_some() {
+            return false;
+        }
+        self.config.undo == Undo::LastUpdate
+            && self.config.non_finite == NonFinitePolicy::Error
+            && self.config.sampling == Sampling::Host
+            && !self.replaying
+    }
+
+    /// Put the [`Replay`] anchor back and run the first `count` steps of its window again:
+    /// the state after them, as it was (step counter and loss history included). With
+    /// `keep`, the window stays open with those `count` steps (later updates can still be
+    /// undone); without, it is closed. Returns `Ok` when the replay reproduced every recorded
+    /// loss, else (a model that draws from something other than its context's keys, say)
+    /// `Err(step)`: the state is the anchor's, the last known good one, from before step
+    /// `step`'s update, and the window is closed.
+    fn replay_window(&mut self, count: usize, keep: bool) -> Result<(), usize> {
+        let Some(Replay {
+            anchor,
+            step,
+            validated,
+            mut steps,
+        }) = self.replay.take()
+        else {
+            return Err(self.step);
+        };
+        let (modules, optim, objective) = &anchor;
+        let put_back = |svi: &mut Self| {
+            svi.losses.truncate(step);
+            svi.previous = None;
+            svi.modules = Some(modules.clone());
+            svi.optim = optim.clone();
+            svi.objective.set_state(objective.clone());
+            svi.step = step;
+            svi.validated = validated;
+        };
+        put_back(self);
+        self.replaying = true;
+        let mut same = true;
+        for (batch, full_size, loss, whole) in steps.iter().take(count) {
+            self.replay_whole = *whole;
+            if !matches!(self.step(batch, *full_size), Ok(l) if l.to_bits() == loss.to_bits()) {
+                same = false;
+                break;
+            }
+        }
+        self.replaying = false;
+        if !same {
+            put_back(self);
+            return Err(step);
+        }
+        if keep {
+            steps.truncate(count);
+            self.replay = Some(Replay {
+                anchor,
+                step,
+                validated,
+                steps,
+            });
+        }
+        Ok(())
     }
 
     /// Undo the last applied update (modules, optimizer, baseline); returns its step.
     /// Under `Error` the step counter and loss history go back with it.
     fn undo_previous(&mut self) -> Option<usize> {
+        if self.previous.is_none() {
+            // Undo by replay: the window's steps but the last, from its anchor; the window
+            // closes, as `previous` is taken.
+            let count = self.replay.as_ref().filter(|r| !r.steps.is_empty())?.steps.len();
+            let undone = self.step.checked_sub(1)?;
+            // Not reproduced: back at the anchor, before its step's update.
+            return Some(
+                self.replay_window(count - 1, false)
+                    .map_or_else(|anchor| anchor, |()| undone),
+            );
+        }
         let (m, o, b) = self.previous.take()?;
         self.modules = Some(m);
         self.optim = o;
@@ -1216,6 +1386,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         objective: ObjectiveState,
     ) {
         self.previous = None;
+        self.replay = None;
         self.validated = false;
         self.modules = Some(modules);
         self.optim = optim;

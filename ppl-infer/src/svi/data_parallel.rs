@@ -197,7 +197,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         };
         let (m, grads) = self.gradients(&mut evaluated.est, Some(weight));
         let grads = collective::all_reduce_grads::<B, _>(&peers, self.step, &m, grads)?;
-        self.commit_step(evaluated, m, grads, loss)
+        self.commit_step(evaluated, m, grads, loss, (batch, full_size, true))
     }
 
     /// What every peer of a fit must share, in 16-bit pieces (exact in the sums of any float

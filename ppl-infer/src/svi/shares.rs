@@ -100,7 +100,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         m.visit(&mut sum);
         let mut first = shares.swap_remove(0).evaluated;
         first.objective.set_state(state);
-        Some(self.commit_step(first, m, sum.summed, loss))
+        Some(self.commit_step(first, m, sum.summed, loss, (batch, full_size, false)))
     }
 
     /// Evaluate the rows `range` of `batch` (of `rows` rows) with a copy of the parameters as

@@ -3,7 +3,7 @@
 //! the step, an absurd learning rate never panics, and a seed fixes the trajectory whatever
 //! runs beside it.
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use ppl_core::{Ctx, Data};
@@ -20,6 +20,8 @@ inference_suite!(
     undo_off_takes_the_same_steps,
     undo_off_never_applies_a_non_finite_gradient,
     undo_off_says_the_update_before_a_non_finite_loss_stays,
+    undo_puts_back_every_bit_wherever_the_bad_step_falls,
+    an_undo_the_replay_cannot_reproduce_goes_back_to_its_anchor,
     unmatched_and_duplicate_sites_are_errors,
     same_seed_same_trajectory_different_seed_different,
     invalid_parameters_inside_training_name_site_and_step,
@@ -307,6 +309,123 @@ fn same_seed_same_trajectory_different_seed_different<B: TrainingBackend>(dev: &
     assert_eq!(a, b, "same seed, same loss trajectory and parameters");
     assert_ne!(a.0, c.0, "different seeds differ");
     assert_eq!(a.0.len(), 60 * 3);
+}
+
+/// `loc`'s value as f64 bits.
+fn loc_bits<B: TrainingBackend, P: ppl_infer::SviModel<B>, Q: ppl_infer::SviGuide<B>>(svi: &Svi<B, P, Q>) -> Vec<u64> {
+    svi.param("loc")
+        .unwrap()
+        .to_vec()
+        .into_iter()
+        .map(f64::to_bits)
+        .collect()
+}
+
+/// R1's minibatch `k`: two rows that differ from step to step.
+fn r1_batch<B: TrainingBackend>(k: usize, dev: &B::Device) -> Data<B> {
+    let k = k as f64;
+    Data::new().with("x", t1::<B>(&[1.0 + 0.1 * k, 2.0 - 0.05 * k], dev))
+}
+
+fn undo_puts_back_every_bit_wherever_the_bad_step_falls<B: TrainingBackend>(dev: &B::Device) {
+    // `Undo::LastUpdate` keeps a copy only at the anchor of each window of steps and undoes
+    // by replaying the window from it. Wherever the bad step falls (before, at and after a
+    // window's end), the state is the one before the last update, bit for bit — and the
+    // optimizer's moments with it: taking the undone step and the next again gives the
+    // uninterrupted run's losses and parameters. Whole minibatches and in two shares.
+    let (p, q) = (r1_model::<B>, r1_guide::<B>);
+    let bad = Data::new().with("x", t1::<B>(&[1.0, f64::NAN], dev));
+    for batch_shares in [1, 2] {
+        let config = || SviConfig {
+            batch_shares,
+            ..config(30)
+        };
+        undo_by_replay_case(p, q, config, &bad, dev);
+    }
+}
+
+/// [`undo_puts_back_every_bit_wherever_the_bad_step_falls`] for one configuration.
+fn undo_by_replay_case<B: TrainingBackend>(
+    p: fn(&mut Ctx<B>),
+    q: fn(&mut Ctx<B>),
+    config: impl Fn() -> SviConfig,
+    bad: &Data<B>,
+    dev: &B::Device,
+) {
+    let mut reference = Svi::from_fns(p, q, config(), dev);
+    let (mut locs, mut losses) = (Vec::new(), Vec::new());
+    for k in 0..20 {
+        losses.push(reference.step(&r1_batch(k, dev), 2).unwrap().to_bits());
+        locs.push(loc_bits(&reference));
+    }
+    for j in 1..19 {
+        let mut svi = Svi::from_fns(p, q, config(), dev);
+        for k in 0..j {
+            svi.step(&r1_batch(k, dev), 2).unwrap();
+        }
+        let e = svi.step(bad, 2).unwrap_err();
+        assert!(
+            matches!(&e, InferError::NonFinite { step, restored_to_step: Some(r), .. } if *step == j && *r == j - 1),
+            "bad step {j}: {e}"
+        );
+        assert_eq!((svi.steps(), svi.losses().len()), (j - 1, j - 1), "bad step {j}");
+        if j >= 2 {
+            assert_eq!(
+                loc_bits(&svi),
+                locs[j - 2],
+                "bad step {j}: loc before step {}'s update",
+                j - 1
+            );
+        } else {
+            // Before step 0's update: the initial value, as the backend rounds it.
+            let v = svi.param("loc").unwrap().to_vec()[0];
+            assert!((v - 0.2).abs() < 1e-7, "bad step 1: loc {v}");
+        }
+        if j == 1 && config().batch_shares > 1 {
+            // Step 0 again finds the parameters there and runs in shares, where the first
+            // run created them and ran whole: other numbers, with or without an undo.
+            continue;
+        }
+        for (k, &want) in losses.iter().enumerate().take(j + 1).skip(j - 1) {
+            let loss = svi.step(&r1_batch(k, dev), 2).unwrap();
+            assert_eq!(loss.to_bits(), want, "bad step {j}: step {k} again");
+        }
+        assert_eq!(loc_bits(&svi), locs[j], "bad step {j}: loc after step {j}");
+    }
+}
+
+fn an_undo_the_replay_cannot_reproduce_goes_back_to_its_anchor<B: TrainingBackend>(dev: &B::Device) {
+    // A guide that draws from something other than its context's keys (here a counter of its
+    // own runs) cannot be replayed: the undo then goes back to the window's anchor — the state
+    // before step 0's update, the last one known good — and the error says so.
+    let runs = Arc::new(AtomicUsize::new(0));
+    let count = runs.clone();
+    let q = move |ctx: &mut Ctx<B>| {
+        let loc = ctx.param("loc", ctx.full([1], 0.2), Constraint::Real);
+        let shift = count.fetch_add(1, Ordering::Relaxed) as f64 * 1e-3;
+        ctx.sample("mu", Normal::new(loc + shift, 0.5));
+    };
+    let mut svi = Svi::from_fns(r1_model::<B>, q, config(30), dev);
+    for k in 0..5 {
+        svi.step(&r1_batch(k, dev), 2).unwrap();
+    }
+    let bad = Data::new().with("x", t1::<B>(&[1.0, f64::NAN], dev));
+    let e = svi.step(&bad, 2).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            InferError::NonFinite {
+                step: 5,
+                restored_to_step: Some(0),
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert_eq!((svi.steps(), svi.losses().len()), (0, 0));
+    let v = svi.param("loc").unwrap().to_vec()[0];
+    assert!((v - 0.2).abs() < 1e-7, "loc {v}");
+    assert!(runs.load(Ordering::Relaxed) > 6, "the replay ran the guide");
 }
 
 fn invalid_parameters_inside_training_name_site_and_step<B: TrainingBackend>(dev: &B::Device) {
