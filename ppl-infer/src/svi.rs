@@ -139,8 +139,8 @@ pub struct SviConfig {
     pub elbo: Elbo,
     /// What a non-finite loss does.
     pub non_finite: NonFinitePolicy,
-    /// Whether a step keeps the state from before its update to undo it ([`Undo::LastUpdate`],
-    /// the default) or updates in place ([`Undo::Off`]).
+    /// Whether a bad step can undo the update before it ([`Undo::LastUpdate`], the default:
+    /// by replaying from a copy kept every eighth step) or not ([`Undo::Off`]).
     pub undo: Undo,
     /// Show a progress bar on a terminal (never drawn when stderr is not a terminal).
     pub progress: bool,
