@@ -864,80 +864,54 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
         // The traces may hold `param` values: dropped, so the update can own the buffers.
         drop(est);
-        let in_window = self.replay.as_ref().is_some_and(|r| r.steps.len() < REPLAY_WINDOW);
-        let updated = match self.config.undo {
-            // A replayed step, or one inside a replay window: in place, the gradients checked
-            // first; an update that overflows is undone by replaying the window.
-            Undo::LastUpdate if self.replaying || (in_window && self.replays()) => {
-                if !gradients_finite(&m, &grads) {
-                    return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
-                }
-                self.previous = None;
-                self.modules = None;
-                let updated = self.optim.step(lr, m, grads);
-                if !all_finite(&updated) {
-                    self.modules = Some(updated);
-                    let step = self.step;
-                    if self.replaying {
-                        return Err(non_finite_update(step, NON_FINITE_GRADIENT));
-                    }
-                    // Not applied: the state before it is the window's steps from the anchor.
-                    let count = self.replay.as_ref().map_or(0, |r| r.steps.len());
-                    let mut error = non_finite_update(step, NON_FINITE_GRADIENT);
-                    if let (Err(anchor), InferError::NonFinite { restored_to_step, .. }) =
-                        (self.replay_window(count, true), &mut error)
-                    {
-                        *restored_to_step = Some(anchor);
-                    }
-                    return self.bad_step(error);
-                }
-                updated
-            }
+        // In place: under `Undo::Off`, and for a replayed step or one inside a replay window.
+        let in_place = match self.config.undo {
+            Undo::Off => true,
             Undo::LastUpdate => {
-                let before = m.clone();
-                let mut optim = self.optim.clone();
-                let updated = optim.step(lr, m, grads);
-                if !all_finite(&updated) {
-                    // A non-finite gradient (or an overflowing update): not applied.
-                    self.modules = Some(before);
-                    return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
-                }
-                let before_optim = std::mem::replace(&mut self.optim, optim);
-                let previous = (before, before_optim, self.objective.state());
-                if self.replays() {
-                    // A new anchor: this update wrote new buffers (the anchor holds the old
-                    // ones); the next ones in the window update in place.
-                    self.previous = None;
-                    self.replay = Some(Replay {
-                        anchor: previous,
-                        step: self.step,
-                        validated: self.validated,
-                        steps: Vec::with_capacity(REPLAY_WINDOW),
-                    });
-                } else {
-                    self.previous = Some(previous);
-                }
-                updated
+                self.replaying
+                    || (self.replays() && self.replay.as_ref().is_some_and(|r| r.steps.len() < REPLAY_WINDOW))
             }
-            Undo::Off => {
-                if !gradients_finite(&m, &grads) {
-                    return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
-                }
-                // Nothing else holds the parameters or the optimizer's state now: the update
-                // may write over them.
+        };
+        let updated = if in_place {
+            // The gradients checked first: a non-finite one is never applied.
+            if !gradients_finite(&m, &grads) {
+                return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
+            }
+            // Nothing else holds the parameters or the optimizer's state now: the update may
+            // write over them.
+            self.previous = None;
+            self.modules = None;
+            let updated = self.optim.step(lr, m, grads);
+            if !all_finite(&updated) {
+                self.modules = Some(updated);
+                return self.overflowed_in_place();
+            }
+            updated
+        } else {
+            let before = m.clone();
+            let mut optim = self.optim.clone();
+            let updated = optim.step(lr, m, grads);
+            if !all_finite(&updated) {
+                // A non-finite gradient (or an overflowing update): not applied.
+                self.modules = Some(before);
+                return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));
+            }
+            let before_optim = std::mem::replace(&mut self.optim, optim);
+            let previous = (before, before_optim, self.objective.state());
+            if self.replays() {
+                // A new anchor: this update wrote new buffers (the anchor holds the old
+                // ones); the next ones in the window update in place.
                 self.previous = None;
-                self.modules = None;
-                let updated = self.optim.step(lr, m, grads);
-                if !all_finite(&updated) {
-                    self.modules = Some(updated);
-                    return Err(non_finite_update(
-                        self.step,
-                        "parameters after the update (an update that overflowed from finite gradients; not undone: \
-                         SviConfig::undo is Off)",
-                    ));
-                }
-                updated
+                self.replay = Some(Replay {
+                    anchor: previous,
+                    step: self.step,
+                    validated: self.validated,
+                    steps: Vec::with_capacity(REPLAY_WINDOW),
+                });
+            } else {
+                self.previous = Some(previous);
             }
+            updated
         };
         self.modules = Some(updated);
         self.validated |= checks;
@@ -950,6 +924,32 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             }
         }
         Ok(loss)
+    }
+
+    /// An update written in place that overflowed from finite gradients (the `Svi` holds
+    /// it): under [`Undo::Off`] an error, not undone; inside a replay window the state before
+    /// it comes back by replaying the window (which stays open), and the error says where a
+    /// replay that could not reproduce the window left it; a replayed step only reports it.
+    fn overflowed_in_place(&mut self) -> Result<f64, InferError> {
+        let step = self.step;
+        if self.config.undo == Undo::Off {
+            return Err(non_finite_update(
+                step,
+                "parameters after the update (an update that overflowed from finite gradients; not undone: \
+                 SviConfig::undo is Off)",
+            ));
+        }
+        let mut error = non_finite_update(step, NON_FINITE_GRADIENT);
+        if self.replaying {
+            return Err(error);
+        }
+        let count = self.replay.as_ref().map_or(0, |r| r.steps.len());
+        if let (Err(anchor), InferError::NonFinite { restored_to_step, .. }) =
+            (self.replay_window(count, true), &mut error)
+        {
+            *restored_to_step = Some(anchor);
+        }
+        self.bad_step(error)
     }
 
     /// Whether [`Undo::LastUpdate`] takes [`Replay`] here: host sampling, the `Error`
@@ -1043,14 +1043,6 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             self.losses.truncate(undone);
         }
         Some(undone)
-    }
-
-    /// The index of the failing step, given what `undo_previous` did to the counter.
-    fn step_before(&self, restored: Option<usize>) -> usize {
-        match (restored, self.config.non_finite) {
-            (Some(k), NonFinitePolicy::Error) => k + 1,
-            _ => self.step,
-        }
     }
 
     /// Finish a bad step by the policy: return the error, or count it and go on.

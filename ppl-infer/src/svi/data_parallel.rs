@@ -177,10 +177,11 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
                 }),
                 Err(failure) => self.fail_step(failure),
                 Ok(_) => {
+                    let failing = self.step;
                     let restored = self.undo_previous();
                     let error = collective::peer_error(
                         &peers,
-                        self.step_before(restored),
+                        failing,
                         format!(
                             "another peer's loss was not finite or its parameters invalid (its own error names the \
                              site); the previous update is undone on every peer{}",
