@@ -14,7 +14,7 @@ use ppl_dist::sampling::Sampling;
 use ppl_dist::RngKey;
 use ppl_examples::{digits, gmm, vae};
 use ppl_infer::TrainingBackend;
-use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, Svi, SviConfig, Undo, Validation};
+use ppl_infer::{AutoNormal, Elbo, FnModel, InferError, ModelFn, PoolWait, Svi, SviConfig, Undo, Validation};
 
 /// Pixels per image.
 pub const DX: usize = 784;
@@ -187,7 +187,7 @@ pub fn eight_schools_data<B: burn::tensor::backend::Backend>(device: &B::Device)
 /// If the autoguide cannot be built (a broken workload).
 pub fn eight_schools<B: TrainingBackend>(
     seed: u64,
-    validation: Validation,
+    (validation, pool_wait): (Validation, PoolWait),
     device: &B::Device,
 ) -> (AutoNormalSvi<B>, Data<B>) {
     let data = eight_schools_data::<B>(device);
@@ -200,6 +200,7 @@ pub fn eight_schools<B: TrainingBackend>(
         elbo: Elbo::Trace { particles: 1 },
         progress: false,
         validation,
+        pool_wait,
         ..Default::default()
     };
     (Svi::new(ppl_infer::model_fn(model), guide, config, device), data)
@@ -210,16 +211,16 @@ pub fn eight_schools<B: TrainingBackend>(
 /// # Panics
 /// If the autoguide cannot be built (a broken workload).
 pub fn logistic_regression<B: TrainingBackend>(seed: u64, device: &B::Device) -> (LogisticSvi<B>, Data<B>) {
-    logistic_regression_with(seed, Validation::default(), device)
+    logistic_regression_with(seed, (Validation::default(), PoolWait::default()), device)
 }
 
-/// [`logistic_regression`] with a parameter-validation setting.
+/// [`logistic_regression`] with a parameter-validation and a pool-wait setting.
 ///
 /// # Panics
 /// If the autoguide cannot be built (a broken workload).
 pub fn logistic_regression_with<B: TrainingBackend>(
     seed: u64,
-    validation: Validation,
+    (validation, pool_wait): (Validation, PoolWait),
     device: &B::Device,
 ) -> (LogisticSvi<B>, Data<B>) {
     let data = logistic_data::<B>(seed, device);
@@ -232,6 +233,7 @@ pub fn logistic_regression_with<B: TrainingBackend>(
         elbo: Elbo::Trace { particles: 4 },
         progress: false,
         validation,
+        pool_wait,
         ..Default::default()
     };
     (Svi::new(ppl_infer::model_fn(model), guide, config, device), data)
@@ -272,7 +274,7 @@ fn mixture_sampled_guide<B: burn::tensor::backend::Backend>(ctx: &mut ppl_core::
 pub fn mixture<B: TrainingBackend>(
     workload: Workload,
     seed: u64,
-    validation: Validation,
+    (validation, pool_wait): (Validation, PoolWait),
     device: &B::Device,
 ) -> (FnSvi<B>, Data<B>) {
     let (x, _) = gmm::points(MIXTURE_POINTS, seed);
@@ -290,6 +292,7 @@ pub fn mixture<B: TrainingBackend>(
         elbo,
         progress: false,
         validation,
+        pool_wait,
         ..Default::default()
     };
     let model: fn(&mut ppl_core::Ctx<B>) = gmm::model::<B>;
@@ -362,17 +365,20 @@ pub struct RunSettings {
     /// Whether a step keeps the state before its update (`SviConfig::undo`; digits and VAE
     /// only).
     pub undo: Undo,
+    /// How the pool's other threads wait during a step (`SviConfig::pool_wait`).
+    pub pool_wait: PoolWait,
 }
 
 impl Default for RunSettings {
     /// `SviConfig`'s defaults: validation on the first step, whole minibatches, host draws,
-    /// the last update kept to undo.
+    /// the last update kept to undo, the pool spinning through long steps.
     fn default() -> Self {
         RunSettings {
             validation: Validation::default(),
             batch_shares: 1,
             sampling: Sampling::Host,
             undo: Undo::LastUpdate,
+            pool_wait: PoolWait::Auto,
         }
     }
 }
@@ -408,7 +414,8 @@ impl<B: TrainingBackend> StepRunner<B> {
         )
     }
 
-    /// As [`StepRunner::new`] with [`RunSettings`]: the validation applies to every workload;
+    /// As [`StepRunner::new`] with [`RunSettings`]: the validation and the pool wait apply to
+    /// every workload;
     /// batch shares, device sampling and the undo setting to the digit classifier and the VAE (the other
     /// workloads take their data whole and draw on the host, see
     /// [`Workload::takes_batch_shares`]).
@@ -418,12 +425,14 @@ impl<B: TrainingBackend> StepRunner<B> {
             batch_shares,
             sampling,
             undo,
+            pool_wait,
         } = settings;
         let config = SviConfig {
             validation,
             batch_shares,
             sampling,
             undo,
+            pool_wait,
             ..bench_config(seed)
         };
         match workload {
@@ -438,15 +447,15 @@ impl<B: TrainingBackend> StepRunner<B> {
                 StepRunner::Vae(Box::new(Svi::new(p, q, config, device)), batches)
             }
             Workload::Logistic => {
-                let (svi, data) = logistic_regression_with::<B>(seed, validation, device);
+                let (svi, data) = logistic_regression_with::<B>(seed, (validation, pool_wait), device);
                 StepRunner::Small(workload, Box::new(svi), data)
             }
             Workload::EightSchools => {
-                let (svi, data) = eight_schools::<B>(seed, validation, device);
+                let (svi, data) = eight_schools::<B>(seed, (validation, pool_wait), device);
                 StepRunner::Small(workload, Box::new(svi), data)
             }
             Workload::MixtureEnum | Workload::MixtureSampled => {
-                let (svi, data) = mixture::<B>(workload, seed, validation, device);
+                let (svi, data) = mixture::<B>(workload, seed, (validation, pool_wait), device);
                 StepRunner::Mixture(workload, Box::new(svi), data)
             }
         }

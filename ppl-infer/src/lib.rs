@@ -39,7 +39,7 @@ mod variational_family;
 pub use autoguide::{AutoAmortizedNormal, AutoAmortizedNormalConfig, AutoDelta, AutoMultivariateNormal, AutoNormal};
 #[doc(hidden)]
 pub use checkpoint::SaveStage;
-pub use compute_pool::on_compute_pool;
+pub use compute_pool::{on_compute_pool, PoolWait};
 pub use early_stopping::EarlyStopping;
 pub use elbo::Elbo;
 pub use error::InferError;

@@ -1,6 +1,6 @@
 //! Stochastic variational inference.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
@@ -11,6 +11,7 @@ use ppl_dist::sampling::{with_sampling, Sampling};
 use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
 
+use crate::compute_pool::with_pool_awake;
 use crate::data_plan;
 use crate::early_stopping::EarlyStopper;
 use crate::elbo::{
@@ -20,7 +21,7 @@ use crate::elbo::{
 use crate::fit_control::{EpochInfo, FitControl, Flow, StepInfo, StopReason};
 use crate::optim::AnyOptimizer;
 use crate::EarlyStopping;
-use crate::{Elbo, InferError, LrSchedule, OptimizerKind};
+use crate::{Elbo, InferError, LrSchedule, OptimizerKind, PoolWait};
 use crate::{Locality, SviGuide, SviModel, VariationalFamily};
 
 #[cfg(feature = "collective")]
@@ -186,6 +187,11 @@ pub struct SviConfig {
     /// rows than shares are evaluated whole; [`Elbo::Renyi`] (not a sum over rows) is
     /// refused.
     pub batch_shares: usize,
+    /// How rayon's other threads wait for a step's parallel kernels when the step runs on
+    /// the pool ([`crate::on_compute_pool`]) on flex or NdArray: spinning through long steps
+    /// ([`PoolWait::Auto`], the default), every step, or rayon's own sleep. The same numbers
+    /// either way; see [`PoolWait`] for what it costs and saves.
+    pub pool_wait: PoolWait,
 }
 
 impl Default for SviConfig {
@@ -212,6 +218,7 @@ impl Default for SviConfig {
             validation: Validation::FirstStep,
             sampling: Sampling::Host,
             batch_shares: 1,
+            pool_wait: PoolWait::Auto,
         }
     }
 }
@@ -315,6 +322,8 @@ pub struct Svi<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> {
     replay_whole: bool,
     /// Whether the guide's notice (e.g. an autoguide's latents) was shown.
     notice_shown: bool,
+    /// How long the last step took (what [`PoolWait::Auto`] decides by).
+    last_step_time: Option<Duration>,
     /// The guide's latent sites, learnt at the first successful step (`None` before).
     guide_latents: Option<Vec<String>>,
     /// Whether a step with parameter checks on has succeeded (since creation or the last
@@ -433,6 +442,7 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             replaying: false,
             replay_whole: false,
             notice_shown: false,
+            last_step_time: None,
             guide_latents,
             validated: false,
             #[cfg(feature = "collective")]
@@ -726,6 +736,36 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     /// distribution's parameters are invalid; [`InferError::NonFinite`] under
     /// [`NonFinitePolicy::Error`]; [`InferError::UnusedData`] for bound data nothing reads.
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
+        let start = Instant::now();
+        let result = if self.pool_awake() {
+            with_pool_awake(|| self.step_on_pool(batch, full_size))
+        } else {
+            self.step_on_pool(batch, full_size)
+        };
+        self.last_step_time = Some(start.elapsed());
+        result
+    }
+
+    /// Whether this step keeps rayon's pool awake ([`SviConfig::pool_wait`]): on a backend
+    /// whose kernels run on that pool, without peers, and not for a replayed step (the step
+    /// that replays keeps it awake already).
+    fn pool_awake(&self) -> bool {
+        #[cfg(feature = "collective")]
+        if self.peers.is_some() {
+            return false;
+        }
+        if self.replaying || !B::kernels_on_rayon_pool() {
+            return false;
+        }
+        match self.config.pool_wait {
+            PoolWait::Auto => self.last_step_time.is_some_and(|t| t >= PoolWait::AUTO_MIN_STEP),
+            PoolWait::Spin => true,
+            PoolWait::Sleep => false,
+        }
+    }
+
+    /// [`Svi::step`] itself, on whichever thread runs it.
+    fn step_on_pool(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         #[cfg(feature = "collective")]
         if self.peers.is_some() {
             return self.step_data_parallel(batch, full_size);
@@ -1546,7 +1586,7 @@ mod tests {
     use burn::module::Param;
     use burn::tensor::Tensor;
 
-    use super::all_finite;
+    use super::{all_finite, PoolWait, Svi, SviConfig};
 
     /// Finite values whose sum overflows are finite; a NaN or an infinity is not.
     #[test]
@@ -1560,5 +1600,60 @@ mod tests {
         assert!(!all_finite::<B, _>(&param([1.0, f32::NAN, 0.5])));
         assert!(!all_finite::<B, _>(&param([big, f32::INFINITY, big])));
         assert!(!all_finite::<B, _>(&param([f32::NEG_INFINITY, 0.0, 0.0])));
+    }
+
+    /// Which steps keep the pool awake: `Auto` after a step of `AUTO_MIN_STEP` or more (not
+    /// the first), `Spin` always, `Sleep` never; never for a replayed step; never on a
+    /// backend whose kernels do not run on rayon's pool.
+    #[test]
+    fn the_pool_is_kept_awake_as_the_setting_says() {
+        type B = Autodiff<NdArray<f32>>;
+        let dev = Default::default();
+        let svi_with = |pool_wait: PoolWait| {
+            let config = SviConfig {
+                pool_wait,
+                progress: false,
+                ..Default::default()
+            };
+            Svi::from_fns(
+                |_: &mut ppl_core::Ctx<B>| {},
+                |_: &mut ppl_core::Ctx<B>| {},
+                config,
+                &dev,
+            )
+        };
+        let long = PoolWait::AUTO_MIN_STEP;
+        let short = long - std::time::Duration::from_micros(1);
+        let mut auto = svi_with(PoolWait::Auto);
+        assert!(!auto.pool_awake(), "the first step");
+        auto.last_step_time = Some(short);
+        assert!(!auto.pool_awake(), "after a short step");
+        auto.last_step_time = Some(long);
+        assert!(auto.pool_awake(), "after a long step");
+        auto.replaying = true;
+        assert!(!auto.pool_awake(), "a replayed step");
+        let mut spin = svi_with(PoolWait::Spin);
+        assert!(spin.pool_awake());
+        spin.last_step_time = Some(short);
+        assert!(spin.pool_awake());
+        let mut sleep = svi_with(PoolWait::Sleep);
+        sleep.last_step_time = Some(long);
+        assert!(!sleep.pool_awake());
+        #[cfg(feature = "tch")]
+        {
+            type T = Autodiff<burn::backend::LibTorch<f32>>;
+            let config = SviConfig {
+                pool_wait: PoolWait::Spin,
+                progress: false,
+                ..Default::default()
+            };
+            let svi = Svi::from_fns(
+                |_: &mut ppl_core::Ctx<T>| {},
+                |_: &mut ppl_core::Ctx<T>| {},
+                config,
+                &Default::default(),
+            );
+            assert!(!svi.pool_awake(), "LibTorch computes on a pool of its own");
+        }
     }
 }

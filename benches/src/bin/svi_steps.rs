@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --release -p benches --bin svi_steps -- --model digits|vae|logistic|eight_schools [--steps 300 --reps 3 --warmup 30 --seed 0]
 //!     [--validation first-step|always|never] [--batch-shares N] [--sampling host|device] [--undo last-update|off]
+//!     [--pool-wait auto|spin|sleep]
 //! ```
 //!
 //! After `--warmup` steps, `--reps` timed repetitions of `--steps` steps each; reports the median
@@ -17,7 +18,7 @@ use std::time::Instant;
 use benches::workloads::{proc_status_kb, RunSettings, StepRunner, Workload};
 use ppl_dist::sampling::Sampling;
 use ppl_examples::backend::{default_device, DefaultAutodiffBackend as B, BACKEND_NAME};
-use ppl_infer::{Undo, Validation};
+use ppl_infer::{PoolWait, Undo, Validation};
 
 /// Steps per second of one SVI workload, as one JSON line (what `benches/peers/compare.py` runs).
 #[derive(Debug, clap::Parser)]
@@ -50,6 +51,9 @@ struct Args {
     /// Whether a step keeps the state before its update to undo it (last-update) or updates in place (off; `SviConfig::undo`; digits and vae only)
     #[arg(long, default_value = "last-update", value_parser = undo)]
     undo: Undo,
+    /// How rayon's other threads wait during a step: auto (spin through steps of 0.5 ms and more), spin or sleep (`SviConfig::pool_wait`)
+    #[arg(long, default_value = "auto", value_parser = pool_wait)]
+    pool_wait: PoolWait,
 }
 
 fn workload(s: &str) -> Result<Workload, String> {
@@ -81,6 +85,15 @@ fn undo(s: &str) -> Result<Undo, String> {
         "last-update" => Ok(Undo::LastUpdate),
         "off" => Ok(Undo::Off),
         v => Err(format!("`{v}` is not last-update or off")),
+    }
+}
+
+fn pool_wait(s: &str) -> Result<PoolWait, String> {
+    match s {
+        "auto" => Ok(PoolWait::Auto),
+        "spin" => Ok(PoolWait::Spin),
+        "sleep" => Ok(PoolWait::Sleep),
+        v => Err(format!("`{v}` is not auto, spin or sleep")),
     }
 }
 
@@ -117,6 +130,7 @@ fn run(a: &Args) -> Result<(), String> {
         batch_shares: a.batch_shares,
         sampling: a.sampling,
         undo: a.undo,
+        pool_wait: a.pool_wait,
     };
     let mut runner = StepRunner::<B>::with_settings(a.workload, a.seed, settings, &device);
     let mut losses = Vec::with_capacity(a.warmup + a.reps * a.steps);
@@ -145,6 +159,7 @@ fn run(a: &Args) -> Result<(), String> {
         "batch_shares": a.batch_shares,
         "sampling": if a.sampling == Sampling::Device { "device" } else { "host" },
         "undo": if a.undo == Undo::Off { "off" } else { "last-update" },
+        "pool_wait": format!("{:?}", a.pool_wait).to_lowercase(),
         "model": a.workload.name(),
         "steps_per_s": round(median, 3),
         "reps": rates.iter().map(|&r| round(r, 2)).collect::<Vec<_>>(),

@@ -20,6 +20,10 @@ use super::normal::normal_log_prob_grads;
 use super::{float, DenseActivation, FusedKernels};
 
 impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
+    fn kernels_on_rayon_pool() -> bool {
+        B::kernels_on_rayon_pool()
+    }
+
     /// One graph node with `logits` as its only parent; a `value` that is itself tracked
     /// (a gradient would be owed to it) takes the composed operations instead.
     fn bernoulli_logits_log_prob<const D: usize>(logits: Tensor<Self, D>, value: Tensor<Self, D>) -> Tensor<Self, D> {

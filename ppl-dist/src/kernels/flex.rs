@@ -44,6 +44,10 @@ macro_rules! chunked {
 }
 
 impl FusedKernels for Flex {
+    fn kernels_on_rayon_pool() -> bool {
+        true
+    }
+
     fn adam_update<const D: usize>(
         param: Tensor<Flex, D>,
         grad: Tensor<Flex, D>,

@@ -104,6 +104,14 @@ use crate::{Bernoulli, HalfCauchy, LogNormal, Normal};
 /// exceptions, both on LibTorch: its Bernoulli gradient is more accurate, and its Adam update
 /// rounds as torch's fused operators do; see those methods).
 pub trait FusedKernels: Backend {
+    /// Whether this backend's kernels split their work across rayon's global thread pool
+    /// (flex and NdArray: their products and element-wise loops). `false` by default:
+    /// LibTorch and CUDA compute on pools of their own. `ppl_infer::PoolWait` keeps rayon's
+    /// threads awake through a training step only where this holds.
+    fn kernels_on_rayon_pool() -> bool {
+        false
+    }
+
     /// One Adam update of a parameter `param` with gradient `grad` and the moments of the
     /// steps before (`None` on the first step): returns the new parameter and moments.
     /// Shapes: all `[..]` of the parameter's shape. The arithmetic is burn-optim 0.21's Adam
@@ -348,6 +356,10 @@ where
     burn_ndarray::NdArrayTensor: From<burn_ndarray::SharedArray<E>>,
     burn_ndarray::NdArrayTensor: From<burn_ndarray::SharedArray<I>>,
 {
+    /// With the workspace's `multi-threads` feature of burn-ndarray.
+    fn kernels_on_rayon_pool() -> bool {
+        true
+    }
 }
 
 /// LibTorch: the Bernoulli log-density from logits and its gradient, Adam and the dense layer

@@ -6,7 +6,7 @@ use burn::tensor::backend::Backend;
 use ppl_core::{Ctx, Data};
 use ppl_dist::testkit::{is_f64, t1};
 use ppl_dist::{inference_suite, Constraint, Normal};
-use ppl_infer::{Elbo, Svi, SviConfig, TrainingBackend};
+use ppl_infer::{on_compute_pool, Elbo, PoolWait, Svi, SviConfig, TrainingBackend};
 
 use crate::split_rows::{local_guide, local_model, logistic_data, logistic_model, split_config, ROWS};
 
@@ -16,6 +16,7 @@ inference_suite!(
     a_bad_share_fails_the_step_as_the_whole_minibatch_does,
     the_renyi_bound_is_refused,
     an_enumerated_mixture_in_shares_takes_the_whole_steps,
+    how_the_pool_waits_changes_no_number,
 );
 
 fn guide<B: Backend>(ctx: &mut Ctx<B>) {
@@ -163,5 +164,33 @@ fn an_enumerated_mixture_in_shares_takes_the_whole_steps<B: TrainingBackend>(dev
     let (whole, shares) = (fit(1), fit(2));
     for (a, b) in shares.iter().zip(&whole) {
         assert!((a - b).abs() <= tol, "{shares:?} vs whole {whole:?}");
+    }
+}
+
+fn how_the_pool_waits_changes_no_number<B: TrainingBackend>(dev: &B::Device) {
+    // On the compute pool, whole and in two shares: the same losses and parameters, bit for
+    // bit, whether the pool's other threads spin through every step, sleep, or spin after
+    // long steps (the shares and the kernels' pieces run on whichever thread takes them).
+    for shares in [1, 2] {
+        let run = |pool_wait: PoolWait| {
+            on_compute_pool(|| {
+                let config = SviConfig {
+                    pool_wait,
+                    ..config(shares)
+                };
+                let mut svi = Svi::from_fns(logistic_model::<B>, guide::<B>, config, dev);
+                svi.fit(&logistic_data::<B>(dev)).unwrap();
+                let params: Vec<u64> = ["w_loc", "w_scale", "b_loc", "b_scale"]
+                    .iter()
+                    .flat_map(|n| svi.param(n).unwrap().to_vec())
+                    .map(f64::to_bits)
+                    .collect();
+                let losses: Vec<u64> = svi.losses().iter().map(|l| l.to_bits()).collect();
+                (params, losses)
+            })
+        };
+        let sleep = run(PoolWait::Sleep);
+        assert_eq!(run(PoolWait::Spin), sleep, "{shares} shares: spinning");
+        assert_eq!(run(PoolWait::Auto), sleep, "{shares} shares: auto");
     }
 }

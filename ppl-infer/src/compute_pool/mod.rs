@@ -1,5 +1,10 @@
 //! Running inference on the compute thread pool.
 
+mod pool_wait;
+
+pub(crate) use pool_wait::with_pool_awake;
+pub use pool_wait::PoolWait;
+
 use ppl_dist::sampling::{sampling, with_sampling};
 use ppl_dist::validation::{parameter_checks, with_parameter_checks};
 
