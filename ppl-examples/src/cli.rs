@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use crate::backend::{default_device, DefaultBackend};
 use ppl_data::MnistOptions;
-use ppl_infer::{Elbo, LrSchedule, SviConfig};
+use ppl_infer::{Elbo, LrSchedule, PoolWait, SviConfig};
 
 /// Settings every example accepts (`--epochs`, `--batch-size`, `--seed`, `--lr`,
 /// `--data-dir`, `--out-dir`, `--steps`, `--num-instances`, `--num-instances-test`,
@@ -75,6 +75,11 @@ pub struct ExampleArgs {
     /// cores for the networks, other numbers than 1 gives; default: 1)
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch_shares: u64,
+    /// How the thread pool's other threads wait between a step's parallel kernels: auto
+    /// (spin through steps of 0.5 ms and more), spin or sleep (`SviConfig::pool_wait`; the
+    /// same numbers either way; default: auto)
+    #[arg(long, value_name = "WAIT", default_value = "auto")]
+    pub pool_wait: PoolWait,
 }
 
 impl Default for ExampleArgs {
@@ -97,6 +102,7 @@ impl Default for ExampleArgs {
             peer_id: 0,
             orchestrator: None,
             batch_shares: 1,
+            pool_wait: PoolWait::Auto,
         }
     }
 }
@@ -126,6 +132,7 @@ impl ExampleArgs {
             progress: self.progress,
             max_steps: self.steps,
             batch_shares: usize::try_from(self.batch_shares).unwrap_or(usize::MAX),
+            pool_wait: self.pool_wait,
             ..Default::default()
         }
     }

@@ -52,7 +52,7 @@ struct Args {
     #[arg(long, default_value = "last-update", value_parser = undo)]
     undo: Undo,
     /// How rayon's other threads wait during a step: auto (spin through steps of 0.5 ms and more), spin or sleep (`SviConfig::pool_wait`)
-    #[arg(long, default_value = "auto", value_parser = pool_wait)]
+    #[arg(long, default_value = "auto")]
     pool_wait: PoolWait,
 }
 
@@ -85,15 +85,6 @@ fn undo(s: &str) -> Result<Undo, String> {
         "last-update" => Ok(Undo::LastUpdate),
         "off" => Ok(Undo::Off),
         v => Err(format!("`{v}` is not last-update or off")),
-    }
-}
-
-fn pool_wait(s: &str) -> Result<PoolWait, String> {
-    match s {
-        "auto" => Ok(PoolWait::Auto),
-        "spin" => Ok(PoolWait::Spin),
-        "sleep" => Ok(PoolWait::Sleep),
-        v => Err(format!("`{v}` is not auto, spin or sleep")),
     }
 }
 
@@ -159,7 +150,7 @@ fn run(a: &Args) -> Result<(), String> {
         "batch_shares": a.batch_shares,
         "sampling": if a.sampling == Sampling::Device { "device" } else { "host" },
         "undo": if a.undo == Undo::Off { "off" } else { "last-update" },
-        "pool_wait": format!("{:?}", a.pool_wait).to_lowercase(),
+        "pool_wait": a.pool_wait.to_string(),
         "model": a.workload.name(),
         "steps_per_s": round(median, 3),
         "reps": rates.iter().map(|&r| round(r, 2)).collect::<Vec<_>>(),

@@ -1,5 +1,7 @@
 //! Keeping rayon's pool awake through a step: [`PoolWait`] and [`with_pool_awake`].
 
+use std::fmt;
+use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +23,8 @@ use std::time::Duration;
 /// lost up to 30 % to the wake-up that starts the spinning, hence [`PoolWait::Auto`].
 /// Not used with peers (a step that waits on the network would spin through the wait), nor
 /// on backends with pools of their own (LibTorch, CUDA).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum PoolWait {
     /// Spin through a step when the step before it took at least
     /// [`PoolWait::AUTO_MIN_STEP`] (the default): long steps are the ones with parallel
@@ -37,6 +40,44 @@ pub enum PoolWait {
 impl PoolWait {
     /// The shortest previous step after which [`PoolWait::Auto`] spins.
     pub const AUTO_MIN_STEP: Duration = Duration::from_micros(500);
+
+    /// Every setting with its name (`auto`, `spin`, `sleep`: what [`FromStr`] reads and
+    /// [`Display`](fmt::Display) writes).
+    pub const NAMED: [(&'static str, PoolWait); 3] = [
+        ("auto", PoolWait::Auto),
+        ("spin", PoolWait::Spin),
+        ("sleep", PoolWait::Sleep),
+    ];
+}
+
+impl fmt::Display for PoolWait {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (name, _) = Self::NAMED
+            .iter()
+            .find(|(_, w)| w == self)
+            .expect("every setting is named");
+        f.write_str(name)
+    }
+}
+
+impl FromStr for PoolWait {
+    type Err = String;
+
+    /// `auto`, `spin` or `sleep`.
+    ///
+    /// ```
+    /// use ppl_infer::PoolWait;
+    /// assert_eq!("spin".parse::<PoolWait>(), Ok(PoolWait::Spin));
+    /// assert_eq!(PoolWait::Sleep.to_string(), "sleep");
+    /// assert!("never".parse::<PoolWait>().unwrap_err().contains("auto, spin or sleep"));
+    /// ```
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::NAMED
+            .iter()
+            .find(|(name, _)| *name == s)
+            .map(|&(_, w)| w)
+            .ok_or_else(|| format!("`{s}` is not a pool wait (auto, spin or sleep)"))
+    }
 }
 
 /// `spin_loop` hints between two looks for work (a look touches the other threads' queues).
