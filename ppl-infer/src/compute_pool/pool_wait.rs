@@ -19,10 +19,18 @@ use std::time::Duration;
 /// of work as soon as it is queued, and stops when the step returns (nothing spins between
 /// steps). It changes no number: a kernel splits its work the same way whichever thread runs
 /// each piece. Measured on 2 cores at 2 threads (flex, `benches/README.md`, 2026-12-05):
-/// the digit classifier's step ×1.45, the VAE's ×1.33 (whole minibatches); a 0.1 ms step (logistic regression)
-/// lost up to 30 % to the wake-up that starts the spinning, hence [`PoolWait::Auto`].
-/// Not used with peers (a step that waits on the network would spin through the wait), nor
-/// on backends with pools of their own (LibTorch, CUDA).
+/// the digit classifier's step ×1.49, the VAE's ×1.30 (whole minibatches); a 0.1 ms step
+/// (logistic regression) lost up to 30 % to the wake-up that starts the spinning, hence
+/// [`PoolWait::Auto`]. Not used with peers (a step that waits on the network would spin
+/// through the wait), nor on backends with pools of their own (LibTorch, CUDA).
+///
+/// ```
+/// use ppl_infer::{PoolWait, SviConfig};
+/// // A machine shared with other work: rayon's own waiting.
+/// let config = SviConfig { pool_wait: PoolWait::Sleep, ..Default::default() };
+/// assert_eq!(SviConfig::default().pool_wait, PoolWait::Auto);
+/// # let _ = config;
+/// ```
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum PoolWait {
