@@ -6,7 +6,7 @@ use burn::module::{AutodiffModule, Module};
 use burn::optim::GradientsParams;
 use burn::tensor::backend::{AutodiffBackend, Backend};
 use ppl_core::{CoreError, Data, Model, ParamStore};
-use ppl_dist::kernels::TrainingBackend;
+use ppl_dist::kernels::{FusedKernels, TrainingBackend};
 use ppl_dist::sampling::{with_sampling, Sampling};
 use ppl_dist::validation::with_parameter_checks;
 use ppl_dist::RngKey;
@@ -1509,21 +1509,48 @@ fn non_finite_update(step: usize, what: &'static str) -> InferError {
 const NON_FINITE_GRADIENT: &str = "parameters after the update (a non-finite gradient)";
 
 /// Whether every float parameter of `m` is finite (see [`finite_tensors`]).
-fn all_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M) -> bool {
+fn all_finite<B: TrainingBackend, M: AutodiffModule<B>>(m: &M) -> bool {
     finite_tensors::<B, M>(m, None)
 }
 
 /// Whether every gradient in `grads` of a float parameter of `m` is finite (see
 /// [`finite_tensors`]).
-fn gradients_finite<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M, grads: &GradientsParams) -> bool {
+fn gradients_finite<B: TrainingBackend, M: AutodiffModule<B>>(m: &M, grads: &GradientsParams) -> bool {
     finite_tensors::<B, M>(m, Some(grads))
 }
 
 /// Whether every float parameter of `m` (or, given `grads`, every gradient it holds of one)
-/// is finite: the sum of all their values, read back once, and only when that sum is not
-/// finite (a NaN, an infinity, or an overflow of finite values) the exact check (`t − t` is
-/// 0 for finite values, NaN otherwise).
-fn finite_tensors<B: AutodiffBackend, M: AutodiffModule<B>>(m: &M, grads: Option<&GradientsParams>) -> bool {
+/// is finite: on a backend that reads its buffers on the host, one pass over each
+/// ([`FusedKernels::all_finite`](ppl_dist::kernels::FusedKernels::all_finite)); elsewhere the
+/// sum of all their values, read back once, and only when that sum is not finite (a NaN, an
+/// infinity, or an overflow of finite values) the exact check (`t − t` is 0 for finite values,
+/// NaN otherwise).
+fn finite_tensors<B: TrainingBackend, M: AutodiffModule<B>>(m: &M, grads: Option<&GradientsParams>) -> bool {
+    /// Every picked tensor checked by the backend's kernel: `None` once one cannot be.
+    struct ByKernel<'g> {
+        all: Option<bool>,
+        grads: Option<&'g GradientsParams>,
+    }
+    impl<B: TrainingBackend> burn::module::ModuleVisitor<B> for ByKernel<'_> {
+        fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
+            if self.all != Some(true) {
+                return;
+            }
+            let t = match self.grads {
+                None => param.val().inner(),
+                Some(grads) => match grads.get::<B::InnerBackend, D>(param.id) {
+                    Some(g) => g,
+                    None => return,
+                },
+            };
+            self.all = <B::InnerBackend as FusedKernels>::all_finite(t);
+        }
+    }
+    let mut by_kernel = ByKernel { all: Some(true), grads };
+    m.visit(&mut by_kernel);
+    if let Some(all) = by_kernel.all {
+        return all;
+    }
     /// The sum over the picked tensors of `f(tensor)` reduced to one element.
     struct Sum<'g, B: Backend, F> {
         acc: Option<burn::tensor::Tensor<B, 1>>,
@@ -1588,10 +1615,9 @@ mod tests {
 
     use super::{all_finite, PoolWait, Svi, SviConfig};
 
-    /// Finite values whose sum overflows are finite; a NaN or an infinity is not.
-    #[test]
-    fn all_finite_sees_through_an_overflowing_sum() {
-        type B = Autodiff<NdArray<f32>>;
+    /// Finite values whose sum overflows are finite; a NaN or an infinity is not — by the
+    /// device sum and its exact check (NdArray) and by the kernel's pass (flex).
+    fn all_finite_sees_through_an_overflowing_sum<B: crate::TrainingBackend>() {
         let dev = Default::default();
         let param = |v: [f32; 3]| Param::from_tensor(Tensor::<B, 1>::from_floats(v, &dev));
         let big = f32::MAX / 2.0;
@@ -1600,6 +1626,17 @@ mod tests {
         assert!(!all_finite::<B, _>(&param([1.0, f32::NAN, 0.5])));
         assert!(!all_finite::<B, _>(&param([big, f32::INFINITY, big])));
         assert!(!all_finite::<B, _>(&param([f32::NEG_INFINITY, 0.0, 0.0])));
+    }
+
+    #[test]
+    fn all_finite_sees_through_an_overflowing_sum_ndarray() {
+        all_finite_sees_through_an_overflowing_sum::<Autodiff<NdArray<f32>>>();
+    }
+
+    #[cfg(feature = "flex")]
+    #[test]
+    fn all_finite_sees_through_an_overflowing_sum_flex() {
+        all_finite_sees_through_an_overflowing_sum::<Autodiff<burn::backend::Flex>>();
     }
 
     /// Which steps keep the pool awake: `Auto` after a step of `AUTO_MIN_STEP` or more (not

@@ -48,6 +48,15 @@ impl FusedKernels for Flex {
         true
     }
 
+    fn all_finite<const D: usize>(t: Tensor<Flex, D>) -> Option<bool> {
+        let t = contiguous(t);
+        match t.dtype() {
+            DType::F32 => Some(all_finite_in(f32::slice(&t))),
+            DType::F64 => Some(all_finite_in(f64::slice(&t))),
+            _ => None,
+        }
+    }
+
     fn adam_update<const D: usize>(
         param: Tensor<Flex, D>,
         grad: Tensor<Flex, D>,
@@ -292,6 +301,8 @@ trait Real:
     fn ln_1p(self) -> Self;
     /// `max(self, other)` as the standard library's (`f32::max`: what flex's ReLU calls).
     fn max(self, other: Self) -> Self;
+    /// Neither infinite nor NaN.
+    fn is_finite(self) -> bool;
     /// `v` rounded to this type, as flex rounds a scalar operand (`v as f32`).
     fn of_f64(v: f64) -> Self;
     /// The tensor's buffer as elements of this type.
@@ -322,6 +333,9 @@ macro_rules! real {
             }
             fn max(self, other: Self) -> Self {
                 <$t>::max(self, other)
+            }
+            fn is_finite(self) -> bool {
+                <$t>::is_finite(self)
             }
             fn of_f64(v: f64) -> Self {
                 v as $t
@@ -435,6 +449,19 @@ multiversion! {
             let grad = (f64::from(*g) * sigmoid) as f32;
             *g = if keep { grad * s } else { 0.0 * s };
         }
+    }
+}
+
+/// Whether every value in `xs` is finite: blocks of 1024 folded without a branch (so the loop
+/// vectorizes), stopping at the first block with a non-finite value; in chunks across the
+/// thread pool for long buffers.
+fn all_finite_in<E: Real>(xs: &[E]) -> bool {
+    let blocks = |c: &[E]| c.chunks(1024).all(|b| b.iter().fold(true, |ok, &x| ok & x.is_finite()));
+    if xs.len() >= PARALLEL_MIN && rayon::current_num_threads() > 1 && !crate::kernels::serial_kernels() {
+        use rayon::prelude::*;
+        xs.par_chunks(CHUNK).all(blocks)
+    } else {
+        blocks(xs)
     }
 }
 
@@ -839,6 +866,49 @@ mod tests {
         super::bernoulli_backward_f32_portable(&l, &x, &mut g2);
         assert!(lp.iter().zip(&lp2).all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(g.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    /// `all_finite` finds one NaN or infinity wherever it sits in a long buffer (first and last
+    /// element, block and chunk boundaries, split across the pool or not), in f32 and f64, and
+    /// passes finite values up to the largest; a strided view is read as the values it shows.
+    #[test]
+    fn flex_all_finite_finds_every_non_finite_value() {
+        let n = super::PARALLEL_MIN + 3 * super::CHUNK + 7;
+        let finite: Vec<f64> = values(3, n).iter().map(|v| v * 1e30).collect();
+        let places = [0, 1, 1023, 1024, super::CHUNK - 1, super::CHUNK, n / 2, n - 1];
+        for dtype in [DType::F32, DType::F64] {
+            let mut big = finite.clone();
+            big[5] = if dtype == DType::F32 {
+                f64::from(f32::MAX)
+            } else {
+                f64::MAX
+            };
+            for serial in [false, true] {
+                let check = |v: &[f64]| {
+                    let t = tensor(v, [1, n], dtype);
+                    if serial {
+                        crate::kernels::with_serial_kernels(|| Flex::all_finite(t))
+                    } else {
+                        Flex::all_finite(t)
+                    }
+                };
+                assert_eq!(check(&big), Some(true), "{dtype:?}");
+                for &i in &places {
+                    for bad in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                        let mut v = finite.clone();
+                        v[i] = bad;
+                        assert_eq!(check(&v), Some(false), "{dtype:?}: {bad} at {i} of {n}");
+                    }
+                }
+            }
+            // The transposed view of [[1, NaN], [2, 3]] still holds the NaN; [[1, 2]]'s does not.
+            let t = tensor(&[1.0, f64::NAN, 2.0, 3.0], [2, 2], dtype);
+            assert_eq!(Flex::all_finite(t.transpose()), Some(false));
+            assert_eq!(
+                Flex::all_finite(tensor(&[1.0, 2.0], [1, 2], dtype).transpose()),
+                Some(true)
+            );
+        }
     }
 
     /// Buffers long enough to be split across the thread pool (`PARALLEL_MIN` and more, not a

@@ -112,6 +112,16 @@ pub trait FusedKernels: Backend {
         false
     }
 
+    /// Whether every element of `t` is finite, when this backend can tell in one pass over a
+    /// buffer it holds on the host; `None` (the default) where it cannot, and the caller sums
+    /// on the device instead (one read-back for all tensors). flex: a pass over the buffer,
+    /// split across the thread pool for large tensors. Used by `Svi` to check gradients and
+    /// updated parameters every step.
+    fn all_finite<const D: usize>(t: Tensor<Self, D>) -> Option<bool> {
+        let _ = t;
+        None
+    }
+
     /// One Adam update of a parameter `param` with gradient `grad` and the moments of the
     /// steps before (`None` on the first step): returns the new parameter and moments.
     /// Shapes: all `[..]` of the parameter's shape. The arithmetic is burn-optim 0.21's Adam
