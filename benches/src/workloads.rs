@@ -415,10 +415,9 @@ impl<B: TrainingBackend> StepRunner<B> {
     }
 
     /// As [`StepRunner::new`] with [`RunSettings`]: the validation and the pool wait apply to
-    /// every workload;
-    /// batch shares, device sampling and the undo setting to the digit classifier and the VAE (the other
-    /// workloads take their data whole and draw on the host, see
-    /// [`Workload::takes_batch_shares`]).
+    /// every workload; batch shares, device sampling and the undo setting to the digit
+    /// classifier and the VAE (the other workloads take their data whole and draw on the
+    /// host, see [`Workload::takes_batch_shares`]).
     pub fn with_settings(workload: Workload, seed: u64, settings: RunSettings, device: &B::Device) -> Self {
         let RunSettings {
             validation,

@@ -738,9 +738,9 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
     pub fn step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         let start = Instant::now();
         let result = if self.pool_awake() {
-            with_pool_awake(|| self.step_on_pool(batch, full_size))
+            with_pool_awake(|| self.take_step(batch, full_size))
         } else {
-            self.step_on_pool(batch, full_size)
+            self.take_step(batch, full_size)
         };
         self.last_step_time = Some(start.elapsed());
         result
@@ -764,8 +764,8 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         }
     }
 
-    /// [`Svi::step`] itself, on whichever thread runs it.
-    fn step_on_pool(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
+    /// [`Svi::step`] itself (on the calling thread, with the pool awake or not).
+    fn take_step(&mut self, batch: &Data<B>, full_size: usize) -> Result<f64, InferError> {
         #[cfg(feature = "collective")]
         if self.peers.is_some() {
             return self.step_data_parallel(batch, full_size);
@@ -1526,6 +1526,17 @@ fn gradients_finite<B: TrainingBackend, M: AutodiffModule<B>>(m: &M, grads: &Gra
 /// infinity, or an overflow of finite values) the exact check (`t − t` is 0 for finite values,
 /// NaN otherwise).
 fn finite_tensors<B: TrainingBackend, M: AutodiffModule<B>>(m: &M, grads: Option<&GradientsParams>) -> bool {
+    /// The tensor checked for `param`: its value, or given `grads` its gradient (`None`
+    /// when it has none).
+    fn picked<B: AutodiffBackend, const D: usize>(
+        param: &burn::module::Param<burn::tensor::Tensor<B, D>>,
+        grads: Option<&GradientsParams>,
+    ) -> Option<burn::tensor::Tensor<B::InnerBackend, D>> {
+        match grads {
+            None => Some(param.val().inner()),
+            Some(grads) => grads.get::<B::InnerBackend, D>(param.id),
+        }
+    }
     /// Every picked tensor checked by the backend's kernel: `None` once one cannot be.
     struct ByKernel<'g> {
         all: Option<bool>,
@@ -1533,17 +1544,11 @@ fn finite_tensors<B: TrainingBackend, M: AutodiffModule<B>>(m: &M, grads: Option
     }
     impl<B: TrainingBackend> burn::module::ModuleVisitor<B> for ByKernel<'_> {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
-            if self.all != Some(true) {
-                return;
+            if self.all == Some(true) {
+                if let Some(t) = picked(param, self.grads) {
+                    self.all = <B::InnerBackend as FusedKernels>::all_finite(t);
+                }
             }
-            let t = match self.grads {
-                None => param.val().inner(),
-                Some(grads) => match grads.get::<B::InnerBackend, D>(param.id) {
-                    Some(g) => g,
-                    None => return,
-                },
-            };
-            self.all = <B::InnerBackend as FusedKernels>::all_finite(t);
         }
     }
     let mut by_kernel = ByKernel { all: Some(true), grads };
@@ -1563,12 +1568,8 @@ fn finite_tensors<B: TrainingBackend, M: AutodiffModule<B>>(m: &M, grads: Option
         > burn::module::ModuleVisitor<B> for Sum<'_, B::InnerBackend, F>
     {
         fn visit_float<const D: usize>(&mut self, param: &burn::module::Param<burn::tensor::Tensor<B, D>>) {
-            let t = match self.grads {
-                None => param.val().inner(),
-                Some(grads) => match grads.get::<B::InnerBackend, D>(param.id) {
-                    Some(g) => g,
-                    None => return,
-                },
+            let Some(t) = picked(param, self.grads) else {
+                return;
             };
             let n = t.shape().num_elements();
             let term = (self.f)(t.reshape([n]));
