@@ -21,7 +21,8 @@ mod dense;
 /// thread and waiting for it costs more than it saves. Adam's loop is memory-bound and cheap
 /// per element, so it needs longer buffers (measured: splitting the digit classifier's
 /// 78 400-element weights made its 2-thread step 10 % slower; the VAE's 200 704-element ones
-/// gain).
+/// gain). Measured again with the pool's threads spinning through a step (`PoolWait`, where
+/// handing work over costs no wake-up): halving either threshold gained nothing.
 const CHUNK: usize = 1 << 14;
 const PARALLEL_MIN: usize = 1 << 16;
 const PARALLEL_MIN_ADAM: usize = 1 << 17;
