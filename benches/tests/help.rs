@@ -32,6 +32,7 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
                 "--batch-shares",
                 "--sampling",
                 "--undo",
+                "--pool-wait",
             ][..],
         ),
         (env!("CARGO_BIN_EXE_amortized_memory"), &["--rows", "--compare"][..]),
@@ -53,7 +54,8 @@ fn every_runner_lists_every_flag_with_its_default_in_help() {
     assert!(
         text.contains("[default: digits]")
             && text.contains("[default: first-step]")
-            && text.contains("[default: last-update]"),
+            && text.contains("[default: last-update]")
+            && text.contains("[default: auto]"),
         "{text}"
     );
 }
