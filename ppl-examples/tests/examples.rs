@@ -728,7 +728,7 @@ fn every_binary_lists_every_flag_with_its_default_in_help() {
         let text = help(exe);
         assert!(!text.contains("//!"), "{name}: raw doc markers in\n{text}");
         let lines = flag_lines(&text);
-        assert_eq!(lines.len(), 17, "{name}: flags\n{text}");
+        assert_eq!(lines.len(), 18, "{name}: flags\n{text}");
         for l in &lines {
             assert!(l.contains("default"), "{name}: no default in `{l}`");
         }
