@@ -34,7 +34,7 @@ const PARALLEL_MIN_ADAM: usize = 1 << 17;
 /// element goes through the same loop either way: the same numbers whatever the thread count.
 macro_rules! chunked {
     ($n:expr, $min:expr, |$($arg:ident = $src:ident . $split:ident),+| $body:expr) => {{
-        if $n >= $min && rayon::current_num_threads() > 1 && !crate::kernels::serial_kernels() {
+        if splits($n, $min) {
             use rayon::prelude::*;
             ($($src.$split(CHUNK)),+).into_par_iter().for_each(|($($arg),+)| $body);
         } else {
@@ -42,6 +42,12 @@ macro_rules! chunked {
             $body
         }
     }};
+}
+
+/// Whether a loop over `n` elements is split across rayon's threads: `n ≥ min`, a pool of
+/// several threads, and not inside [`with_serial_kernels`](super::with_serial_kernels).
+fn splits(n: usize, min: usize) -> bool {
+    n >= min && rayon::current_num_threads() > 1 && !crate::kernels::serial_kernels()
 }
 
 impl FusedKernels for Flex {
@@ -458,7 +464,7 @@ multiversion! {
 /// thread pool for long buffers.
 fn all_finite_in<E: Real>(xs: &[E]) -> bool {
     let blocks = |c: &[E]| c.chunks(1024).all(|b| b.iter().fold(true, |ok, &x| ok & x.is_finite()));
-    if xs.len() >= PARALLEL_MIN && rayon::current_num_threads() > 1 && !crate::kernels::serial_kernels() {
+    if splits(xs.len(), PARALLEL_MIN) {
         use rayon::prelude::*;
         xs.par_chunks(CHUNK).all(blocks)
     } else {
