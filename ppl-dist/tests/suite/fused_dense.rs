@@ -1,13 +1,12 @@
 //! The fused dense layer (`ppl_dist::kernels::dense` inside a `with_dense_kernel` scope, one
 //! autodiff node) gives burn's `linear` followed by `relu`, through burn's autodiff backend on
 //! every backend: the output and the gradients of x, W and b bit for bit for rank-2 inputs
-//! (flex's kernel calls the same gemm with the same strides and parallelism, then adds the
-//! bias and masks in the same order; the other backends run the composed operations behind
-//! the node), for every combination of tracked inputs, with and without a bias, ReLU and
-//! identity, and a transposed (strided) weight. A rank-3 input is flattened for the kernel,
-//! where burn sums the weight's gradient batch by batch: equal there within rounding. The
-//! scope itself: its kernel is used only for its backend, nested scopes restore, a panic
-//! restores.
+//! (flex's kernel calls the same gemm with the same strides, then adds the bias and masks in
+//! the same order; the other backends run the composed operations behind the node), for every
+//! combination of tracked inputs, with and without a bias, ReLU and identity, and a transposed
+//! (strided) weight. A rank-3 input is flattened for the kernel, where burn sums the weight's
+//! gradient batch by batch: equal there within rounding. The scope itself: its kernel is used
+//! only for its backend, nested scopes restore, a panic restores.
 
 use burn::tensor::activation::relu;
 use burn::tensor::backend::Backend;

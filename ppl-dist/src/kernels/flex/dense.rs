@@ -1,8 +1,9 @@
-//! flex's fused dense layer: gemm (the crate flex's `matmul` calls, with the same strides and
-//! parallelism, so the same products) into a fresh buffer that nothing zeroes first, then one
-//! pass that adds the bias and applies the activation; backward, one pass that masks the
-//! gradient by ReLU's output and sums the bias gradient, then the two products on strided
-//! views (no transposed copies). Every number equals burn's `linear` + `relu` on flex.
+//! flex's fused dense layer: gemm (the crate flex's `matmul` calls, with the same strides, so
+//! the same products: how many threads split one does not change its numbers) into a fresh
+//! buffer that nothing zeroes first, then one pass that adds the bias and applies the
+//! activation; backward, one pass that masks the gradient by ReLU's output and sums the bias
+//! gradient, then the two products on strided views (no transposed copies), side by side on
+//! rayon's pool when both are wanted. Every number equals burn's `linear` + `relu` on flex.
 
 use burn::tensor::{DType, Shape, Tensor};
 use burn_flex::{Flex, FlexTensor};
@@ -13,6 +14,12 @@ use crate::kernels::{dense_composed, dense_grads_composed, float, DenseActivatio
 /// flex's threshold (in multiply-adds) above which its `matmul` lets gemm use every thread.
 const PARALLEL_THRESHOLD: usize = 192 * 192 * 192;
 
+/// The size (in multiply-adds, each) from which the backward pass's two products run side by
+/// side, one on each half of rayon's threads, rather than one after the other each across
+/// all of them (then neither waits on the other's serial packing, and products too small to
+/// split get a thread each: VAE whole, 2 threads, see benches/README).
+const SIDE_BY_SIDE_THRESHOLD: usize = 64 * 64 * 64;
+
 /// A strided matrix view: the first element and the row and column strides, in elements.
 #[derive(Clone, Copy)]
 struct View<E> {
@@ -20,6 +27,12 @@ struct View<E> {
     row: isize,
     col: isize,
 }
+
+// SAFETY: a view only reads a tensor that outlives every use of it (the products of one
+// backward pass, joined before the pass returns), and nothing writes that tensor meanwhile.
+unsafe impl<E: Sync> Send for View<E> {}
+// SAFETY: as for `Send`: shared views only read.
+unsafe impl<E: Sync> Sync for View<E> {}
 
 impl<E: Real> View<E> {
     /// The view of a rank-2 flex tensor as it is laid out (transposed views included).
@@ -45,18 +58,29 @@ impl<E: Real> View<E> {
     }
 }
 
+/// How many of rayon's threads a product of `size` multiply-adds may use here, as flex's
+/// `matmul` decides (all of them from [`PARALLEL_THRESHOLD`]; one inside
+/// [`with_serial_kernels`](crate::kernels::with_serial_kernels)).
+fn threads_for(size: usize) -> usize {
+    if size >= PARALLEL_THRESHOLD && !crate::kernels::serial_kernels() {
+        rayon::current_num_threads()
+    } else {
+        1
+    }
+}
+
 /// `lhs [m, k] · rhs [k, n]` into a fresh row-major `[m, n]` buffer, as flex's `matmul`
-/// computes it (serially inside [`with_serial_kernels`](crate::kernels::with_serial_kernels)).
-fn product<E: Real>(m: usize, k: usize, n: usize, lhs: View<E>, rhs: View<E>) -> Vec<E> {
+/// computes it, on up to `threads` of rayon's threads (the numbers do not depend on it: each
+/// element sums its `k` terms in the same order).
+fn product<E: Real>(m: usize, k: usize, n: usize, lhs: View<E>, rhs: View<E>, threads: usize) -> Vec<E> {
     if k == 0 {
         return vec![E::ZERO; m * n];
     }
-    let parallelism =
-        if m.saturating_mul(n).saturating_mul(k) >= PARALLEL_THRESHOLD && !crate::kernels::serial_kernels() {
-            gemm::Parallelism::Rayon(0)
-        } else {
-            gemm::Parallelism::None
-        };
+    let parallelism = if threads > 1 {
+        gemm::Parallelism::Rayon(threads)
+    } else {
+        gemm::Parallelism::None
+    };
     let mut out = Vec::<E>::with_capacity(m * n);
     // SAFETY: `out` has room for m·n elements; gemm writes each of them without reading the
     // destination (`read_dst` false), and reads `lhs`/`rhs` only at offsets their views
@@ -119,7 +143,8 @@ fn forward_typed<E: Real>(
     activation: DenseActivation,
     [m, k, n]: [usize; 3],
 ) -> FlexTensor {
-    let mut out = product(m, k, n, View::<E>::of(x), View::of(w));
+    let threads = threads_for(m.saturating_mul(n).saturating_mul(k));
+    let mut out = product(m, k, n, View::<E>::of(x), View::of(w), threads);
     let relu = activation == DenseActivation::Relu;
     match b.map(E::slice) {
         Some(b) => {
@@ -193,18 +218,119 @@ fn grads_typed<E: Real>(
             }
         }
     }
+    // `∂x = ∂y·Wᵀ` and `∂W = xᵀ·∂y`: the same number of multiply-adds each (m·n·k).
     let hv = View::<E>::of(h);
-    let dx = w.map(|w| {
-        let k = w.layout().shape()[0];
-        E::tensor(product(m, n, k, hv, View::of(w).t()), Shape::new([m, k]))
-    });
-    let dw = x.map(|x| {
-        let k = x.layout().shape()[1];
-        E::tensor(product(k, m, n, View::of(x).t(), hv), Shape::new([k, n]))
-    });
+    let dx_of = |(wv, k): (View<E>, usize), threads| product(m, n, k, hv, wv.t(), threads);
+    let dw_of = |(xv, k): (View<E>, usize), threads| product(k, m, n, xv.t(), hv, threads);
+    let wv = w.map(|w| (View::<E>::of(w), w.layout().shape()[0]));
+    let xv = x.map(|x| (View::<E>::of(x), x.layout().shape()[1]));
+    let size = |k: usize| m.saturating_mul(n).saturating_mul(k);
+    let (dx, dw) = match (wv, xv) {
+        (Some(wv), Some(xv))
+            if size(wv.1) >= SIDE_BY_SIDE_THRESHOLD
+                && !crate::kernels::serial_kernels()
+                && rayon::current_num_threads() > 1 =>
+        {
+            // Half the threads each (one each on two), and one below flex's threshold.
+            let all = rayon::current_num_threads();
+            let split = size(wv.1) >= PARALLEL_THRESHOLD;
+            let (left, right) = if split { (all / 2, all - all / 2) } else { (1, 1) };
+            let (dx, dw) = rayon::join(|| dx_of(wv, left), || dw_of(xv, right));
+            (Some((dx, wv.1)), Some((dw, xv.1)))
+        }
+        (wv, xv) => (
+            wv.map(|wv| (dx_of(wv, threads_for(size(wv.1))), wv.1)),
+            xv.map(|xv| (dw_of(xv, threads_for(size(xv.1))), xv.1)),
+        ),
+    };
+    let dx = dx.map(|(v, k)| E::tensor(v, Shape::new([m, k])));
+    let dw = dw.map(|(v, k)| E::tensor(v, Shape::new([k, n])));
     DenseGrads {
         x: dx.map(float),
         weight: dw.map(float),
         bias: bias.map(|b| float(E::tensor(b, Shape::new([n])))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use burn::tensor::{DType, Tensor, TensorCreationOptions, TensorData};
+    use burn_flex::Flex;
+
+    use super::{forward, grads, PARALLEL_THRESHOLD, SIDE_BY_SIDE_THRESHOLD};
+    use crate::kernels::{dense_composed, dense_grads_composed, DenseActivation, DenseGrads};
+
+    fn tensor<const D: usize>(v: Vec<f64>, shape: [usize; D], dtype: DType) -> Tensor<Flex, D> {
+        let opts = TensorCreationOptions::new(Default::default()).with_dtype(dtype);
+        Tensor::from_data(TensorData::new(v, shape), opts)
+    }
+
+    /// Values of both signs over a few magnitudes, with zeros, varying with `seed`.
+    fn values(n: usize, seed: usize) -> Vec<f64> {
+        (0..n)
+            .map(|i| {
+                let j = i * 7 + seed * 13;
+                if j % 9 == 4 {
+                    0.0
+                } else {
+                    ((j * 5) % 23) as f64 / 8.0 - 1.4 + (j % 3) as f64 * 0.01
+                }
+            })
+            .collect()
+    }
+
+    fn bits<const D: usize>(t: Option<Tensor<Flex, D>>) -> Option<Vec<u64>> {
+        t.map(|t| t.to_data().iter::<f64>().map(f64::to_bits).collect())
+    }
+
+    /// The kernel's forward and backward passes give burn's composed operations bit for bit
+    /// at sizes where the products split across the pool and where the backward pass runs
+    /// its two products side by side (one thread each, or half the pool each), on pools of
+    /// 1–4 threads, f32 and f64, with a transposed (strided) weight.
+    #[test]
+    fn flex_dense_kernel_equals_the_composed_layer_where_products_split_or_run_side_by_side() {
+        let sizes = [[64, 80, 70], [128, 300, 200]];
+        assert!(sizes[0].iter().product::<usize>() >= SIDE_BY_SIDE_THRESHOLD);
+        assert!(sizes[0].iter().product::<usize>() < PARALLEL_THRESHOLD);
+        assert!(sizes[1].iter().product::<usize>() >= PARALLEL_THRESHOLD);
+        for threads in 1..=4 {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+            for [m, k, n] in sizes {
+                for dtype in [DType::F32, DType::F64] {
+                    for transposed in [false, true] {
+                        let what =
+                            format!("{threads} threads, [{m}, {k}]·[{k}, {n}], {dtype:?}, transposed {transposed}");
+                        pool.install(|| {
+                            let x = tensor(values(m * k, 1), [m, k], dtype);
+                            let w = if transposed {
+                                tensor(values(n * k, 2), [n, k], dtype).transpose()
+                            } else {
+                                tensor(values(k * n, 2), [k, n], dtype)
+                            };
+                            let b = tensor(values(n, 3), [n], dtype);
+                            let g = tensor(values(m * n, 4), [m, n], dtype);
+                            let a = DenseActivation::Relu;
+                            let y = forward(x.clone(), w.clone(), Some(b.clone()), a);
+                            let y_c = dense_composed(x.clone(), w.clone(), Some(b), a);
+                            assert_eq!(bits(Some(y.clone())), bits(Some(y_c)), "output, {what}");
+                            let run = |fused: bool| {
+                                let args = (Some(x.clone()), Some(w.clone()), Some(y.clone()), g.clone());
+                                let DenseGrads { x, weight, bias } = if fused {
+                                    grads(args.0, args.1, args.2, args.3, a, true)
+                                } else {
+                                    dense_grads_composed(args.0, args.1, args.2, args.3, a, true)
+                                };
+                                (bits(x), bits(weight), bits(bias))
+                            };
+                            let (f, c) = (run(true), run(false));
+                            assert!(f.0.is_some() && f.1.is_some() && f.2.is_some(), "{what}");
+                            assert_eq!(f.0, c.0, "∂x, {what}");
+                            assert_eq!(f.1, c.1, "∂W, {what}");
+                            assert_eq!(f.2, c.2, "∂b, {what}");
+                        });
+                    }
+                }
+            }
+        }
     }
 }
