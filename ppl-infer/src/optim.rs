@@ -1,7 +1,9 @@
 //! Optimizer, learning-rate schedule and gradient clipping for [`crate::Svi`].
 
+use std::cell::Cell;
+
 use burn::grad_clipping::GradientClippingConfig;
-use burn::module::AutodiffModule;
+use burn::module::{AutodiffModule, ModuleVisitor, Param};
 use burn::optim::adaptor::OptimizerAdaptor;
 use burn::optim::momentum::MomentumConfig;
 use burn::optim::{
@@ -117,13 +119,33 @@ impl<B: FusedKernels> SimpleOptimizer<B> for FusedAdam {
             lr,
             time,
         };
-        let (tensor, m) = B::adam_update(tensor, grad, moments, &step);
+        let (tensor, m, finite) = B::adam_update_checked(tensor, grad, moments, &step);
+        UPDATED_FINITE.with(|c| {
+            if let Some((count, all)) = c.get() {
+                c.set(Some((count + 1, all.zip(finite).map(|(a, b)| a & b))));
+            }
+        });
         let momentum = AdaptiveMomentumState::new(time, m.moment_1, m.moment_2);
         (tensor, Some(AdamState::new(momentum)))
     }
 
     fn to_device<const D: usize>(state: Self::State<D>, device: &B::Device) -> Self::State<D> {
         AdamState::new(state.momentum.to_device(device))
+    }
+}
+
+thread_local! {
+    /// While [`AnyOptimizer::step`] runs on this thread: how many parameters [`FusedAdam`]
+    /// updated, and whether every new value was finite (`None` once a kernel could not tell).
+    static UPDATED_FINITE: Cell<Option<(usize, Option<bool>)>> = const { Cell::new(None) };
+}
+
+/// Counts a module's float parameters.
+struct CountParams(usize);
+
+impl<B: burn::tensor::backend::Backend> ModuleVisitor<B> for CountParams {
+    fn visit_float<const D: usize>(&mut self, _: &Param<Tensor<B, D>>) {
+        self.0 += 1;
     }
 }
 
@@ -170,6 +192,24 @@ impl<M: AutodiffModule<B>, B: TrainingBackend> AnyOptimizer<M, B> {
                     .init(),
             ),
         }
+    }
+
+    /// One update of `module` by `grads`, and whether every parameter of the updated module
+    /// is finite where the update could tell without another pass over them (`None`: check
+    /// them separately): Adam on a backend whose kernel checks the values it writes, and
+    /// every float parameter updated (one without a gradient is not checked here).
+    pub(crate) fn step_checked(&mut self, lr: f64, module: M, grads: GradientsParams) -> (M, Option<bool>) {
+        let AnyOptimizer::Adam(o) = self else {
+            return (self.step(lr, module, grads), None);
+        };
+        let mut params = CountParams(0);
+        module.visit(&mut params);
+        // The outer count put back after: a thread that waits inside a kernel may run another
+        // fit's step (rayon's work stealing), which counts its own parameters.
+        let outer = UPDATED_FINITE.with(|c| c.replace(Some((0, Some(true)))));
+        let updated = o.step(lr, module, grads);
+        let (count, finite) = UPDATED_FINITE.with(|c| c.replace(outer)).unwrap_or((0, None));
+        (updated, finite.filter(|_| count == params.0))
     }
 
     pub(crate) fn step(&mut self, lr: f64, module: M, grads: GradientsParams) -> M {
@@ -254,5 +294,56 @@ mod tests {
         }
     }
 
-    ppl_dist::backend_suite!(svi_adam_is_burns_adam);
+    /// `step_checked` tells whether the updated parameters are finite where Adam's kernel
+    /// checks what it writes (flex: for a finite update, a NaN gradient, an infinite
+    /// parameter) and every parameter was updated; `None` elsewhere (other backends, a
+    /// parameter without a gradient, other optimizers), where `Svi` checks them in a pass of
+    /// its own. The parameters are the same as `step`'s.
+    fn adam_tells_whether_the_update_is_finite<B: TrainingBackend>(dev: &B::Device) {
+        let flex = std::any::type_name::<B>().contains("Flex");
+        let run = |kind: OptimizerKind, m: Two<B>, g: GradientsParams| {
+            let (checked, finite) = AnyOptimizer::<Two<B>, B>::new(kind, None).step_checked(0.01, m, g);
+            (bits(&checked), finite)
+        };
+        let plain = |kind: OptimizerKind, m: Two<B>, g: GradientsParams| {
+            bits(&AnyOptimizer::<Two<B>, B>::new(kind, None).step(0.01, m, g))
+        };
+        let m = Two {
+            a: Param::from_tensor(t1::<B>(&[0.3, -1.2, 4.0, 1e-3], dev)),
+            w: Param::from_tensor(t2::<B>(&[0.5, -0.25, 2.0, 0.0, 1e4, -3e-4], 2, 3, dev)),
+        };
+        let (b, f) = run(OptimizerKind::Adam, m.clone(), grads(&m, 1, dev));
+        assert_eq!(
+            b,
+            plain(OptimizerKind::Adam, m.clone(), grads(&m, 1, dev)),
+            "the same update"
+        );
+        assert_eq!(f, flex.then_some(true), "a finite update");
+        let mut g = grads(&m, 1, dev);
+        g.register(m.a.id, t1::<B::InnerBackend>(&[1.0, f64::NAN, 0.0, 2.0], dev));
+        assert_eq!(
+            run(OptimizerKind::Adam, m.clone(), g).1,
+            flex.then_some(false),
+            "a NaN gradient"
+        );
+        let g = grads(&m, 1, dev);
+        let mut inf = m.clone();
+        inf.a = inf.a.map(|_| t1::<B>(&[0.3, f64::INFINITY, 4.0, 1e-3], dev));
+        assert_eq!(
+            run(OptimizerKind::Adam, inf, g).1,
+            flex.then_some(false),
+            "an infinite parameter"
+        );
+        let mut g = grads(&m, 1, dev);
+        let _ = g.remove::<B::InnerBackend, 2>(m.w.id);
+        assert_eq!(
+            run(OptimizerKind::Adam, m.clone(), g).1,
+            None,
+            "a parameter without a gradient"
+        );
+        let sgd = OptimizerKind::Sgd { momentum: None };
+        assert_eq!(run(sgd, m.clone(), grads(&m, 1, dev)).1, None, "SGD");
+    }
+
+    ppl_dist::backend_suite!(svi_adam_is_burns_adam, adam_tells_whether_the_update_is_finite);
 }

@@ -921,8 +921,8 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
             // write over them.
             self.previous = None;
             self.modules = None;
-            let updated = self.optim.step(lr, m, grads);
-            if !all_finite(&updated) {
+            let (updated, finite) = self.optim.step_checked(lr, m, grads);
+            if !finite.unwrap_or_else(|| all_finite(&updated)) {
                 self.modules = Some(updated);
                 return self.overflowed_in_place();
             }
@@ -930,8 +930,8 @@ impl<B: TrainingBackend, P: SviModel<B>, Q: SviGuide<B>> Svi<B, P, Q> {
         } else {
             let before = m.clone();
             let mut optim = self.optim.clone();
-            let updated = optim.step(lr, m, grads);
-            if !all_finite(&updated) {
+            let (updated, finite) = optim.step_checked(lr, m, grads);
+            if !finite.unwrap_or_else(|| all_finite(&updated)) {
                 // A non-finite gradient (or an overflowing update): not applied.
                 self.modules = Some(before);
                 return self.bad_step(non_finite_update(self.step, NON_FINITE_GRADIENT));

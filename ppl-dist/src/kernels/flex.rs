@@ -44,6 +44,20 @@ macro_rules! chunked {
     }};
 }
 
+/// [`chunked!`] for a `body` that returns a `bool`: the `&` of every chunk's result (every
+/// chunk runs; none is skipped once one returns `false`).
+macro_rules! chunked_all {
+    ($n:expr, $min:expr, |$($arg:ident = $src:ident . $split:ident),+| $body:expr) => {{
+        if splits($n, $min) {
+            use rayon::prelude::*;
+            ($($src.$split(CHUNK)),+).into_par_iter().map(|($($arg),+)| $body).reduce(|| true, |a, b| a & b)
+        } else {
+            let ($($arg),+) = ($($src),+);
+            $body
+        }
+    }};
+}
+
 /// Whether a loop over `n` elements is split across rayon's threads: `n ≥ min`, a pool of
 /// several threads, and not inside [`with_serial_kernels`](super::with_serial_kernels).
 fn splits(n: usize, min: usize) -> bool {
@@ -70,13 +84,24 @@ impl FusedKernels for Flex {
         moments: Option<AdamMoments<Flex, D>>,
         step: &AdamStep,
     ) -> (Tensor<Flex, D>, AdamMoments<Flex, D>) {
+        let (param, moments, _) = Self::adam_update_checked(param, grad, moments, step);
+        (param, moments)
+    }
+
+    fn adam_update_checked<const D: usize>(
+        param: Tensor<Flex, D>,
+        grad: Tensor<Flex, D>,
+        moments: Option<AdamMoments<Flex, D>>,
+        step: &AdamStep,
+    ) -> (Tensor<Flex, D>, AdamMoments<Flex, D>, Option<bool>) {
         let dtype = param.dtype();
         let same = grad.dtype() == dtype
             && moments
                 .as_ref()
                 .is_none_or(|m| m.moment_1.dtype() == dtype && m.moment_2.dtype() == dtype);
         if !same || !matches!(dtype, DType::F32 | DType::F64) {
-            return adam_update_composed(param, grad, moments, step);
+            let (param, moments) = adam_update_composed(param, grad, moments, step);
+            return (param, moments, None);
         }
         let shape = param.shape();
         let p = contiguous(param);
@@ -93,7 +118,7 @@ impl FusedKernels for Flex {
         let (c, eps) = step.corrections();
         // The f32 scalars as flex applies them: widened exactly in f64, the learning rate
         // rounded to the element type.
-        let (p, m, v) = match dtype {
+        let (p, m, v, finite) = match dtype {
             DType::F32 => adam_buffers(
                 p,
                 &g,
@@ -113,6 +138,7 @@ impl FusedKernels for Flex {
                 moment_1: float(m),
                 moment_2: float(v),
             },
+            Some(finite),
         )
     }
 
@@ -387,24 +413,24 @@ macro_rules! multiversion {
     (
         dispatch: $name:ident,
         $(#[$attr:meta])*
-        fn $portable:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) $body:block
+        fn $portable:ident $(<$g:ident: $bound:path>)? ($($arg:ident: $ty:ty),* $(,)?) $(-> $ret:ty)? $body:block
     ) => {
         $(#[$attr])*
         #[inline(always)]
-        fn $portable $(<$g: $bound>)? ($($arg: $ty),*) $body
+        fn $portable $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? $body
 
         /// The widest build of
         #[doc = concat!("[`", stringify!($portable), "`]")]
         /// the CPU runs (see `multiversion!`).
-        fn $name $(<$g: $bound>)? ($($arg: $ty),*) {
+        fn $name $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx512f,avx512dq,avx512bw,avx512vl")]
-            fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) {
+            fn avx512 $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
                 $portable($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
             #[target_feature(enable = "avx2")]
-            fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) {
+            fn avx2 $(<$g: $bound>)? ($($arg: $ty),*) $(-> $ret)? {
                 $portable($($arg),*)
             }
             #[cfg(target_arch = "x86_64")]
@@ -585,16 +611,16 @@ fn adam_buffers<E: Real>(
     mut v: FlexTensor,
     k: [E; 7],
     first: bool,
-) -> (FlexTensor, FlexTensor, FlexTensor) {
+) -> (FlexTensor, FlexTensor, FlexTensor, bool) {
     let n = E::slice(&p).len();
     assert!(E::slice(g).len() == n && E::slice(&m).len() == n && E::slice(&v).len() == n);
     if p.is_unique() && m.is_unique() && v.is_unique() {
         let (ps, gs) = (E::slice_mut(&mut p), E::slice(g));
         let (ms, vs) = (E::slice_mut(&mut m), E::slice_mut(&mut v));
-        chunked!(n, PARALLEL_MIN_ADAM, |p = ps.par_chunks_mut, g = gs.par_chunks, m = ms.par_chunks_mut, v = vs.par_chunks_mut| {
+        let finite = chunked_all!(n, PARALLEL_MIN_ADAM, |p = ps.par_chunks_mut, g = gs.par_chunks, m = ms.par_chunks_mut, v = vs.par_chunks_mut| {
             adam_in_place(p, g, m, v, k, first)
         });
-        return (p, m, v);
+        return (p, m, v, finite);
     }
     // Fresh buffers, written once each (no zero-filling first: the loop writes every element).
     let (mut po, mut mo, mut vo) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
@@ -604,7 +630,7 @@ fn adam_buffers<E: Real>(
         &mut mo.spare_capacity_mut()[..n],
         &mut vo.spare_capacity_mut()[..n],
     );
-    chunked!(
+    let finite = chunked_all!(
         n,
         PARALLEL_MIN_ADAM,
         |p = ps.par_chunks,
@@ -627,25 +653,30 @@ fn adam_buffers<E: Real>(
         E::tensor(po, shape.clone()),
         E::tensor(mo, shape.clone()),
         E::tensor(vo, shape),
+        finite,
     )
 }
 
 multiversion! {
     dispatch: adam_in_place,
     /// The Adam loop updating `p`, `m`, `v` in place (one version per instruction set, the
-    /// same bits from each).
-    fn adam_in_place_portable<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) {
+    /// same bits from each); whether every new `p` is finite.
+    fn adam_in_place_portable<E: Real>(p: &mut [E], g: &[E], m: &mut [E], v: &mut [E], k: [E; 7], first: bool) -> bool {
+        let mut finite = true;
         for (((p, &g), m), v) in p.iter_mut().zip(g).zip(m.iter_mut()).zip(v.iter_mut()) {
             (*p, *m, *v) = adam_element(*p, g, *m, *v, k, first);
+            finite &= p.is_finite();
         }
+        finite
     }
 }
 
 multiversion! {
     dispatch: adam_into,
     /// The Adam loop from `[p, g, m, v]` into `[p, m, v]` (all of one length), every element
-    /// written (one build per instruction set, as [`adam_in_place_portable`]).
-    fn adam_into_portable<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) {
+    /// written (one build per instruction set, as [`adam_in_place_portable`]); whether every
+    /// new `p` is finite.
+    fn adam_into_portable<E: Real>(old: [&[E]; 4], new: [&mut [MaybeUninit<E>]; 3], k: [E; 7], first: bool) -> bool {
         let [p, g, m, v] = old;
         let [po, mo, vo] = new;
         let n = p.len();
@@ -654,12 +685,15 @@ multiversion! {
             .all(|&l| l == n));
         let old = p.iter().zip(g).zip(m).zip(v);
         let new = po.iter_mut().zip(mo.iter_mut()).zip(vo.iter_mut());
+        let mut finite = true;
         for ((((&p, &g), &m), &v), ((po, mo), vo)) in old.zip(new) {
             let (p, m, v) = adam_element(p, g, m, v, k, first);
             po.write(p);
             mo.write(m);
             vo.write(v);
+            finite &= p.is_finite();
         }
+        finite
     }
 }
 
@@ -721,6 +755,65 @@ mod tests {
                 x * 10f64.powi((i % 9) as i32 - 4) * if (i + k).is_multiple_of(5) { 0.0 } else { 1.0 }
             })
             .collect()
+    }
+
+    /// The kernel says whether every new parameter value is finite, in place and into fresh
+    /// buffers (the parameter shared), for 12 elements and for 160 000 (in chunks across the
+    /// pool): `true` for finite values; `false` for one NaN or infinite gradient or parameter
+    /// at the first, a middle or the last element — every other element still updated.
+    #[test]
+    fn flex_adam_kernel_says_whether_the_new_parameter_is_finite() {
+        let step = AdamStep {
+            beta_1: 0.9,
+            beta_2: 0.999,
+            epsilon: 1e-5,
+            lr: 0.01,
+            time: 2,
+        };
+        for (rows, cols) in [(3, 4), (400, 400)] {
+            let n = rows * cols;
+            for dtype in [DType::F32, DType::F64] {
+                for shared in [false, true] {
+                    for bad in [
+                        None,
+                        Some((0, f64::NAN)),
+                        Some((n / 2 + 1, f64::INFINITY)),
+                        Some((n - 1, f64::NEG_INFINITY)),
+                    ] {
+                        for in_param in [false, true] {
+                            let mut g = values(1, n);
+                            let mut p = values(2, n);
+                            if let Some((at, x)) = bad {
+                                if in_param {
+                                    p[at] = x
+                                } else {
+                                    g[at] = x
+                                }
+                            }
+                            let p = tensor(&p, [rows, cols], dtype);
+                            let kept = shared.then(|| p.clone());
+                            let moments = AdamMoments {
+                                moment_1: tensor(&values(3, n), [rows, cols], dtype),
+                                moment_2: tensor(&values(4, n), [rows, cols], dtype).abs(),
+                            };
+                            let (q, _, finite) =
+                                Flex::adam_update_checked(p, tensor(&g, [rows, cols], dtype), Some(moments), &step);
+                            let what = format!(
+                                "{n} elements, {dtype:?}, shared {shared}, bad {bad:?} in the parameter {in_param}"
+                            );
+                            assert_eq!(finite, Some(bad.is_none()), "{what}");
+                            let non_finite = q.to_data().iter::<f64>().filter(|x| !x.is_finite()).count();
+                            assert_eq!(
+                                non_finite,
+                                usize::from(bad.is_some()),
+                                "{what}: every other element updated"
+                            );
+                            drop(kept);
+                        }
+                    }
+                }
+            }
+        }
     }
 
     /// The one-pass kernel gives the composed operations' values bit for bit, in f32 and

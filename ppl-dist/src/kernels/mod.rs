@@ -6,7 +6,9 @@
 //! numbers (two exceptions on LibTorch, below: its Bernoulli gradient, more accurate, and its
 //! Adam, rounded as torch's fused operators round it). Today flex (the default CPU backend) overrides
 //! - [`FusedKernels::adam_update`]: one pass over parameter, gradient and both moments instead
-//!   of thirteen tensor operations (each reading and writing a whole buffer);
+//!   of thirteen tensor operations (each reading and writing a whole buffer), which also says
+//!   whether the new values are finite ([`FusedKernels::adam_update_checked`]: no second pass
+//!   over them to check);
 //! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
 //!   of about ten operations;
 //! - [`FusedKernels::dense`] and [`FusedKernels::dense_grads`]: a network's dense layer and
@@ -138,6 +140,20 @@ pub trait FusedKernels: Backend {
         step: &AdamStep,
     ) -> (Tensor<Self, D>, AdamMoments<Self, D>) {
         adam_update_composed(param, grad, moments, step)
+    }
+
+    /// [`FusedKernels::adam_update`], and whether every value of the new parameter is finite
+    /// where the kernel can tell without another pass over it (`None`: it cannot; check the
+    /// parameter separately). flex's kernel tells (it writes each value anyway); the others
+    /// keep the default, `None`.
+    fn adam_update_checked<const D: usize>(
+        param: Tensor<Self, D>,
+        grad: Tensor<Self, D>,
+        moments: Option<AdamMoments<Self, D>>,
+        step: &AdamStep,
+    ) -> (Tensor<Self, D>, AdamMoments<Self, D>, Option<bool>) {
+        let (param, moments) = Self::adam_update(param, grad, moments, step);
+        (param, moments, None)
     }
 
     /// The Bernoulli log-density of `value` (0 or 1; anything else scores `−∞`) given
