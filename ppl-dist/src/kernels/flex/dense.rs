@@ -8,7 +8,7 @@
 use burn::tensor::{DType, Shape, Tensor};
 use burn_flex::{Flex, FlexTensor};
 
-use super::{contiguous, Real};
+use super::{contiguous, splits, Real, CHUNK, PARALLEL_MIN};
 use crate::kernels::{dense_composed, dense_grads_composed, float, DenseActivation, DenseGrads};
 
 /// flex's threshold (in multiply-adds) above which its `matmul` lets gemm use every thread.
@@ -146,19 +146,35 @@ fn forward_typed<E: Real>(
     let threads = threads_for(m.saturating_mul(n).saturating_mul(k));
     let mut out = product(m, k, n, View::<E>::of(x), View::of(w), threads);
     let relu = activation == DenseActivation::Relu;
-    match b.map(E::slice) {
-        Some(b) => {
-            for row in out.chunks_exact_mut(n.max(1)) {
-                for (y, &b) in row.iter_mut().zip(b) {
-                    let v = *y + b;
-                    *y = if relu { v.max(E::ZERO) } else { v };
+    let b = b.map(E::slice);
+    if b.is_some() || relu {
+        // Whole rows at a time, split across the pool for long outputs.
+        let pass = |rows: &mut [E]| {
+            for row in rows.chunks_exact_mut(n.max(1)) {
+                match b {
+                    Some(b) => {
+                        for (y, &b) in row.iter_mut().zip(b) {
+                            let v = *y + b;
+                            *y = if relu { v.max(E::ZERO) } else { v };
+                        }
+                    }
+                    None => row.iter_mut().for_each(|y| *y = y.max(E::ZERO)),
                 }
             }
+        };
+        if splits(m * n, PARALLEL_MIN) {
+            use rayon::prelude::*;
+            out.par_chunks_mut(rows_per_chunk(n) * n).for_each(pass);
+        } else {
+            pass(&mut out);
         }
-        None if relu => out.iter_mut().for_each(|y| *y = y.max(E::ZERO)),
-        None => {}
     }
     E::tensor(out, Shape::new([m, n]))
+}
+
+/// Whole rows of `n` elements per chunk of about [`CHUNK`] elements (at least one row).
+fn rows_per_chunk(n: usize) -> usize {
+    (CHUNK / n.max(1)).max(1)
 }
 
 /// The backward pass (see the module docs); `dense_grads_composed` for a dtype the kernel
@@ -200,21 +216,48 @@ fn grads_typed<E: Real>(
 ) -> DenseGrads<Flex> {
     // ReLU's mask (burn's `relu_backward` on flex: the gradient where the output is
     // positive, 0 elsewhere) and the bias gradient, the rows summed in order as flex's
-    // `sum_dim` does, in one pass.
+    // `sum_dim` does: in one pass, or for long gradients, split across the pool, the mask
+    // by rows and then the sum by columns (each column's rows still in order).
     let mut bias = bias_wanted.then(|| vec![E::ZERO; n]);
-    if output.is_some() || bias.is_some() {
-        let hs = E::slice_mut(h);
-        let out = output.map(E::slice);
+    let hs = E::slice_mut(h);
+    let out = output.map(E::slice);
+    let mask = |g: &mut [E], y: &[E]| {
+        for (g, &y) in g.iter_mut().zip(y) {
+            *g = if y > E::ZERO { *g } else { E::ZERO };
+        }
+    };
+    let sum_rows = |acc: &mut [E], hs: &[E], first_column: usize| {
+        for row in hs.chunks_exact(n.max(1)) {
+            for (a, &g) in acc.iter_mut().zip(&row[first_column..]) {
+                *a = *a + g;
+            }
+        }
+    };
+    if splits(m * n, PARALLEL_MIN) {
+        use rayon::prelude::*;
+        let rows = rows_per_chunk(n) * n;
+        if let Some(out) = out {
+            hs.par_chunks_mut(rows)
+                .zip(out.par_chunks(rows))
+                .for_each(|(g, y)| mask(g, y));
+        }
+        if let Some(acc) = bias.as_mut() {
+            let hs = &*hs;
+            let columns = n
+                .div_ceil(2 * rayon::current_num_threads())
+                .next_multiple_of(16)
+                .max(64);
+            acc.par_chunks_mut(columns)
+                .enumerate()
+                .for_each(|(j, acc)| sum_rows(acc, hs, j * columns));
+        }
+    } else if out.is_some() || bias.is_some() {
         for (r, row) in hs.chunks_exact_mut(n.max(1)).enumerate() {
             if let Some(out) = out {
-                for (g, &y) in row.iter_mut().zip(&out[r * n..(r + 1) * n]) {
-                    *g = if y > E::ZERO { *g } else { E::ZERO };
-                }
+                mask(row, &out[r * n..(r + 1) * n]);
             }
             if let Some(acc) = bias.as_mut() {
-                for (a, &g) in acc.iter_mut().zip(row.iter()) {
-                    *a = *a + g;
-                }
+                sum_rows(acc, row, 0);
             }
         }
     }
@@ -257,7 +300,7 @@ mod tests {
     use burn::tensor::{DType, Tensor, TensorCreationOptions, TensorData};
     use burn_flex::Flex;
 
-    use super::{forward, grads, PARALLEL_THRESHOLD, SIDE_BY_SIDE_THRESHOLD};
+    use super::{forward, grads, PARALLEL_MIN, PARALLEL_THRESHOLD, SIDE_BY_SIDE_THRESHOLD};
     use crate::kernels::{dense_composed, dense_grads_composed, DenseActivation, DenseGrads};
 
     fn tensor<const D: usize>(v: Vec<f64>, shape: [usize; D], dtype: DType) -> Tensor<Flex, D> {
@@ -284,22 +327,29 @@ mod tests {
     }
 
     /// The kernel's forward and backward passes give burn's composed operations bit for bit
-    /// at sizes where the products split across the pool and where the backward pass runs
-    /// its two products side by side (one thread each, or half the pool each), on pools of
-    /// 1–4 threads, f32 and f64, with a transposed (strided) weight.
+    /// at sizes where the products split across the pool, where the backward pass runs its
+    /// two products side by side (one thread each, or half the pool each) and where the bias
+    /// and ReLU passes split across the pool (by rows, and the bias gradient by columns), on
+    /// pools of 1–4 threads, f32 and f64, ReLU and identity, with a transposed (strided)
+    /// weight.
     #[test]
     fn flex_dense_kernel_equals_the_composed_layer_where_products_split_or_run_side_by_side() {
-        let sizes = [[64, 80, 70], [128, 300, 200]];
+        let sizes = [[64, 80, 70], [128, 300, 200], [256, 40, 300]];
         assert!(sizes[0].iter().product::<usize>() >= SIDE_BY_SIDE_THRESHOLD);
         assert!(sizes[0].iter().product::<usize>() < PARALLEL_THRESHOLD);
         assert!(sizes[1].iter().product::<usize>() >= PARALLEL_THRESHOLD);
+        assert!(sizes[2][0] * sizes[2][2] >= PARALLEL_MIN);
         for threads in 1..=4 {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
             for [m, k, n] in sizes {
                 for dtype in [DType::F32, DType::F64] {
-                    for transposed in [false, true] {
-                        let what =
-                            format!("{threads} threads, [{m}, {k}]·[{k}, {n}], {dtype:?}, transposed {transposed}");
+                    for (transposed, a) in [false, true]
+                        .into_iter()
+                        .flat_map(|t| [(t, DenseActivation::Relu), (t, DenseActivation::Identity)])
+                    {
+                        let what = format!(
+                            "{threads} threads, [{m}, {k}]·[{k}, {n}], {dtype:?}, transposed {transposed}, {a:?}"
+                        );
                         pool.install(|| {
                             let x = tensor(values(m * k, 1), [m, k], dtype);
                             let w = if transposed {
@@ -309,7 +359,6 @@ mod tests {
                             };
                             let b = tensor(values(n, 3), [n], dtype);
                             let g = tensor(values(m * n, 4), [m, n], dtype);
-                            let a = DenseActivation::Relu;
                             let y = forward(x.clone(), w.clone(), Some(b.clone()), a);
                             let y_c = dense_composed(x.clone(), w.clone(), Some(b), a);
                             assert_eq!(bits(Some(y.clone())), bits(Some(y_c)), "output, {what}");
