@@ -62,7 +62,7 @@ impl<E: Real> View<E> {
 /// `matmul` decides (all of them from [`PARALLEL_THRESHOLD`]; one inside
 /// [`with_serial_kernels`](crate::kernels::with_serial_kernels)).
 fn threads_for(size: usize) -> usize {
-    if size >= PARALLEL_THRESHOLD && !crate::kernels::serial_kernels() {
+    if splits(size, PARALLEL_THRESHOLD) {
         rayon::current_num_threads()
     } else {
         1
@@ -263,31 +263,27 @@ fn grads_typed<E: Real>(
     }
     // `∂x = ∂y·Wᵀ` and `∂W = xᵀ·∂y`: the same number of multiply-adds each (m·n·k).
     let hv = View::<E>::of(h);
-    let dx_of = |(wv, k): (View<E>, usize), threads| product(m, n, k, hv, wv.t(), threads);
-    let dw_of = |(xv, k): (View<E>, usize), threads| product(k, m, n, xv.t(), hv, threads);
+    let dx_of =
+        |(wv, k): (View<E>, usize), threads| E::tensor(product(m, n, k, hv, wv.t(), threads), Shape::new([m, k]));
+    let dw_of =
+        |(xv, k): (View<E>, usize), threads| E::tensor(product(k, m, n, xv.t(), hv, threads), Shape::new([k, n]));
     let wv = w.map(|w| (View::<E>::of(w), w.layout().shape()[0]));
     let xv = x.map(|x| (View::<E>::of(x), x.layout().shape()[1]));
     let size = |k: usize| m.saturating_mul(n).saturating_mul(k);
     let (dx, dw) = match (wv, xv) {
-        (Some(wv), Some(xv))
-            if size(wv.1) >= SIDE_BY_SIDE_THRESHOLD
-                && !crate::kernels::serial_kernels()
-                && rayon::current_num_threads() > 1 =>
-        {
+        (Some(wv), Some(xv)) if splits(size(wv.1), SIDE_BY_SIDE_THRESHOLD) => {
             // Half the threads each (one each on two), and one below flex's threshold.
             let all = rayon::current_num_threads();
             let split = size(wv.1) >= PARALLEL_THRESHOLD;
             let (left, right) = if split { (all / 2, all - all / 2) } else { (1, 1) };
             let (dx, dw) = rayon::join(|| dx_of(wv, left), || dw_of(xv, right));
-            (Some((dx, wv.1)), Some((dw, xv.1)))
+            (Some(dx), Some(dw))
         }
         (wv, xv) => (
-            wv.map(|wv| (dx_of(wv, threads_for(size(wv.1))), wv.1)),
-            xv.map(|xv| (dw_of(xv, threads_for(size(xv.1))), xv.1)),
+            wv.map(|wv| dx_of(wv, threads_for(size(wv.1)))),
+            xv.map(|xv| dw_of(xv, threads_for(size(xv.1)))),
         ),
     };
-    let dx = dx.map(|(v, k)| E::tensor(v, Shape::new([m, k])));
-    let dw = dw.map(|(v, k)| E::tensor(v, Shape::new([k, n])));
     DenseGrads {
         x: dx.map(float),
         weight: dw.map(float),
