@@ -88,7 +88,8 @@ pub use model::{prior, run, trace, Model, RunResult};
 pub use param_store::{ParamMeta, ParamStore};
 pub use plate::{DataPlate, FixedPlate, Plate, PlateEnv, PlateRows, SubsampledPlate, DATA_PLATE, PARTICLE_PLATE};
 pub use scorer::{
-    fused_constrain, fused_site_rsample, fused_site_scorer, ConstrainHook, LogProbHook, RsampleHook, SiteScorer,
+    fused_constrain, fused_site_rsample, fused_site_scorer, ConstrainHook, FusedLogProb, LogProbHook, RsampleHook,
+    SiteScorer,
 };
 pub use site::{PlateInfo, Site, SiteKind};
 pub use trace::{DataUse, Trace};

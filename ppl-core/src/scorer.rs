@@ -3,14 +3,30 @@
 //! gives the same numbers.
 
 use burn::tensor::backend::Backend;
-use ppl_dist::kernels::{fused_log_prob, fused_rsample, DenseKernel, FusedKernels};
+use burn::tensor::Tensor;
+use ppl_dist::kernels::{fused_log_prob, fused_log_prob_with_sum, fused_rsample, DenseKernel, FusedKernels};
 use ppl_dist::{Constraint, RngKey};
 
 use crate::{ErasedDist, Value};
 
 /// A sample site's log-density hook: the log-density of a value under an erased
-/// distribution, or `None` to leave it to the distribution's `log_prob`.
-pub type LogProbHook<B> = fn(&dyn ErasedDist<B>, &Value<B>) -> Option<Value<B>>;
+/// distribution, or `None` to leave it to the distribution's `log_prob`. With `with_sum`
+/// true (the site sums the values as they are), the hook may also give that sum where a
+/// kernel computes it as an operation of its own ([`FusedLogProb::sum`]).
+pub type LogProbHook<B> = fn(&dyn ErasedDist<B>, &Value<B>, bool) -> Option<FusedLogProb<B>>;
+
+/// What a [`LogProbHook`] gives: the element-wise log-density (the value's shape), and,
+/// where asked for and a kernel computes it as an operation of its own, the sum of all its
+/// elements (`[1]`, the same number as `log_prob`'s `sum()`; on an autodiff backend its
+/// gradient goes to the distribution's parameters without an element-wise gradient tensor).
+/// `None` there: the site sums the values itself.
+#[derive(Debug, Clone)]
+pub struct FusedLogProb<B: Backend> {
+    /// The log-density of each element.
+    pub log_prob: Value<B>,
+    /// Their sum, where a kernel computed it.
+    pub sum: Option<Tensor<B, 1>>,
+}
 
 /// A `param` site's constraint hook: the constrained value from the unconstrained one, or
 /// `None` to leave it to [`to_constrained`](crate::transform::to_constrained).
@@ -97,7 +113,9 @@ pub fn fused_constrain<B: FusedKernels>(constraint: Constraint, unconstrained: &
 /// Normal in one node instead of seven; every other distribution by its own `log_prob`. The numbers are `log_prob`'s bit for bit,
 /// except on flex in `f32`, whose kernel rounds once where the composed operations round at
 /// each step: within 1 ulp of the exact value, so within 2 of `log_prob`'s; the Normal's
-/// gradient is within rounding of the composed one's.
+/// gradient is within rounding of the composed one's. With `with_sum`, a Bernoulli from
+/// logits also gives the values' sum as a node of its own
+/// ([`ppl_dist::kernels::fused_log_prob_with_sum`]).
 ///
 /// ```
 /// use burn::backend::Flex;
@@ -107,14 +125,26 @@ pub fn fused_constrain<B: FusedKernels>(constraint: Constraint, unconstrained: &
 /// let dev = Default::default();
 /// let d = Erased::<_, 1>(Bernoulli::from_logits(Tensor::<Flex, 1>::from_floats([0.5, -2.0], &dev)).unwrap());
 /// let x = Value::from_tensor(Tensor::<Flex, 1>::from_floats([1.0, 0.0], &dev));
-/// let fused = fused_site_scorer::<Flex>(&d, &x).unwrap().to_vec();
+/// let fused = fused_site_scorer::<Flex>(&d, &x, true).unwrap();
 /// let composed = d.log_prob(&x).unwrap().to_vec();
-/// for (a, b) in fused.iter().zip(&composed) {
+/// for (a, b) in fused.log_prob.to_vec().iter().zip(&composed) {
 ///     assert!((a - b).abs() <= f64::from(f32::EPSILON) * b.abs());
 /// }
+/// let sum = fused.sum.expect("a Bernoulli's sum").into_scalar();
+/// assert_eq!(sum, fused.log_prob.tensor::<1>().unwrap().sum().into_scalar());
 /// ```
-pub fn fused_site_scorer<B: FusedKernels>(dist: &dyn ErasedDist<B>, value: &Value<B>) -> Option<Value<B>> {
+pub fn fused_site_scorer<B: FusedKernels>(
+    dist: &dyn ErasedDist<B>,
+    value: &Value<B>,
+    with_sum: bool,
+) -> Option<FusedLogProb<B>> {
     crate::with_rank!(value.rank(), D => {
-        fused_log_prob::<B, D>(dist.inner_any(), &value.tensor()?).map(Value::from_tensor)
+        let value = value.tensor::<D>()?;
+        let (lp, sum) = if with_sum {
+            fused_log_prob_with_sum::<B, D>(dist.inner_any(), &value)?
+        } else {
+            (fused_log_prob::<B, D>(dist.inner_any(), &value)?, None)
+        };
+        Some(FusedLogProb { log_prob: Value::from_tensor(lp), sum })
     }, _ => None)
 }

@@ -70,12 +70,20 @@ impl<B: Backend> Ctx<B> {
             }
         };
         let value_v = Value::from_tensor(value.clone());
-        let fused = self.scorer.and_then(|sc| (sc.log_prob)(erased.as_ref(), &value_v));
-        let mut lp = fused.unwrap_or_else(|| erased.log_prob(&value_v).expect("rank preserved"));
+        // Unmasked, the scorer may sum the values itself (one operation whose gradient needs
+        // no element-wise tensor).
+        let unmasked = msg.mask.is_none();
+        let fused = self
+            .scorer
+            .and_then(|sc| (sc.log_prob)(erased.as_ref(), &value_v, unmasked));
+        let (mut lp, fused_sum) = match fused {
+            Some(f) => (f.log_prob, f.sum),
+            None => (erased.log_prob(&value_v).expect("rank preserved"), None),
+        };
         if let Some(mask) = &msg.mask {
             lp = apply_mask(&lp, mask);
         }
-        let lp_sum = scaled(lp.sum(), msg.scale);
+        let lp_sum = scaled(fused_sum.unwrap_or_else(|| lp.sum()), msg.scale);
         msg.value = Some(value_v.clone());
         self.postprocess(&mut msg);
         self.record(msg, Some(erased), value_v, Some(lp), Some(lp_sum), reparameterized);

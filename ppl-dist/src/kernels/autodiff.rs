@@ -37,6 +37,40 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         float(record::<B, C, _, 1>(BernoulliLogits, [&l], state, out))
     }
 
+    /// Two graph nodes, each with `logits` as its only parent: the element-wise values (as
+    /// [`FusedKernels::bernoulli_logits_log_prob`]) and their sum, whose backward step hands
+    /// the sum's gradient, one number, to the inner backend's
+    /// [`FusedKernels::bernoulli_logits_sum_grad`]. A tracked `value` takes the composed
+    /// operations, as there.
+    fn bernoulli_logits_log_prob_sum<const D: usize>(
+        logits: Tensor<Self, D>,
+        value: Tensor<Self, D>,
+    ) -> (Tensor<Self, D>, Tensor<Self, 1>) {
+        let (l, x) = (logits.into_primitive().tensor(), value.into_primitive().tensor());
+        if !x.node.requirement.is_none() {
+            let lp = bernoulli_logits_log_prob_composed(float::<Self, D>(l), float(x));
+            return (lp.clone(), lp.sum());
+        }
+        let (lv, xv) = (float::<B, D>(l.primitive.clone()), float::<B, D>(x.primitive.clone()));
+        // Slopes only for a backward pass (tracked logits), where the backend keeps them.
+        let slopes = match l.node.requirement.is_none() {
+            true => None,
+            false => B::bernoulli_logits_log_prob_slopes(lv.clone(), xv.clone()),
+        };
+        let (out, sum_state) = match slopes {
+            Some((out, w)) => (out, SumState::Slopes(w.into_primitive().tensor())),
+            None => (
+                B::bernoulli_logits_log_prob(lv, xv),
+                SumState::Values(l.primitive.clone(), x.primitive.clone()),
+            ),
+        };
+        let sum = out.clone().sum().into_primitive().tensor();
+        let state = (l.primitive.clone(), x.primitive);
+        let lp = record::<B, C, _, 1>(BernoulliLogits, [&l], state, out.into_primitive().tensor());
+        let sum = record::<B, C, _, 1>(BernoulliLogitsSum, [&l], sum_state, sum);
+        (float(lp), float(sum))
+    }
+
     /// One graph node with `value`, `loc` and `scale` as parents (any of them untracked).
     fn normal_log_prob<const D: usize>(
         value: Tensor<Self, D>,
@@ -208,6 +242,46 @@ impl<B: FusedKernels> Backward<B, 1> for BernoulliLogits {
             let n = shape.num_elements();
             let flat = |t: FloatTensor<B>| float::<B, 1>(t).reshape([n]);
             let g = B::bernoulli_logits_grad(flat(logits), flat(value), flat(grad));
+            B::float_reshape(g.into_primitive().tensor(), shape)
+        });
+    }
+}
+
+/// The backward step of the sum of the fused Bernoulli log-density's elements; its state is
+/// the slopes where the forward pass kept them, the logits and the value otherwise.
+#[derive(Debug)]
+struct BernoulliLogitsSum;
+
+/// What [`BernoulliLogitsSum`] keeps for its backward step.
+#[derive(Debug, Clone)]
+enum SumState<B: Backend> {
+    /// Each element's slope ([`FusedKernels::bernoulli_logits_log_prob_slopes`]).
+    Slopes(FloatTensor<B>),
+    /// The logits and the value.
+    Values(FloatTensor<B>, FloatTensor<B>),
+}
+
+impl<B: FusedKernels> Backward<B, 1> for BernoulliLogitsSum {
+    type State = SumState<B>;
+
+    fn backward(self, ops: Ops<Self::State, 1>, grads: &mut Gradients, _checkpointer: &mut Checkpointer) {
+        unary::<B, _>(ops.parents, ops.node, grads, |grad| {
+            // Element-wise, so computed on the flattened tensors (the state has no rank).
+            let grad = float::<B, 1>(grad).reshape([1]);
+            let (shape, g) = match ops.state {
+                SumState::Slopes(w) => {
+                    let shape = w.shape();
+                    let n = shape.num_elements();
+                    let g = B::bernoulli_logits_sum_grad_from_slopes(float::<B, 1>(w).reshape([n]), grad);
+                    (shape, g)
+                }
+                SumState::Values(logits, value) => {
+                    let shape = logits.shape();
+                    let n = shape.num_elements();
+                    let flat = |t: FloatTensor<B>| float::<B, 1>(t).reshape([n]);
+                    (shape, B::bernoulli_logits_sum_grad(flat(logits), flat(value), grad))
+                }
+            };
             B::float_reshape(g.into_primitive().tensor(), shape)
         });
     }

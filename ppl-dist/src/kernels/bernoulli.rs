@@ -64,3 +64,33 @@ pub fn bernoulli_logits_grad_composed<B: Backend, const D: usize>(
     let grad_t = B::log_sigmoid_backward(t.into_primitive().tensor(), grad.into_primitive().tensor());
     float::<B, D>(grad_t).mask_fill(below, 0.0) * sign
 }
+
+/// The gradient with respect to `logits` of the sum of all elements of
+/// [`bernoulli_logits_log_prob_composed`], given the gradient `grad` (`[1]`) of that sum:
+/// burn-autodiff's backward pass through `sum` (ones of the logits' shape times `grad`, so
+/// every element is `grad` exactly) and then [`bernoulli_logits_grad_composed`]. Shapes:
+/// `logits` and `value` the same `[..]`; the result has it.
+pub fn bernoulli_logits_sum_grad_composed<B: Backend, const D: usize>(
+    logits: Tensor<B, D>,
+    value: Tensor<B, D>,
+    grad: Tensor<B, 1>,
+) -> Tensor<B, D> {
+    let ones = Tensor::<B, D>::ones(logits.shape(), (&logits.device(), grad.dtype()));
+    let grad = ones * grad.reshape([1; D]);
+    bernoulli_logits_grad_composed(logits, value, grad)
+}
+
+/// `grad·w` for each slope `w` of `slopes` (`[..]`), in the slopes' float type and rounded
+/// once to `grad`'s (`[1]`), and `w` itself where it is 0: the gradient of a Bernoulli
+/// log-density's sum from its slopes (see
+/// [`FusedKernels::bernoulli_logits_log_prob_slopes`](super::FusedKernels::bernoulli_logits_log_prob_slopes)),
+/// composed from burn's operations.
+pub fn bernoulli_logits_sum_grad_from_slopes_composed<B: Backend, const D: usize>(
+    slopes: Tensor<B, D>,
+    grad: Tensor<B, 1>,
+) -> Tensor<B, D> {
+    let dtype = grad.dtype();
+    let zero = slopes.clone().equal_elem(0.0);
+    let g = grad.cast(slopes.dtype()).reshape([1; D]);
+    (slopes.clone() * g).mask_where(zero, slopes).cast(dtype)
+}

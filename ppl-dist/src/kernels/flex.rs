@@ -8,7 +8,10 @@ use burn::tensor::{DType, Shape, Tensor, TensorData};
 use burn_flex::{Flex, FlexTensor};
 
 use super::adam::{adam_update_composed, AdamMoments, AdamStep};
-use super::bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
+use super::bernoulli::{
+    bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed, bernoulli_logits_sum_grad_composed,
+    bernoulli_logits_sum_grad_from_slopes_composed,
+};
 use super::normal::{normal_log_prob_fixed_scale_composed, normal_log_prob_fixed_scale_grads};
 use super::vector_math::{exp_neg, ln_1p_unit};
 use super::{float, DenseActivation, DenseGrads, FusedKernels};
@@ -154,11 +157,14 @@ impl FusedKernels for Flex {
         let data = match dtype {
             DType::F32 => {
                 let n = shape.num_elements();
-                let (ls, xs, mut out) = (l.storage::<f32>(), x.storage::<f32>(), vec![0.0f32; n]);
-                let os = out.as_mut_slice();
+                let (ls, xs, mut out) = (l.storage::<f32>(), x.storage::<f32>(), Vec::with_capacity(n));
+                let os = &mut out.spare_capacity_mut()[..n];
                 chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
                     bernoulli_forward_f32(l, x, o)
                 });
+                // SAFETY: the kernel wrote all `n` elements (it visits every index of its
+                // equal-length slices, asserted in it), so none is left uninitialized.
+                unsafe { out.set_len(n) };
                 TensorData::new(out, shape)
             }
             _ => {
@@ -270,6 +276,106 @@ impl FusedKernels for Flex {
             }
         }
         float(g)
+    }
+
+    /// One pass writing `s·g·σ(−s·l)` with the one number `g`: no `[..]` gradient filled
+    /// with it first, the same numbers as [`FusedKernels::bernoulli_logits_grad`] given that
+    /// tensor.
+    fn bernoulli_logits_sum_grad<const D: usize>(
+        logits: Tensor<Flex, D>,
+        value: Tensor<Flex, D>,
+        grad: Tensor<Flex, 1>,
+    ) -> Tensor<Flex, D> {
+        let dtype = logits.dtype();
+        let same = value.dtype() == dtype && grad.dtype() == dtype;
+        if !same || logits.dims() != value.dims() || grad.dims() != [1] || !matches!(dtype, DType::F32 | DType::F64) {
+            return bernoulli_logits_sum_grad_composed(logits, value, grad);
+        }
+        let (l, x, g) = (contiguous(logits), contiguous(value), contiguous(grad));
+        let shape = l.layout().shape().clone();
+        let n = shape.num_elements();
+        let data = match dtype {
+            DType::F32 => {
+                let (ls, xs, g) = (l.storage::<f32>(), x.storage::<f32>(), g.storage::<f32>()[0]);
+                let mut out = Vec::with_capacity(n);
+                let os = &mut out.spare_capacity_mut()[..n];
+                chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
+                    bernoulli_backward_scalar_f32(l, x, g, o)
+                });
+                // SAFETY: as in the forward pass, the kernel wrote all `n` elements.
+                unsafe { out.set_len(n) };
+                TensorData::new(out, shape)
+            }
+            _ => {
+                let (ls, xs, g, mut out) = (
+                    l.storage::<f64>(),
+                    x.storage::<f64>(),
+                    g.storage::<f64>()[0],
+                    vec![0.0f64; n],
+                );
+                let os = out.as_mut_slice();
+                chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
+                    o.fill(g);
+                    bernoulli_backward(l, x, o)
+                });
+                TensorData::new(out, shape)
+            }
+        };
+        float(FlexTensor::from_data(data))
+    }
+
+    /// For `f32` logits and values of one shape: the log-density and the slopes (`f64`) in
+    /// one pass, each number as the separate kernels compute it; `None` otherwise.
+    fn bernoulli_logits_log_prob_slopes<const D: usize>(
+        logits: Tensor<Flex, D>,
+        value: Tensor<Flex, D>,
+    ) -> Option<(Tensor<Flex, D>, Tensor<Flex, D>)> {
+        if logits.dtype() != DType::F32 || value.dtype() != DType::F32 || logits.dims() != value.dims() {
+            return None;
+        }
+        let (l, x) = (contiguous(logits), contiguous(value));
+        let shape = l.layout().shape().clone();
+        let n = shape.num_elements();
+        let (ls, xs) = (l.storage::<f32>(), x.storage::<f32>());
+        let (mut out, mut slopes) = (Vec::<f32>::with_capacity(n), Vec::<f64>::with_capacity(n));
+        let (os, ws) = (
+            &mut out.spare_capacity_mut()[..n],
+            &mut slopes.spare_capacity_mut()[..n],
+        );
+        chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut, w = ws.par_chunks_mut| {
+            bernoulli_forward_slopes_f32(l, x, o, w)
+        });
+        // SAFETY: the kernel wrote all `n` elements of both (it visits every index of its
+        // equal-length slices, asserted in it).
+        unsafe {
+            out.set_len(n);
+            slopes.set_len(n);
+        }
+        let tensor = |data| float(FlexTensor::from_data(data));
+        Some((
+            tensor(TensorData::new(out, shape.clone())),
+            tensor(TensorData::new(slopes, shape)),
+        ))
+    }
+
+    /// `f64` slopes and an `f32` gradient: one pass; other types by the composed operations.
+    fn bernoulli_logits_sum_grad_from_slopes<const D: usize>(
+        slopes: Tensor<Flex, D>,
+        grad: Tensor<Flex, 1>,
+    ) -> Tensor<Flex, D> {
+        if slopes.dtype() != DType::F64 || grad.dtype() != DType::F32 || grad.dims() != [1] {
+            return bernoulli_logits_sum_grad_from_slopes_composed(slopes, grad);
+        }
+        let (w, g) = (contiguous(slopes), contiguous(grad));
+        let shape = w.layout().shape().clone();
+        let n = shape.num_elements();
+        let (ws, g, mut out) = (w.storage::<f64>(), g.storage::<f32>()[0], Vec::with_capacity(n));
+        let os = &mut out.spare_capacity_mut()[..n];
+        chunked!(n, PARALLEL_MIN, |w = ws.par_chunks, o = os.par_chunks_mut| bernoulli_grad_from_slopes_f32(w, g, o));
+        // SAFETY: the kernel wrote all `n` elements (it visits every index of its
+        // equal-length slices, asserted in it).
+        unsafe { out.set_len(n) };
+        float(FlexTensor::from_data(TensorData::new(out, shape)))
     }
 
     fn dense(
@@ -456,31 +562,96 @@ multiversion! {
     /// evaluated in `f64` without branches ([`vector_math`](super::vector_math)) and rounded
     /// once, within 1 ulp of the exact value (tested), where flex's `f32` `log_sigmoid` rounds
     /// after each library call. The loop body has no branches, so it runs on vector registers.
-    fn bernoulli_forward_f32_portable(l: &[f32], x: &[f32], out: &mut [f32]) {
+    fn bernoulli_forward_f32_portable(l: &[f32], x: &[f32], out: &mut [MaybeUninit<f32>]) {
         assert!(x.len() == l.len() && out.len() == l.len());
         for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
             let (_, inside, t, _) = bernoulli_argument(l, x);
             let t = f64::from(t);
             let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(exp_neg(t.abs()));
-            *o = if inside { lp as f32 } else { f32::NEG_INFINITY };
+            o.write(if inside { lp as f32 } else { f32::NEG_INFINITY });
         }
+    }
+}
+
+/// `s·g·σ(−s·l)` for one `f32` element (0 outside the support or below the floor), the
+/// product `g·σ` evaluated in `f64` and rounded once; without branches, so the loops that
+/// call it run on vector registers.
+#[inline(always)]
+fn bernoulli_grad_f32(l: f32, x: f32, g: f64) -> f32 {
+    let (s, inside, t, below) = bernoulli_argument(l, x);
+    let keep = inside & !below;
+    let t = f64::from(t);
+    let e = exp_neg(t.abs());
+    let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
+    let grad = (g * sigmoid) as f32;
+    if keep {
+        grad * s
+    } else {
+        0.0 * s
     }
 }
 
 multiversion! {
     dispatch: bernoulli_backward_f32,
-    /// `g ← s·g·σ(−s·l)` in place for `f32` (0 outside the support or below the floor), the
-    /// product `g·σ` evaluated in `f64` and rounded once; branch-free like the forward pass.
+    /// `g ← s·g·σ(−s·l)` in place for `f32` ([`bernoulli_grad_f32`]).
     fn bernoulli_backward_f32_portable(l: &[f32], x: &[f32], g: &mut [f32]) {
         assert!(x.len() == l.len() && g.len() == l.len());
         for ((g, &l), &x) in g.iter_mut().zip(l).zip(x) {
+            *g = bernoulli_grad_f32(l, x, f64::from(*g));
+        }
+    }
+}
+
+multiversion! {
+    dispatch: bernoulli_backward_scalar_f32,
+    /// `out = s·g·σ(−s·l)` for `f32` with one incoming gradient `g` for every element
+    /// ([`bernoulli_grad_f32`]): the numbers of [`bernoulli_backward_f32_portable`] given a
+    /// buffer of copies of `g`, without one.
+    fn bernoulli_backward_scalar_f32_portable(l: &[f32], x: &[f32], g: f32, out: &mut [MaybeUninit<f32>]) {
+        assert!(x.len() == l.len() && out.len() == l.len());
+        let g = f64::from(g);
+        for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
+            o.write(bernoulli_grad_f32(l, x, g));
+        }
+    }
+}
+
+multiversion! {
+    dispatch: bernoulli_forward_slopes_f32,
+    /// [`bernoulli_forward_f32_portable`] into `out` and each element's slope
+    /// `w = s·σ(−s·l)` into `slopes`, in `f64` as [`bernoulli_grad_f32`] computes `σ` before
+    /// it multiplies by the incoming gradient (`±0`, the sign of `s`, where that gradient is
+    /// 0); the `e^{−|t|}` both need evaluated once.
+    fn bernoulli_forward_slopes_f32_portable(
+        l: &[f32],
+        x: &[f32],
+        out: &mut [MaybeUninit<f32>],
+        slopes: &mut [MaybeUninit<f64>],
+    ) {
+        assert!(x.len() == l.len() && out.len() == l.len() && slopes.len() == l.len());
+        for (((o, w), &l), &x) in out.iter_mut().zip(slopes.iter_mut()).zip(l).zip(x) {
             let (s, inside, t, below) = bernoulli_argument(l, x);
-            let keep = inside & !below;
             let t = f64::from(t);
             let e = exp_neg(t.abs());
+            let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(e);
+            o.write(if inside { lp as f32 } else { f32::NEG_INFINITY });
             let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
-            let grad = (f64::from(*g) * sigmoid) as f32;
-            *g = if keep { grad * s } else { 0.0 * s };
+            w.write(f64::from(s) * (if inside & !below { sigmoid } else { 0.0 }));
+        }
+    }
+}
+
+multiversion! {
+    dispatch: bernoulli_grad_from_slopes_f32,
+    /// `out = g·w` rounded once to `f32` for each slope `w`, and `w` (`±0`) where it is 0:
+    /// [`bernoulli_backward_scalar_f32_portable`]'s numbers on the logits and values the
+    /// slopes came from (`(g·(s·σ))` rounds as `s·(g·σ)` does; a kept element's `σ` is
+    /// positive, so a zero slope marks exactly the elements whose gradient is `0·s`).
+    fn bernoulli_grad_from_slopes_f32_portable(w: &[f64], g: f32, out: &mut [MaybeUninit<f32>]) {
+        assert!(out.len() == w.len());
+        let g = f64::from(g);
+        for (o, &w) in out.iter_mut().zip(w) {
+            o.write(if w == 0.0 { w as f32 } else { (g * w) as f32 });
         }
     }
 }
@@ -747,6 +918,15 @@ mod tests {
             .collect()
     }
 
+    /// The `n` values a kernel writes into a fresh buffer (it writes every element).
+    fn written<E>(n: usize, kernel: impl FnOnce(&mut [std::mem::MaybeUninit<E>])) -> Vec<E> {
+        let mut out = Vec::with_capacity(n);
+        kernel(&mut out.spare_capacity_mut()[..n]);
+        // SAFETY: the kernels under test write every element of the slice they are given.
+        unsafe { out.set_len(n) };
+        out
+    }
+
     /// Values over many magnitudes, zeros and both signs, varying with `k`.
     fn values(k: usize, n: usize) -> Vec<f64> {
         (0..n)
@@ -935,8 +1115,7 @@ mod tests {
             .collect();
         let x: Vec<f32> = (0..n).map(|i| ((i / 2) % 2) as f32).collect();
         let g0: Vec<f32> = (0..n).map(|i| [1.0, -0.37, 1e3, 2.5e-3][i % 4]).collect();
-        let mut lp = vec![0.0f32; n];
-        super::bernoulli_forward_f32(&l, &x, &mut lp);
+        let lp = written(n, |o| super::bernoulli_forward_f32(&l, &x, o));
         let mut g = g0.clone();
         super::bernoulli_backward_f32(&l, &x, &mut g);
         // 1 ulp: relative for normal numbers, 2⁻¹⁴⁹ among the subnormals.
@@ -961,11 +1140,87 @@ mod tests {
                 g[i]
             );
         }
-        let (mut lp2, mut g2) = (vec![0.0f32; n], g0);
-        super::bernoulli_forward_f32_portable(&l, &x, &mut lp2);
+        let (lp2, mut g2) = (written(n, |o| super::bernoulli_forward_f32_portable(&l, &x, o)), g0);
         super::bernoulli_backward_f32_portable(&l, &x, &mut g2);
         assert!(lp.iter().zip(&lp2).all(|(a, b)| a.to_bits() == b.to_bits()));
         assert!(g.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
+    }
+
+    /// The gradient of the log-density's sum from one number equals the element-wise gradient
+    /// given a tensor filled with that number, bit for bit: from the logits (f32, f64) and
+    /// from the slopes the f32 forward pass keeps, whose log-density is the plain kernel's;
+    /// the composed slope gradient equals flex's; for gradients 1, −0.37, ±0, NaN and ±∞, on
+    /// buffers split across the pool and kept to one thread, with special logits (±∞, NaN,
+    /// ±0, beyond the floor) and values outside the support; the portable builds of the new
+    /// kernels give the CPU's build's bits.
+    #[test]
+    fn flex_bernoulli_sum_gradient_from_one_number_or_slopes_equals_the_filled_gradient() {
+        use crate::kernels::bernoulli_logits_sum_grad_from_slopes_composed;
+        let n = super::PARALLEL_MIN + 3 * super::CHUNK + 7;
+        let special = [f64::INFINITY, f64::NEG_INFINITY, f64::NAN, 0.0, -0.0, 1e39, -1e39];
+        let l: Vec<f64> = values(4, n)
+            .iter()
+            .enumerate()
+            .map(|(i, v)| if i % 97 == 5 { special[(i / 97) % 7] } else { v * 3.0 })
+            .collect();
+        let x: Vec<f64> = (0..n)
+            .map(|i| [0.0, 1.0, 1.0, 0.5, 0.0, f64::NAN, -1.0][i % 7])
+            .collect();
+        let t = |v: &[f64], dtype| tensor(v, [1, n], dtype).reshape([n]);
+        let bits1 = |t: Tensor<Flex, 1>| t.to_data().iter::<f64>().map(f64::to_bits).collect::<Vec<_>>();
+        for dtype in [DType::F32, DType::F64] {
+            for g in [1.0, -0.37, 0.0, -0.0, f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+                let scalar = || tensor(&[g], [1, 1], dtype).reshape([1]);
+                let filled = Flex::bernoulli_logits_grad(t(&l, dtype), t(&x, dtype), t(&vec![g; n], dtype));
+                let want = bits1(filled);
+                let from_one = || Flex::bernoulli_logits_sum_grad(t(&l, dtype), t(&x, dtype), scalar());
+                assert_eq!(bits1(from_one()), want, "{dtype:?}, g = {g}: from one number");
+                let serial = crate::kernels::with_serial_kernels(from_one);
+                assert_eq!(bits1(serial), want, "{dtype:?}, g = {g}: kept to one thread");
+                let slopes = || Flex::bernoulli_logits_log_prob_slopes(t(&l, dtype), t(&x, dtype));
+                if dtype == DType::F64 {
+                    assert!(slopes().is_none(), "f64 keeps no slopes");
+                    continue;
+                }
+                for split in [true, false] {
+                    let (lp, w) = if split {
+                        slopes().expect("f32 slopes")
+                    } else {
+                        crate::kernels::with_serial_kernels(slopes).expect("f32 slopes")
+                    };
+                    let plain = Flex::bernoulli_logits_log_prob(t(&l, dtype), t(&x, dtype));
+                    assert_eq!(bits1(lp), bits1(plain), "g = {g}: log-density beside the slopes");
+                    assert_eq!(w.dtype(), DType::F64);
+                    let got = Flex::bernoulli_logits_sum_grad_from_slopes(w.clone(), scalar());
+                    assert_eq!(got.dtype(), DType::F32);
+                    assert_eq!(bits1(got), want, "g = {g}: from the slopes (split: {split})");
+                    let composed = bernoulli_logits_sum_grad_from_slopes_composed(w, scalar());
+                    assert_eq!(bits1(composed), want, "g = {g}: composed, from the slopes");
+                }
+            }
+        }
+        // The portable builds.
+        let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
+        let (l, x) = (f(&l), f(&x));
+        let pair =
+            |kernel: fn(&[f32], &[f32], &mut [std::mem::MaybeUninit<f32>], &mut [std::mem::MaybeUninit<f64>])| {
+                let mut w = Vec::with_capacity(n);
+                let lp = written(n, |o| kernel(&l, &x, o, &mut w.spare_capacity_mut()[..n]));
+                // SAFETY: the kernel wrote every slope too.
+                unsafe { w.set_len(n) };
+                (lp, w)
+            };
+        let (lp, w) = pair(super::bernoulli_forward_slopes_f32);
+        let (lp2, w2) = pair(super::bernoulli_forward_slopes_f32_portable);
+        assert!(lp.iter().zip(&lp2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(w.iter().zip(&w2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let g1 = written(n, |o| super::bernoulli_grad_from_slopes_f32(&w, -0.37, o));
+        let g2 = written(n, |o| super::bernoulli_grad_from_slopes_f32_portable(&w, -0.37, o));
+        assert!(g1.iter().zip(&g2).all(|(a, b)| a.to_bits() == b.to_bits()));
+        let g3 = written(n, |o| super::bernoulli_backward_scalar_f32(&l, &x, -0.37, o));
+        let g4 = written(n, |o| super::bernoulli_backward_scalar_f32_portable(&l, &x, -0.37, o));
+        assert!(g3.iter().zip(&g4).all(|(a, b)| a.to_bits() == b.to_bits()));
+        assert!(g1.iter().zip(&g3).all(|(a, b)| a.to_bits() == b.to_bits()));
     }
 
     /// `all_finite` finds one NaN or infinity wherever it sits in a long buffer (first and last
@@ -1027,8 +1282,7 @@ mod tests {
             let (want_lp, want_g): (Vec<f64>, Vec<f64>) = if dtype == DType::F32 {
                 let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
                 let (l, x, mut g) = (f(&l), f(&x), f(&g));
-                let mut out = vec![0.0f32; n];
-                super::bernoulli_forward_f32_portable(&l, &x, &mut out);
+                let out = written(n, |o| super::bernoulli_forward_f32_portable(&l, &x, o));
                 super::bernoulli_backward_f32_portable(&l, &x, &mut g);
                 let wide = |v: Vec<f32>| v.into_iter().map(f64::from).collect();
                 (wide(out), wide(g))

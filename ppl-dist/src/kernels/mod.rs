@@ -80,7 +80,10 @@ mod serial;
 mod vector_math;
 
 pub use adam::{adam_update_composed, AdamMoments, AdamStep};
-pub use bernoulli::{bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed};
+pub use bernoulli::{
+    bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed, bernoulli_logits_sum_grad_composed,
+    bernoulli_logits_sum_grad_from_slopes_composed,
+};
 pub use dense::{
     dense, dense_composed, dense_grads_composed, with_dense_kernel, DenseActivation, DenseGrads, DenseKernel,
 };
@@ -177,6 +180,68 @@ pub trait FusedKernels: Backend {
         grad: Tensor<Self, D>,
     ) -> Tensor<Self, D> {
         bernoulli_logits_grad_composed(logits, value, grad)
+    }
+
+    /// [`FusedKernels::bernoulli_logits_log_prob`] and the sum of all its elements (`[1]`),
+    /// the sum as `Tensor::sum` computes it. On the autodiff backend the sum is a graph node
+    /// of its own with `logits` as its parent, whose gradient is
+    /// [`FusedKernels::bernoulli_logits_sum_grad`]: a loss that uses only the sum (the ELBO
+    /// of an observed site) never builds the `[..]` gradient of the element-wise values
+    /// (burn's `sum` fills a tensor of ones and multiplies it by the gradient). The values
+    /// are those of the two operations apart, bit for bit.
+    fn bernoulli_logits_log_prob_sum<const D: usize>(
+        logits: Tensor<Self, D>,
+        value: Tensor<Self, D>,
+    ) -> (Tensor<Self, D>, Tensor<Self, 1>) {
+        let lp = Self::bernoulli_logits_log_prob(logits, value);
+        (lp.clone(), lp.sum())
+    }
+
+    /// The gradient with respect to `logits` of the sum of
+    /// [`FusedKernels::bernoulli_logits_log_prob`]'s elements, given the gradient `grad`
+    /// (`[1]`) of that sum: [`FusedKernels::bernoulli_logits_grad`] with every element of its
+    /// incoming gradient equal to `grad`: the default builds that tensor as burn's `sum`
+    /// does (as [`bernoulli_logits_sum_grad_composed`] does before the composed gradient);
+    /// flex's kernel takes the one number instead, the same numbers. Shapes: `logits` and
+    /// `value` the same `[..]`; the result has it.
+    fn bernoulli_logits_sum_grad<const D: usize>(
+        logits: Tensor<Self, D>,
+        value: Tensor<Self, D>,
+        grad: Tensor<Self, 1>,
+    ) -> Tensor<Self, D> {
+        let ones = Tensor::<Self, D>::ones(logits.shape(), (&logits.device(), grad.dtype()));
+        Self::bernoulli_logits_grad(logits, value, ones * grad.reshape([1; D]))
+    }
+
+    /// [`FusedKernels::bernoulli_logits_log_prob`] and, from the same pass, each element's
+    /// slope `w = s·σ(−s·l)` (`∂ ln p/∂l`; `±0`, the sign of `s`, where the gradient is 0:
+    /// outside the support or below the floor), where the backend keeps slopes for a
+    /// backward pass: the gradient of the values' sum is then
+    /// [`FusedKernels::bernoulli_logits_sum_grad_from_slopes`], one multiplication per
+    /// element, instead of the density's derivative evaluated again. `None` (the default)
+    /// where it does not. flex gives slopes for `f32` logits, as an `f64` tensor (so that the
+    /// gradient rounds once, as its [`FusedKernels::bernoulli_logits_grad`] does). Shapes:
+    /// both the same `[..]`, and both results.
+    fn bernoulli_logits_log_prob_slopes<const D: usize>(
+        logits: Tensor<Self, D>,
+        value: Tensor<Self, D>,
+    ) -> Option<(Tensor<Self, D>, Tensor<Self, D>)> {
+        let _ = (logits, value);
+        None
+    }
+
+    /// The gradient with respect to the logits of the sum of the log-density's elements,
+    /// from the slopes of [`FusedKernels::bernoulli_logits_log_prob_slopes`] and the sum's
+    /// gradient `grad` (`[1]`): `grad·w` for each slope `w`, computed in the slopes' float
+    /// type and rounded once to `grad`'s, and `w` itself (`±0`) where it is 0 (so a
+    /// non-finite `grad` gives 0 there, as [`FusedKernels::bernoulli_logits_sum_grad`]
+    /// does). The same numbers as [`FusedKernels::bernoulli_logits_sum_grad`] on the
+    /// logits and value the slopes came from. Shapes: `slopes` `[..]`; the result has it.
+    fn bernoulli_logits_sum_grad_from_slopes<const D: usize>(
+        slopes: Tensor<Self, D>,
+        grad: Tensor<Self, 1>,
+    ) -> Tensor<Self, D> {
+        bernoulli_logits_sum_grad_from_slopes_composed(slopes, grad)
     }
 
     /// The normal log-density of `value` given `loc` and `scale`, as
@@ -326,6 +391,41 @@ pub fn fused_log_prob<B: FusedKernels, const D: usize>(dist: &dyn Any, value: &T
         }
         _ => None,
     }
+}
+
+/// [`fused_log_prob`], and the sum of all the log-density's elements where a kernel computes
+/// it as an operation of its own (see [`FusedKernels::bernoulli_logits_log_prob_sum`]: on the
+/// autodiff backend the sum's gradient then goes to the parameters without a `[..]` tensor of
+/// the element-wise values' gradient); `None` in its place where the caller sums the values
+/// itself. `None` altogether where [`fused_log_prob`] is `None`. The same values as
+/// [`fused_log_prob`] and its `sum()`, bit for bit.
+///
+/// Summed by a kernel today: [`Bernoulli`] from logits of the value's shape.
+///
+/// ```
+/// use burn::backend::Flex;
+/// use burn::tensor::Tensor;
+/// use ppl_dist::kernels::fused_log_prob_with_sum;
+/// use ppl_dist::Bernoulli;
+/// let dev = Default::default();
+/// let d = Bernoulli::from_logits(Tensor::<Flex, 1>::from_floats([0.5, -2.0], &dev)).unwrap();
+/// let x = Tensor::<Flex, 1>::from_floats([1.0, 0.0], &dev);
+/// let (lp, sum) = fused_log_prob_with_sum(&d, &x).unwrap();
+/// assert_eq!(sum.unwrap().into_scalar(), lp.sum().into_scalar());
+/// ```
+pub fn fused_log_prob_with_sum<B: FusedKernels, const D: usize>(
+    dist: &dyn Any,
+    value: &Tensor<B, D>,
+) -> Option<(Tensor<B, D>, Option<Tensor<B, 1>>)> {
+    if let Some(bernoulli) = dist.downcast_ref::<Bernoulli<B, D>>() {
+        if let BinaryParam::Logits(l) = bernoulli.param() {
+            if l.dims() == value.dims() {
+                let (lp, sum) = B::bernoulli_logits_log_prob_sum(l.clone(), value.clone());
+                return Some((lp, Some(sum)));
+            }
+        }
+    }
+    fused_log_prob(dist, value).map(|lp| (lp, None))
 }
 
 /// A pathwise draw of `shape` from `dist` (a distribution seen as [`Any`]) through a fused

@@ -19,6 +19,7 @@ use crate::common::{backend_suite, float_limits, host, is_f64, t2};
 
 backend_suite!(
     fused_bernoulli_logits_equals_the_composed_operations,
+    fused_bernoulli_sum_is_the_sum_of_the_fused_values_with_its_gradient,
     fused_normal_equals_the_composed_operations,
     fused_fixed_scale_normal_of_equal_shapes_is_the_composed_operations_bit_for_bit,
     add_same_shape_is_the_plain_sum_and_leaves_shared_operands_alone,
@@ -169,6 +170,61 @@ fn fused_bernoulli_logits_equals_the_composed_operations<B: TrainingBackend>(dev
     let inner = bits(B::InnerBackend::bernoulli_logits_log_prob(l.clone(), x.clone()));
     let composed = bits(bernoulli_logits_log_prob_composed(l, x));
     assert_same("inner log-density", &inner, &composed, ulps::<B>());
+}
+
+/// The sum node of `bernoulli_logits_log_prob_sum` gives `Σ lp` and, through autodiff, the
+/// logits' gradient of `c·Σ lp` that `lp.sum()` after `bernoulli_logits_log_prob` gives, bit for
+/// bit (flex's f32 from the slopes its forward pass keeps, its f64 from the one number, the other
+/// backends through the filled tensor), for `c` = 1, −0.37, 0; the element-wise values beside it
+/// are the fused kernel's. A loss over both outputs gets both nodes' gradients (within rounding
+/// of one node's: the two incoming gradients are then added after the kernel, not before), and
+/// untracked logits give the same values without a graph.
+fn fused_bernoulli_sum_is_the_sum_of_the_fused_values_with_its_gradient<B: TrainingBackend>(dev: &B::Device) {
+    // Only values in the support: an element outside scores −∞, which makes the sum −∞.
+    let x: Vec<f64> = values().iter().map(|&v| if v == 1.0 { 1.0 } else { 0.0 }).collect();
+    let inputs = || {
+        let l = t2::<B>(&logits(), ROWS, COLS, dev).require_grad();
+        (l, t2::<B>(&x, ROWS, COLS, dev))
+    };
+    for c in [1.0, -0.37, 0.0] {
+        let (l, xv) = inputs();
+        let (lp, sum) = B::bernoulli_logits_log_prob_sum(l.clone(), xv);
+        let grads = (sum.clone() * c).backward();
+        let g = bits(l.grad(&grads).expect("logits gradient"));
+        let (l2, xv2) = inputs();
+        let lp2 = B::bernoulli_logits_log_prob(l2.clone(), xv2);
+        let sum2 = lp2.clone().sum();
+        let grads2 = (sum2.clone() * c).backward();
+        let g2 = bits(l2.grad(&grads2).expect("logits gradient"));
+        assert_eq!(bits(lp.inner()), bits(lp2.inner()), "c = {c}: element-wise values");
+        assert_eq!(bits(sum.inner()), bits(sum2.inner()), "c = {c}: the sum");
+        assert_eq!(g, g2, "c = {c}: the logits' gradient");
+    }
+    // Both outputs in one loss: `Σ w·lp + 0.5·Σ lp`.
+    let w = || t2::<B>(&weights(), ROWS, COLS, dev);
+    let (l, xv) = inputs();
+    let (lp, sum) = B::bernoulli_logits_log_prob_sum(l.clone(), xv);
+    let grads = ((lp * w()).sum() + sum * 0.5).backward();
+    let both = host(l.grad(&grads).expect("logits gradient"));
+    let (l2, xv2) = inputs();
+    let lp2 = B::bernoulli_logits_log_prob(l2.clone(), xv2);
+    let grads2 = ((lp2.clone() * w()).sum() + lp2.sum() * 0.5).backward();
+    let one = host(l2.grad(&grads2).expect("logits gradient"));
+    let eps = if is_f64::<B>() {
+        f64::EPSILON
+    } else {
+        f64::from(f32::EPSILON)
+    };
+    for (i, (a, b)) in both.iter().zip(&one).enumerate() {
+        let close = (a - b).abs() <= 4.0 * eps * (a.abs() + b.abs()) || (a.is_nan() && b.is_nan());
+        assert!(close, "both outputs, element {i}: {a:e} vs {b:e}");
+    }
+    // Untracked logits: the same values.
+    let l = t2::<B>(&logits(), ROWS, COLS, dev);
+    let (lp, sum) = B::bernoulli_logits_log_prob_sum(l.clone(), t2::<B>(&x, ROWS, COLS, dev));
+    let lp2 = B::bernoulli_logits_log_prob(l, t2::<B>(&x, ROWS, COLS, dev));
+    assert_eq!(bits(lp.inner()), bits(lp2.clone().inner()));
+    assert_eq!(bits(sum.inner()), bits(lp2.sum().inner()));
 }
 
 /// `(log-density bits, gradients)` of `Σ w·lp` with `lp = f(x, μ, σ)` for a value `[3, 4]`,
