@@ -899,6 +899,8 @@ fn adam_element<E: Real>(p: E, g: E, m: E, v: E, k: [E; 7], first: bool) -> (E, 
 
 #[cfg(test)]
 mod tests {
+    use std::mem::MaybeUninit;
+
     use burn::tensor::{DType, Tensor, TensorCreationOptions, TensorData};
     use burn_flex::Flex;
 
@@ -919,7 +921,7 @@ mod tests {
     }
 
     /// The `n` values a kernel writes into a fresh buffer (it writes every element).
-    fn written<E>(n: usize, kernel: impl FnOnce(&mut [std::mem::MaybeUninit<E>])) -> Vec<E> {
+    fn written<E>(n: usize, kernel: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
         let mut out = Vec::with_capacity(n);
         kernel(&mut out.spare_capacity_mut()[..n]);
         // SAFETY: the kernels under test write every element of the slice they are given.
@@ -1202,14 +1204,14 @@ mod tests {
         // The portable builds.
         let f = |v: &[f64]| v.iter().map(|&v| v as f32).collect::<Vec<_>>();
         let (l, x) = (f(&l), f(&x));
-        let pair =
-            |kernel: fn(&[f32], &[f32], &mut [std::mem::MaybeUninit<f32>], &mut [std::mem::MaybeUninit<f64>])| {
-                let mut w = Vec::with_capacity(n);
-                let lp = written(n, |o| kernel(&l, &x, o, &mut w.spare_capacity_mut()[..n]));
-                // SAFETY: the kernel wrote every slope too.
-                unsafe { w.set_len(n) };
-                (lp, w)
-            };
+        type SlopesKernel = fn(&[f32], &[f32], &mut [MaybeUninit<f32>], &mut [MaybeUninit<f64>]);
+        let pair = |kernel: SlopesKernel| {
+            let mut w = Vec::with_capacity(n);
+            let lp = written(n, |o| kernel(&l, &x, o, &mut w.spare_capacity_mut()[..n]));
+            // SAFETY: the kernel wrote every slope too.
+            unsafe { w.set_len(n) };
+            (lp, w)
+        };
         let (lp, w) = pair(super::bernoulli_forward_slopes_f32);
         let (lp2, w2) = pair(super::bernoulli_forward_slopes_f32_portable);
         assert!(lp.iter().zip(&lp2).all(|(a, b)| a.to_bits() == b.to_bits()));
