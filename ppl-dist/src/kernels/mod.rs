@@ -10,7 +10,12 @@
 //!   whether the new values are finite ([`FusedKernels::adam_update_checked`]: no second pass
 //!   over them to check);
 //! - [`FusedKernels::bernoulli_logits_log_prob`] and its gradient: one pass each way instead
-//!   of about ten operations;
+//!   of about ten operations; for an observed site's sum
+//!   ([`FusedKernels::bernoulli_logits_log_prob_sum`]), the forward pass in `f32` also keeps
+//!   each element's slope ([`FusedKernels::bernoulli_logits_log_prob_slopes`]), so the
+//!   gradient is one multiplication per element by the sum's one incoming number
+//!   ([`FusedKernels::bernoulli_logits_sum_grad_from_slopes`]) instead of burn's tensor of
+//!   ones times that number followed by the density's derivative;
 //! - [`FusedKernels::dense`] and [`FusedKernels::dense_grads`]: a network's dense layer and
 //!   its ReLU, gemm into a buffer nothing zeroes first and one pass for the bias and the
 //!   activation (backward: one pass for ReLU's mask and the bias gradient, the two products
