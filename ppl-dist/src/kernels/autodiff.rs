@@ -53,9 +53,10 @@ impl<B: FusedKernels, C: CheckpointStrategy> FusedKernels for Autodiff<B, C> {
         }
         let (lv, xv) = (float::<B, D>(l.primitive.clone()), float::<B, D>(x.primitive.clone()));
         // Slopes only for a backward pass (tracked logits), where the backend keeps them.
-        let slopes = match l.node.requirement.is_none() {
-            true => None,
-            false => B::bernoulli_logits_log_prob_slopes(lv.clone(), xv.clone()),
+        let slopes = if l.node.requirement.is_none() {
+            None
+        } else {
+            B::bernoulli_logits_log_prob_slopes(lv.clone(), xv.clone())
         };
         let (out, sum_state) = match slopes {
             Some((out, w)) => (out, SumState::Slopes(w.into_primitive().tensor())),
