@@ -65,19 +65,12 @@ pub fn bernoulli_logits_grad_composed<B: Backend, const D: usize>(
     float::<B, D>(grad_t).mask_fill(below, 0.0) * sign
 }
 
-/// The gradient with respect to `logits` of the sum of all elements of
-/// [`bernoulli_logits_log_prob_composed`], given the gradient `grad` (`[1]`) of that sum:
-/// burn-autodiff's backward pass through `sum` (ones of the logits' shape times `grad`, so
-/// every element is `grad` exactly) and then [`bernoulli_logits_grad_composed`]. Shapes:
-/// `logits` and `value` the same `[..]`; the result has it.
-pub fn bernoulli_logits_sum_grad_composed<B: Backend, const D: usize>(
-    logits: Tensor<B, D>,
-    value: Tensor<B, D>,
-    grad: Tensor<B, 1>,
-) -> Tensor<B, D> {
-    let ones = Tensor::<B, D>::ones(logits.shape(), (&logits.device(), grad.dtype()));
-    let grad = ones * grad.reshape([1; D]);
-    bernoulli_logits_grad_composed(logits, value, grad)
+/// The gradient burn-autodiff's backward step of `sum` hands to the summed tensor, given the
+/// sum's gradient `grad` (`[1]`): ones of `like`'s shape (in `grad`'s float type) times
+/// `grad`, so every element is `grad` exactly. What the Bernoulli sum's gradient feeds the
+/// element-wise gradient where no kernel takes the one number.
+pub(crate) fn sum_grad_filled<B: Backend, const D: usize>(like: &Tensor<B, D>, grad: Tensor<B, 1>) -> Tensor<B, D> {
+    Tensor::<B, D>::ones(like.shape(), (&like.device(), grad.dtype())) * grad.reshape([1; D])
 }
 
 /// `grad·w` for each slope `w` of `slopes` (`[..]`), in the slopes' float type and rounded

@@ -9,8 +9,8 @@ use burn_flex::{Flex, FlexTensor};
 
 use super::adam::{adam_update_composed, AdamMoments, AdamStep};
 use super::bernoulli::{
-    bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed, bernoulli_logits_sum_grad_composed,
-    bernoulli_logits_sum_grad_from_slopes_composed,
+    bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed, bernoulli_logits_sum_grad_from_slopes_composed,
+    sum_grad_filled,
 };
 use super::normal::{normal_log_prob_fixed_scale_composed, normal_log_prob_fixed_scale_grads};
 use super::vector_math::{exp_neg, ln_1p_unit};
@@ -157,14 +157,15 @@ impl FusedKernels for Flex {
         let data = match dtype {
             DType::F32 => {
                 let n = shape.num_elements();
-                let (ls, xs, mut out) = (l.storage::<f32>(), x.storage::<f32>(), Vec::with_capacity(n));
-                let os = &mut out.spare_capacity_mut()[..n];
-                chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
-                    bernoulli_forward_f32(l, x, o)
-                });
-                // SAFETY: the kernel wrote all `n` elements (it visits every index of its
-                // equal-length slices, asserted in it), so none is left uninitialized.
-                unsafe { out.set_len(n) };
+                let (ls, xs) = (l.storage::<f32>(), x.storage::<f32>());
+                // SAFETY: the kernel writes every element (see `written`).
+                let out = unsafe {
+                    written(n, |os| {
+                        chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
+                            bernoulli_forward_f32(l, x, o)
+                        })
+                    })
+                };
                 TensorData::new(out, shape)
             }
             _ => {
@@ -289,7 +290,8 @@ impl FusedKernels for Flex {
         let dtype = logits.dtype();
         let same = value.dtype() == dtype && grad.dtype() == dtype;
         if !same || logits.dims() != value.dims() || grad.dims() != [1] || !matches!(dtype, DType::F32 | DType::F64) {
-            return bernoulli_logits_sum_grad_composed(logits, value, grad);
+            let grad = sum_grad_filled(&logits, grad);
+            return bernoulli_logits_grad_composed(logits, value, grad);
         }
         let (l, x, g) = (contiguous(logits), contiguous(value), contiguous(grad));
         let shape = l.layout().shape().clone();
@@ -297,25 +299,22 @@ impl FusedKernels for Flex {
         let data = match dtype {
             DType::F32 => {
                 let (ls, xs, g) = (l.storage::<f32>(), x.storage::<f32>(), g.storage::<f32>()[0]);
-                let mut out = Vec::with_capacity(n);
-                let os = &mut out.spare_capacity_mut()[..n];
-                chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
-                    bernoulli_backward_scalar_f32(l, x, g, o)
-                });
-                // SAFETY: as in the forward pass, the kernel wrote all `n` elements.
-                unsafe { out.set_len(n) };
+                // SAFETY: the kernel writes every element (see `written`).
+                let out = unsafe {
+                    written(n, |os| {
+                        chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
+                            bernoulli_backward_scalar_f32(l, x, g, o)
+                        })
+                    })
+                };
                 TensorData::new(out, shape)
             }
             _ => {
-                let (ls, xs, g, mut out) = (
-                    l.storage::<f64>(),
-                    x.storage::<f64>(),
-                    g.storage::<f64>()[0],
-                    vec![0.0f64; n],
-                );
+                // The in-place kernel on a buffer of copies of `g` (f64 is not the hot path).
+                let (ls, xs) = (l.storage::<f64>(), x.storage::<f64>());
+                let mut out = vec![g.storage::<f64>()[0]; n];
                 let os = out.as_mut_slice();
                 chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut| {
-                    o.fill(g);
                     bernoulli_backward(l, x, o)
                 });
                 TensorData::new(out, shape)
@@ -345,8 +344,7 @@ impl FusedKernels for Flex {
         chunked!(n, PARALLEL_MIN, |l = ls.par_chunks, x = xs.par_chunks, o = os.par_chunks_mut, w = ws.par_chunks_mut| {
             bernoulli_forward_slopes_f32(l, x, o, w)
         });
-        // SAFETY: the kernel wrote all `n` elements of both (it visits every index of its
-        // equal-length slices, asserted in it).
+        // SAFETY: the kernel wrote all `n` elements of both (as in `written`, for two buffers).
         unsafe {
             out.set_len(n);
             slopes.set_len(n);
@@ -369,12 +367,14 @@ impl FusedKernels for Flex {
         let (w, g) = (contiguous(slopes), contiguous(grad));
         let shape = w.layout().shape().clone();
         let n = shape.num_elements();
-        let (ws, g, mut out) = (w.storage::<f64>(), g.storage::<f32>()[0], Vec::with_capacity(n));
-        let os = &mut out.spare_capacity_mut()[..n];
-        chunked!(n, PARALLEL_MIN, |w = ws.par_chunks, o = os.par_chunks_mut| bernoulli_grad_from_slopes_f32(w, g, o));
-        // SAFETY: the kernel wrote all `n` elements (it visits every index of its
-        // equal-length slices, asserted in it).
-        unsafe { out.set_len(n) };
+        let (ws, g) = (w.storage::<f64>(), g.storage::<f32>()[0]);
+        // SAFETY: the kernel writes every element (see `written`).
+        let out = unsafe {
+            written(
+                n,
+                |os| chunked!(n, PARALLEL_MIN, |w = ws.par_chunks, o = os.par_chunks_mut| bernoulli_grad_from_slopes_f32(w, g, o)),
+            )
+        };
         float(FlexTensor::from_data(TensorData::new(out, shape)))
     }
 
@@ -410,6 +410,20 @@ fn contiguous<const D: usize>(t: Tensor<Flex, D>) -> FlexTensor {
     } else {
         t.to_contiguous()
     }
+}
+
+/// A vector of `n` elements written by `write` into fresh memory that nothing zeroes first.
+///
+/// # Safety
+/// `write` must write every element of the slice it is given. The kernels here do: they
+/// assert that their slices have one length and write through iterators over all of them,
+/// and `chunked!` hands them matching chunks of buffers of one length.
+unsafe fn written<E>(n: usize, write: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
+    let mut out = Vec::with_capacity(n);
+    write(&mut out.spare_capacity_mut()[..n]);
+    // SAFETY: all `n` elements are initialized (the caller's promise).
+    unsafe { out.set_len(n) };
+    out
 }
 
 /// The element types the kernels run on: IEEE arithmetic, a correctly rounded square root,
@@ -567,10 +581,23 @@ multiversion! {
         for ((o, &l), &x) in out.iter_mut().zip(l).zip(x) {
             let (_, inside, t, _) = bernoulli_argument(l, x);
             let t = f64::from(t);
-            let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(exp_neg(t.abs()));
+            let lp = log_sigmoid_of(t, exp_neg(t.abs()));
             o.write(if inside { lp as f32 } else { f32::NEG_INFINITY });
         }
     }
+}
+
+/// `ln σ(t) = min(t, 0) − ln(1 + e)` from `e = e^{−|t|}`, in `f64` (the f32 kernels' one
+/// formula for the density).
+#[inline(always)]
+fn log_sigmoid_of(t: f64, e: f64) -> f64 {
+    (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(e)
+}
+
+/// `σ(−t)` from `e = e^{−|t|}`, in `f64` (the f32 kernels' one formula for the gradient).
+#[inline(always)]
+fn sigmoid_neg_of(t: f64, e: f64) -> f64 {
+    (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e)
 }
 
 /// `s·g·σ(−s·l)` for one `f32` element (0 outside the support or below the floor), the
@@ -581,8 +608,7 @@ fn bernoulli_grad_f32(l: f32, x: f32, g: f64) -> f32 {
     let (s, inside, t, below) = bernoulli_argument(l, x);
     let keep = inside & !below;
     let t = f64::from(t);
-    let e = exp_neg(t.abs());
-    let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
+    let sigmoid = sigmoid_neg_of(t, exp_neg(t.abs()));
     let grad = (g * sigmoid) as f32;
     if keep {
         grad * s
@@ -633,9 +659,8 @@ multiversion! {
             let (s, inside, t, below) = bernoulli_argument(l, x);
             let t = f64::from(t);
             let e = exp_neg(t.abs());
-            let lp = (if t < 0.0 { t } else { 0.0 }) - ln_1p_unit(e);
-            o.write(if inside { lp as f32 } else { f32::NEG_INFINITY });
-            let sigmoid = (if t >= 0.0 { e } else { 1.0 }) / (1.0 + e);
+            o.write(if inside { log_sigmoid_of(t, e) as f32 } else { f32::NEG_INFINITY });
+            let sigmoid = sigmoid_neg_of(t, e);
             w.write(f64::from(s) * (if inside & !below { sigmoid } else { 0.0 }));
         }
     }
@@ -920,13 +945,10 @@ mod tests {
             .collect()
     }
 
-    /// The `n` values a kernel writes into a fresh buffer (it writes every element).
+    /// The `n` values a kernel writes into a fresh buffer.
     fn written<E>(n: usize, kernel: impl FnOnce(&mut [MaybeUninit<E>])) -> Vec<E> {
-        let mut out = Vec::with_capacity(n);
-        kernel(&mut out.spare_capacity_mut()[..n]);
         // SAFETY: the kernels under test write every element of the slice they are given.
-        unsafe { out.set_len(n) };
-        out
+        unsafe { super::written(n, kernel) }
     }
 
     /// Values over many magnitudes, zeros and both signs, varying with `k`.
@@ -1206,10 +1228,8 @@ mod tests {
         let (l, x) = (f(&l), f(&x));
         type SlopesKernel = fn(&[f32], &[f32], &mut [MaybeUninit<f32>], &mut [MaybeUninit<f64>]);
         let pair = |kernel: SlopesKernel| {
-            let mut w = Vec::with_capacity(n);
-            let lp = written(n, |o| kernel(&l, &x, o, &mut w.spare_capacity_mut()[..n]));
-            // SAFETY: the kernel wrote every slope too.
-            unsafe { w.set_len(n) };
+            let mut lp = Vec::new();
+            let w = written(n, |w| lp = written(n, |o| kernel(&l, &x, o, w)));
             (lp, w)
         };
         let (lp, w) = pair(super::bernoulli_forward_slopes_f32);

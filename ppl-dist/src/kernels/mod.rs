@@ -86,8 +86,7 @@ mod vector_math;
 
 pub use adam::{adam_update_composed, AdamMoments, AdamStep};
 pub use bernoulli::{
-    bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed, bernoulli_logits_sum_grad_composed,
-    bernoulli_logits_sum_grad_from_slopes_composed,
+    bernoulli_logits_grad_composed, bernoulli_logits_log_prob_composed, bernoulli_logits_sum_grad_from_slopes_composed,
 };
 pub use dense::{
     dense, dense_composed, dense_grads_composed, with_dense_kernel, DenseActivation, DenseGrads, DenseKernel,
@@ -206,16 +205,15 @@ pub trait FusedKernels: Backend {
     /// [`FusedKernels::bernoulli_logits_log_prob`]'s elements, given the gradient `grad`
     /// (`[1]`) of that sum: [`FusedKernels::bernoulli_logits_grad`] with every element of its
     /// incoming gradient equal to `grad`: the default builds that tensor as burn's `sum`
-    /// does (as [`bernoulli_logits_sum_grad_composed`] does before the composed gradient);
-    /// flex's kernel takes the one number instead, the same numbers. Shapes: `logits` and
-    /// `value` the same `[..]`; the result has it.
+    /// does (ones times `grad`); flex's kernel takes the one number instead, the same
+    /// numbers. Shapes: `logits` and `value` the same `[..]`; the result has it.
     fn bernoulli_logits_sum_grad<const D: usize>(
         logits: Tensor<Self, D>,
         value: Tensor<Self, D>,
         grad: Tensor<Self, 1>,
     ) -> Tensor<Self, D> {
-        let ones = Tensor::<Self, D>::ones(logits.shape(), (&logits.device(), grad.dtype()));
-        Self::bernoulli_logits_grad(logits, value, ones * grad.reshape([1; D]))
+        let grad = bernoulli::sum_grad_filled(&logits, grad);
+        Self::bernoulli_logits_grad(logits, value, grad)
     }
 
     /// [`FusedKernels::bernoulli_logits_log_prob`] and, from the same pass, each element's
